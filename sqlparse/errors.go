@@ -1,0 +1,93 @@
+package sqlparse
+
+import (
+	"fmt"
+	"strings"
+)
+
+// SQLSTATE codes used by conncat, as in PostgreSQL.
+const (
+	CodeSyntaxError           = "42601"
+	CodeInvalidParameterValue = "22023"
+	CodeFeatureNotSupported   = "0A000"
+	CodeNameTooLong           = "42622"
+	CodeProgramLimitExceeded  = "54000"
+	CodeCharacterNotInRepert  = "22021"
+	CodeUndefinedTable        = "42P01"
+	CodeInsufficientPrivilege = "42501"
+	CodeInternal              = "XX000"
+)
+
+// Error is the one error type of the dialect: a PostgreSQL SQLSTATE, a
+// message that names the offending thing, optional detail and hint, and the
+// byte offset of the offending token in the script given to Parse.
+//
+// Messages never contain the value of a secret: parse errors refer to string
+// literals by position, not by content.
+type Error struct {
+	Code    string
+	Message string
+	Detail  string
+	Hint    string
+	// Position is the 0-based byte offset in the parsed text, or -1 when the
+	// error has no position.
+	Position int
+	// Line and Column are 1-based, computed from Position; 0 when unknown.
+	Line, Column int
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Message)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, " at line %d, column %d", e.Line, e.Column)
+	}
+	return b.String()
+}
+
+// Caret renders the line of sql holding the error with a caret under the
+// offending byte. String literals that may hold secrets are redacted first
+// (see RedactSource), so the display is safe to show and log even when the
+// statement did not parse. It returns "" when the error has no position.
+func (e *Error) Caret(sql string) string {
+	if e.Position < 0 || e.Position > len(sql) {
+		return ""
+	}
+	redacted, pos := RedactSourceAt(sql, e.Position)
+	start := strings.LastIndexByte(redacted[:pos], '\n') + 1
+	end := strings.IndexByte(redacted[pos:], '\n')
+	if end < 0 {
+		end = len(redacted)
+	} else {
+		end += pos
+	}
+	line := redacted[start:end]
+	// Tabs keep their width under the caret so it lines up in a terminal.
+	var pad strings.Builder
+	for _, c := range redacted[start:pos] {
+		if c == '\t' {
+			pad.WriteByte('\t')
+		} else {
+			pad.WriteByte(' ')
+		}
+	}
+	return line + "\n" + pad.String() + "^"
+}
+
+// lineCol converts a byte offset into 1-based line and column (in runes).
+func lineCol(src string, pos int) (line, col int) {
+	if pos < 0 || pos > len(src) {
+		return 0, 0
+	}
+	line = 1 + strings.Count(src[:pos], "\n")
+	lineStart := strings.LastIndexByte(src[:pos], '\n') + 1
+	col = 1 + len([]rune(src[lineStart:pos]))
+	return line, col
+}
+
+func newError(code string, pos int, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Position: pos}
+}
+
+func (e *Error) withHint(h string) *Error   { e.Hint = h; return e }
+func (e *Error) withDetail(d string) *Error { e.Detail = d; return e }

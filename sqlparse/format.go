@@ -1,0 +1,219 @@
+package sqlparse
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// formatter prints statements in canonical form. With redact set, secret
+// literals print as '<redacted>'.
+type formatter struct {
+	strings.Builder
+	redact bool
+}
+
+func (s *CreateSecret) String() string       { return format(s, true) }
+func (s *AlterSecret) String() string        { return format(s, true) }
+func (s *Drop) String() string               { return format(s, true) }
+func (s *CreateConnection) String() string   { return format(s, true) }
+func (s *AlterConnection) String() string    { return format(s, true) }
+func (s *ValidateConnection) String() string { return format(s, true) }
+func (s *Show) String() string               { return format(s, true) }
+
+// UnredactedSQL implements Statement. The result holds secrets.
+func (s *CreateSecret) UnredactedSQL() string       { return format(s, false) }
+func (s *AlterSecret) UnredactedSQL() string        { return format(s, false) }
+func (s *Drop) UnredactedSQL() string               { return format(s, false) }
+func (s *CreateConnection) UnredactedSQL() string   { return format(s, false) }
+func (s *AlterConnection) UnredactedSQL() string    { return format(s, false) }
+func (s *ValidateConnection) UnredactedSQL() string { return format(s, false) }
+func (s *Show) UnredactedSQL() string               { return format(s, false) }
+
+func format(s Statement, redact bool) string {
+	f := &formatter{redact: redact}
+	switch s := s.(type) {
+	case *CreateSecret:
+		f.WriteString("CREATE SECRET ")
+		if s.IfNotExists {
+			f.WriteString("IF NOT EXISTS ")
+		}
+		f.name(s.Name)
+		f.WriteString(" AS ")
+		f.secret(s.Value)
+	case *AlterSecret:
+		f.WriteString("ALTER SECRET ")
+		if s.IfExists {
+			f.WriteString("IF EXISTS ")
+		}
+		f.name(s.Name)
+		if s.RenameTo != nil {
+			f.WriteString(" RENAME TO ")
+			f.name(*s.RenameTo)
+		} else {
+			f.WriteString(" AS ")
+			f.secret(s.Value)
+		}
+	case *Drop:
+		f.WriteString("DROP ")
+		f.WriteString(string(s.Kind))
+		f.WriteByte(' ')
+		if s.IfExists {
+			f.WriteString("IF EXISTS ")
+		}
+		for i, n := range s.Names {
+			if i > 0 {
+				f.WriteString(", ")
+			}
+			f.name(n)
+		}
+		if s.Cascade {
+			f.WriteString(" CASCADE")
+		}
+	case *CreateConnection:
+		f.WriteString("CREATE CONNECTION ")
+		if s.IfNotExists {
+			f.WriteString("IF NOT EXISTS ")
+		}
+		f.name(s.Name)
+		f.WriteString(" TO ")
+		f.WriteString(strings.ToUpper(string(s.Type)))
+		f.WriteString(" (")
+		for i, o := range s.Options {
+			if i > 0 {
+				f.WriteString(", ")
+			}
+			f.option(o)
+		}
+		f.WriteByte(')')
+		if s.UsingAWS != nil {
+			f.WriteString(" USING AWS CONNECTION ")
+			f.name(*s.UsingAWS)
+		}
+		f.validate(s.Validate)
+	case *AlterConnection:
+		f.WriteString("ALTER CONNECTION ")
+		if s.IfExists {
+			f.WriteString("IF EXISTS ")
+		}
+		f.name(s.Name)
+		if s.RenameTo != nil {
+			f.WriteString(" RENAME TO ")
+			f.name(*s.RenameTo)
+		}
+		for i, a := range s.Actions {
+			if i > 0 {
+				f.WriteByte(',')
+			}
+			f.WriteByte(' ')
+			f.WriteString(string(a.Kind))
+			f.WriteString(" (")
+			if a.Kind == AlterSet {
+				f.option(a.Option)
+			} else {
+				f.WriteString(string(a.Option.Name))
+			}
+			f.WriteByte(')')
+		}
+		f.validate(s.Validate)
+	case *ValidateConnection:
+		f.WriteString("VALIDATE CONNECTION ")
+		f.name(s.Name)
+		if s.S3Path != nil {
+			f.WriteString(" WITH (S3 PATH = ")
+			f.str(s.S3Path.String())
+			f.WriteByte(')')
+		}
+	case *Show:
+		f.WriteString("SHOW ")
+		f.WriteString(string(s.Kind))
+		if s.Name != nil {
+			f.WriteByte(' ')
+			f.name(*s.Name)
+		}
+	case *Query:
+		f.WriteString(s.String())
+	}
+	return f.String()
+}
+
+func (f *formatter) option(o Option) {
+	f.WriteString(string(o.Name))
+	f.WriteString(" = ")
+	switch o.Kind {
+	case ValueString:
+		f.str(o.String)
+	case ValueSecretRef:
+		f.WriteString("SECRET ")
+		f.name(o.SecretRef)
+	case ValueSecret:
+		f.secret(o.Secret)
+	case ValueDuration:
+		f.WriteString(strconv.FormatInt(int64(o.Duration/time.Second), 10))
+	}
+}
+
+func (f *formatter) validate(v *bool) {
+	if v != nil {
+		f.WriteString(" WITH (VALIDATE = ")
+		f.WriteString(strconv.FormatBool(*v))
+		f.WriteByte(')')
+	}
+}
+
+func (f *formatter) secret(s Secret) {
+	if f.redact {
+		f.WriteString("'" + Redacted + "'")
+		return
+	}
+	f.str(s.Unredacted())
+}
+
+func (f *formatter) str(s string) {
+	f.WriteString(QuoteString(s))
+}
+
+func (f *formatter) name(n Name) {
+	f.WriteString(QuoteIdent(n.Value))
+}
+
+// QuoteString renders s as a SQL string literal.
+func QuoteString(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// QuoteIdent renders an identifier so that it parses back to itself: bare
+// when it is a lower-case word that is not a keyword, double-quoted otherwise.
+func QuoteIdent(s string) string {
+	if isBareIdent(s) {
+		return s
+	}
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
+
+func isBareIdent(s string) bool {
+	if s == "" || keywords[s] {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c == '_' || i > 0 && (c >= '0' && c <= '9' || c == '$')) {
+			return false
+		}
+	}
+	return true
+}
+
+// keywords are the words printed quoted when used as names, so that a name
+// can never be mistaken for a clause when a statement is parsed back.
+var keywords = map[string]bool{
+	"access": true, "alter": true, "arn": true, "as": true, "assume": true, "aws": true,
+	"by": true, "cascade": true, "connection": true, "connections": true, "create": true,
+	"drop": true, "duration": true, "endpoint": true, "exists": true, "false": true,
+	"for": true, "id": true, "if": true, "key": true, "name": true, "not": true,
+	"path": true, "permission": true, "policy": true, "prefix": true, "region": true,
+	"rename": true, "reset": true, "restrict": true, "role": true, "s3": true,
+	"secret": true, "secrets": true, "select": true, "session": true, "set": true,
+	"show": true, "sts": true, "to": true, "token": true, "true": true, "trust": true,
+	"using": true, "validate": true, "with": true,
+}

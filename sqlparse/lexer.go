@@ -1,0 +1,233 @@
+package sqlparse
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+type tokenKind uint8
+
+const (
+	tokEOF tokenKind = iota
+	tokIdent
+	tokQuotedIdent
+	tokString
+	tokNumber
+	tokPunct // one of ( ) , ; = . and any other single byte
+)
+
+// token is one lexeme. For identifiers text is folded to lower case; for
+// quoted identifiers and strings it is the unescaped value.
+type token struct {
+	kind tokenKind
+	text string
+	pos  int // byte offset of the token's first byte
+	end  int // byte offset just past the token
+}
+
+// Limits that keep hostile input from costing unbounded memory or time.
+const (
+	MaxIdentifierLen = 255
+	MaxStringLen     = 64 << 10
+	MaxScriptLen     = 4 << 20
+)
+
+// lexer turns a script into tokens. It never fails on its own input shape
+// except for unterminated strings, quoted identifiers and block comments,
+// NUL bytes and invalid UTF-8, which it reports as *Error.
+type lexer struct {
+	src string
+	pos int
+}
+
+func isIdentStart(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c >= 0x80
+}
+
+func isIdentPart(c byte) bool {
+	return isIdentStart(c) || c >= '0' && c <= '9' || c == '$'
+}
+
+// skipSpace skips white space and comments.
+func (l *lexer) skipSpace() *Error {
+	for l.pos < len(l.src) {
+		c := l.src[l.pos]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+			l.pos++
+		case c == '-' && strings.HasPrefix(l.src[l.pos:], "--"):
+			end := strings.IndexByte(l.src[l.pos:], '\n')
+			if end < 0 {
+				l.pos = len(l.src)
+			} else {
+				l.pos += end + 1
+			}
+		case c == '/' && strings.HasPrefix(l.src[l.pos:], "/*"):
+			// Block comments nest, as in PostgreSQL.
+			start, depth := l.pos, 0
+		comment:
+			for {
+				if l.pos >= len(l.src) {
+					return newError(CodeSyntaxError, start, "unterminated /* comment")
+				}
+				switch {
+				case strings.HasPrefix(l.src[l.pos:], "/*"):
+					depth++
+					l.pos += 2
+				case strings.HasPrefix(l.src[l.pos:], "*/"):
+					depth--
+					l.pos += 2
+				default:
+					l.pos++
+				}
+				if depth == 0 {
+					break comment
+				}
+			}
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+func (l *lexer) next() (token, *Error) {
+	if err := l.skipSpace(); err != nil {
+		return token{}, err
+	}
+	start := l.pos
+	if l.pos >= len(l.src) {
+		return token{kind: tokEOF, pos: start, end: start}, nil
+	}
+	c := l.src[l.pos]
+	switch {
+	case c == 0:
+		return token{}, newError(CodeCharacterNotInRepert, start, "NUL byte in statement")
+	case isIdentStart(c):
+		for l.pos < len(l.src) && isIdentPart(l.src[l.pos]) {
+			l.pos++
+		}
+		word := l.src[start:l.pos]
+		if !utf8.ValidString(word) {
+			return token{}, newError(CodeCharacterNotInRepert, start, "invalid UTF-8 in identifier")
+		}
+		if len(word) > MaxIdentifierLen {
+			return token{}, newError(CodeNameTooLong, start, "identifier is longer than %d bytes", MaxIdentifierLen)
+		}
+		return token{kind: tokIdent, text: strings.ToLower(word), pos: start, end: l.pos}, nil
+	case c >= '0' && c <= '9':
+		for l.pos < len(l.src) && (isIdentPart(l.src[l.pos]) || l.src[l.pos] == '.') {
+			l.pos++
+		}
+		return token{kind: tokNumber, text: l.src[start:l.pos], pos: start, end: l.pos}, nil
+	case c == '\'' || c == '"':
+		return l.quoted(c)
+	default:
+		l.pos++
+		return token{kind: tokPunct, text: l.src[start:l.pos], pos: start, end: l.pos}, nil
+	}
+}
+
+// quoted reads a '...' string or a "..." identifier; the quote is doubled to
+// stand for itself. Error messages never include the content: a string may
+// be a secret.
+func (l *lexer) quoted(q byte) (token, *Error) {
+	start := l.pos
+	l.pos++
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(l.src[l.pos:], q)
+		if i < 0 {
+			l.pos = len(l.src)
+			if q == '"' {
+				return token{}, newError(CodeSyntaxError, start, "unterminated quoted identifier")
+			}
+			return token{}, newError(CodeSyntaxError, start, "unterminated string literal")
+		}
+		b.WriteString(l.src[l.pos : l.pos+i])
+		l.pos += i + 1
+		if l.pos < len(l.src) && l.src[l.pos] == q {
+			b.WriteByte(q)
+			l.pos++
+			continue
+		}
+		break
+	}
+	text := b.String()
+	if strings.IndexByte(text, 0) >= 0 {
+		return token{}, newError(CodeCharacterNotInRepert, start, "NUL byte in quoted text")
+	}
+	if !utf8.ValidString(text) {
+		return token{}, newError(CodeCharacterNotInRepert, start, "invalid UTF-8 in quoted text")
+	}
+	if q == '"' {
+		if text == "" {
+			return token{}, newError(CodeSyntaxError, start, "zero-length quoted identifier")
+		}
+		if len(text) > MaxIdentifierLen {
+			return token{}, newError(CodeNameTooLong, start, "identifier is longer than %d bytes", MaxIdentifierLen)
+		}
+		return token{kind: tokQuotedIdent, text: text, pos: start, end: l.pos}, nil
+	}
+	if len(text) > MaxStringLen {
+		return token{}, newError(CodeProgramLimitExceeded, start, "string literal is longer than %d bytes", MaxStringLen)
+	}
+	return token{kind: tokString, text: text, pos: start, end: l.pos}, nil
+}
+
+// Piece is one statement of a script, as split by Split.
+type Piece struct {
+	// Text is the statement without its terminating ';'.
+	Text string
+	// Offset is the byte offset of Text in the script.
+	Offset int
+}
+
+// Split cuts a script into statements at ';' outside strings, quoted
+// identifiers and comments. It needs no successful parse: an engine or a
+// REPL can report one bad statement and go on with the next. Pieces holding
+// only white space and comments are dropped. An unterminated string or
+// comment swallows the rest of the script into one piece, whose parse then
+// reports it.
+func Split(script string) []Piece {
+	var pieces []Piece
+	l := lexer{src: script}
+	start := 0
+	flush := func(end int) {
+		text := script[start:end]
+		if !onlySpaceAndComments(text) {
+			pieces = append(pieces, Piece{Text: text, Offset: start})
+		}
+	}
+	for {
+		tok, err := l.next()
+		if err != nil {
+			if l.pos <= err.Position {
+				// A NUL or a bad byte: step over it and keep splitting.
+				l.pos = err.Position + 1
+				continue
+			}
+			if l.pos >= len(script) {
+				break
+			}
+			continue
+		}
+		if tok.kind == tokEOF {
+			break
+		}
+		if tok.kind == tokPunct && tok.text == ";" {
+			flush(tok.pos)
+			start = tok.end
+		}
+	}
+	flush(len(script))
+	return pieces
+}
+
+func onlySpaceAndComments(s string) bool {
+	l := lexer{src: s}
+	if err := l.skipSpace(); err != nil {
+		return false
+	}
+	return l.pos == len(s)
+}

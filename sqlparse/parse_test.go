@@ -1,0 +1,132 @@
+package sqlparse_test
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/datadriven"
+
+	"github.com/conncat/conncat/sqlparse"
+)
+
+// TestGolden runs the golden files under testdata/. Directives:
+//
+//	parse            each statement: its canonical redacted form, then
+//	                 "unredacted: ..." when that differs; or the error
+//	                 with its caret. Every printed form is re-parsed and
+//	                 must print identically (print/parse is a fixed point).
+//	query            a SELECT: canonical form, the tables it reads, and the
+//	                 SQLite text with tables resolved to "cat_<name>".
+//	split            the pieces Split cuts a script into.
+//	redact-source    RedactSource of the input, and the caret display of an
+//	                 error at the first byte of the token after "pos=N".
+//
+// Rewrite expectations with: go test ./sqlparse -run TestGolden -rewrite
+func TestGolden(t *testing.T) {
+	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+		if filepath.Ext(path) == ".txt" && strings.HasPrefix(filepath.Base(path), "corpus") {
+			return
+		}
+		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+			switch d.Cmd {
+			case "parse":
+				return runParse(t, d.Input)
+			case "query":
+				return runQuery(t, d.Input)
+			case "split":
+				var b strings.Builder
+				for _, p := range sqlparse.Split(d.Input) {
+					fmt.Fprintf(&b, "%d: %q\n", p.Offset, p.Text)
+				}
+				return b.String()
+			case "redact-source":
+				return sqlparse.RedactSource(d.Input) + "\n"
+			default:
+				t.Fatalf("unknown directive %q", d.Cmd)
+				return ""
+			}
+		})
+	})
+}
+
+func runParse(t *testing.T, input string) string {
+	var b strings.Builder
+	for _, p := range sqlparse.Split(input) {
+		stmt, err := sqlparse.ParsePiece(input, p)
+		if err != nil {
+			b.WriteString(formatError(input, err))
+			continue
+		}
+		redacted, unredacted := stmt.String(), stmt.UnredactedSQL()
+		b.WriteString(redacted + "\n")
+		if unredacted != redacted {
+			b.WriteString("unredacted: " + unredacted + "\n")
+		}
+		checkFixedPoint(t, unredacted)
+	}
+	return b.String()
+}
+
+// checkFixedPoint re-parses a printed statement and requires it to print
+// the same way: the printer and the parser agree on every statement.
+func checkFixedPoint(t *testing.T, printed string) {
+	t.Helper()
+	again, err := sqlparse.ParseOne(printed)
+	if err != nil {
+		t.Errorf("printed form does not re-parse: %s\n%v", printed, err)
+		return
+	}
+	if got := again.UnredactedSQL(); got != printed {
+		t.Errorf("print/parse is not a fixed point:\n first: %s\nsecond: %s", printed, got)
+	}
+}
+
+func formatError(input string, err error) string {
+	var e *sqlparse.Error
+	if !errors.As(err, &e) {
+		return "unexpected error type: " + err.Error() + "\n"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "error %s: %s\n", e.Code, e.Error())
+	if e.Detail != "" {
+		fmt.Fprintf(&b, "detail: %s\n", e.Detail)
+	}
+	if e.Hint != "" {
+		fmt.Fprintf(&b, "hint: %s\n", e.Hint)
+	}
+	if c := e.Caret(input); c != "" {
+		b.WriteString(c + "\n")
+	}
+	return b.String()
+}
+
+func runQuery(t *testing.T, input string) string {
+	stmt, err := sqlparse.ParseOne(input)
+	if err != nil {
+		return formatError(input, err)
+	}
+	q, ok := stmt.(*sqlparse.Query)
+	if !ok {
+		return fmt.Sprintf("not a query: %T\n", stmt)
+	}
+	var b strings.Builder
+	b.WriteString(q.String() + "\n")
+	checkFixedPoint(t, q.String())
+	var names []string
+	for _, tr := range q.Tables() {
+		names = append(names, tr.String())
+	}
+	fmt.Fprintf(&b, "tables: %s\n", strings.Join(names, ", "))
+	sqlite, err := q.SQLite(func(tr sqlparse.TableRef) (string, error) { return "cat_" + tr.Name, nil })
+	if err != nil {
+		return b.String() + "sqlite error: " + err.Error() + "\n"
+	}
+	b.WriteString("sqlite: " + sqlite + "\n")
+	if again := q.String(); again != strings.TrimSuffix(strings.SplitN(b.String(), "\n", 2)[0], "\n") {
+		t.Errorf("SQLite() changed the query: %s", again)
+	}
+	return b.String()
+}

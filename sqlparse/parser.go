@@ -1,0 +1,929 @@
+// Package sqlparse parses conncat's SQL dialect: CREATE / ALTER / DROP
+// SECRET and CONNECTION, VALIDATE CONNECTION, the SHOW statements, and
+// read-only SELECT queries over the catalog tables (delegated to the TiDB
+// parser and gated, see Query).
+//
+// Parsing is complete: every rule that needs no catalog is applied here,
+// values included (through connection's value rules), and every error is an
+// *Error with a SQLSTATE and the byte position of the offending token.
+// Printing is safe: String() never shows a secret literal, UnredactedSQL()
+// is the one way to get one back.
+//
+//	stmts, err := sqlparse.Parse(`CREATE CONNECTION c TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::001234567890:role/R')`)
+package sqlparse
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/conncat/conncat/connection"
+)
+
+// Parse parses a script of statements separated by ';'. It stops at the
+// first error; to report every bad statement and go on, use Split and
+// ParsePiece.
+func Parse(script string) ([]Statement, error) {
+	if len(script) > MaxScriptLen {
+		return nil, finish(script, newError(CodeProgramLimitExceeded, -1, "script is longer than %d bytes", MaxScriptLen))
+	}
+	pieces := Split(script)
+	stmts := make([]Statement, 0, len(pieces))
+	for _, p := range pieces {
+		s, err := ParsePiece(script, p)
+		if err != nil {
+			return nil, err
+		}
+		stmts = append(stmts, s)
+	}
+	return stmts, nil
+}
+
+// ParseOne parses exactly one statement (a trailing ';' is allowed).
+func ParseOne(sql string) (Statement, error) {
+	if len(sql) > MaxScriptLen {
+		return nil, finish(sql, newError(CodeProgramLimitExceeded, -1, "statement is longer than %d bytes", MaxScriptLen))
+	}
+	pieces := Split(sql)
+	switch len(pieces) {
+	case 0:
+		return nil, finish(sql, newError(CodeSyntaxError, len(sql), "empty statement"))
+	case 1:
+		return ParsePiece(sql, pieces[0])
+	default:
+		return nil, finish(sql, newError(CodeSyntaxError, pieces[1].Offset, "expected one statement, found %d", len(pieces)).
+			withHint("Use Parse for scripts of several statements."))
+	}
+}
+
+// ParsePiece parses one piece of script as returned by Split. Positions in
+// the statement and in errors are offsets in script.
+func ParsePiece(script string, piece Piece) (Statement, error) {
+	end := piece.Offset + len(piece.Text)
+	p := &parser{src: script, lex: lexer{src: script[:end], pos: piece.Offset}}
+	stmt, err := p.statement(piece)
+	if err != nil {
+		return nil, finish(script, err)
+	}
+	return stmt, nil
+}
+
+// finish fills in line and column. The return type is error so that a nil
+// *Error never becomes a non-nil error.
+func finish(src string, e *Error) error {
+	if e == nil {
+		return nil
+	}
+	e.Line, e.Column = lineCol(src, e.Position)
+	return e
+}
+
+type parser struct {
+	src    string
+	lex    lexer
+	tok    token // current token, valid when peeked
+	peeked bool
+}
+
+func (p *parser) peek() (token, *Error) {
+	if !p.peeked {
+		t, err := p.lex.next()
+		if err != nil {
+			return token{}, err
+		}
+		p.tok, p.peeked = t, true
+	}
+	return p.tok, nil
+}
+
+func (p *parser) next() (token, *Error) {
+	t, err := p.peek()
+	p.peeked = false
+	return t, err
+}
+
+// isWord reports whether t is the unquoted word w (w in lower case).
+func isWord(t token, w string) bool { return t.kind == tokIdent && t.text == w }
+
+func isPunct(t token, s string) bool { return t.kind == tokPunct && t.text == s }
+
+// acceptWord consumes the next token if it is the word w.
+func (p *parser) acceptWord(w string) (bool, *Error) {
+	t, err := p.peek()
+	if err != nil {
+		return false, err
+	}
+	if isWord(t, w) {
+		p.peeked = false
+		return true, nil
+	}
+	return false, nil
+}
+
+func (p *parser) acceptPunct(s string) (bool, *Error) {
+	t, err := p.peek()
+	if err != nil {
+		return false, err
+	}
+	if isPunct(t, s) {
+		p.peeked = false
+		return true, nil
+	}
+	return false, nil
+}
+
+// expectWords consumes the given words in order.
+func (p *parser) expectWords(words ...string) *Error {
+	for _, w := range words {
+		t, err := p.next()
+		if err != nil {
+			return err
+		}
+		if !isWord(t, w) {
+			return p.unexpected(t, strings.ToUpper(w))
+		}
+	}
+	return nil
+}
+
+func (p *parser) expectPunct(s string) *Error {
+	t, err := p.next()
+	if err != nil {
+		return err
+	}
+	if !isPunct(t, s) {
+		return p.unexpected(t, "\""+s+"\"")
+	}
+	return nil
+}
+
+// describe names a token for an error message. String literals are never
+// quoted back: they may be secrets.
+func describe(t token) string {
+	switch t.kind {
+	case tokEOF:
+		return "end of input"
+	case tokString:
+		return "a string literal"
+	case tokQuotedIdent:
+		return "identifier " + QuoteIdent(t.text)
+	case tokNumber:
+		return "number " + t.text
+	case tokIdent:
+		return strings.ToUpper(t.text)
+	default:
+		return "\"" + t.text + "\""
+	}
+}
+
+func (p *parser) unexpected(t token, want string) *Error {
+	if want == "" {
+		return newError(CodeSyntaxError, t.pos, "syntax error at or near %s", describe(t))
+	}
+	return newError(CodeSyntaxError, t.pos, "syntax error at or near %s: expected %s", describe(t), want)
+}
+
+// expectEnd checks that the statement has no trailing tokens.
+func (p *parser) expectEnd() *Error {
+	t, err := p.next()
+	if err != nil {
+		return err
+	}
+	if t.kind != tokEOF {
+		return p.unexpected(t, "end of statement")
+	}
+	return nil
+}
+
+// name reads an identifier (bare or quoted).
+func (p *parser) name(what string) (Name, *Error) {
+	t, err := p.next()
+	if err != nil {
+		return Name{}, err
+	}
+	if t.kind != tokIdent && t.kind != tokQuotedIdent {
+		return Name{}, p.unexpected(t, what)
+	}
+	return Name{Value: t.text, Pos: t.pos}, nil
+}
+
+// str reads a string literal.
+func (p *parser) str(what string) (token, *Error) {
+	t, err := p.next()
+	if err != nil {
+		return token{}, err
+	}
+	if t.kind != tokString {
+		return token{}, p.unexpected(t, what)
+	}
+	return t, nil
+}
+
+// unsupported lists statements people will try, with what to do instead.
+var unsupported = map[string]string{
+	"insert":   "The catalog is changed only through CREATE, ALTER and DROP.",
+	"update":   "The catalog is changed only through CREATE, ALTER and DROP.",
+	"delete":   "The catalog is changed only through CREATE, ALTER and DROP.",
+	"replace":  "The catalog is changed only through CREATE, ALTER and DROP.",
+	"attach":   "Only the catalog's own tables can be queried.",
+	"detach":   "Only the catalog's own tables can be queried.",
+	"pragma":   "Only the catalog's own tables can be queried.",
+	"vacuum":   "",
+	"begin":    "Every statement is its own transaction.",
+	"commit":   "Every statement is its own transaction.",
+	"rollback": "Every statement is its own transaction.",
+	"grant":    "",
+	"revoke":   "",
+	"explain":  "",
+	"values":   "Use SELECT.",
+	"table":    "Use SELECT * FROM.",
+}
+
+func (p *parser) statement(piece Piece) (Statement, *Error) {
+	t, err := p.peek()
+	if err != nil {
+		return nil, err
+	}
+	if isPunct(t, "(") || isWord(t, "select") || isWord(t, "with") {
+		return parseQuery(p.src, piece)
+	}
+	p.peeked = false
+	switch {
+	case isWord(t, "create"):
+		return p.create(t.pos)
+	case isWord(t, "alter"):
+		return p.alter(t.pos)
+	case isWord(t, "drop"):
+		return p.drop(t.pos)
+	case isWord(t, "validate"):
+		return p.validate(t.pos)
+	case isWord(t, "show"):
+		return p.show(t.pos)
+	}
+	if hint, ok := unsupported[t.text]; ok && t.kind == tokIdent {
+		return nil, newError(CodeFeatureNotSupported, t.pos, "%s is not supported", strings.ToUpper(t.text)).withHint(hint)
+	}
+	return nil, p.unexpected(t, "CREATE, ALTER, DROP, VALIDATE, SHOW or SELECT")
+}
+
+func (p *parser) create(pos int) (Statement, *Error) {
+	t, err := p.next()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case isWord(t, "secret"):
+		return p.createSecret(pos)
+	case isWord(t, "connection"):
+		return p.createConnection(pos)
+	}
+	return nil, p.unexpected(t, "SECRET or CONNECTION")
+}
+
+func (p *parser) alter(pos int) (Statement, *Error) {
+	t, err := p.next()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case isWord(t, "secret"):
+		return p.alterSecret(pos)
+	case isWord(t, "connection"):
+		return p.alterConnection(pos)
+	}
+	return nil, p.unexpected(t, "SECRET or CONNECTION")
+}
+
+// ifNotExists parses an optional IF NOT EXISTS. A name that is the bare
+// word "if" is not possible here: it always starts the clause.
+func (p *parser) ifNotExists() (bool, *Error) {
+	ok, err := p.acceptWord("if")
+	if err != nil || !ok {
+		return false, err
+	}
+	return true, p.expectWords("not", "exists")
+}
+
+func (p *parser) ifExists() (bool, *Error) {
+	ok, err := p.acceptWord("if")
+	if err != nil || !ok {
+		return false, err
+	}
+	return true, p.expectWords("exists")
+}
+
+// secretValue parses AS 'value' or = 'value'.
+func (p *parser) secretValue() (Secret, int, *Error) {
+	t, err := p.next()
+	if err != nil {
+		return Secret{}, 0, err
+	}
+	if !isWord(t, "as") && !isPunct(t, "=") {
+		return Secret{}, 0, p.unexpected(t, "AS")
+	}
+	v, err := p.str("the secret's value as a string literal")
+	if err != nil {
+		return Secret{}, 0, err
+	}
+	return NewSecret(v.text), v.pos, nil
+}
+
+func (p *parser) createSecret(pos int) (Statement, *Error) {
+	s := &CreateSecret{pos: pos}
+	var err *Error
+	if s.IfNotExists, err = p.ifNotExists(); err != nil {
+		return nil, err
+	}
+	if s.Name, err = p.name("the secret's name"); err != nil {
+		return nil, err
+	}
+	if s.Value, s.ValuePos, err = p.secretValue(); err != nil {
+		return nil, err
+	}
+	return s, p.expectEnd()
+}
+
+func (p *parser) alterSecret(pos int) (Statement, *Error) {
+	s := &AlterSecret{pos: pos}
+	var err *Error
+	if s.IfExists, err = p.ifExists(); err != nil {
+		return nil, err
+	}
+	if s.Name, err = p.name("the secret's name"); err != nil {
+		return nil, err
+	}
+	if ok, err := p.acceptWord("rename"); err != nil {
+		return nil, err
+	} else if ok {
+		if err := p.expectWords("to"); err != nil {
+			return nil, err
+		}
+		n, err := p.name("the new name")
+		if err != nil {
+			return nil, err
+		}
+		s.RenameTo = &n
+		return s, p.expectEnd()
+	}
+	if s.Value, _, err = p.secretValue(); err != nil {
+		return nil, err
+	}
+	return s, p.expectEnd()
+}
+
+func (p *parser) drop(pos int) (Statement, *Error) {
+	t, err := p.next()
+	if err != nil {
+		return nil, err
+	}
+	s := &Drop{pos: pos}
+	switch {
+	case isWord(t, "secret"):
+		s.Kind = ObjectSecret
+	case isWord(t, "connection"):
+		s.Kind = ObjectConnection
+	default:
+		return nil, p.unexpected(t, "SECRET or CONNECTION")
+	}
+	if s.IfExists, err = p.ifExists(); err != nil {
+		return nil, err
+	}
+	for {
+		n, err := p.name("a name")
+		if err != nil {
+			return nil, err
+		}
+		s.Names = append(s.Names, n)
+		if ok, err := p.acceptPunct(","); err != nil {
+			return nil, err
+		} else if !ok {
+			break
+		}
+	}
+	t, err = p.peek()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case isWord(t, "cascade"):
+		s.Cascade, p.peeked = true, false
+	case isWord(t, "restrict"):
+		p.peeked = false
+	}
+	return s, p.expectEnd()
+}
+
+func (p *parser) createConnection(pos int) (Statement, *Error) {
+	s := &CreateConnection{pos: pos}
+	var err *Error
+	if s.IfNotExists, err = p.ifNotExists(); err != nil {
+		return nil, err
+	}
+	if s.Name, err = p.name("the connection's name"); err != nil {
+		return nil, err
+	}
+	if err := p.expectWords("to"); err != nil {
+		return nil, err
+	}
+	t, err := p.next()
+	if err != nil {
+		return nil, err
+	}
+	var allowed []connection.Option
+	switch {
+	case isWord(t, "aws"):
+		s.Type, allowed = ConnectionAWS, connection.AWSOptions
+	case isWord(t, "s3"):
+		s.Type, allowed = ConnectionS3, []connection.Option{connection.Prefix}
+	case t.kind == tokIdent:
+		return nil, newError(CodeFeatureNotSupported, t.pos, "connections to %s are not supported", strings.ToUpper(t.text)).
+			withHint("conncat supports connections TO AWS and TO S3.")
+	default:
+		return nil, p.unexpected(t, "AWS or S3")
+	}
+	open, err := p.peek()
+	if err != nil {
+		return nil, err
+	}
+	if s.Options, err = p.optionList(allowed, s.Type); err != nil {
+		return nil, err
+	}
+	switch s.Type {
+	case ConnectionAWS:
+		if rerr := connection.CheckAuthForm(s.Options.Has); rerr != nil {
+			return nil, ruleError(open.pos, rerr, "")
+		}
+	case ConnectionS3:
+		if !s.Options.Has(connection.Prefix) {
+			return nil, newError(CodeSyntaxError, open.pos, "an S3 connection requires PREFIX").
+				withHint("Write TO S3 (PREFIX = 's3://bucket/prefix/') USING AWS CONNECTION name.")
+		}
+		if err := p.expectWords("using", "aws", "connection"); err != nil {
+			return nil, err.withHint("An S3 connection takes its credentials from an AWS connection: add USING AWS CONNECTION name.")
+		}
+		n, err := p.name("the AWS connection's name")
+		if err != nil {
+			return nil, err
+		}
+		s.UsingAWS = &n
+	}
+	if s.Validate, err = p.withValidate(); err != nil {
+		return nil, err
+	}
+	return s, p.expectEnd()
+}
+
+func (p *parser) alterConnection(pos int) (Statement, *Error) {
+	s := &AlterConnection{pos: pos}
+	var err *Error
+	if s.IfExists, err = p.ifExists(); err != nil {
+		return nil, err
+	}
+	if s.Name, err = p.name("the connection's name"); err != nil {
+		return nil, err
+	}
+	if ok, err := p.acceptWord("rename"); err != nil {
+		return nil, err
+	} else if ok {
+		if err := p.expectWords("to"); err != nil {
+			return nil, err
+		}
+		n, err := p.name("the new name")
+		if err != nil {
+			return nil, err
+		}
+		s.RenameTo = &n
+		return s, p.expectEnd()
+	}
+	// Every option an ALTER may name: the catalog checks it against the
+	// connection's type, which only it knows.
+	allowed := append(append([]connection.Option{}, connection.AWSOptions...), connection.Prefix)
+	seen := map[connection.Option]bool{}
+	for {
+		t, err := p.next()
+		if err != nil {
+			return nil, err
+		}
+		var kind AlterKind
+		switch {
+		case isWord(t, "set"):
+			kind = AlterSet
+		case isWord(t, "drop"):
+			kind = AlterDrop
+		case isWord(t, "reset"):
+			kind = AlterReset
+		default:
+			if len(s.Actions) == 0 {
+				return nil, p.unexpected(t, "SET, DROP, RESET or RENAME TO")
+			}
+			return nil, p.unexpected(t, "SET, DROP or RESET")
+		}
+		if err := p.expectPunct("("); err != nil {
+			return nil, err
+		}
+		for {
+			var o Option
+			if kind == AlterSet {
+				if o, err = p.option(allowed, ""); err != nil {
+					return nil, err
+				}
+			} else {
+				if o.Name, o.Pos, err = p.optionName(allowed); err != nil {
+					return nil, err
+				}
+				o.ValuePos = o.Pos
+			}
+			if seen[o.Name] {
+				return nil, newError(CodeSyntaxError, o.Pos, "option %s is given more than once", o.Name)
+			}
+			seen[o.Name] = true
+			s.Actions = append(s.Actions, AlterAction{Kind: kind, Option: o})
+			if ok, err := p.acceptPunct(","); err != nil {
+				return nil, err
+			} else if !ok {
+				break
+			}
+		}
+		if err := p.expectPunct(")"); err != nil {
+			return nil, err
+		}
+		if ok, err := p.acceptPunct(","); err != nil {
+			return nil, err
+		} else if !ok {
+			break
+		}
+	}
+	if s.Validate, err = p.withValidate(); err != nil {
+		return nil, err
+	}
+	return s, p.expectEnd()
+}
+
+// optionList parses ( option [, ...] ) and rejects repeated options.
+func (p *parser) optionList(allowed []connection.Option, ct ConnectionType) (Options, *Error) {
+	if err := p.expectPunct("("); err != nil {
+		return nil, err
+	}
+	var opts Options
+	for {
+		o, err := p.option(allowed, ct)
+		if err != nil {
+			return nil, err
+		}
+		if opts.Has(o.Name) {
+			return nil, newError(CodeSyntaxError, o.Pos, "option %s is given more than once", o.Name)
+		}
+		opts = append(opts, o)
+		t, err := p.next()
+		if err != nil {
+			return nil, err
+		}
+		if isPunct(t, ")") {
+			return opts, nil
+		}
+		if !isPunct(t, ",") {
+			return nil, p.unexpected(t, "\",\" or \")\"")
+		}
+	}
+}
+
+// optionWords maps every option name, and EXTERNAL ID, to its words.
+var optionWords = func() map[connection.Option][]string {
+	m := map[connection.Option][]string{}
+	for _, o := range append(append([]connection.Option{}, connection.AWSOptions...), connection.Prefix, connection.S3Path, externalID) {
+		m[o] = strings.Fields(strings.ToLower(string(o)))
+	}
+	return m
+}()
+
+// externalID is recognised only to be refused with an explanation.
+const externalID connection.Option = "EXTERNAL ID"
+
+// optionName reads a possibly multi-word option name and checks that it is
+// one of allowed. Unknown names are reported with the nearest known one.
+func (p *parser) optionName(allowed []connection.Option) (connection.Option, int, *Error) {
+	first, err := p.peek()
+	if err != nil {
+		return "", 0, err
+	}
+	if first.kind != tokIdent {
+		return "", 0, p.unexpected(first, "an option name")
+	}
+	var words []string
+	for {
+		t, err := p.peek()
+		if err != nil {
+			return "", 0, err
+		}
+		if t.kind != tokIdent {
+			break
+		}
+		ext := append(words, t.text)
+		if len(words) > 0 && matchesOption(words) != "" && !isOptionPrefix(ext) {
+			break // a complete name that the next word does not extend
+		}
+		if len(words) > 0 && !isOptionPrefix(words) && !isOptionPrefix(ext) && (t.text == "secret") {
+			break
+		}
+		words = ext
+		p.peeked = false
+	}
+	name := matchesOption(words)
+	spelled := strings.ToUpper(strings.Join(words, " "))
+	if name == externalID {
+		return "", 0, newError(CodeInvalidParameterValue, first.pos, "EXTERNAL ID cannot be set").withHint(connection.ExternalIDHint)
+	}
+	if name == "" {
+		e := newError(CodeSyntaxError, first.pos, "unknown option %s", spelled)
+		if s := nearestOption(spelled, allowed); s != "" {
+			e.Hint = "Did you mean " + string(s) + "?"
+		} else {
+			e.Hint = "Valid options are " + joinOptions(allowed) + "."
+		}
+		return "", 0, e
+	}
+	for _, a := range allowed {
+		if a == name {
+			return name, first.pos, nil
+		}
+	}
+	e := newError(CodeSyntaxError, first.pos, "option %s is not valid here", name)
+	if name == connection.Prefix || len(allowed) == 1 {
+		e.Hint = "Valid options are " + joinOptions(allowed) + "."
+	} else {
+		e.Hint = "Set " + string(name) + " on the AWS connection that this connection uses."
+	}
+	return "", 0, e
+}
+
+func joinOptions(os []connection.Option) string {
+	s := make([]string, len(os))
+	for i, o := range os {
+		s[i] = string(o)
+	}
+	return strings.Join(s, ", ")
+}
+
+func matchesOption(words []string) connection.Option {
+	for o, w := range optionWords {
+		if equalWords(w, words) {
+			return o
+		}
+	}
+	return ""
+}
+
+func isOptionPrefix(words []string) bool {
+	for _, w := range optionWords {
+		if len(words) <= len(w) && equalWords(w[:len(words)], words) {
+			return true
+		}
+	}
+	return false
+}
+
+func equalWords(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// option parses one option with its value and checks the value. ct is the
+// connection type for CREATE, or "" for ALTER's SET.
+func (p *parser) option(allowed []connection.Option, ct ConnectionType) (Option, *Error) {
+	name, pos, err := p.optionName(allowed)
+	if err != nil {
+		return Option{}, err
+	}
+	if _, err := p.acceptPunct("="); err != nil {
+		return Option{}, err
+	}
+	o := Option{Name: name, Pos: pos}
+	v, err := p.next()
+	if err != nil {
+		return Option{}, err
+	}
+	o.ValuePos = v.pos
+	// SECRET name is allowed for the options that can hold a secret.
+	if isWord(v, "secret") {
+		switch name {
+		case connection.AccessKeyID, connection.SecretAccessKey, connection.SessionToken:
+			n, err := p.name("the secret's name")
+			if err != nil {
+				return Option{}, err
+			}
+			o.Kind, o.SecretRef = ValueSecretRef, n
+			return o, nil
+		}
+		return Option{}, newError(CodeSyntaxError, v.pos, "%s cannot reference a secret", name).
+			withHint("Give " + string(name) + " as a string literal.")
+	}
+	switch name {
+	case connection.SecretAccessKey:
+		return Option{}, newError(CodeInvalidParameterValue, v.pos, "SECRET ACCESS KEY must reference a secret").
+			withHint("Store the key first with CREATE SECRET name AS '...', then write SECRET ACCESS KEY = SECRET name.")
+	case connection.AssumeRoleDuration:
+		return p.durationValue(o, v)
+	}
+	if v.kind != tokString {
+		return Option{}, p.unexpected(v, "a string literal for "+string(name))
+	}
+	if name == connection.SessionToken {
+		o.Kind, o.Secret = ValueSecret, NewSecret(v.text)
+		return o, nil
+	}
+	o.Kind, o.String = ValueString, v.text
+	var rerr error
+	switch name {
+	case connection.AssumeRoleARN:
+		_, rerr = connection.ParseRoleARN(v.text)
+	case connection.AssumeRoleSessionName:
+		rerr = connection.CheckSessionName(v.text)
+	case connection.Region:
+		rerr = connection.CheckRegion(v.text)
+	case connection.Endpoint, connection.STSEndpoint:
+		_, rerr = connection.ParseEndpoint(v.text)
+	case connection.Prefix:
+		_, rerr = connection.ParseS3URL(v.text)
+	case connection.AccessKeyID:
+		rerr = checkAccessKeyID(v.text)
+	}
+	if rerr != nil {
+		return Option{}, ruleError(v.pos, rerr, name)
+	}
+	return o, nil
+}
+
+// checkAccessKeyID catches the commonest mistake, a secret access key pasted
+// as the ID (secret keys hold '/' and '+', IDs never do), before it would be
+// stored in plain text. The value is not echoed: it may be that secret.
+func checkAccessKeyID(s string) error {
+	const hint = "An access key ID looks like 'AKIAIOSFODNN7EXAMPLE'. The secret access key goes in a SECRET."
+	if s == "" || len(s) > 128 {
+		return &connection.RuleError{Reason: "access key ID must be 1 to 128 characters", Hint: hint}
+	}
+	for _, c := range s {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return &connection.RuleError{Reason: "access key ID may contain only letters, digits and underscores", Hint: hint}
+		}
+	}
+	return nil
+}
+
+func (p *parser) durationValue(o Option, v token) (Option, *Error) {
+	var rerr error
+	switch v.kind {
+	case tokNumber:
+		n, err := strconv.ParseInt(v.text, 10, 64)
+		if err != nil {
+			return Option{}, newError(CodeInvalidParameterValue, v.pos, "invalid ASSUME ROLE DURATION: %s is not a whole number of seconds", v.text).
+				withHint("Give seconds (900 to 43200) or a duration such as '1h' or '90m'.")
+		}
+		o.Duration, rerr = connection.DurationFromSeconds(n)
+	case tokString:
+		o.Duration, rerr = connection.ParseDurationText(v.text)
+	default:
+		return Option{}, p.unexpected(v, "a number of seconds or a duration string for ASSUME ROLE DURATION")
+	}
+	if rerr != nil {
+		return Option{}, ruleError(v.pos, rerr, connection.AssumeRoleDuration)
+	}
+	o.Kind = ValueDuration
+	return o, nil
+}
+
+// ruleError turns a connection.RuleError into a 22023 error at pos.
+func ruleError(pos int, err error, name connection.Option) *Error {
+	msg := err.Error()
+	if name != "" {
+		msg = "invalid " + string(name) + ": " + msg
+	}
+	e := newError(CodeInvalidParameterValue, pos, "%s", msg)
+	if re, ok := err.(*connection.RuleError); ok {
+		e.Hint = re.Hint
+	}
+	return e
+}
+
+// withValidate parses an optional WITH (VALIDATE [= bool]).
+func (p *parser) withValidate() (*bool, *Error) {
+	if ok, err := p.acceptWord("with"); err != nil || !ok {
+		return nil, err
+	}
+	if err := p.expectPunct("("); err != nil {
+		return nil, err
+	}
+	t, err := p.next()
+	if err != nil {
+		return nil, err
+	}
+	if !isWord(t, "validate") {
+		if t.kind == tokIdent {
+			e := newError(CodeSyntaxError, t.pos, "unknown WITH option %s", strings.ToUpper(t.text))
+			e.Hint = "The only WITH option here is VALIDATE."
+			return nil, e
+		}
+		return nil, p.unexpected(t, "VALIDATE")
+	}
+	v := true
+	if _, err := p.acceptPunct("="); err != nil {
+		return nil, err
+	}
+	t, err = p.next()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case isWord(t, "true") || isWord(t, "on"):
+	case isWord(t, "false") || isWord(t, "off"):
+		v = false
+	case isPunct(t, ")"):
+		return &v, nil
+	default:
+		return nil, p.unexpected(t, "TRUE or FALSE")
+	}
+	return &v, p.expectPunct(")")
+}
+
+func (p *parser) validate(pos int) (Statement, *Error) {
+	if err := p.expectWords("connection"); err != nil {
+		return nil, err
+	}
+	s := &ValidateConnection{pos: pos}
+	var err *Error
+	if s.Name, err = p.name("the connection's name"); err != nil {
+		return nil, err
+	}
+	if ok, err := p.acceptWord("with"); err != nil {
+		return nil, err
+	} else if ok {
+		if err := p.expectPunct("("); err != nil {
+			return nil, err
+		}
+		name, _, err := p.optionName([]connection.Option{connection.S3Path})
+		if err != nil {
+			return nil, err
+		}
+		_ = name
+		if _, err := p.acceptPunct("="); err != nil {
+			return nil, err
+		}
+		v, err := p.str("an s3:// URL for S3 PATH")
+		if err != nil {
+			return nil, err
+		}
+		u, rerr := connection.ParseS3URL(v.text)
+		if rerr != nil {
+			return nil, ruleError(v.pos, rerr, connection.S3Path)
+		}
+		s.S3Path, s.S3PathPos = &u, v.pos
+		if err := p.expectPunct(")"); err != nil {
+			return nil, err
+		}
+	}
+	return s, p.expectEnd()
+}
+
+func (p *parser) show(pos int) (Statement, *Error) {
+	t, err := p.next()
+	if err != nil {
+		return nil, err
+	}
+	s := &Show{pos: pos}
+	switch {
+	case isWord(t, "connections"):
+		s.Kind = ShowConnections
+	case isWord(t, "secrets"):
+		s.Kind = ShowSecrets
+	case isWord(t, "create"):
+		if err := p.expectWords("connection"); err != nil {
+			return nil, err
+		}
+		s.Kind = ShowCreateConnection
+	case isWord(t, "trust"):
+		if err := p.expectWords("policy", "for", "connection"); err != nil {
+			return nil, err
+		}
+		s.Kind = ShowTrustPolicy
+	case isWord(t, "permission"):
+		if err := p.expectWords("policy", "for", "connection"); err != nil {
+			return nil, err
+		}
+		s.Kind = ShowPermissionPolicy
+	default:
+		return nil, p.unexpected(t, "CONNECTIONS, SECRETS, CREATE CONNECTION, TRUST POLICY or PERMISSION POLICY")
+	}
+	if s.Kind != ShowConnections && s.Kind != ShowSecrets {
+		n, err := p.name("the connection's name")
+		if err != nil {
+			return nil, err
+		}
+		s.Name = &n
+	}
+	return s, p.expectEnd()
+}

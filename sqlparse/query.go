@@ -1,0 +1,425 @@
+package sqlparse
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+
+	tidb "github.com/pingcap/tidb/pkg/parser"
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	tidbformat "github.com/pingcap/tidb/pkg/parser/format"
+	"github.com/pingcap/tidb/pkg/parser/model"
+	"github.com/pingcap/tidb/pkg/parser/mysql"
+
+	// The TiDB parser needs a value-expression driver; this is its light one.
+	_ "github.com/pingcap/tidb/pkg/parser/test_driver"
+)
+
+// Query is a read-only SELECT (with UNION, subqueries and WITH) over the
+// catalog tables. It is parsed by the TiDB parser and gated: anything that
+// writes, reads files, names a schema other than the catalog's, calls a
+// function outside a small allowlist or uses MySQL-only clauses is refused
+// at parse time. Which tables exist is the catalog's business: Tables lists
+// what the query reads, and SQLite restores it with the names the catalog
+// resolves.
+type Query struct {
+	stmt   ast.StmtNode
+	tables []TableRef
+	// nodes are the TableName nodes of tables, in the same order: the
+	// references the gate decided are tables rather than CTEs in scope.
+	nodes []*ast.TableName
+	pos   int
+	text  string
+}
+
+// TableRef is a table a query reads, as written (lower-cased).
+type TableRef struct {
+	// Schema is "", "mz_catalog" or "mz_internal".
+	Schema string
+	Name   string
+	// Pos is the byte offset of the reference in the script.
+	Pos int
+}
+
+func (t TableRef) String() string {
+	if t.Schema == "" {
+		return t.Name
+	}
+	return t.Schema + "." + t.Name
+}
+
+// CatalogSchemas are the schema names a query may qualify a table with,
+// as in Materialize.
+var CatalogSchemas = []string{"mz_catalog", "mz_internal"}
+
+// sqlMode: ANSI_QUOTES makes "x" an identifier and PIPES_AS_CONCAT makes ||
+// concatenation, as in SQLite; NO_BACKSLASH_ESCAPES makes '\' an ordinary
+// character in strings, as in SQLite, so a string means the same to the
+// gate and to the database.
+const sqlMode = mysql.ModeANSIQuotes | mysql.ModePipesAsConcat | mysql.ModeNoBackslashEscapes
+
+// The TiDB parser is not safe for concurrent use; parsers are pooled.
+var tidbParsers = sync.Pool{New: func() any {
+	p := tidb.New()
+	p.SetSQLMode(sqlMode)
+	return p
+}}
+
+// MaxQueryDepth bounds nested subqueries so that a hostile query cannot
+// make restore or SQLite recurse without limit.
+const MaxQueryDepth = 32
+
+// allowedFunctions are the scalar functions a query may call: pure
+// functions over values, present in SQLite. Everything else (load_extension,
+// readfile, writefile, fts3_tokenizer, sqlite_*, ...) is refused.
+var allowedFunctions = map[string]bool{
+	"lower": true, "upper": true, "length": true, "char_length": true, "substr": true,
+	"substring": true, "trim": true, "ltrim": true, "rtrim": true, "replace": true,
+	"instr": true, "coalesce": true, "ifnull": true, "nullif": true, "abs": true,
+	"round": true, "concat": true, "concat_ws": true, "json_extract": true,
+	"json_valid": true, "hex": true, "typeof": true, "datetime": true, "date": true,
+	"time": true, "strftime": true, "julianday": true, "unixepoch": true, "iif": true,
+	"max": true, "min": true,
+}
+
+// allowedAggregates are the aggregate and window functions a query may use.
+var allowedAggregates = map[string]bool{
+	"count": true, "sum": true, "avg": true, "min": true, "max": true,
+	"row_number": true, "rank": true, "dense_rank": true,
+}
+
+var tidbErrPos = regexp.MustCompile(`line (\d+) column (\d+) near "`)
+
+// parseQuery hands a piece to the TiDB parser and gates the result.
+func parseQuery(script string, piece Piece) (*Query, *Error) {
+	p := tidbParsers.Get().(*tidb.Parser)
+	defer tidbParsers.Put(p)
+	stmts, _, err := p.Parse(piece.Text, "", "")
+	if err != nil {
+		return nil, tidbError(piece, err)
+	}
+	if len(stmts) != 1 {
+		return nil, newError(CodeSyntaxError, piece.Offset, "expected one query, found %d", len(stmts))
+	}
+	switch stmts[0].(type) {
+	case *ast.SelectStmt, *ast.SetOprStmt:
+	default:
+		return nil, newError(CodeFeatureNotSupported, piece.Offset, "only SELECT queries are supported").
+			withHint("The catalog is changed only through CREATE, ALTER and DROP.")
+	}
+	q := &Query{stmt: stmts[0], pos: firstTokenPos(piece), text: piece.Text}
+	g := &gate{piece: piece, tables: &q.tables, nodes: &q.nodes}
+	stmts[0].Accept(g)
+	if g.err != nil {
+		return nil, g.err
+	}
+	return q, nil
+}
+
+func firstTokenPos(piece Piece) int {
+	l := lexer{src: piece.Text}
+	_ = l.skipSpace()
+	return piece.Offset + l.pos
+}
+
+// tidbError turns a TiDB parse error into an *Error at the right offset.
+// TiDB reports the position just past the token it stopped at; the text it
+// quotes after "near" is the rest of the input from the offending token.
+func tidbError(piece Piece, err error) *Error {
+	msg := err.Error()
+	pos := piece.Offset
+	if m := tidbErrPos.FindStringSubmatchIndex(msg); m != nil {
+		near := msg[m[1]:]
+		if i := strings.LastIndexByte(near, '"'); i >= 0 {
+			near = near[:i]
+		}
+		if near != "" {
+			if i := strings.Index(piece.Text, near); i >= 0 {
+				pos = piece.Offset + i
+			}
+		} else {
+			pos = piece.Offset + len(strings.TrimRight(piece.Text, " \t\r\n"))
+		}
+	}
+	e := newError(CodeSyntaxError, pos, "syntax error in query")
+	// TiDB's own text names MySQL and quotes the input; neither helps here.
+	e.Hint = "Queries use SELECT over the catalog tables (mz_connections, mz_aws_connections, ...)."
+	return e
+}
+
+// gate walks a query, collects the tables it reads and refuses the rest.
+type gate struct {
+	piece  Piece
+	tables *[]TableRef
+	nodes  *[]*ast.TableName
+	ctes   []string // CTE names in scope, innermost last
+	depth  int
+	err    *Error
+}
+
+func (g *gate) fail(n ast.Node, code, msg string, args ...any) (ast.Node, bool) {
+	if g.err == nil {
+		g.err = newError(code, g.nodePos(n), msg, args...)
+	}
+	return n, true
+}
+
+func (g *gate) nodePos(n ast.Node) int {
+	if p := n.OriginTextPosition(); p > 0 && p <= len(g.piece.Text) {
+		return g.piece.Offset + p
+	}
+	// TiDB records positions for few node kinds; for names, the first
+	// occurrence of the name is close enough to point a caret at.
+	var name string
+	switch n := n.(type) {
+	case *ast.TableName:
+		name = n.Name.L
+		if n.Schema.L != "" {
+			name = n.Schema.L
+		}
+	case *ast.FuncCallExpr:
+		name = n.FnName.L
+	case *ast.AggregateFuncExpr:
+		name = strings.ToLower(n.F)
+	}
+	if name != "" {
+		if i := strings.Index(strings.ToLower(g.piece.Text), name); i >= 0 {
+			return g.piece.Offset + i
+		}
+	}
+	return firstTokenPos(g.piece)
+}
+
+func (g *gate) inScope(name string) bool {
+	for _, c := range g.ctes {
+		if c == name {
+			return true
+		}
+	}
+	return false
+}
+
+// scoped walks a query that has a WITH clause so that CTE names shadow
+// tables exactly where SQL scoping says they do: a non-recursive CTE sees
+// the CTEs before it, a recursive one sees all of them, and the body sees
+// all of them. A reference outside that scope is a table reference and is
+// gated as one.
+func (g *gate) scoped(with *ast.WithClause, body func(ast.Visitor)) {
+	names := make([]string, len(with.CTEs))
+	for i, cte := range with.CTEs {
+		names[i] = cte.Name.L
+	}
+	for i, cte := range with.CTEs {
+		visible := names[:i]
+		if with.IsRecursive || cte.IsRecursive {
+			visible = names
+		}
+		child := &gate{piece: g.piece, tables: g.tables, nodes: g.nodes, ctes: append(append([]string{}, g.ctes...), visible...), depth: g.depth}
+		cte.Query.Accept(child)
+		if child.err != nil && g.err == nil {
+			g.err = child.err
+		}
+	}
+	child := &gate{piece: g.piece, tables: g.tables, nodes: g.nodes, ctes: append(append([]string{}, g.ctes...), names...), depth: g.depth}
+	body(child)
+	if child.err != nil && g.err == nil {
+		g.err = child.err
+	}
+}
+
+func (g *gate) Enter(n ast.Node) (ast.Node, bool) {
+	if g.err != nil {
+		return n, true
+	}
+	switch n := n.(type) {
+	case *ast.SelectStmt:
+		g.depth++
+		if g.depth > MaxQueryDepth {
+			return g.fail(n, CodeProgramLimitExceeded, "query nests more than %d levels of SELECT", MaxQueryDepth)
+		}
+		if n.Kind != ast.SelectStmtKindSelect {
+			return g.fail(n, CodeFeatureNotSupported, "TABLE and VALUES statements are not supported")
+		}
+		if n.SelectIntoOpt != nil {
+			return g.fail(n, CodeInsufficientPrivilege, "SELECT ... INTO is not allowed: queries are read-only")
+		}
+		if n.LockInfo != nil && n.LockInfo.LockType != ast.SelectLockNone {
+			return g.fail(n, CodeFeatureNotSupported, "locking clauses (FOR UPDATE, FOR SHARE) are not supported")
+		}
+		if len(n.TableHints) > 0 {
+			return g.fail(n, CodeFeatureNotSupported, "optimizer hints are not supported")
+		}
+		if n.With != nil {
+			with := n.With
+			g.scoped(with, func(v ast.Visitor) {
+				n.With = nil
+				n.Accept(v)
+				n.With = with
+			})
+			g.depth--
+			return n, true
+		}
+	case *ast.SetOprStmt:
+		if n.With != nil {
+			with := n.With
+			g.scoped(with, func(v ast.Visitor) {
+				n.With = nil
+				n.Accept(v)
+				n.With = with
+			})
+			return n, true
+		}
+	case *ast.TableName:
+		schema, name := n.Schema.L, n.Name.L
+		if schema == "" && g.inScope(name) {
+			return n, false
+		}
+		if schema != "" && !isCatalogSchema(schema) {
+			g.fail(n, CodeUndefinedTable, "relation %q does not exist", schema+"."+name)
+			g.err.Hint = "Only the catalog tables can be queried, unqualified or in schema mz_catalog or mz_internal."
+			return n, true
+		}
+		if len(n.IndexHints) > 0 || len(n.PartitionNames) > 0 || n.TableSample != nil || n.AsOf != nil {
+			return g.fail(n, CodeFeatureNotSupported, "index hints, partitions, TABLESAMPLE and AS OF are not supported")
+		}
+		*g.tables = append(*g.tables, TableRef{Schema: schema, Name: name, Pos: g.nodePos(n)})
+		*g.nodes = append(*g.nodes, n)
+	case *ast.FuncCallExpr:
+		if n.Schema.L != "" || !allowedFunctions[n.FnName.L] {
+			return g.fail(n, "42883", "function %s is not allowed in catalog queries", n.FnName.O)
+		}
+	case *ast.AggregateFuncExpr:
+		if !allowedAggregates[strings.ToLower(n.F)] {
+			return g.fail(n, "42883", "function %s is not allowed in catalog queries", n.F)
+		}
+	case *ast.WindowFuncExpr:
+		if !allowedAggregates[strings.ToLower(n.Name)] {
+			return g.fail(n, "42883", "function %s is not allowed in catalog queries", n.Name)
+		}
+	case *ast.VariableExpr:
+		return g.fail(n, CodeFeatureNotSupported, "variables are not supported in catalog queries")
+	case ast.ParamMarkerExpr:
+		return g.fail(n, CodeFeatureNotSupported, "parameters are not supported in catalog queries")
+	case *ast.MatchAgainst, *ast.DefaultExpr, *ast.ValuesExpr:
+		return g.fail(n, CodeFeatureNotSupported, "%T is not supported in catalog queries", n)
+	}
+	return n, false
+}
+
+func (g *gate) Leave(n ast.Node) (ast.Node, bool) {
+	if _, ok := n.(*ast.SelectStmt); ok {
+		g.depth--
+	}
+	return n, g.err == nil
+}
+
+func isCatalogSchema(s string) bool {
+	for _, c := range CatalogSchemas {
+		if s == c {
+			return true
+		}
+	}
+	return false
+}
+
+// Tables returns the tables the query reads, in order of appearance.
+// Names that refer to a CTE in scope are not tables and are not listed.
+func (q *Query) Tables() []TableRef { return q.tables }
+
+// Pos implements Statement.
+func (q *Query) Pos() int { return q.pos }
+
+func (*Query) statement() {}
+
+// String returns the query in canonical form: keywords upper case, names
+// double-quoted, LIMIT n OFFSET m. Queries hold no secrets, so it is also
+// UnredactedSQL.
+func (q *Query) String() string {
+	s, err := q.restore(nil)
+	if err != nil {
+		// Restore fails only on nodes the gate refuses; show the input.
+		return q.text
+	}
+	return s
+}
+
+// UnredactedSQL implements Statement; a query holds no secret.
+func (q *Query) UnredactedSQL() string { return q.String() }
+
+// SQLite restores the query as SQLite-ready text. resolve maps every table
+// reference to the name SQLite should read (or refuses it); names are
+// written double-quoted, strings without charset prefixes.
+func (q *Query) SQLite(resolve func(TableRef) (string, error)) (string, error) {
+	if resolve == nil {
+		return "", fmt.Errorf("sqlparse: Query.SQLite needs a resolver")
+	}
+	return q.restore(resolve)
+}
+
+// restore writes the query. Table names are swapped for resolved ones and
+// LIMIT m,n is rewritten as LIMIT n OFFSET m for the duration of the
+// restore, then put back, so the Query is unchanged afterwards.
+func (q *Query) restore(resolve func(TableRef) (string, error)) (string, error) {
+	r := &rewriter{}
+	defer r.undo()
+	if resolve != nil {
+		for i, n := range q.nodes {
+			resolved, err := resolve(q.tables[i])
+			if err != nil {
+				return "", err
+			}
+			n, schema, name := n, n.Schema, n.Name
+			n.Schema, n.Name = model.NewCIStr(""), model.NewCIStr(resolved)
+			r.undos = append(r.undos, func() { n.Schema, n.Name = schema, name })
+		}
+	}
+	q.stmt.Accept(r)
+	var b strings.Builder
+	flags := tidbformat.RestoreStringSingleQuotes | tidbformat.RestoreKeyWordUppercase |
+		tidbformat.RestoreNameDoubleQuotes | tidbformat.RestoreStringWithoutCharset
+	if err := q.stmt.Restore(tidbformat.NewRestoreCtx(flags, &b)); err != nil {
+		return "", fmt.Errorf("sqlparse: restore query: %w", err)
+	}
+	return b.String(), nil
+}
+
+// rewriter rewrites LIMIT m,n as LIMIT n OFFSET m for the duration of a
+// restore and remembers how to undo every temporary change.
+type rewriter struct {
+	undos []func()
+}
+
+func (r *rewriter) undo() {
+	for i := len(r.undos) - 1; i >= 0; i-- {
+		r.undos[i]()
+	}
+}
+
+func (r *rewriter) Enter(n ast.Node) (ast.Node, bool) { return n, false }
+
+// Leave does the swap: Accept re-assigns a node's children from what the
+// visitor returns for them, which would undo a swap made in Enter.
+func (r *rewriter) Leave(n ast.Node) (ast.Node, bool) {
+	if n, ok := n.(*ast.Limit); ok && n.Offset != nil {
+		count, offset := n.Count, n.Offset
+		n.Count, n.Offset = limitOffset{ExprNode: count, offset: offset}, nil
+		r.undos = append(r.undos, func() { n.Count, n.Offset = count, offset })
+	}
+	return n, true
+}
+
+// limitOffset prints "count OFFSET offset" in place of LIMIT's count, the
+// form SQLite and PostgreSQL read the same way.
+type limitOffset struct {
+	ast.ExprNode
+	offset ast.ExprNode
+}
+
+func (l limitOffset) Restore(ctx *tidbformat.RestoreCtx) error {
+	if err := l.ExprNode.Restore(ctx); err != nil {
+		return err
+	}
+	ctx.WriteKeyWord(" OFFSET ")
+	return l.offset.Restore(ctx)
+}

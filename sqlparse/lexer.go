@@ -16,8 +16,10 @@ const (
 	tokPunct // one of ( ) , ; = . and any other single byte
 )
 
-// token is one lexeme. For identifiers text is folded to lower case; for
-// quoted identifiers and strings it is the unescaped value.
+// token is one lexeme. For bare identifiers text is as written (fold it
+// with folded; keywords are matched case-insensitively without folding, which
+// keeps parsing free of allocations per keyword); for quoted identifiers and
+// strings it is the unescaped value.
 type token struct {
 	kind tokenKind
 	text string
@@ -35,6 +37,15 @@ const (
 // lexer turns a script into tokens. It never fails on its own input shape
 // except for unterminated strings, quoted identifiers and block comments,
 // NUL bytes and invalid UTF-8, which it reports as *Error.
+// folded returns the identifier as a name: bare words fold to lower case,
+// quoted ones keep their case.
+func (t token) folded() string {
+	if t.kind == tokIdent {
+		return strings.ToLower(t.text)
+	}
+	return t.text
+}
+
 type lexer struct {
 	src string
 	pos int
@@ -114,7 +125,7 @@ func (l *lexer) next() (token, *Error) {
 		if len(word) > MaxIdentifierLen {
 			return token{}, newError(CodeNameTooLong, start, "identifier is longer than %d bytes", MaxIdentifierLen)
 		}
-		return token{kind: tokIdent, text: strings.ToLower(word), pos: start, end: l.pos}, nil
+		return token{kind: tokIdent, text: word, pos: start, end: l.pos}, nil
 	case c >= '0' && c <= '9':
 		for l.pos < len(l.src) && (isIdentPart(l.src[l.pos]) || l.src[l.pos] == '.') {
 			l.pos++
@@ -134,7 +145,9 @@ func (l *lexer) next() (token, *Error) {
 func (l *lexer) quoted(q byte) (token, *Error) {
 	start := l.pos
 	l.pos++
+	// Most literals hold no doubled quote: slice them without copying.
 	var b strings.Builder
+	copied := false
 	for {
 		i := strings.IndexByte(l.src[l.pos:], q)
 		if i < 0 {
@@ -144,16 +157,26 @@ func (l *lexer) quoted(q byte) (token, *Error) {
 			}
 			return token{}, newError(CodeSyntaxError, start, "unterminated string literal")
 		}
-		b.WriteString(l.src[l.pos : l.pos+i])
+		chunk := l.src[l.pos : l.pos+i]
 		l.pos += i + 1
 		if l.pos < len(l.src) && l.src[l.pos] == q {
+			b.WriteString(chunk)
 			b.WriteByte(q)
+			copied = true
 			l.pos++
 			continue
 		}
+		if copied {
+			b.WriteString(chunk)
+		}
 		break
 	}
-	text := b.String()
+	var text string
+	if copied {
+		text = b.String()
+	} else {
+		text = l.src[start+1 : l.pos-1]
+	}
 	if strings.IndexByte(text, 0) >= 0 {
 		return token{}, newError(CodeCharacterNotInRepert, start, "NUL byte in quoted text")
 	}

@@ -102,7 +102,9 @@ func (p *parser) next() (token, *Error) {
 }
 
 // isWord reports whether t is the unquoted word w (w in lower case).
-func isWord(t token, w string) bool { return t.kind == tokIdent && t.text == w }
+func isWord(t token, w string) bool {
+	return t.kind == tokIdent && len(t.text) == len(w) && strings.EqualFold(t.text, w)
+}
 
 func isPunct(t token, s string) bool { return t.kind == tokPunct && t.text == s }
 
@@ -203,7 +205,7 @@ func (p *parser) name(what string) (Name, *Error) {
 	if t.kind != tokIdent && t.kind != tokQuotedIdent {
 		return Name{}, p.unexpected(t, what)
 	}
-	return Name{Value: t.text, Pos: t.pos}, nil
+	return Name{Value: t.folded(), Pos: t.pos}, nil
 }
 
 // str reads a string literal.
@@ -259,7 +261,7 @@ func (p *parser) statement(piece Piece) (Statement, *Error) {
 	case isWord(t, "show"):
 		return p.show(t.pos)
 	}
-	if hint, ok := unsupported[t.text]; ok && t.kind == tokIdent {
+	if hint, ok := unsupported[strings.ToLower(t.text)]; ok && t.kind == tokIdent {
 		return nil, newError(CodeFeatureNotSupported, t.pos, "%s is not supported", strings.ToUpper(t.text)).withHint(hint)
 	}
 	return nil, p.unexpected(t, "CREATE, ALTER, DROP, VALIDATE, SHOW or SELECT")
@@ -617,11 +619,11 @@ func (p *parser) optionName(allowed []connection.Option) (connection.Option, int
 		if t.kind != tokIdent {
 			break
 		}
-		ext := append(words, t.text)
+		ext := append(words, t.text) // compared case-insensitively
 		if len(words) > 0 && matchesOption(words) != "" && !isOptionPrefix(ext) {
 			break // a complete name that the next word does not extend
 		}
-		if len(words) > 0 && !isOptionPrefix(words) && !isOptionPrefix(ext) && (t.text == "secret") {
+		if len(words) > 0 && !isOptionPrefix(words) && !isOptionPrefix(ext) && isWord(t, "secret") {
 			break
 		}
 		words = ext
@@ -686,7 +688,7 @@ func equalWords(a, b []string) bool {
 		return false
 	}
 	for i := range a {
-		if a[i] != b[i] {
+		if !strings.EqualFold(a[i], b[i]) {
 			return false
 		}
 	}

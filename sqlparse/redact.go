@@ -55,11 +55,11 @@ func RedactSourceAt(sql string, pos int) (string, int) {
 				break
 			}
 			if first == "" && (t.kind == tokIdent || t.kind == tokPunct) {
-				first = t.text
+				first = strings.ToLower(t.text)
 			}
 			switch t.kind {
 			case tokIdent:
-				words = append(words, t.text)
+				words = append(words, strings.ToLower(t.text))
 			case tokString:
 				if !safeLiteral(first, words, t.text) {
 					replace(t.pos, t.end, "'"+Redacted+"'")

@@ -74,6 +74,13 @@ func (e *Error) Caret(sql string) string {
 	return line + "\n" + pad.String() + "^"
 }
 
+// Locate fills in Line and Column from Position for an error raised on a
+// statement parsed from src (errors from Parse already have them; errors
+// raised later, by the catalog, get them here).
+func (e *Error) Locate(src string) {
+	e.Line, e.Column = lineCol(src, e.Position)
+}
+
 // lineCol converts a byte offset into 1-based line and column (in runes).
 func lineCol(src string, pos int) (line, col int) {
 	if pos < 0 || pos > len(src) {
@@ -89,5 +96,8 @@ func newError(code string, pos int, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Position: pos}
 }
 
-func (e *Error) withHint(h string) *Error   { e.Hint = h; return e }
-func (e *Error) withDetail(d string) *Error { e.Detail = d; return e }
+// WithHint sets the hint and returns e, for building errors in one expression.
+func (e *Error) WithHint(h string) *Error { e.Hint = h; return e }
+
+// WithDetail sets the detail and returns e.
+func (e *Error) WithDetail(d string) *Error { e.Detail = d; return e }

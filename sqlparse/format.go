@@ -11,6 +11,17 @@ import (
 type formatter struct {
 	strings.Builder
 	redact bool
+	// allLiterals also hides every option value, as Materialize's
+	// redacted_create_sql does, for showing a statement's shape only.
+	allLiterals bool
+}
+
+// RedactAllLiterals prints a statement with every literal value, secret or
+// not, as '<redacted>'.
+func RedactAllLiterals(s Statement) string {
+	f := &formatter{redact: true, allLiterals: true}
+	f.statement(s)
+	return f.String()
 }
 
 func (s *CreateSecret) String() string       { return format(s, true) }
@@ -32,6 +43,11 @@ func (s *Show) UnredactedSQL() string               { return format(s, false) }
 
 func format(s Statement, redact bool) string {
 	f := &formatter{redact: redact}
+	f.statement(s)
+	return f.String()
+}
+
+func (f *formatter) statement(s Statement) {
 	switch s := s.(type) {
 	case *CreateSecret:
 		f.WriteString("CREATE SECRET ")
@@ -134,12 +150,15 @@ func format(s Statement, redact bool) string {
 	case *Query:
 		f.WriteString(s.String())
 	}
-	return f.String()
 }
 
 func (f *formatter) option(o Option) {
 	f.WriteString(string(o.Name))
 	f.WriteString(" = ")
+	if f.allLiterals && o.Kind != ValueSecretRef {
+		f.WriteString("'" + Redacted + "'")
+		return
+	}
 	switch o.Kind {
 	case ValueString:
 		f.str(o.String)

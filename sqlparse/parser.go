@@ -51,7 +51,7 @@ func ParseOne(sql string) (Statement, error) {
 		return ParsePiece(sql, pieces[0])
 	default:
 		return nil, finish(sql, newError(CodeSyntaxError, pieces[1].Offset, "expected one statement, found %d", len(pieces)).
-			withHint("Use Parse for scripts of several statements."))
+			WithHint("Use Parse for scripts of several statements."))
 	}
 }
 
@@ -262,7 +262,7 @@ func (p *parser) statement(piece Piece) (Statement, *Error) {
 		return p.show(t.pos)
 	}
 	if hint, ok := unsupported[strings.ToLower(t.text)]; ok && t.kind == tokIdent {
-		return nil, newError(CodeFeatureNotSupported, t.pos, "%s is not supported", strings.ToUpper(t.text)).withHint(hint)
+		return nil, newError(CodeFeatureNotSupported, t.pos, "%s is not supported", strings.ToUpper(t.text)).WithHint(hint)
 	}
 	return nil, p.unexpected(t, "CREATE, ALTER, DROP, VALIDATE, SHOW or SELECT")
 }
@@ -438,7 +438,7 @@ func (p *parser) createConnection(pos int) (Statement, *Error) {
 		s.Type, allowed = ConnectionS3, []connection.Option{connection.Prefix}
 	case t.kind == tokIdent:
 		return nil, newError(CodeFeatureNotSupported, t.pos, "connections to %s are not supported", strings.ToUpper(t.text)).
-			withHint("conncat supports connections TO AWS and TO S3.")
+			WithHint("conncat supports connections TO AWS and TO S3.")
 	default:
 		return nil, p.unexpected(t, "AWS or S3")
 	}
@@ -457,10 +457,10 @@ func (p *parser) createConnection(pos int) (Statement, *Error) {
 	case ConnectionS3:
 		if !s.Options.Has(connection.Prefix) {
 			return nil, newError(CodeSyntaxError, open.pos, "an S3 connection requires PREFIX").
-				withHint("Write TO S3 (PREFIX = 's3://bucket/prefix/') USING AWS CONNECTION name.")
+				WithHint("Write TO S3 (PREFIX = 's3://bucket/prefix/') USING AWS CONNECTION name.")
 		}
 		if err := p.expectWords("using", "aws", "connection"); err != nil {
-			return nil, err.withHint("An S3 connection takes its credentials from an AWS connection: add USING AWS CONNECTION name.")
+			return nil, err.WithHint("An S3 connection takes its credentials from an AWS connection: add USING AWS CONNECTION name.")
 		}
 		n, err := p.name("the AWS connection's name")
 		if err != nil {
@@ -632,7 +632,7 @@ func (p *parser) optionName(allowed []connection.Option) (connection.Option, int
 	name := matchesOption(words)
 	spelled := strings.ToUpper(strings.Join(words, " "))
 	if name == externalID {
-		return "", 0, newError(CodeInvalidParameterValue, first.pos, "EXTERNAL ID cannot be set").withHint(connection.ExternalIDHint)
+		return "", 0, newError(CodeInvalidParameterValue, first.pos, "EXTERNAL ID cannot be set").WithHint(connection.ExternalIDHint)
 	}
 	if name == "" {
 		e := newError(CodeSyntaxError, first.pos, "unknown option %s", spelled)
@@ -723,12 +723,12 @@ func (p *parser) option(allowed []connection.Option, ct ConnectionType) (Option,
 			return o, nil
 		}
 		return Option{}, newError(CodeSyntaxError, v.pos, "%s cannot reference a secret", name).
-			withHint("Give " + string(name) + " as a string literal.")
+			WithHint("Give " + string(name) + " as a string literal.")
 	}
 	switch name {
 	case connection.SecretAccessKey:
 		return Option{}, newError(CodeInvalidParameterValue, v.pos, "SECRET ACCESS KEY must reference a secret").
-			withHint("Store the key first with CREATE SECRET name AS '...', then write SECRET ACCESS KEY = SECRET name.")
+			WithHint("Store the key first with CREATE SECRET name AS '...', then write SECRET ACCESS KEY = SECRET name.")
 	case connection.AssumeRoleDuration:
 		return p.durationValue(o, v)
 	}
@@ -784,7 +784,7 @@ func (p *parser) durationValue(o Option, v token) (Option, *Error) {
 		n, err := strconv.ParseInt(v.text, 10, 64)
 		if err != nil {
 			return Option{}, newError(CodeInvalidParameterValue, v.pos, "invalid ASSUME ROLE DURATION: %s is not a whole number of seconds", v.text).
-				withHint("Give seconds (900 to 43200) or a duration such as '1h' or '90m'.")
+				WithHint("Give seconds (900 to 43200) or a duration such as '1h' or '90m'.")
 		}
 		o.Duration, rerr = connection.DurationFromSeconds(n)
 	case tokString:

@@ -106,7 +106,7 @@ func parseQuery(script string, piece Piece) (*Query, *Error) {
 	case *ast.SelectStmt, *ast.SetOprStmt:
 	default:
 		return nil, newError(CodeFeatureNotSupported, piece.Offset, "only SELECT queries are supported").
-			withHint("The catalog is changed only through CREATE, ALTER and DROP.")
+			WithHint("The catalog is changed only through CREATE, ALTER and DROP.")
 	}
 	q := &Query{stmt: stmts[0], pos: firstTokenPos(piece), text: piece.Text}
 	g := &gate{piece: piece, tables: &q.tables, nodes: &q.nodes}

@@ -1,0 +1,159 @@
+package catalog_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/datadriven"
+	_ "github.com/mattn/go-sqlite3"
+
+	"github.com/conncat/conncat/catalog"
+	"github.com/conncat/conncat/sqlparse"
+)
+
+// testKey is an obviously fake key for tests.
+var testKey = catalog.StaticKey([]byte("conncat-test-key-0123456789abcde"))
+
+func fixedClock() time.Time { return time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC) }
+
+// openDB opens a fresh SQLite file the way conncat.Open does.
+func openDB(t testing.TB, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func newCatalog(t testing.TB, opts catalog.Options) (*catalog.Catalog, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "cat.db")
+	if opts.Keys == nil {
+		opts.Keys = testKey
+	}
+	if opts.Now == nil {
+		opts.Now = fixedClock
+	}
+	c, err := catalog.Open(context.Background(), openDB(t, path), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, path
+}
+
+var uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+
+// TestGolden runs testdata/ files. Each file gets a fresh catalog, opened
+// with the options on its first line's "open" directive if any.
+//
+//	open principal=ARN prefix=P allow-http    reopen with these options (new catalog)
+//	exec      each statement: its tag, notices and changed IDs, or its error
+//	query     one statement: columns and rows
+//
+// Generated UUIDs print as <uuid>.
+func TestGolden(t *testing.T) {
+	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+		c, _ := newCatalog(t, catalog.Options{})
+		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+			ctx := context.Background()
+			switch d.Cmd {
+			case "open":
+				var opts catalog.Options
+				for _, a := range d.CmdArgs {
+					switch a.Key {
+					case "principal":
+						opts.Principal = a.Vals[0]
+					case "prefix":
+						opts.ExternalIDPrefix = a.Vals[0]
+					case "allow-http":
+						opts.Endpoints.AllowHTTP = true
+					}
+				}
+				c, _ = newCatalog(t, opts)
+				return ""
+			case "exec":
+				var b strings.Builder
+				for _, p := range sqlparse.Split(d.Input) {
+					stmt, err := sqlparse.ParsePiece(d.Input, p)
+					var res *catalog.Result
+					if err == nil {
+						res, err = c.Exec(ctx, stmt)
+					}
+					if err != nil {
+						b.WriteString(formatError(d.Input, err))
+						continue
+					}
+					b.WriteString(res.Tag + "\n")
+					for _, n := range res.Notices {
+						b.WriteString("notice: " + n + "\n")
+					}
+					if len(res.Changed) > 0 {
+						b.WriteString("changed: " + strings.Join(res.Changed, ", ") + "\n")
+					}
+					if res.Columns != nil {
+						b.WriteString(formatRows(res))
+					}
+				}
+				return uuidRE.ReplaceAllString(b.String(), "<uuid>")
+			case "query":
+				stmt, err := sqlparse.ParseOne(d.Input)
+				if err != nil {
+					return formatError(d.Input, err)
+				}
+				res, err := c.Exec(ctx, stmt)
+				if err != nil {
+					return formatError(d.Input, err)
+				}
+				return uuidRE.ReplaceAllString(formatRows(res), "<uuid>")
+			default:
+				t.Fatalf("unknown directive %q", d.Cmd)
+				return ""
+			}
+		})
+	})
+}
+
+func formatRows(res *catalog.Result) string {
+	var b strings.Builder
+	b.WriteString(strings.Join(res.Columns, " | ") + "\n")
+	for _, row := range res.Rows {
+		cells := make([]string, len(row))
+		for i, v := range row {
+			if v == nil {
+				cells[i] = "NULL"
+			} else {
+				cells[i] = fmt.Sprint(v)
+			}
+		}
+		b.WriteString(strings.Join(cells, " | ") + "\n")
+	}
+	return b.String()
+}
+
+func formatError(input string, err error) string {
+	var e *sqlparse.Error
+	if !errors.As(err, &e) {
+		return "error (untyped): " + err.Error() + "\n"
+	}
+	if e.Line == 0 {
+		e.Locate(input)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "error %s: %s\n", e.Code, e.Error())
+	if e.Hint != "" {
+		b.WriteString("hint: " + e.Hint + "\n")
+	}
+	if c := e.Caret(input); c != "" {
+		b.WriteString(c + "\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,643 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/conncat/conncat/connection"
+	"github.com/conncat/conncat/sqlparse"
+)
+
+// awsRow is one row of mz_aws_connections.
+type awsRow struct {
+	endpoint, region, accessKeyID, accessKeyIDSecretID, secretAccessKeySecretID sql.NullString
+	sessionToken, sessionTokenSecretID, roleARN, sessionName, principal         sql.NullString
+	externalID, trustPolicy, stsEndpoint                                        sql.NullString
+	duration                                                                    sql.NullInt64
+}
+
+const awsColumns = `endpoint, region, access_key_id, access_key_id_secret_id, secret_access_key_secret_id,
+	session_token, session_token_secret_id, assume_role_arn, assume_role_session_name, principal,
+	external_id, example_trust_policy, sts_endpoint, assume_role_duration`
+
+func (r *awsRow) scanArgs() []any {
+	return []any{&r.endpoint, &r.region, &r.accessKeyID, &r.accessKeyIDSecretID, &r.secretAccessKeySecretID,
+		&r.sessionToken, &r.sessionTokenSecretID, &r.roleARN, &r.sessionName, &r.principal,
+		&r.externalID, &r.trustPolicy, &r.stsEndpoint, &r.duration}
+}
+
+func (r *awsRow) values() []any {
+	return []any{r.endpoint, r.region, r.accessKeyID, r.accessKeyIDSecretID, r.secretAccessKeySecretID,
+		r.sessionToken, r.sessionTokenSecretID, r.roleARN, r.sessionName, r.principal,
+		r.externalID, r.trustPolicy, r.stsEndpoint, r.duration}
+}
+
+func null(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// inlineTokenID is where an inline SESSION TOKEN is sealed.
+func inlineTokenID(connID string) string { return connID + "/session_token" }
+
+// connRef is a connection found by name.
+type connRef struct {
+	id, name string
+	typ      sqlparse.ConnectionType
+}
+
+func lookupConnection(ctx context.Context, q querier, name string) (*connRef, error) {
+	r := &connRef{name: name}
+	var typ string
+	err := q.QueryRowContext(ctx, `SELECT id, type FROM mz_connections WHERE name = ?`, name).Scan(&r.id, &typ)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up connection: %w", err)
+	}
+	r.typ = sqlparse.ConnectionType(typ)
+	return r, nil
+}
+
+func (c *Catalog) createConnection(ctx context.Context, tx *sql.Tx, s *sqlparse.CreateConnection, res *Result) error {
+	existing, err := lookupConnection(ctx, tx, s.Name.Value)
+	if err != nil {
+		return err
+	}
+	if existing != nil {
+		if s.IfNotExists {
+			res.Notices = append(res.Notices, fmt.Sprintf("connection %q already exists, skipping", s.Name.Value))
+			return nil
+		}
+		return errorf(CodeDuplicateObject, s.Name.Pos, "connection %q already exists", s.Name.Value)
+	}
+	id, err := nextID(ctx, tx)
+	if err != nil {
+		return err
+	}
+	now := c.now()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO mz_connections (id, name, type, owner, create_sql, redacted_create_sql, created_at, updated_at)
+		VALUES (?, ?, ?, ?, '', '', ?, ?)`, id, s.Name.Value, string(s.Type), c.opts.Owner, now, now); err != nil {
+		return fmt.Errorf("insert connection: %w", err)
+	}
+	switch s.Type {
+	case sqlparse.ConnectionAWS:
+		var row awsRow
+		if err := c.applyAWSOptions(ctx, tx, id, &row, s.Options, true); err != nil {
+			return err
+		}
+		if row.roleARN.Valid {
+			row.externalID = null(c.opts.ExternalIDPrefix + uuid.NewString())
+			c.fillTrust(&row)
+			if c.principal == nil {
+				res.Notices = append(res.Notices, "no principal is configured: conncat assumes the role with its ambient AWS credentials, "+
+					"so the role's trust policy must name that identity (principal and example_trust_policy are NULL)")
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO mz_aws_connections (id, `+awsColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			append([]any{id}, row.values()...)...); err != nil {
+			return fmt.Errorf("insert aws connection: %w", err)
+		}
+	case sqlparse.ConnectionS3:
+		if err := c.setS3(ctx, tx, id, s.Options, *s.UsingAWS, true); err != nil {
+			return err
+		}
+	}
+	return c.rewriteCreateSQL(ctx, tx, id)
+}
+
+// fillTrust sets principal and example_trust_policy from the catalog's principal.
+func (c *Catalog) fillTrust(row *awsRow) {
+	row.principal, row.trustPolicy = sql.NullString{}, sql.NullString{}
+	if c.principal == nil || !row.externalID.Valid {
+		return
+	}
+	row.principal = null(c.principal.String())
+	row.trustPolicy = null(TrustPolicy(row.principal.String, row.externalID.String))
+}
+
+// TrustPolicy is the policy a customer attaches to their role: it lets the
+// principal assume the role only when it presents the external ID.
+func TrustPolicy(principal, externalID string) string {
+	type condition struct {
+		StringEquals map[string]string `json:"StringEquals"`
+	}
+	type statement struct {
+		Effect    string            `json:"Effect"`
+		Principal map[string]string `json:"Principal"`
+		Action    string            `json:"Action"`
+		Condition condition         `json:"Condition"`
+	}
+	doc := struct {
+		Version   string      `json:"Version"`
+		Statement []statement `json:"Statement"`
+	}{"2012-10-17", []statement{{
+		Effect:    "Allow",
+		Principal: map[string]string{"AWS": principal},
+		Action:    "sts:AssumeRole",
+		Condition: condition{StringEquals: map[string]string{"sts:ExternalId": externalID}},
+	}}}
+	b, _ := json.Marshal(doc) // only strings: cannot fail
+	return string(b)
+}
+
+// applyAWSOptions checks a complete option set against every rule and
+// writes it into row, resolving secret names. creating is false for ALTER,
+// where an inline token that was not set again keeps its sealed value.
+func (c *Catalog) applyAWSOptions(ctx context.Context, tx *sql.Tx, id string, row *awsRow, opts sqlparse.Options, creating bool) error {
+	if err := connection.CheckAuthForm(opts.Has); err != nil {
+		return ruleErr(firstPos(opts), err)
+	}
+	principal, externalID, trust := row.principal, row.externalID, row.trustPolicy
+	*row = awsRow{principal: principal, externalID: externalID, trustPolicy: trust}
+	ref := func(o sqlparse.Option) (sql.NullString, error) {
+		sid, err := secretID(ctx, tx, o.SecretRef.Value)
+		if err != nil {
+			return sql.NullString{}, err
+		}
+		if sid == "" {
+			return sql.NullString{}, errorf(CodeUndefinedObject, o.ValuePos+len("SECRET "), "secret %q does not exist", o.SecretRef.Value).
+				WithHint(fmt.Sprintf("Create it first: CREATE SECRET %s AS '...'.", sqlparse.QuoteIdent(o.SecretRef.Value)))
+		}
+		return null(sid), nil
+	}
+	keepInlineToken := false
+	for _, o := range opts {
+		var err error
+		switch o.Name {
+		case connection.AccessKeyID:
+			if o.Kind == sqlparse.ValueSecretRef {
+				row.accessKeyIDSecretID, err = ref(o)
+			} else {
+				row.accessKeyID = null(o.String)
+			}
+		case connection.SecretAccessKey:
+			row.secretAccessKeySecretID, err = ref(o)
+		case connection.SessionToken:
+			if o.Kind == sqlparse.ValueSecretRef {
+				row.sessionTokenSecretID, err = ref(o)
+			} else {
+				row.sessionToken = null(sqlparse.Redacted)
+				if o.Secret.Unredacted() == "" && !creating {
+					keepInlineToken = true // unchanged by this ALTER
+				} else {
+					err = c.storeValue(ctx, tx, inlineTokenID(id), o.Secret.Unredacted())
+					keepInlineToken = true
+				}
+			}
+		case connection.AssumeRoleARN:
+			row.roleARN = null(o.String)
+		case connection.AssumeRoleSessionName:
+			row.sessionName = null(o.String)
+		case connection.AssumeRoleDuration:
+			secs := int64(o.Duration / time.Second)
+			row.duration = sql.NullInt64{Int64: secs, Valid: true}
+			if c.principal != nil && c.principal.Kind == "role" {
+				if rerr := connection.CheckChainedDuration(o.Duration); rerr != nil {
+					err = ruleErrAt(o.ValuePos, connection.AssumeRoleDuration, rerr)
+				}
+			}
+		case connection.Region:
+			row.region = null(o.String)
+		case connection.Endpoint, connection.STSEndpoint:
+			if rerr := connection.CheckEndpoint(o.String, c.opts.Endpoints); rerr != nil {
+				err = ruleErrAt(o.ValuePos, o.Name, rerr)
+			} else if o.Name == connection.Endpoint {
+				row.endpoint = null(o.String)
+			} else {
+				row.stsEndpoint = null(o.String)
+			}
+		default:
+			err = errorf(sqlparse.CodeSyntaxError, o.Pos, "option %s is not valid for an AWS connection", o.Name)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if !keepInlineToken {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM conncat_secret_values WHERE id = ?`, inlineTokenID(id)); err != nil {
+			return fmt.Errorf("delete inline token: %w", err)
+		}
+	}
+	if !row.roleARN.Valid {
+		row.externalID, row.principal, row.trustPolicy = sql.NullString{}, sql.NullString{}, sql.NullString{}
+	}
+	// Dependencies: exactly the secrets this row references.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM mz_object_dependencies WHERE object_id = ?`, id); err != nil {
+		return fmt.Errorf("reset dependencies: %w", err)
+	}
+	for _, sid := range []sql.NullString{row.accessKeyIDSecretID, row.secretAccessKeySecretID, row.sessionTokenSecretID} {
+		if sid.Valid {
+			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO mz_object_dependencies (object_id, referenced_object_id) VALUES (?, ?)`, id, sid.String); err != nil {
+				return fmt.Errorf("record dependency: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// setS3 writes an S3 connection's row and its dependency on the AWS connection.
+func (c *Catalog) setS3(ctx context.Context, tx *sql.Tx, id string, opts sqlparse.Options, using sqlparse.Name, creating bool) error {
+	o, ok := opts.Get(connection.Prefix)
+	if !ok {
+		return errorf(sqlparse.CodeSyntaxError, firstPos(opts), "an S3 connection requires PREFIX")
+	}
+	for _, other := range opts {
+		if other.Name != connection.Prefix {
+			return errorf(sqlparse.CodeSyntaxError, other.Pos, "option %s is not valid for an S3 connection", other.Name).
+				WithHint("Set it on the AWS connection that this connection uses.")
+		}
+	}
+	u, err := connection.ParseS3URL(o.String)
+	if err != nil {
+		return ruleErrAt(o.ValuePos, connection.Prefix, err)
+	}
+	aws, err := lookupConnection(ctx, tx, using.Value)
+	if err != nil {
+		return err
+	}
+	if aws == nil {
+		return errorf(CodeUndefinedObject, using.Pos, "connection %q does not exist", using.Value)
+	}
+	if aws.typ != sqlparse.ConnectionAWS {
+		return errorf(CodeWrongObjectType, using.Pos, "connection %q is not an AWS connection", using.Value)
+	}
+	if creating {
+		_, err = tx.ExecContext(ctx, `INSERT INTO mz_s3_connections (id, aws_connection_id, bucket, prefix) VALUES (?, ?, ?, ?)`, id, aws.id, u.Bucket, u.Prefix)
+	} else {
+		_, err = tx.ExecContext(ctx, `UPDATE mz_s3_connections SET bucket = ?, prefix = ? WHERE id = ?`, u.Bucket, u.Prefix, id)
+	}
+	if err != nil {
+		return fmt.Errorf("write s3 connection: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO mz_object_dependencies (object_id, referenced_object_id) VALUES (?, ?)`, id, aws.id)
+	return err
+}
+
+// awsOptions rebuilds the option list of a stored AWS connection. An
+// inline session token comes back as an empty Secret: its value stays sealed.
+func awsOptions(ctx context.Context, q querier, row *awsRow) (sqlparse.Options, error) {
+	var opts sqlparse.Options
+	str := func(name connection.Option, v sql.NullString) {
+		if v.Valid {
+			opts = append(opts, sqlparse.Option{Name: name, Kind: sqlparse.ValueString, String: v.String})
+		}
+	}
+	ref := func(name connection.Option, id sql.NullString) error {
+		if !id.Valid {
+			return nil
+		}
+		n, err := secretName(ctx, q, id.String)
+		if err != nil {
+			return fmt.Errorf("secret %s of %s: %w", id.String, name, err)
+		}
+		opts = append(opts, sqlparse.Option{Name: name, Kind: sqlparse.ValueSecretRef, SecretRef: sqlparse.Name{Value: n}})
+		return nil
+	}
+	str(connection.AccessKeyID, row.accessKeyID)
+	if err := ref(connection.AccessKeyID, row.accessKeyIDSecretID); err != nil {
+		return nil, err
+	}
+	if err := ref(connection.SecretAccessKey, row.secretAccessKeySecretID); err != nil {
+		return nil, err
+	}
+	if row.sessionToken.Valid {
+		opts = append(opts, sqlparse.Option{Name: connection.SessionToken, Kind: sqlparse.ValueSecret})
+	}
+	if err := ref(connection.SessionToken, row.sessionTokenSecretID); err != nil {
+		return nil, err
+	}
+	str(connection.AssumeRoleARN, row.roleARN)
+	str(connection.AssumeRoleSessionName, row.sessionName)
+	if row.duration.Valid {
+		opts = append(opts, sqlparse.Option{Name: connection.AssumeRoleDuration, Kind: sqlparse.ValueDuration, Duration: time.Duration(row.duration.Int64) * time.Second})
+	}
+	str(connection.Region, row.region)
+	str(connection.Endpoint, row.endpoint)
+	str(connection.STSEndpoint, row.stsEndpoint)
+	return opts, nil
+}
+
+func loadAWSRow(ctx context.Context, q querier, id string) (*awsRow, error) {
+	var row awsRow
+	if err := q.QueryRowContext(ctx, `SELECT `+awsColumns+` FROM mz_aws_connections WHERE id = ?`, id).Scan(row.scanArgs()...); err != nil {
+		return nil, fmt.Errorf("load aws connection %s: %w", id, err)
+	}
+	return &row, nil
+}
+
+// statementFor rebuilds the CREATE statement of a stored connection.
+func statementFor(ctx context.Context, q querier, id string) (*sqlparse.CreateConnection, error) {
+	var name, typ string
+	if err := q.QueryRowContext(ctx, `SELECT name, type FROM mz_connections WHERE id = ?`, id).Scan(&name, &typ); err != nil {
+		return nil, fmt.Errorf("load connection %s: %w", id, err)
+	}
+	stmt := &sqlparse.CreateConnection{Name: sqlparse.Name{Value: name}, Type: sqlparse.ConnectionType(typ)}
+	switch stmt.Type {
+	case sqlparse.ConnectionAWS:
+		row, err := loadAWSRow(ctx, q, id)
+		if err != nil {
+			return nil, err
+		}
+		if stmt.Options, err = awsOptions(ctx, q, row); err != nil {
+			return nil, err
+		}
+	case sqlparse.ConnectionS3:
+		var awsName, bucket, prefix string
+		if err := q.QueryRowContext(ctx, `SELECT c.name, s.bucket, s.prefix FROM mz_s3_connections s JOIN mz_connections c ON c.id = s.aws_connection_id WHERE s.id = ?`, id).
+			Scan(&awsName, &bucket, &prefix); err != nil {
+			return nil, fmt.Errorf("load s3 connection %s: %w", id, err)
+		}
+		stmt.Options = sqlparse.Options{{Name: connection.Prefix, Kind: sqlparse.ValueString, String: connection.S3URL{Bucket: bucket, Prefix: prefix}.String()}}
+		stmt.UsingAWS = &sqlparse.Name{Value: awsName}
+	}
+	return stmt, nil
+}
+
+// rewriteCreateSQL regenerates create_sql and redacted_create_sql from the
+// stored rows, after any change to the connection or to a name it refers to.
+func (c *Catalog) rewriteCreateSQL(ctx context.Context, tx *sql.Tx, id string) error {
+	stmt, err := statementFor(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE mz_connections SET create_sql = ?, redacted_create_sql = ? WHERE id = ?`,
+		stmt.String(), sqlparse.RedactAllLiterals(stmt), id)
+	if err != nil {
+		return fmt.Errorf("write create_sql: %w", err)
+	}
+	return nil
+}
+
+func (c *Catalog) alterConnection(ctx context.Context, tx *sql.Tx, s *sqlparse.AlterConnection, res *Result) error {
+	conn, err := lookupConnection(ctx, tx, s.Name.Value)
+	if err != nil {
+		return err
+	}
+	if conn == nil {
+		if s.IfExists {
+			res.Notices = append(res.Notices, fmt.Sprintf("connection %q does not exist, skipping", s.Name.Value))
+			return nil
+		}
+		return errorf(CodeUndefinedObject, s.Name.Pos, "connection %q does not exist", s.Name.Value)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE mz_connections SET updated_at = ? WHERE id = ?`, c.now(), conn.id); err != nil {
+		return fmt.Errorf("update connection: %w", err)
+	}
+	if s.RenameTo != nil {
+		other, err := lookupConnection(ctx, tx, s.RenameTo.Value)
+		if err != nil {
+			return err
+		}
+		if other != nil && other.id != conn.id {
+			return errorf(CodeDuplicateObject, s.RenameTo.Pos, "connection %q already exists", s.RenameTo.Value)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE mz_connections SET name = ? WHERE id = ?`, s.RenameTo.Value, conn.id); err != nil {
+			return fmt.Errorf("rename connection: %w", err)
+		}
+		// The connection's own create_sql and that of S3 connections using it name it.
+		deps, err := dependents(ctx, tx, conn.id)
+		if err != nil {
+			return err
+		}
+		for _, id := range append([]string{conn.id}, ids(deps)...) {
+			if err := c.rewriteCreateSQL(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	stmt, err := statementFor(ctx, tx, conn.id)
+	if err != nil {
+		return err
+	}
+	opts := stmt.Options
+	// Stored options have no source position: errors about them point at
+	// the name of the connection being altered.
+	for i := range opts {
+		opts[i].Pos, opts[i].ValuePos = s.Name.Pos, s.Name.Pos
+	}
+	for _, a := range s.Actions {
+		var kept sqlparse.Options
+		for _, o := range opts {
+			if o.Name != a.Option.Name {
+				kept = append(kept, o)
+			}
+		}
+		if a.Kind == sqlparse.AlterSet {
+			kept = append(kept, a.Option)
+		} else if len(kept) == len(opts) {
+			res.Notices = append(res.Notices, fmt.Sprintf("option %s is not set on connection %q, skipping", a.Option.Name, s.Name.Value))
+		}
+		opts = kept
+	}
+	switch conn.typ {
+	case sqlparse.ConnectionAWS:
+		row, err := loadAWSRow(ctx, tx, conn.id)
+		if err != nil {
+			return err
+		}
+		if err := c.applyAWSOptions(ctx, tx, conn.id, row, opts, false); err != nil {
+			return err
+		}
+		if row.roleARN.Valid && !row.externalID.Valid {
+			// First time this connection assumes a role: it gets its ID now.
+			row.externalID = null(c.opts.ExternalIDPrefix + uuid.NewString())
+		}
+		c.fillTrust(row)
+		if _, err := tx.ExecContext(ctx, `UPDATE mz_aws_connections SET (`+awsColumns+`) = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ?`,
+			append(row.values(), conn.id)...); err != nil {
+			return fmt.Errorf("update aws connection: %w", err)
+		}
+		deps, err := dependents(ctx, tx, conn.id)
+		if err != nil {
+			return err
+		}
+		res.Changed = append(append(res.Changed, conn.id), ids(deps)...)
+	case sqlparse.ConnectionS3:
+		if err := c.setS3(ctx, tx, conn.id, opts, *stmt.UsingAWS, false); err != nil {
+			return err
+		}
+		res.Changed = append(res.Changed, conn.id)
+	}
+	return c.rewriteCreateSQL(ctx, tx, conn.id)
+}
+
+type depRef struct {
+	id, name, kind string
+}
+
+func ids(ds []depRef) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.id
+	}
+	return out
+}
+
+// dependents lists the objects that reference id directly.
+func dependents(ctx context.Context, q querier, id string) ([]depRef, error) {
+	rows, err := q.QueryContext(ctx, `SELECT c.id, c.name FROM mz_object_dependencies d JOIN mz_connections c ON c.id = d.object_id
+		WHERE d.referenced_object_id = ? ORDER BY c.name`, id)
+	if err != nil {
+		return nil, fmt.Errorf("list dependents: %w", err)
+	}
+	defer rows.Close()
+	var out []depRef
+	for rows.Next() {
+		d := depRef{kind: "connection"}
+		if err := rows.Scan(&d.id, &d.name); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// dependentsClosure lists every object that depends on id, directly or not,
+// dependents after what they depend on.
+func dependentsClosure(ctx context.Context, q querier, id string) ([]depRef, error) {
+	var out []depRef
+	seen := map[string]bool{id: true}
+	queue := []string{id}
+	for len(queue) > 0 {
+		next := queue[0]
+		queue = queue[1:]
+		ds, err := dependents(ctx, q, next)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range ds {
+			if !seen[d.id] {
+				seen[d.id] = true
+				out = append(out, d)
+				queue = append(queue, d.id)
+			}
+		}
+	}
+	return out, nil
+}
+
+func (c *Catalog) drop(ctx context.Context, tx *sql.Tx, s *sqlparse.Drop, res *Result) error {
+	kind := "secret"
+	if s.Kind == sqlparse.ObjectConnection {
+		kind = "connection"
+	}
+	var victims []string
+	for _, n := range s.Names {
+		var id string
+		var err error
+		if s.Kind == sqlparse.ObjectSecret {
+			id, err = secretID(ctx, tx, n.Value)
+		} else {
+			var r *connRef
+			if r, err = lookupConnection(ctx, tx, n.Value); r != nil {
+				id = r.id
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if id == "" {
+			if s.IfExists {
+				res.Notices = append(res.Notices, fmt.Sprintf("%s %q does not exist, skipping", kind, n.Value))
+				continue
+			}
+			return errorf(CodeUndefinedObject, n.Pos, "%s %q does not exist", kind, n.Value)
+		}
+		deps, err := dependentsClosure(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if len(deps) > 0 && !s.Cascade {
+			// Dropping a dependent in the same statement is fine.
+			var blocking []string
+			for _, d := range deps {
+				if !namedIn(s, d.name) {
+					blocking = append(blocking, d.name)
+				}
+			}
+			if len(blocking) > 0 {
+				return errorf(CodeDependentObjects, n.Pos, "cannot drop %s %q: still depended upon by connection %s", kind, n.Value, quoteList(blocking)).
+					WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
+			}
+		}
+		// Dependents go first: nothing may ever reference a dropped object.
+		for i := len(deps) - 1; i >= 0; i-- {
+			victims = append(victims, deps[i].id)
+			if s.Cascade {
+				res.Notices = append(res.Notices, fmt.Sprintf("drop cascades to connection %q", deps[i].name))
+			}
+		}
+		victims = append(victims, id)
+	}
+	done := map[string]bool{}
+	for _, id := range victims {
+		if done[id] {
+			continue
+		}
+		done[id] = true
+		if err := dropObject(ctx, tx, id); err != nil {
+			return err
+		}
+		res.Changed = append(res.Changed, id)
+	}
+	return nil
+}
+
+func namedIn(s *sqlparse.Drop, name string) bool {
+	if s.Kind != sqlparse.ObjectConnection {
+		return false
+	}
+	for _, n := range s.Names {
+		if n.Value == name {
+			return true
+		}
+	}
+	return false
+}
+
+// dropObject removes a secret or connection and everything keyed by it.
+// The caller has checked that nothing still depends on it.
+func dropObject(ctx context.Context, tx *sql.Tx, id string) error {
+	for _, q := range []string{
+		`DELETE FROM mz_object_dependencies WHERE object_id = ?1 OR referenced_object_id = ?1`,
+		`DELETE FROM conncat_secret_values WHERE id = ?1 OR id = ?1 || '/session_token'`,
+		`DELETE FROM mz_s3_connections WHERE id = ?1`,
+		`DELETE FROM mz_aws_connections WHERE id = ?1`,
+		`DELETE FROM mz_connection_validations WHERE connection_id = ?1`,
+		`DELETE FROM mz_connections WHERE id = ?1`,
+		`DELETE FROM mz_secrets WHERE id = ?1`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, id); err != nil {
+			return fmt.Errorf("drop %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+func firstPos(opts sqlparse.Options) int {
+	if len(opts) > 0 {
+		return opts[0].Pos
+	}
+	return -1
+}
+
+func ruleErr(pos int, err error) *sqlparse.Error {
+	e := errorf(sqlparse.CodeInvalidParameterValue, pos, "%s", err.Error())
+	var re *connection.RuleError
+	if errors.As(err, &re) {
+		e.Hint = re.Hint
+	}
+	return e
+}
+
+func ruleErrAt(pos int, name connection.Option, err error) *sqlparse.Error {
+	e := ruleErr(pos, err)
+	e.Message = "invalid " + string(name) + ": " + e.Message
+	return e
+}

@@ -1,0 +1,116 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/conncat/conncat/sqlparse"
+)
+
+// Result is what one statement returns.
+type Result struct {
+	// Tag is the command tag: "CREATE CONNECTION", "SELECT 3", ...
+	Tag     string
+	Columns []string
+	Rows    [][]any
+	// Notices are messages that are not errors ("... already exists, skipping").
+	Notices []string
+	// Changed lists the IDs of connections whose credentials or endpoints
+	// this statement changed or removed, so that cached clients can be
+	// dropped at once.
+	Changed []string
+}
+
+// ErrNeedsNetwork is returned for VALIDATE CONNECTION, which the catalog
+// cannot run: it knows nothing of the network.
+var ErrNeedsNetwork = errors.New("catalog: statement needs the network; run it through conncat.Catalog")
+
+// Exec runs one statement. DDL runs in one transaction: on error nothing
+// is changed.
+func (c *Catalog) Exec(ctx context.Context, stmt sqlparse.Statement) (*Result, error) {
+	res := &Result{}
+	var err error
+	switch s := stmt.(type) {
+	case *sqlparse.CreateSecret:
+		res.Tag = "CREATE SECRET"
+		err = c.inTx(ctx, func(tx *sql.Tx) error { return c.createSecret(ctx, tx, s, res) })
+	case *sqlparse.AlterSecret:
+		res.Tag = "ALTER SECRET"
+		err = c.inTx(ctx, func(tx *sql.Tx) error { return c.alterSecret(ctx, tx, s, res) })
+	case *sqlparse.CreateConnection:
+		res.Tag = "CREATE CONNECTION"
+		err = c.inTx(ctx, func(tx *sql.Tx) error { return c.createConnection(ctx, tx, s, res) })
+	case *sqlparse.AlterConnection:
+		res.Tag = "ALTER CONNECTION"
+		err = c.inTx(ctx, func(tx *sql.Tx) error { return c.alterConnection(ctx, tx, s, res) })
+	case *sqlparse.Drop:
+		res.Tag = "DROP " + string(s.Kind)
+		err = c.inTx(ctx, func(tx *sql.Tx) error { return c.drop(ctx, tx, s, res) })
+	case *sqlparse.Show:
+		err = c.show(ctx, s, res)
+	case *sqlparse.Query:
+		err = c.query(ctx, s, res)
+	case *sqlparse.ValidateConnection:
+		return nil, ErrNeedsNetwork
+	default:
+		return nil, fmt.Errorf("catalog: unknown statement %T", stmt)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// ExecWithHook runs a CREATE or ALTER CONNECTION and calls before with the
+// resolved connection inside the transaction, just before commit; an error
+// from before rolls everything back. It is how WITH (VALIDATE) validates
+// what is about to be committed without the catalog touching the network.
+func (c *Catalog) ExecWithHook(ctx context.Context, stmt sqlparse.Statement, before func(*Resolved) error) (*Result, error) {
+	res := &Result{}
+	var name string
+	var body func(tx *sql.Tx) error
+	switch s := stmt.(type) {
+	case *sqlparse.CreateConnection:
+		res.Tag, name = "CREATE CONNECTION", s.Name.Value
+		body = func(tx *sql.Tx) error { return c.createConnection(ctx, tx, s, res) }
+	case *sqlparse.AlterConnection:
+		res.Tag, name = "ALTER CONNECTION", s.Name.Value
+		if s.RenameTo != nil {
+			name = s.RenameTo.Value
+		}
+		body = func(tx *sql.Tx) error { return c.alterConnection(ctx, tx, s, res) }
+	default:
+		return c.Exec(ctx, stmt)
+	}
+	err := c.inTx(ctx, func(tx *sql.Tx) error {
+		if err := body(tx); err != nil {
+			return err
+		}
+		r, err := c.resolve(ctx, tx, name)
+		if err != nil {
+			// IF [NOT] EXISTS skipped the statement: nothing to validate.
+			var e *sqlparse.Error
+			if errors.As(err, &e) && e.Code == CodeUndefinedObject && len(res.Notices) > 0 {
+				return nil
+			}
+			return err
+		}
+		return before(r)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// quoteList renders names for messages: "a", "b".
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	return strings.Join(q, ", ")
+}

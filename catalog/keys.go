@@ -1,0 +1,134 @@
+package catalog
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+)
+
+// KeyProvider supplies the 32-byte AES-256 key that seals secret values.
+// Key must honour ctx; it is called once when a catalog opens and again by
+// RotateKey for the new key.
+type KeyProvider interface {
+	Key(ctx context.Context) ([]byte, error)
+}
+
+// ErrKeyMismatch is returned by Open when the key cannot decrypt the
+// catalog's key check: the key file is not the one the catalog was created
+// with. Nothing is changed.
+var ErrKeyMismatch = errors.New("the key does not match this catalog")
+
+// FileKey keeps the key in a file, created with mode 0600 on first use.
+// A file that group or others can read is refused: anyone who can read it
+// can read every secret in the catalog.
+type FileKey struct{ Path string }
+
+// Key implements KeyProvider.
+func (f FileKey) Key(ctx context.Context) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	key, err := f.read()
+	if errors.Is(err, fs.ErrNotExist) {
+		key, err = f.create()
+		if errors.Is(err, fs.ErrExist) {
+			// Another process created it first; use theirs.
+			key, err = f.read()
+		}
+	}
+	return key, err
+}
+
+func (f FileKey) read() ([]byte, error) {
+	file, err := os.Open(f.Path)
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	info, err := file.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("stat key file: %w", err)
+	}
+	if info.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("key file %s has mode %#o: it must not be readable by group or others (chmod 600 %s)",
+			f.Path, info.Mode().Perm(), f.Path)
+	}
+	key := make([]byte, 33)
+	n, err := io.ReadFull(file, key)
+	if n != 32 || !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, fmt.Errorf("key file %s must hold exactly 32 bytes", f.Path)
+	}
+	return key[:32], nil
+}
+
+func (f FileKey) create() ([]byte, error) {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("generate key: %w", err)
+	}
+	file, err := os.OpenFile(f.Path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := file.Write(key); err != nil {
+		file.Close()
+		os.Remove(f.Path)
+		return nil, fmt.Errorf("write key file: %w", err)
+	}
+	if err := file.Sync(); err != nil {
+		file.Close()
+		return nil, fmt.Errorf("sync key file: %w", err)
+	}
+	return key, file.Close()
+}
+
+// StaticKey is a KeyProvider for a key held in memory (tests, or an engine
+// that fetches its key from a KMS itself).
+type StaticKey []byte
+
+// Key implements KeyProvider.
+func (k StaticKey) Key(context.Context) ([]byte, error) { return []byte(k), nil }
+
+// sealer encrypts secret values with AES-256-GCM. The associated data is
+// the value's storage ID, so a ciphertext moved to another row fails to open.
+type sealer struct{ aead cipher.AEAD }
+
+func newSealer(key []byte) (*sealer, error) {
+	if len(key) != 32 {
+		return nil, fmt.Errorf("key must be 32 bytes, got %d", len(key))
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &sealer{aead: aead}, nil
+}
+
+func (s *sealer) seal(id, plaintext string) (nonce, ciphertext []byte, err error) {
+	nonce = make([]byte, s.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, nil, fmt.Errorf("generate nonce: %w", err)
+	}
+	return nonce, s.aead.Seal(nil, nonce, []byte(plaintext), []byte(id)), nil
+}
+
+func (s *sealer) open(id string, nonce, ciphertext []byte) (string, error) {
+	if len(nonce) != s.aead.NonceSize() {
+		return "", fmt.Errorf("secret %s: corrupt nonce", id)
+	}
+	p, err := s.aead.Open(nil, nonce, ciphertext, []byte(id))
+	if err != nil {
+		return "", fmt.Errorf("secret %s cannot be decrypted: %w", id, ErrKeyMismatch)
+	}
+	return string(p), nil
+}

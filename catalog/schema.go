@@ -1,0 +1,140 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// migrations are applied in order, each in its own transaction together
+// with the version bump, so a crash leaves the schema at one version or the
+// next. Append only: a released migration never changes.
+var migrations = []string{
+	// 1: objects, secrets, dependencies.
+	`
+CREATE TABLE conncat_ids (next INTEGER NOT NULL);
+INSERT INTO conncat_ids (next) VALUES (1);
+
+CREATE TABLE mz_secrets (
+	id         TEXT PRIMARY KEY,
+	name       TEXT NOT NULL UNIQUE,
+	created_at TEXT NOT NULL,
+	updated_at TEXT NOT NULL
+);
+
+-- Sealed values: secrets (keyed by the secret's ID), inline session tokens
+-- (keyed by "<connection id>/session_token") and the key check. Never
+-- nameable by SELECT.
+CREATE TABLE conncat_secret_values (
+	id         TEXT PRIMARY KEY,
+	nonce      BLOB NOT NULL,
+	ciphertext BLOB NOT NULL
+);
+
+CREATE TABLE mz_connections (
+	id                  TEXT PRIMARY KEY,
+	name                TEXT NOT NULL UNIQUE,
+	type                TEXT NOT NULL CHECK (type IN ('aws', 's3')),
+	owner               TEXT NOT NULL,
+	create_sql          TEXT NOT NULL,
+	redacted_create_sql TEXT NOT NULL,
+	created_at          TEXT NOT NULL,
+	updated_at          TEXT NOT NULL
+);
+
+CREATE TABLE mz_aws_connections (
+	id                          TEXT PRIMARY KEY REFERENCES mz_connections (id) ON DELETE CASCADE,
+	endpoint                    TEXT,
+	region                      TEXT,
+	access_key_id               TEXT,
+	access_key_id_secret_id     TEXT REFERENCES mz_secrets (id),
+	secret_access_key_secret_id TEXT REFERENCES mz_secrets (id),
+	session_token               TEXT,
+	session_token_secret_id     TEXT REFERENCES mz_secrets (id),
+	assume_role_arn             TEXT,
+	assume_role_session_name    TEXT,
+	principal                   TEXT,
+	external_id                 TEXT UNIQUE,
+	example_trust_policy        TEXT,
+	sts_endpoint                TEXT,
+	assume_role_duration        INTEGER
+);
+
+CREATE TABLE mz_s3_connections (
+	id                TEXT PRIMARY KEY REFERENCES mz_connections (id) ON DELETE CASCADE,
+	aws_connection_id TEXT NOT NULL REFERENCES mz_connections (id),
+	bucket            TEXT NOT NULL,
+	prefix            TEXT NOT NULL
+);
+
+CREATE TABLE mz_object_dependencies (
+	object_id            TEXT NOT NULL,
+	referenced_object_id TEXT NOT NULL,
+	PRIMARY KEY (object_id, referenced_object_id)
+);
+CREATE INDEX mz_object_dependencies_referenced ON mz_object_dependencies (referenced_object_id);
+`,
+	// 2: the latest result of every VALIDATE check.
+	`
+CREATE TABLE mz_connection_validations (
+	connection_id TEXT NOT NULL REFERENCES mz_connections (id) ON DELETE CASCADE,
+	validated_at  TEXT NOT NULL,
+	"check"       TEXT NOT NULL,
+	status        TEXT NOT NULL CHECK (status IN ('PASS', 'FAIL', 'SKIP')),
+	message       TEXT NOT NULL,
+	PRIMARY KEY (connection_id, "check")
+);
+`,
+}
+
+// SchemaVersion is the version a fully migrated catalog has.
+var SchemaVersion = len(migrations)
+
+// migrate brings the schema to version target.
+func (c *Catalog) migrate(ctx context.Context, target int) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if _, err := c.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS conncat_schema (version INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("create conncat_schema: %w", err)
+	}
+	for {
+		tx, err := c.db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("begin migration: %w", err)
+		}
+		var version int
+		err = tx.QueryRowContext(ctx, `SELECT version FROM conncat_schema`).Scan(&version)
+		if errors.Is(err, sql.ErrNoRows) {
+			_, err = tx.ExecContext(ctx, `INSERT INTO conncat_schema (version) VALUES (0)`)
+		}
+		if err != nil {
+			tx.Rollback()
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		if version > len(migrations) {
+			tx.Rollback()
+			return fmt.Errorf("catalog schema version %d is newer than this conncat (%d): upgrade conncat", version, len(migrations))
+		}
+		if version >= target {
+			return tx.Rollback()
+		}
+		if _, err := tx.ExecContext(ctx, migrations[version]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", version+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE conncat_schema SET version = ?`, version+1); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", version+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %d: commit: %w", version+1, err)
+		}
+	}
+}
+
+// catalogTables are the tables SELECT may read, by their names in SQLite.
+var catalogTables = map[string]bool{
+	"mz_connections": true, "mz_aws_connections": true, "mz_s3_connections": true,
+	"mz_secrets": true, "mz_object_dependencies": true, "mz_connection_validations": true,
+}

@@ -1,0 +1,131 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/conncat/conncat/sqlparse"
+)
+
+// storeValue seals and stores (or replaces) a value under id.
+func (c *Catalog) storeValue(ctx context.Context, tx *sql.Tx, id, value string) error {
+	nonce, ct, err := c.seal.seal(id, value)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO conncat_secret_values (id, nonce, ciphertext) VALUES (?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET nonce = excluded.nonce, ciphertext = excluded.ciphertext`, id, nonce, ct)
+	if err != nil {
+		return fmt.Errorf("store sealed value: %w", err)
+	}
+	return nil
+}
+
+// loadValue opens the value stored under id.
+func (c *Catalog) loadValue(ctx context.Context, q querier, id string) (string, error) {
+	var nonce, ct []byte
+	if err := q.QueryRowContext(ctx, `SELECT nonce, ciphertext FROM conncat_secret_values WHERE id = ?`, id).Scan(&nonce, &ct); err != nil {
+		return "", fmt.Errorf("load sealed value %s: %w", id, err)
+	}
+	return c.seal.open(id, nonce, ct)
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// secretID returns the ID of the named secret, or "" when there is none.
+func secretID(ctx context.Context, q querier, name string) (string, error) {
+	var id string
+	err := q.QueryRowContext(ctx, `SELECT id FROM mz_secrets WHERE name = ?`, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return id, err
+}
+
+func secretName(ctx context.Context, q querier, id string) (string, error) {
+	var name string
+	err := q.QueryRowContext(ctx, `SELECT name FROM mz_secrets WHERE id = ?`, id).Scan(&name)
+	return name, err
+}
+
+func (c *Catalog) createSecret(ctx context.Context, tx *sql.Tx, s *sqlparse.CreateSecret, res *Result) error {
+	id, err := secretID(ctx, tx, s.Name.Value)
+	if err != nil {
+		return err
+	}
+	if id != "" {
+		if s.IfNotExists {
+			res.Notices = append(res.Notices, fmt.Sprintf("secret %q already exists, skipping", s.Name.Value))
+			return nil
+		}
+		return errorf(CodeDuplicateObject, s.Name.Pos, "secret %q already exists", s.Name.Value)
+	}
+	if id, err = nextID(ctx, tx); err != nil {
+		return err
+	}
+	now := c.now()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO mz_secrets (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)`,
+		id, s.Name.Value, now, now); err != nil {
+		return fmt.Errorf("insert secret: %w", err)
+	}
+	return c.storeValue(ctx, tx, id, s.Value.Unredacted())
+}
+
+func (c *Catalog) alterSecret(ctx context.Context, tx *sql.Tx, s *sqlparse.AlterSecret, res *Result) error {
+	id, err := secretID(ctx, tx, s.Name.Value)
+	if err != nil {
+		return err
+	}
+	if id == "" {
+		if s.IfExists {
+			res.Notices = append(res.Notices, fmt.Sprintf("secret %q does not exist, skipping", s.Name.Value))
+			return nil
+		}
+		return errorf(CodeUndefinedObject, s.Name.Pos, "secret %q does not exist", s.Name.Value)
+	}
+	if s.RenameTo != nil {
+		other, err := secretID(ctx, tx, s.RenameTo.Value)
+		if err != nil {
+			return err
+		}
+		if other != "" && other != id {
+			return errorf(CodeDuplicateObject, s.RenameTo.Pos, "secret %q already exists", s.RenameTo.Value)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE mz_secrets SET name = ?, updated_at = ? WHERE id = ?`, s.RenameTo.Value, c.now(), id); err != nil {
+			return fmt.Errorf("rename secret: %w", err)
+		}
+		// create_sql names secrets: rewrite every connection that uses this one.
+		deps, err := dependents(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		for _, d := range deps {
+			if err := c.rewriteCreateSQL(ctx, tx, d.id); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE mz_secrets SET updated_at = ? WHERE id = ?`, c.now(), id); err != nil {
+		return fmt.Errorf("update secret: %w", err)
+	}
+	if err := c.storeValue(ctx, tx, id, s.Value.Unredacted()); err != nil {
+		return err
+	}
+	// Credentials built from the old value are stale in every connection
+	// that uses the secret, and in the S3 connections that use those.
+	deps, err := dependentsClosure(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	for _, d := range deps {
+		res.Changed = append(res.Changed, d.id)
+	}
+	return nil
+}

@@ -1,0 +1,275 @@
+package catalog
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/conncat/conncat/connection"
+	"github.com/conncat/conncat/sqlparse"
+)
+
+// MaxQueryRows bounds what one SELECT may return, so a runaway query (a
+// recursive CTE without end, a cross join of everything) stops with an
+// error instead of exhausting memory.
+const MaxQueryRows = 100_000
+
+func (c *Catalog) show(ctx context.Context, s *sqlparse.Show, res *Result) error {
+	res.Tag = "SHOW"
+	switch s.Kind {
+	case sqlparse.ShowConnections:
+		return c.rows(ctx, res, `SELECT name, type FROM mz_connections ORDER BY name`)
+	case sqlparse.ShowSecrets:
+		return c.rows(ctx, res, `SELECT name FROM mz_secrets ORDER BY name`)
+	}
+	conn, err := lookupConnection(ctx, c.db, s.Name.Value)
+	if err != nil {
+		return err
+	}
+	if conn == nil {
+		return errorf(CodeUndefinedObject, s.Name.Pos, "connection %q does not exist", s.Name.Value)
+	}
+	switch s.Kind {
+	case sqlparse.ShowCreateConnection:
+		return c.rows(ctx, res, `SELECT name, create_sql FROM mz_connections WHERE id = ?`, conn.id)
+	case sqlparse.ShowTrustPolicy:
+		awsID := conn.id
+		if conn.typ == sqlparse.ConnectionS3 {
+			if err := c.db.QueryRowContext(ctx, `SELECT aws_connection_id FROM mz_s3_connections WHERE id = ?`, conn.id).Scan(&awsID); err != nil {
+				return fmt.Errorf("load s3 connection: %w", err)
+			}
+		}
+		row, err := loadAWSRow(ctx, c.db, awsID)
+		if err != nil {
+			return err
+		}
+		if !row.roleARN.Valid {
+			return errorf(CodeWrongObjectType, s.Name.Pos, "connection %q does not assume a role, so it has no trust policy", s.Name.Value).
+				WithHint("Trust policies apply to connections created with ASSUME ROLE ARN.")
+		}
+		if !row.trustPolicy.Valid {
+			return errorf(CodePrerequisiteState, s.Name.Pos, "no principal is configured, so conncat cannot write the trust policy").
+				WithHint(fmt.Sprintf("Open the catalog with a principal ARN. Until then the role must trust the identity conncat runs as, with the condition {\"StringEquals\": {\"sts:ExternalId\": %q}}.", row.externalID.String))
+		}
+		res.Columns = []string{"principal", "external_id", "trust_policy"}
+		res.Rows = [][]any{{row.principal.String, row.externalID.String, indentJSON(row.trustPolicy.String)}}
+		return nil
+	case sqlparse.ShowPermissionPolicy:
+		if conn.typ != sqlparse.ConnectionS3 {
+			return errorf(CodeWrongObjectType, s.Name.Pos, "connection %q is not an S3 connection", s.Name.Value).
+				WithHint("A permission policy is for a bucket prefix: create an S3 connection with CREATE CONNECTION ... TO S3 (PREFIX = 's3://bucket/prefix/') USING AWS CONNECTION " + sqlparse.QuoteIdent(s.Name.Value) + ".")
+		}
+		var bucket, prefix, awsID string
+		if err := c.db.QueryRowContext(ctx, `SELECT bucket, prefix, aws_connection_id FROM mz_s3_connections WHERE id = ?`, conn.id).Scan(&bucket, &prefix, &awsID); err != nil {
+			return fmt.Errorf("load s3 connection: %w", err)
+		}
+		partition := "aws"
+		if row, err := loadAWSRow(ctx, c.db, awsID); err == nil && row.roleARN.Valid {
+			if a, err := connection.ParseRoleARN(row.roleARN.String); err == nil {
+				partition = a.Partition
+			}
+		}
+		res.Columns = []string{"permission_policy"}
+		res.Rows = [][]any{{indentJSON(PermissionPolicy(partition, bucket, prefix))}}
+		return nil
+	}
+	return fmt.Errorf("catalog: unknown SHOW %s", s.Kind)
+}
+
+// indentJSON pretty-prints a policy keeping its key order, which is the
+// order the customer reads (Version first, as in AWS's own examples).
+func indentJSON(s string) string {
+	var b bytes.Buffer
+	if json.Indent(&b, []byte(s), "", "  ") != nil {
+		return s
+	}
+	return b.String()
+}
+
+// PermissionPolicy is the least-privilege IAM policy for reading and
+// writing under one prefix of a bucket: listing limited to the prefix,
+// object actions on bucket/prefix*, and what multipart uploads need.
+func PermissionPolicy(partition, bucket, prefix string) string {
+	type statement struct {
+		Sid       string         `json:"Sid"`
+		Effect    string         `json:"Effect"`
+		Action    []string       `json:"Action"`
+		Resource  string         `json:"Resource"`
+		Condition map[string]any `json:"Condition,omitempty"`
+	}
+	bucketARN := "arn:" + partition + ":s3:::" + bucket
+	doc := struct {
+		Version   string      `json:"Version"`
+		Statement []statement `json:"Statement"`
+	}{"2012-10-17", []statement{
+		{Sid: "ListPrefix", Effect: "Allow", Action: []string{"s3:ListBucket"}, Resource: bucketARN,
+			Condition: map[string]any{"StringLike": map[string][]string{"s3:prefix": {prefix + "*"}}}},
+		{Sid: "BucketInfo", Effect: "Allow", Action: []string{"s3:GetBucketLocation", "s3:ListBucketMultipartUploads"}, Resource: bucketARN},
+		{Sid: "ObjectsUnderPrefix", Effect: "Allow",
+			Action:   []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"},
+			Resource: bucketARN + "/" + prefix + "*"},
+	}}
+	b, _ := json.Marshal(doc)
+	return string(b)
+}
+
+// rows runs an internal query and fills res with its columns and rows.
+func (c *Catalog) rows(ctx context.Context, res *Result, query string, args ...any) error {
+	rows, err := c.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("query catalog: %w", err)
+	}
+	return collect(rows, res)
+}
+
+func collect(rows *sql.Rows, res *Result) error {
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	res.Columns = cols
+	res.Rows = [][]any{}
+	for rows.Next() {
+		if len(res.Rows) >= MaxQueryRows {
+			return errorf(sqlparse.CodeProgramLimitExceeded, -1, "query returned more than %d rows", MaxQueryRows).
+				WithHint("Add a WHERE clause or a LIMIT.")
+		}
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		for i, v := range vals {
+			if b, ok := v.([]byte); ok {
+				vals[i] = string(b)
+			}
+		}
+		res.Rows = append(res.Rows, vals)
+	}
+	return rows.Err()
+}
+
+// query runs a gated SELECT. Only catalog tables can be named; the query
+// runs in a read-only transaction on its own connection.
+func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result) error {
+	text, err := q.SQLite(func(t sqlparse.TableRef) (string, error) {
+		if !catalogTables[t.Name] {
+			return "", errorf(sqlparse.CodeUndefinedTable, t.Pos, "relation %q does not exist", t.String()).
+				WithHint("The catalog tables are " + strings.Join(sortedTables(), ", ") + ".")
+		}
+		return t.Name, nil
+	})
+	if err != nil {
+		return err
+	}
+	conn, err := c.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("query: %w", err)
+	}
+	defer conn.Close()
+	// query_only makes SQLite itself refuse any write, whatever got past the gate.
+	if _, err := conn.ExecContext(ctx, `PRAGMA query_only = ON`); err != nil {
+		return fmt.Errorf("query: %w", err)
+	}
+	defer conn.ExecContext(context.Background(), `PRAGMA query_only = OFF`)
+	rows, err := conn.QueryContext(ctx, text)
+	if err != nil {
+		if ctx.Err() != nil {
+			return errorf(CodeQueryCanceled, -1, "canceling statement: %v", ctx.Err())
+		}
+		return errorf(sqlparse.CodeSyntaxError, q.Pos(), "query failed: %v", err)
+	}
+	if err := collect(rows, res); err != nil {
+		if ctx.Err() != nil {
+			return errorf(CodeQueryCanceled, -1, "canceling statement: %v", ctx.Err())
+		}
+		return err
+	}
+	res.Tag = fmt.Sprintf("SELECT %d", len(res.Rows))
+	return nil
+}
+
+func sortedTables() []string {
+	return []string{"mz_aws_connections", "mz_connection_validations", "mz_connections", "mz_object_dependencies", "mz_s3_connections", "mz_secrets"}
+}
+
+// Resolved is a connection with everything needed to use it, secrets
+// included (in AWS, whose fmt output redacts them).
+type Resolved struct {
+	ID, Name string
+	Type     sqlparse.ConnectionType
+	// AWS is the connection's credentials: its own for an AWS connection,
+	// its AWS connection's for an S3 connection.
+	AWS connection.Spec
+	// S3 is the bucket and prefix of an S3 connection.
+	S3 *connection.S3URL
+}
+
+// Resolve loads a connection by name with its secrets opened.
+func (c *Catalog) Resolve(ctx context.Context, name string) (*Resolved, error) {
+	return c.resolve(ctx, c.db, name)
+}
+
+func (c *Catalog) resolve(ctx context.Context, q querier, name string) (*Resolved, error) {
+	conn, err := lookupConnection(ctx, q, name)
+	if err != nil {
+		return nil, err
+	}
+	if conn == nil {
+		return nil, errorf(CodeUndefinedObject, -1, "connection %q does not exist", name)
+	}
+	r := &Resolved{ID: conn.id, Name: conn.name, Type: conn.typ}
+	awsID, awsName := conn.id, conn.name
+	if conn.typ == sqlparse.ConnectionS3 {
+		var u connection.S3URL
+		if err := q.QueryRowContext(ctx, `SELECT s.bucket, s.prefix, s.aws_connection_id, c.name FROM mz_s3_connections s JOIN mz_connections c ON c.id = s.aws_connection_id WHERE s.id = ?`, conn.id).
+			Scan(&u.Bucket, &u.Prefix, &awsID, &awsName); err != nil {
+			return nil, fmt.Errorf("load s3 connection: %w", err)
+		}
+		r.S3 = &u
+	}
+	row, err := loadAWSRow(ctx, q, awsID)
+	if err != nil {
+		return nil, err
+	}
+	spec := connection.Spec{
+		ID: awsID, Name: awsName,
+		AccessKeyID: row.accessKeyID.String, RoleARN: row.roleARN.String, SessionName: row.sessionName.String,
+		Duration: time.Duration(row.duration.Int64) * time.Second, ExternalID: row.externalID.String,
+		Principal: c.opts.Principal, Region: row.region.String, Endpoint: row.endpoint.String, STSEndpoint: row.stsEndpoint.String,
+	}
+	open := func(id sql.NullString, dst *string) error {
+		if !id.Valid {
+			return nil
+		}
+		v, err := c.loadValue(ctx, q, id.String)
+		if err != nil {
+			return err
+		}
+		*dst = v
+		return nil
+	}
+	if err := errors.Join(
+		open(row.accessKeyIDSecretID, &spec.AccessKeyID),
+		open(row.secretAccessKeySecretID, &spec.SecretAccessKey),
+		open(row.sessionTokenSecretID, &spec.SessionToken),
+	); err != nil {
+		return nil, err
+	}
+	if row.sessionToken.Valid {
+		if err := open(null(inlineTokenID(awsID)), &spec.SessionToken); err != nil {
+			return nil, err
+		}
+	}
+	r.AWS = spec
+	return r, nil
+}

@@ -1,0 +1,214 @@
+// Package conncat gives a database engine first-class AWS connections: a SQL
+// dialect to declare secrets and connections, a catalog that persists them
+// in SQLite and answers SELECT over Materialize-compatible tables, and
+// generated external IDs with the trust policy a customer pastes.
+//
+//	cat, err := conncat.Open(ctx, "conncat.db",
+//		conncat.WithPrincipal("arn:aws:iam::000000000000:role/conncat"))
+//	...
+//	results, err := cat.Exec(ctx, `CREATE CONNECTION aws_conn TO AWS (
+//		ASSUME ROLE ARN = 'arn:aws:iam::001234567890:role/MaterializeConn')`)
+package conncat
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	// The SQLite driver the embedded catalog runs on.
+	_ "github.com/mattn/go-sqlite3"
+
+	"github.com/conncat/conncat/catalog"
+	"github.com/conncat/conncat/connection"
+	"github.com/conncat/conncat/sqlparse"
+)
+
+// Error is the error type of every statement: SQLSTATE, message, detail,
+// hint and position. Use errors.As to get it.
+type Error = sqlparse.Error
+
+// Result is what one statement returns.
+type Result = catalog.Result
+
+// KeyProvider supplies the key that seals secrets at rest.
+type KeyProvider = catalog.KeyProvider
+
+// Catalog is an open conncat catalog. It is safe for concurrent use.
+type Catalog struct {
+	cat  *catalog.Catalog
+	db   *sql.DB
+	owns bool
+}
+
+type options struct {
+	catalog.Options
+	keyFile string
+}
+
+// Option configures Open and OpenDB.
+type Option func(*options)
+
+// WithPrincipal sets the ARN of the IAM role or user that customers' trust
+// policies name (see DESIGN §3).
+func WithPrincipal(arn string) Option { return func(o *options) { o.Principal = arn } }
+
+// WithExternalIDPrefix sets a prefix for generated external IDs.
+func WithExternalIDPrefix(p string) Option { return func(o *options) { o.ExternalIDPrefix = p } }
+
+// WithKeyProvider sets where the secret-sealing key comes from. The
+// default is a key file beside the database (<db>.key, mode 0600).
+func WithKeyProvider(k KeyProvider) Option { return func(o *options) { o.Keys = k } }
+
+// WithKeyFile keeps the key in the given file instead of <db>.key.
+func WithKeyFile(path string) Option { return func(o *options) { o.keyFile = path } }
+
+// WithPlainHTTPEndpoints accepts http:// endpoints for non-loopback hosts
+// (test setups with an S3-compatible store on another machine).
+func WithPlainHTTPEndpoints() Option {
+	return func(o *options) { o.Endpoints.AllowHTTP = true }
+}
+
+// WithClock sets the clock used for timestamps (tests).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.Now = now } }
+
+// Open opens (creating if needed) the catalog in the SQLite file at path.
+func Open(ctx context.Context, path string, opts ...Option) (*Catalog, error) {
+	o := options{}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.Keys == nil {
+		keyFile := o.keyFile
+		if keyFile == "" {
+			keyFile = path + ".key"
+		}
+		o.Keys = catalog.FileKey{Path: keyFile}
+	}
+	// WAL lets readers run beside the writer; busy_timeout makes writers
+	// from other processes wait instead of failing; _txlock=immediate takes
+	// the write lock at BEGIN, so a transaction never fails half-way when
+	// it first writes.
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_busy_timeout", "10000")
+	q.Set("_foreign_keys", "on")
+	q.Set("_txlock", "immediate")
+	q.Set("_synchronous", "NORMAL")
+	dsn := "file:" + filepath.ToSlash(path) + "?" + q.Encode()
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	cat, err := open(ctx, db, o)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	cat.owns = true
+	var mode string
+	if err := db.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil || !strings.EqualFold(mode, "wal") {
+		cat.Close()
+		return nil, fmt.Errorf("open %s: journal mode is %q, want wal (%v)", path, mode, err)
+	}
+	return cat, nil
+}
+
+// OpenDB uses a SQLite handle the engine already holds (go-sqlite3). The
+// engine keeps ownership: Close does not close db. For writers in several
+// processes, open db with _txlock=immediate and a busy timeout.
+func OpenDB(ctx context.Context, db *sql.DB, opts ...Option) (*Catalog, error) {
+	o := options{}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.Keys == nil {
+		if o.keyFile == "" {
+			return nil, errors.New("conncat: OpenDB needs WithKeyProvider or WithKeyFile")
+		}
+		o.Keys = catalog.FileKey{Path: o.keyFile}
+	}
+	return open(ctx, db, o)
+}
+
+func open(ctx context.Context, db *sql.DB, o options) (*Catalog, error) {
+	cat, err := catalog.Open(ctx, db, o.Options)
+	if err != nil {
+		return nil, err
+	}
+	return &Catalog{cat: cat, db: db}, nil
+}
+
+// Close closes the database if Open opened it.
+func (c *Catalog) Close() error {
+	if c.owns {
+		return c.db.Close()
+	}
+	return nil
+}
+
+// Exec runs a script statement by statement. It stops at the first error
+// and returns the results of the statements before it with the error.
+func (c *Catalog) Exec(ctx context.Context, script string) ([]*Result, error) {
+	stmts, err := sqlparse.Parse(script)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]*Result, 0, len(stmts))
+	for _, stmt := range stmts {
+		r, err := c.ExecStatement(ctx, stmt)
+		if err != nil {
+			var e *Error
+			if errors.As(err, &e) && e.Line == 0 {
+				e.Locate(script)
+			}
+			return results, err
+		}
+		results = append(results, r)
+	}
+	return results, nil
+}
+
+// ExecStatement runs one parsed statement, for engines with their own
+// splitter (see sqlparse.Split and sqlparse.ParsePiece).
+func (c *Catalog) ExecStatement(ctx context.Context, stmt sqlparse.Statement) (*Result, error) {
+	switch s := stmt.(type) {
+	case *sqlparse.ValidateConnection:
+		return nil, notYet(s.Pos(), "VALIDATE CONNECTION")
+	case *sqlparse.CreateConnection:
+		if s.Validate != nil && *s.Validate {
+			return nil, notYet(s.Pos(), "WITH (VALIDATE = true)")
+		}
+	case *sqlparse.AlterConnection:
+		if s.Validate != nil && *s.Validate {
+			return nil, notYet(s.Pos(), "WITH (VALIDATE = true)")
+		}
+	}
+	return c.cat.Exec(ctx, stmt)
+}
+
+// notYet refuses, with a clear code, a statement this build cannot run
+// yet: it never pretends to have validated anything.
+func notYet(pos int, what string) error {
+	return (&Error{Code: sqlparse.CodeFeatureNotSupported, Position: pos,
+		Message: what + " is not available in this build of conncat"}).
+		WithHint("Validation against AWS is being built (VALIDATE CONNECTION); the connection's trust policy can be read with SHOW TRUST POLICY FOR CONNECTION.")
+}
+
+// Resolve returns a connection with its secrets, for the data plane.
+func (c *Catalog) Resolve(ctx context.Context, name string) (*catalog.Resolved, error) {
+	return c.cat.Resolve(ctx, name)
+}
+
+// ConnectionSpec is Resolve's AWS part, for callers that only need credentials.
+func (c *Catalog) ConnectionSpec(ctx context.Context, name string) (connection.Spec, error) {
+	r, err := c.cat.Resolve(ctx, name)
+	if err != nil {
+		return connection.Spec{}, err
+	}
+	return r.AWS, nil
+}

@@ -1,0 +1,69 @@
+package connection
+
+import (
+	"fmt"
+	"time"
+)
+
+// Spec is everything needed to obtain credentials for one AWS connection,
+// secrets included. It is what the catalog resolves and what credential
+// providers and VALIDATE consume. Its String and every fmt verb redact the
+// secret fields; read them directly, never print them.
+type Spec struct {
+	// ID and Name identify the connection in its catalog.
+	ID, Name string
+	// Catalog names the catalog, for default session names.
+	Catalog string
+
+	// Static keys.
+	AccessKeyID     string
+	SecretAccessKey string
+	SessionToken    string
+
+	// Assumed role.
+	RoleARN     string
+	SessionName string
+	// Duration is 0 for STS's default (one hour).
+	Duration   time.Duration
+	ExternalID string
+	// Principal is the engine's own identity that customers trust: an IAM
+	// role (assumed first, as a jump role) or user (the ambient
+	// credentials themselves), or "" for the ambient credentials.
+	Principal string
+
+	Region      string
+	Endpoint    string
+	STSEndpoint string
+}
+
+// AssumesRole reports whether the connection uses a role rather than keys.
+func (s Spec) AssumesRole() bool { return s.RoleARN != "" }
+
+// Chained reports whether reaching the customer's role takes two hops
+// (the principal is a role), which caps the session at one hour.
+func (s Spec) Chained() bool {
+	if s.Principal == "" {
+		return false
+	}
+	a, err := ParsePrincipalARN(s.Principal)
+	return err == nil && a.Kind == "role"
+}
+
+// DefaultSessionName is conncat-<catalog>-<id>, made valid for STS.
+func (s Spec) DefaultSessionName() string {
+	if s.SessionName != "" {
+		return s.SessionName
+	}
+	return SanitizeSessionName("conncat-" + s.Catalog + "-" + s.ID)
+}
+
+// String describes the connection without its secrets.
+func (s Spec) String() string {
+	if s.AssumesRole() {
+		return fmt.Sprintf("aws connection %q (role %s)", s.Name, s.RoleARN)
+	}
+	return fmt.Sprintf("aws connection %q (access key %s)", s.Name, s.AccessKeyID)
+}
+
+// Format makes every verb, %+v and %#v included, print String.
+func (s Spec) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }

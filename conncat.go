@@ -212,3 +212,25 @@ func (c *Catalog) ConnectionSpec(ctx context.Context, name string) (connection.S
 	}
 	return r.AWS, nil
 }
+
+// Split cuts a script into statements without parsing them (see
+// sqlparse.Split), so a caller can run each and report each.
+func Split(script string) []sqlparse.Piece { return sqlparse.Split(script) }
+
+// ExecPiece parses and runs one piece of script; error positions are
+// offsets in script, with line and column filled in.
+func (c *Catalog) ExecPiece(ctx context.Context, script string, piece sqlparse.Piece) (*Result, error) {
+	stmt, err := sqlparse.ParsePiece(script, piece)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.ExecStatement(ctx, stmt)
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) && e.Line == 0 {
+			e.Locate(script)
+		}
+		return nil, err
+	}
+	return res, nil
+}

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/peterh/liner"
+
+	"github.com/conncat/conncat/sqlparse"
+)
+
+const help = `Statements end with ';' and may span lines. Commands:
+  \q          quit
+  \?          this help
+  \d          list connections
+  \d NAME     describe a connection (its CREATE statement and trust policy)
+Try:
+  CREATE CONNECTION aws_conn TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::001234567890:role/MyRole');
+  SHOW TRUST POLICY FOR CONNECTION aws_conn;
+  SELECT name, type FROM mz_connections;`
+
+// completionWords are the dialect's keywords offered by tab completion.
+var completionWords = []string{
+	"CREATE", "ALTER", "DROP", "SECRET", "CONNECTION", "CONNECTIONS", "SECRETS", "TO", "AWS", "S3",
+	"ACCESS", "KEY", "ID", "SESSION", "TOKEN", "ASSUME", "ROLE", "ARN", "NAME", "DURATION", "REGION",
+	"ENDPOINT", "STS", "PREFIX", "USING", "WITH", "VALIDATE", "SHOW", "TRUST", "PERMISSION", "POLICY",
+	"FOR", "SELECT", "FROM", "WHERE", "JOIN", "ON", "CASCADE", "RESTRICT", "RENAME", "SET", "RESET",
+	"IF", "EXISTS", "NOT", "AS", "PATH", "mz_connections", "mz_aws_connections", "mz_s3_connections",
+	"mz_secrets", "mz_object_dependencies", "mz_connection_validations",
+}
+
+func (s *session) interactive(ctx context.Context, db string) {
+	line := liner.NewLiner()
+	defer line.Close()
+	line.SetCtrlCAborts(true)
+	line.SetMultiLineMode(true)
+	histFile := filepath.Join(os.TempDir(), ".conncat_history")
+	if home, err := os.UserHomeDir(); err == nil {
+		histFile = filepath.Join(home, ".conncat_history")
+	}
+	if f, err := os.Open(histFile); err == nil {
+		line.ReadHistory(f)
+		f.Close()
+	}
+	line.SetWordCompleter(func(text string, pos int) (string, []string, string) {
+		start := strings.LastIndexAny(text[:pos], " \t\n(,;=") + 1
+		word := text[start:pos]
+		var out []string
+		for _, w := range append(completionWords, s.objectNames(ctx)...) {
+			if word != "" && strings.HasPrefix(strings.ToLower(w), strings.ToLower(word)) {
+				if strings.ToUpper(word) == word && strings.ToUpper(w) == w {
+					out = append(out, w)
+				} else if strings.ToUpper(w) == w {
+					out = append(out, strings.ToLower(w))
+				} else {
+					out = append(out, w)
+				}
+			}
+		}
+		return text[:start], out, text[pos:]
+	})
+	fmt.Fprintf(os.Stdout, "conncat on %s. Type \\? for help, \\q to quit.\n", db)
+	var buf strings.Builder
+	for ctx.Err() == nil {
+		prompt := "conncat=> "
+		if buf.Len() > 0 {
+			prompt = "conncat-> "
+		}
+		text, err := line.Prompt(prompt)
+		if errors.Is(err, liner.ErrPromptAborted) {
+			buf.Reset()
+			continue
+		}
+		if err == io.EOF {
+			fmt.Println()
+			break
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			break
+		}
+		trimmed := strings.TrimSpace(text)
+		if buf.Len() == 0 && strings.HasPrefix(trimmed, `\`) {
+			line.AppendHistory(trimmed)
+			if s.meta(ctx, trimmed) {
+				break
+			}
+			continue
+		}
+		buf.WriteString(text)
+		buf.WriteByte('\n')
+		if !statementComplete(buf.String()) {
+			continue
+		}
+		script := buf.String()
+		buf.Reset()
+		// History holds the redacted text: secrets never reach the file.
+		line.AppendHistory(strings.TrimSpace(sqlparse.RedactSource(script)))
+		s.runScript(ctx, script)
+	}
+	if f, err := os.OpenFile(histFile, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err == nil {
+		line.WriteHistory(f)
+		f.Close()
+	}
+}
+
+// statementComplete reports whether the buffer ends with a ';' that is
+// outside strings and comments (the last piece Split finds ends before it).
+func statementComplete(text string) bool {
+	trimmed := strings.TrimRight(text, " \t\r\n")
+	if !strings.HasSuffix(trimmed, ";") {
+		return false
+	}
+	pieces := sqlparse.Split(trimmed)
+	if len(pieces) == 0 {
+		return true
+	}
+	last := pieces[len(pieces)-1]
+	return last.Offset+len(last.Text) < len(trimmed)
+}
+
+// meta runs a backslash command; it returns true to quit.
+func (s *session) meta(ctx context.Context, cmd string) bool {
+	fields := strings.Fields(cmd)
+	switch fields[0] {
+	case `\q`:
+		return true
+	case `\?`, `\h`:
+		fmt.Println(help)
+	case `\d`:
+		if len(fields) == 1 {
+			s.runScript(ctx, "SHOW CONNECTIONS")
+			return false
+		}
+		name := sqlparse.QuoteIdent(strings.Trim(fields[1], `"`))
+		s.runScript(ctx, "SHOW CREATE CONNECTION "+name)
+		s.runScript(ctx, "SELECT c.id, c.type, a.region, a.assume_role_arn, a.principal, a.external_id FROM mz_connections c LEFT JOIN mz_aws_connections a ON a.id = c.id WHERE c.name = "+sqlparse.QuoteString(strings.Trim(fields[1], `"`)))
+	default:
+		fmt.Printf("unknown command %s; \\? lists them\n", fields[0])
+	}
+	return false
+}
+
+// objectNames lists connection and secret names for completion.
+func (s *session) objectNames(ctx context.Context) []string {
+	res, err := s.cat.Exec(ctx, "SELECT name FROM mz_connections UNION SELECT name FROM mz_secrets")
+	if err != nil || len(res) == 0 {
+		return nil
+	}
+	var names []string
+	for _, row := range res[0].Rows {
+		if n, ok := row[0].(string); ok {
+			names = append(names, n)
+		}
+	}
+	return names
+}

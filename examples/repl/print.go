@@ -1,0 +1,216 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/conncat/conncat"
+	"github.com/conncat/conncat/sqlparse"
+)
+
+// printer shows the outcome of one statement.
+type printer interface {
+	print(script string, p sqlparse.Piece, res *conncat.Result, err error)
+}
+
+func newPrinter(format string, w io.Writer) (printer, error) {
+	switch format {
+	case "table":
+		return &tablePrinter{w: w}, nil
+	case "csv":
+		return &csvPrinter{w: csv.NewWriter(w), raw: w}, nil
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		return &jsonPrinter{enc: enc}, nil
+	}
+	return nil, fmt.Errorf("-format must be table, csv or json, not %q", format)
+}
+
+// cell renders one value for text output.
+func cell(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "NULL"
+	case string:
+		return v
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+type tablePrinter struct{ w io.Writer }
+
+func (t *tablePrinter) print(script string, p sqlparse.Piece, res *conncat.Result, err error) {
+	if res != nil {
+		for _, n := range res.Notices {
+			fmt.Fprintf(t.w, "NOTICE: %s\n", n)
+		}
+		if res.Columns != nil {
+			writeTable(t.w, res.Columns, res.Rows)
+		} else {
+			fmt.Fprintln(t.w, res.Tag)
+		}
+	}
+	if err != nil {
+		writeError(t.w, script, err)
+	}
+}
+
+// writeTable prints aligned columns; multi-line values (policies) are
+// printed line by line within their column.
+func writeTable(w io.Writer, cols []string, rows [][]any) {
+	widths := make([]int, len(cols))
+	for i, c := range cols {
+		widths[i] = utf8.RuneCountInString(c)
+	}
+	cells := make([][][]string, len(rows))
+	for r, row := range rows {
+		cells[r] = make([][]string, len(row))
+		for i, v := range row {
+			lines := strings.Split(cell(v), "\n")
+			cells[r][i] = lines
+			for _, l := range lines {
+				widths[i] = max(widths[i], utf8.RuneCountInString(l))
+			}
+		}
+	}
+	line := func(vals []string) {
+		var b strings.Builder
+		for i, v := range vals {
+			if i > 0 {
+				b.WriteString(" | ")
+			}
+			b.WriteString(v)
+			if i < len(vals)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(v)))
+			}
+		}
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	}
+	line(cols)
+	seps := make([]string, len(cols))
+	for i := range cols {
+		seps[i] = strings.Repeat("-", widths[i])
+	}
+	fmt.Fprintln(w, strings.Join(seps, "-+-"))
+	for _, row := range cells {
+		height := 1
+		for _, c := range row {
+			height = max(height, len(c))
+		}
+		for h := 0; h < height; h++ {
+			vals := make([]string, len(row))
+			for i, c := range row {
+				if h < len(c) {
+					vals[i] = c[h]
+				}
+			}
+			line(vals)
+		}
+	}
+	if len(rows) == 1 {
+		fmt.Fprintln(w, "(1 row)")
+	} else {
+		fmt.Fprintf(w, "(%d rows)\n", len(rows))
+	}
+}
+
+func writeError(w io.Writer, script string, err error) {
+	var e *conncat.Error
+	if !errors.As(err, &e) {
+		fmt.Fprintf(w, "ERROR: %v\n", err)
+		return
+	}
+	fmt.Fprintf(w, "ERROR %s: %s\n", e.Code, e.Error())
+	if e.Detail != "" {
+		fmt.Fprintf(w, "DETAIL: %s\n", e.Detail)
+	}
+	if e.Hint != "" {
+		fmt.Fprintf(w, "HINT: %s\n", e.Hint)
+	}
+	if c := e.Caret(script); c != "" {
+		for _, l := range strings.Split(c, "\n") {
+			fmt.Fprintf(w, "  %s\n", l)
+		}
+	}
+}
+
+type csvPrinter struct {
+	w   *csv.Writer
+	raw io.Writer
+}
+
+func (c *csvPrinter) print(script string, p sqlparse.Piece, res *conncat.Result, err error) {
+	if res != nil && res.Columns != nil {
+		c.w.Write(res.Columns)
+		for _, row := range res.Rows {
+			vals := make([]string, len(row))
+			for i, v := range row {
+				vals[i] = cell(v)
+			}
+			c.w.Write(vals)
+		}
+	}
+	c.w.Flush()
+	if err != nil {
+		writeError(c.raw, script, err)
+	}
+}
+
+type jsonPrinter struct{ enc *json.Encoder }
+
+type jsonError struct {
+	Code     string  `json:"code"`
+	Message  string  `json:"message"`
+	Detail   *string `json:"detail"`
+	Hint     *string `json:"hint"`
+	Position *int    `json:"position"`
+}
+
+// jsonLine is one statement's outcome, in the field order of issue #6.
+type jsonLine struct {
+	Statement string     `json:"statement"`
+	Tag       *string    `json:"tag"`
+	Columns   []string   `json:"columns"`
+	Rows      [][]any    `json:"rows"`
+	Notices   []string   `json:"notices"`
+	Error     *jsonError `json:"error"`
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func (j *jsonPrinter) print(script string, p sqlparse.Piece, res *conncat.Result, err error) {
+	// The echo is the statement as typed with possible secrets hidden; it
+	// needs no successful parse.
+	line := jsonLine{Statement: strings.TrimSpace(sqlparse.RedactSource(p.Text))}
+	if res != nil {
+		line.Tag, line.Columns, line.Rows, line.Notices = optional(res.Tag), res.Columns, res.Rows, res.Notices
+	}
+	if err != nil {
+		je := &jsonError{Code: sqlparse.CodeInternal, Message: err.Error()}
+		var e *conncat.Error
+		if errors.As(err, &e) {
+			je.Code, je.Message, je.Detail, je.Hint = e.Code, e.Message, optional(e.Detail), optional(e.Hint)
+			// 1-based character position within the echoed statement, as
+			// PostgreSQL reports it.
+			start := p.Offset + len(p.Text) - len(strings.TrimLeft(p.Text, " \t\r\n"))
+			if e.Position >= start && e.Position <= len(script) {
+				pos := utf8.RuneCountInString(script[start:e.Position]) + 1
+				je.Position = &pos
+			}
+		}
+		line.Error = je
+	}
+	j.enc.Encode(line)
+}

@@ -138,3 +138,10 @@ var catalogTables = map[string]bool{
 	"mz_connections": true, "mz_aws_connections": true, "mz_s3_connections": true,
 	"mz_secrets": true, "mz_object_dependencies": true, "mz_connection_validations": true,
 }
+
+// OpenAtVersion creates or migrates db only up to schema version v and
+// stops. It exists for tests that check migrations from older versions.
+func OpenAtVersion(ctx context.Context, db *sql.DB, opts Options, v int) error {
+	c := &Catalog{db: db, opts: opts}
+	return c.migrate(ctx, v)
+}

@@ -162,11 +162,7 @@ func (c *Catalog) Exec(ctx context.Context, script string) ([]*Result, error) {
 	for _, stmt := range stmts {
 		r, err := c.ExecStatement(ctx, stmt)
 		if err != nil {
-			var e *Error
-			if errors.As(err, &e) && e.Line == 0 {
-				e.Locate(script)
-			}
-			return results, err
+			return results, locate(err, script)
 		}
 		results = append(results, r)
 	}
@@ -226,11 +222,17 @@ func (c *Catalog) ExecPiece(ctx context.Context, script string, piece sqlparse.P
 	}
 	res, err := c.ExecStatement(ctx, stmt)
 	if err != nil {
-		var e *Error
-		if errors.As(err, &e) && e.Line == 0 {
-			e.Locate(script)
-		}
-		return nil, err
+		return nil, locate(err, script)
 	}
 	return res, nil
+}
+
+// locate gives an error raised after parsing (by the catalog) the line and
+// column of its position in script.
+func locate(err error, script string) error {
+	var e *Error
+	if errors.As(err, &e) && e.Line == 0 {
+		e.Locate(script)
+	}
+	return err
 }

@@ -152,11 +152,10 @@ func errorf(code string, pos int, format string, args ...any) *sqlparse.Error {
 
 // SQLSTATE codes the catalog adds to the parser's.
 const (
-	CodeDuplicateObject    = "42710"
-	CodeUndefinedObject    = "42704"
-	CodeDependentObjects   = "2BP01"
-	CodeWrongObjectType    = "42809"
-	CodePrerequisiteState  = "55000"
-	CodeQueryCanceled      = "57014"
-	CodeInvalidCatalogName = "3D000"
+	CodeDuplicateObject   = "42710"
+	CodeUndefinedObject   = "42704"
+	CodeDependentObjects  = "2BP01"
+	CodeWrongObjectType   = "42809"
+	CodePrerequisiteState = "55000"
+	CodeQueryCanceled     = "57014"
 )

@@ -468,7 +468,7 @@ func (c *Catalog) alterConnection(ctx context.Context, tx *sql.Tx, s *sqlparse.A
 }
 
 type depRef struct {
-	id, name, kind string
+	id, name string
 }
 
 func ids(ds []depRef) []string {
@@ -489,7 +489,7 @@ func dependents(ctx context.Context, q querier, id string) ([]depRef, error) {
 	defer rows.Close()
 	var out []depRef
 	for rows.Next() {
-		d := depRef{kind: "connection"}
+		var d depRef
 		if err := rows.Scan(&d.id, &d.name); err != nil {
 			return nil, err
 		}

@@ -64,48 +64,6 @@ func (c *Catalog) Exec(ctx context.Context, stmt sqlparse.Statement) (*Result, e
 	return res, nil
 }
 
-// ExecWithHook runs a CREATE or ALTER CONNECTION and calls before with the
-// resolved connection inside the transaction, just before commit; an error
-// from before rolls everything back. It is how WITH (VALIDATE) validates
-// what is about to be committed without the catalog touching the network.
-func (c *Catalog) ExecWithHook(ctx context.Context, stmt sqlparse.Statement, before func(*Resolved) error) (*Result, error) {
-	res := &Result{}
-	var name string
-	var body func(tx *sql.Tx) error
-	switch s := stmt.(type) {
-	case *sqlparse.CreateConnection:
-		res.Tag, name = "CREATE CONNECTION", s.Name.Value
-		body = func(tx *sql.Tx) error { return c.createConnection(ctx, tx, s, res) }
-	case *sqlparse.AlterConnection:
-		res.Tag, name = "ALTER CONNECTION", s.Name.Value
-		if s.RenameTo != nil {
-			name = s.RenameTo.Value
-		}
-		body = func(tx *sql.Tx) error { return c.alterConnection(ctx, tx, s, res) }
-	default:
-		return c.Exec(ctx, stmt)
-	}
-	err := c.inTx(ctx, func(tx *sql.Tx) error {
-		if err := body(tx); err != nil {
-			return err
-		}
-		r, err := c.resolve(ctx, tx, name)
-		if err != nil {
-			// IF [NOT] EXISTS skipped the statement: nothing to validate.
-			var e *sqlparse.Error
-			if errors.As(err, &e) && e.Code == CodeUndefinedObject && len(res.Notices) > 0 {
-				return nil
-			}
-			return err
-		}
-		return before(r)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return res, nil
-}
-
 // quoteList renders names for messages: "a", "b".
 func quoteList(names []string) string {
 	q := make([]string, len(names))

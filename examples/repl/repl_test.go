@@ -23,15 +23,6 @@ func buildREPL(t *testing.T) string {
 	return bin
 }
 
-type line struct {
-	Statement string     `json:"statement"`
-	Tag       *string    `json:"tag"`
-	Columns   []string   `json:"columns"`
-	Rows      [][]any    `json:"rows"`
-	Notices   []string   `json:"notices"`
-	Error     *jsonError `json:"error"`
-}
-
 // TestScriptModeJSON drives the built binary with SQL on stdin and checks
 // every JSON line, the exit code, and that no secret is ever echoed.
 func TestScriptModeJSON(t *testing.T) {
@@ -55,10 +46,10 @@ func TestScriptModeJSON(t *testing.T) {
 	if strings.Contains(string(out), fakeSecretKey) {
 		t.Fatalf("output holds the secret:\n%s", out)
 	}
-	var lines []line
+	var lines []jsonLine
 	sc := bufio.NewScanner(strings.NewReader(string(out)))
 	for sc.Scan() {
-		var l line
+		var l jsonLine
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
 			t.Fatalf("not a JSON line: %q: %v", sc.Text(), err)
 		}

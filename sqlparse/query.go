@@ -23,6 +23,10 @@ import (
 // at parse time. Which tables exist is the catalog's business: Tables lists
 // what the query reads, and SQLite restores it with the names the catalog
 // resolves.
+//
+// String and SQLite swap table names and LIMIT forms in the AST for the
+// duration of a restore and put them back: a *Query must not be restored
+// from two goroutines at once (parse it once per goroutine instead).
 type Query struct {
 	stmt   ast.StmtNode
 	tables []TableRef

@@ -150,7 +150,7 @@ func TrustPolicy(principal, externalID string) string {
 // where an inline token that was not set again keeps its sealed value.
 func (c *Catalog) applyAWSOptions(ctx context.Context, tx *sql.Tx, id string, row *awsRow, opts sqlparse.Options, creating bool) error {
 	if err := connection.CheckAuthForm(opts.Has); err != nil {
-		return ruleErr(firstPos(opts), err)
+		return sqlparse.ValueError(firstPos(opts), "", err)
 	}
 	principal, externalID, trust := row.principal, row.externalID, row.trustPolicy
 	*row = awsRow{principal: principal, externalID: externalID, trustPolicy: trust}
@@ -182,8 +182,10 @@ func (c *Catalog) applyAWSOptions(ctx context.Context, tx *sql.Tx, id string, ro
 				row.sessionTokenSecretID, err = ref(o)
 			} else {
 				row.sessionToken = null(sqlparse.Redacted)
+				// The parser refuses an empty token, so an empty value can
+				// only be the stored one reloaded by ALTER: keep it sealed.
 				if o.Secret.Unredacted() == "" && !creating {
-					keepInlineToken = true // unchanged by this ALTER
+					keepInlineToken = true
 				} else {
 					err = c.storeValue(ctx, tx, inlineTokenID(id), o.Secret.Unredacted())
 					keepInlineToken = true
@@ -198,14 +200,14 @@ func (c *Catalog) applyAWSOptions(ctx context.Context, tx *sql.Tx, id string, ro
 			row.duration = sql.NullInt64{Int64: secs, Valid: true}
 			if c.principal != nil && c.principal.Kind == "role" {
 				if rerr := connection.CheckChainedDuration(o.Duration); rerr != nil {
-					err = ruleErrAt(o.ValuePos, connection.AssumeRoleDuration, rerr)
+					err = sqlparse.ValueError(o.ValuePos, connection.AssumeRoleDuration, rerr)
 				}
 			}
 		case connection.Region:
 			row.region = null(o.String)
 		case connection.Endpoint, connection.STSEndpoint:
 			if rerr := connection.CheckEndpoint(o.String, c.opts.Endpoints); rerr != nil {
-				err = ruleErrAt(o.ValuePos, o.Name, rerr)
+				err = sqlparse.ValueError(o.ValuePos, o.Name, rerr)
 			} else if o.Name == connection.Endpoint {
 				row.endpoint = null(o.String)
 			} else {
@@ -254,7 +256,7 @@ func (c *Catalog) setS3(ctx context.Context, tx *sql.Tx, id string, opts sqlpars
 	}
 	u, err := connection.ParseS3URL(o.String)
 	if err != nil {
-		return ruleErrAt(o.ValuePos, connection.Prefix, err)
+		return sqlparse.ValueError(o.ValuePos, connection.Prefix, err)
 	}
 	aws, err := lookupConnection(ctx, tx, using.Value)
 	if err != nil {
@@ -625,19 +627,4 @@ func firstPos(opts sqlparse.Options) int {
 		return opts[0].Pos
 	}
 	return -1
-}
-
-func ruleErr(pos int, err error) *sqlparse.Error {
-	e := errorf(sqlparse.CodeInvalidParameterValue, pos, "%s", err.Error())
-	var re *connection.RuleError
-	if errors.As(err, &re) {
-		e.Hint = re.Hint
-	}
-	return e
-}
-
-func ruleErrAt(pos int, name connection.Option, err error) *sqlparse.Error {
-	e := ruleErr(pos, err)
-	e.Message = "invalid " + string(name) + ": " + e.Message
-	return e
 }

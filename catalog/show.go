@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -199,7 +201,7 @@ func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result) err
 }
 
 func sortedTables() []string {
-	return []string{"mz_aws_connections", "mz_connection_validations", "mz_connections", "mz_object_dependencies", "mz_s3_connections", "mz_secrets"}
+	return slices.Sorted(maps.Keys(catalogTables))
 }
 
 // Resolved is a connection with everything needed to use it, secrets

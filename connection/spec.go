@@ -12,8 +12,6 @@ import (
 type Spec struct {
 	// ID and Name identify the connection in its catalog.
 	ID, Name string
-	// Catalog names the catalog, for default session names.
-	Catalog string
 
 	// Static keys.
 	AccessKeyID     string
@@ -38,24 +36,6 @@ type Spec struct {
 
 // AssumesRole reports whether the connection uses a role rather than keys.
 func (s Spec) AssumesRole() bool { return s.RoleARN != "" }
-
-// Chained reports whether reaching the customer's role takes two hops
-// (the principal is a role), which caps the session at one hour.
-func (s Spec) Chained() bool {
-	if s.Principal == "" {
-		return false
-	}
-	a, err := ParsePrincipalARN(s.Principal)
-	return err == nil && a.Kind == "role"
-}
-
-// DefaultSessionName is conncat-<catalog>-<id>, made valid for STS.
-func (s Spec) DefaultSessionName() string {
-	if s.SessionName != "" {
-		return s.SessionName
-	}
-	return SanitizeSessionName("conncat-" + s.Catalog + "-" + s.ID)
-}
 
 // String describes the connection without its secrets.
 func (s Spec) String() string {

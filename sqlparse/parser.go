@@ -13,6 +13,7 @@
 package sqlparse
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 
@@ -446,13 +447,13 @@ func (p *parser) createConnection(pos int) (Statement, *Error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.Options, err = p.optionList(allowed, s.Type); err != nil {
+	if s.Options, err = p.optionList(allowed); err != nil {
 		return nil, err
 	}
 	switch s.Type {
 	case ConnectionAWS:
 		if rerr := connection.CheckAuthForm(s.Options.Has); rerr != nil {
-			return nil, ruleError(open.pos, rerr, "")
+			return nil, ValueError(open.pos, "", rerr)
 		}
 	case ConnectionS3:
 		if !s.Options.Has(connection.Prefix) {
@@ -525,7 +526,7 @@ func (p *parser) alterConnection(pos int) (Statement, *Error) {
 		for {
 			var o Option
 			if kind == AlterSet {
-				if o, err = p.option(allowed, ""); err != nil {
+				if o, err = p.option(allowed); err != nil {
 					return nil, err
 				}
 			} else {
@@ -561,13 +562,13 @@ func (p *parser) alterConnection(pos int) (Statement, *Error) {
 }
 
 // optionList parses ( option [, ...] ) and rejects repeated options.
-func (p *parser) optionList(allowed []connection.Option, ct ConnectionType) (Options, *Error) {
+func (p *parser) optionList(allowed []connection.Option) (Options, *Error) {
 	if err := p.expectPunct("("); err != nil {
 		return nil, err
 	}
 	var opts Options
 	for {
-		o, err := p.option(allowed, ct)
+		o, err := p.option(allowed)
 		if err != nil {
 			return nil, err
 		}
@@ -623,8 +624,8 @@ func (p *parser) optionName(allowed []connection.Option) (connection.Option, int
 		if len(words) > 0 && matchesOption(words) != "" && !isOptionPrefix(ext) {
 			break // a complete name that the next word does not extend
 		}
-		if len(words) > 0 && !isOptionPrefix(words) && !isOptionPrefix(ext) && isWord(t, "secret") {
-			break
+		if len(words) > 0 && !isOptionPrefix(words) && isWord(t, "secret") {
+			break // an unknown name followed by a SECRET value without "="
 		}
 		words = ext
 		p.peeked = false
@@ -695,9 +696,8 @@ func equalWords(a, b []string) bool {
 	return true
 }
 
-// option parses one option with its value and checks the value. ct is the
-// connection type for CREATE, or "" for ALTER's SET.
-func (p *parser) option(allowed []connection.Option, ct ConnectionType) (Option, *Error) {
+// option parses one option with its value and checks the value.
+func (p *parser) option(allowed []connection.Option) (Option, *Error) {
 	name, pos, err := p.optionName(allowed)
 	if err != nil {
 		return Option{}, err
@@ -736,6 +736,10 @@ func (p *parser) option(allowed []connection.Option, ct ConnectionType) (Option,
 		return Option{}, p.unexpected(v, "a string literal for "+string(name))
 	}
 	if name == connection.SessionToken {
+		if v.text == "" {
+			return Option{}, newError(CodeInvalidParameterValue, v.pos, "SESSION TOKEN must not be empty").
+				WithHint("To stop using a session token, write ALTER CONNECTION name DROP (SESSION TOKEN).")
+		}
 		o.Kind, o.Secret = ValueSecret, NewSecret(v.text)
 		return o, nil
 	}
@@ -756,7 +760,7 @@ func (p *parser) option(allowed []connection.Option, ct ConnectionType) (Option,
 		rerr = checkAccessKeyID(v.text)
 	}
 	if rerr != nil {
-		return Option{}, ruleError(v.pos, rerr, name)
+		return Option{}, ValueError(v.pos, name, rerr)
 	}
 	return o, nil
 }
@@ -793,20 +797,23 @@ func (p *parser) durationValue(o Option, v token) (Option, *Error) {
 		return Option{}, p.unexpected(v, "a number of seconds or a duration string for ASSUME ROLE DURATION")
 	}
 	if rerr != nil {
-		return Option{}, ruleError(v.pos, rerr, connection.AssumeRoleDuration)
+		return Option{}, ValueError(v.pos, connection.AssumeRoleDuration, rerr)
 	}
 	o.Kind = ValueDuration
 	return o, nil
 }
 
-// ruleError turns a connection.RuleError into a 22023 error at pos.
-func ruleError(pos int, err error, name connection.Option) *Error {
+// ValueError turns an error from one of connection's value rules into a
+// 22023 error at pos, naming the option (when given) and carrying the
+// rule's hint. The catalog uses it for the rules it re-checks on ALTER.
+func ValueError(pos int, name connection.Option, err error) *Error {
 	msg := err.Error()
 	if name != "" {
 		msg = "invalid " + string(name) + ": " + msg
 	}
 	e := newError(CodeInvalidParameterValue, pos, "%s", msg)
-	if re, ok := err.(*connection.RuleError); ok {
+	var re *connection.RuleError
+	if errors.As(err, &re) {
 		e.Hint = re.Hint
 	}
 	return e
@@ -867,11 +874,9 @@ func (p *parser) validate(pos int) (Statement, *Error) {
 		if err := p.expectPunct("("); err != nil {
 			return nil, err
 		}
-		name, _, err := p.optionName([]connection.Option{connection.S3Path})
-		if err != nil {
+		if _, _, err := p.optionName([]connection.Option{connection.S3Path}); err != nil {
 			return nil, err
 		}
-		_ = name
 		if _, err := p.acceptPunct("="); err != nil {
 			return nil, err
 		}
@@ -881,7 +886,7 @@ func (p *parser) validate(pos int) (Statement, *Error) {
 		}
 		u, rerr := connection.ParseS3URL(v.text)
 		if rerr != nil {
-			return nil, ruleError(v.pos, rerr, connection.S3Path)
+			return nil, ValueError(v.pos, connection.S3Path, rerr)
 		}
 		s.S3Path, s.S3PathPos = &u, v.pos
 		if err := p.expectPunct(")"); err != nil {

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	tidb "github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
@@ -97,6 +98,21 @@ var tidbErrPos = regexp.MustCompile(`line (\d+) column (\d+) near "`)
 
 // parseQuery hands a piece to the TiDB parser and gates the result.
 func parseQuery(script string, piece Piece) (*Query, *Error) {
+	// TiDB decodes names leniently (an invalid byte becomes '?'), so a
+	// restored query would not name what the user typed. Refuse invalid
+	// UTF-8 anywhere in the query, as PostgreSQL does for any input.
+	if !utf8.ValidString(piece.Text) {
+		bad := piece.Offset
+		for i, r := range piece.Text {
+			if r == utf8.RuneError {
+				if _, size := utf8.DecodeRuneInString(piece.Text[i:]); size == 1 {
+					bad = piece.Offset + i
+					break
+				}
+			}
+		}
+		return nil, newError(CodeCharacterNotInRepert, bad, "invalid UTF-8 in query")
+	}
 	p := tidbParsers.Get().(*tidb.Parser)
 	defer tidbParsers.Put(p)
 	stmts, _, err := p.Parse(piece.Text, "", "")

@@ -1,6 +1,7 @@
 package sqlparse
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -113,10 +114,16 @@ func parseQuery(script string, piece Piece) (*Query, *Error) {
 		}
 		return nil, newError(CodeCharacterNotInRepert, bad, "invalid UTF-8 in query")
 	}
-	p := tidbParsers.Get().(*tidb.Parser)
-	defer tidbParsers.Put(p)
-	stmts, _, err := p.Parse(piece.Text, "", "")
+	if e := checkNumberLengths(piece); e != nil {
+		return nil, e
+	}
+	stmts, err := tidbParse(piece.Text)
 	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			e.Position = piece.Offset
+			return nil, e
+		}
 		return nil, tidbError(piece, err)
 	}
 	if len(stmts) != 1 {
@@ -135,6 +142,44 @@ func parseQuery(script string, piece Piece) (*Query, *Error) {
 		return nil, g.err
 	}
 	return q, nil
+}
+
+// MaxNumberLen bounds the digits of a numeric literal in a query. TiDB's
+// decimal type holds 81 digits and its parser panics beyond that; no
+// catalog query needs a number that long.
+const MaxNumberLen = 64
+
+// checkNumberLengths refuses over-long numeric literals before TiDB sees
+// them. It uses this package's lexer, whose view of a query is close to
+// TiDB's; tidbParse's recover is the backstop where they differ.
+func checkNumberLengths(piece Piece) *Error {
+	l := lexer{src: piece.Text}
+	for {
+		tok, err := l.next()
+		if err != nil || tok.kind == tokEOF {
+			return nil
+		}
+		if tok.kind == tokNumber && len(tok.text) > MaxNumberLen {
+			return newError(CodeProgramLimitExceeded, piece.Offset+tok.pos, "numeric literal is longer than %d characters", MaxNumberLen)
+		}
+	}
+}
+
+// tidbParse runs a pooled TiDB parser. A panic inside the parser (it has
+// some on inputs it does not expect) becomes a syntax error, and that
+// parser is not reused.
+func tidbParse(text string) (stmts []ast.StmtNode, err error) {
+	p := tidbParsers.Get().(*tidb.Parser)
+	defer func() {
+		if r := recover(); r != nil {
+			stmts, err = nil, newError(CodeSyntaxError, 0, "query could not be parsed").
+				WithHint("The query parser failed on this input; simplify the query (very long numbers or names are a common cause).")
+			return
+		}
+		tidbParsers.Put(p)
+	}()
+	stmts, _, err = p.Parse(text, "", "")
+	return stmts, err
 }
 
 func firstTokenPos(piece Piece) int {

@@ -1,0 +1,211 @@
+package connection
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// CacheOptions tune a Cache. The zero value is usable.
+type CacheOptions struct {
+	// RefreshWindow is how long before expiry a refresh starts: callers
+	// keep getting the current credentials while it runs. Default 5 min.
+	RefreshWindow time.Duration
+	// Jitter is the most a refresh is moved earlier at random, so a fleet
+	// of engines that started together does not call STS together.
+	// Default 1 min.
+	Jitter time.Duration
+	// RetryAfter is how long a failed background refresh waits before the
+	// next try while the old credentials are still good. Default 10 s.
+	RetryAfter time.Duration
+	// RefreshTimeout bounds one refresh; callers' contexts do not.
+	// Default 30 s.
+	RefreshTimeout time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+func (o CacheOptions) withDefaults() CacheOptions {
+	if o.RefreshWindow == 0 {
+		o.RefreshWindow = 5 * time.Minute
+	}
+	if o.Jitter == 0 {
+		o.Jitter = time.Minute
+	}
+	if o.RetryAfter == 0 {
+		o.RetryAfter = 10 * time.Second
+	}
+	if o.RefreshTimeout == 0 {
+		o.RefreshTimeout = 30 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Cache is an aws.CredentialsProvider that shares one provider's
+// credentials among any number of goroutines:
+//   - at most one refresh is in flight, however many callers ask;
+//   - a refresh starts RefreshWindow (minus jitter) before expiry and runs
+//     in the background while callers keep the current credentials;
+//   - a failed refresh keeps the last good credentials until they expire;
+//     after that, callers get an ExpiredError saying when and why;
+//   - a refresh runs on its own context: a caller that gives up (its
+//     context cancelled) stops waiting, and the refresh goes on for the
+//     others.
+type Cache struct {
+	provider aws.CredentialsProvider
+	opts     CacheOptions
+
+	mu        sync.Mutex
+	creds     aws.Credentials
+	have      bool
+	refreshAt time.Time
+	inflight  *refresh
+	lastErr   error
+	retryAt   time.Time
+}
+
+type refresh struct {
+	done  chan struct{}
+	creds aws.Credentials
+	err   error
+}
+
+// NewCache wraps provider.
+func NewCache(provider aws.CredentialsProvider, opts CacheOptions) *Cache {
+	return &Cache{provider: provider, opts: opts.withDefaults()}
+}
+
+// Retrieve returns the cached credentials, refreshing them as needed.
+func (c *Cache) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	c.mu.Lock()
+	now := c.opts.Now()
+	if c.have && !c.expired(now) {
+		if !now.Before(c.refreshAt) && c.inflight == nil && !now.Before(c.retryAt) {
+			c.start()
+		}
+		creds := c.creds
+		c.mu.Unlock()
+		return creds, nil
+	}
+	r := c.inflight
+	if r == nil {
+		if c.lastErr != nil && now.Before(c.retryAt) {
+			// The last refresh failed moments ago: answer with its error
+			// rather than send every caller's request on to STS.
+			err := c.failure()
+			c.mu.Unlock()
+			return aws.Credentials{}, err
+		}
+		r = c.start()
+	}
+	c.mu.Unlock()
+	select {
+	case <-r.done:
+		return r.creds, r.err
+	case <-ctx.Done():
+		return aws.Credentials{}, ctx.Err()
+	}
+}
+
+// Invalidate forgets the cached credentials: the next Retrieve refreshes.
+// A refresh already in flight finishes, but its result is not kept.
+func (c *Cache) Invalidate() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.have = false
+	c.creds = aws.Credentials{}
+	c.inflight = nil
+	c.lastErr = nil
+	c.retryAt = time.Time{}
+}
+
+func (c *Cache) expired(now time.Time) bool {
+	return c.creds.CanExpire && !now.Before(c.creds.Expires)
+}
+
+// start launches a refresh; c.mu is held.
+func (c *Cache) start() *refresh {
+	r := &refresh{done: make(chan struct{})}
+	c.inflight = r
+	go c.run(r)
+	return r
+}
+
+func (c *Cache) run(r *refresh) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.RefreshTimeout)
+	creds, err := c.provider.Retrieve(ctx)
+	cancel()
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	defer close(r.done)
+	now := c.opts.Now()
+	if c.inflight != r {
+		// Invalidated while we ran: hand the waiters what we got (they
+		// asked before the change) but keep nothing.
+		r.creds, r.err = creds, err
+		return
+	}
+	c.inflight = nil
+	if err == nil {
+		c.creds, c.have, c.lastErr = creds, true, nil
+		c.retryAt = time.Time{}
+		c.refreshAt = c.nextRefresh(creds)
+		r.creds = creds
+		return
+	}
+	c.lastErr = err
+	c.retryAt = now.Add(c.opts.RetryAfter)
+	if c.have && !c.expired(now) {
+		r.creds = c.creds // keep last good
+		return
+	}
+	r.err = c.failure()
+}
+
+// failure is the error for callers when there are no usable credentials
+// after a failed refresh; c.mu is held.
+func (c *Cache) failure() error {
+	if c.have {
+		return &ExpiredError{Expired: c.creds.Expires, Err: c.lastErr}
+	}
+	return c.lastErr
+}
+
+func (c *Cache) nextRefresh(creds aws.Credentials) time.Time {
+	if !creds.CanExpire {
+		return time.Time{}.Add(1<<63 - 1)
+	}
+	at := creds.Expires.Add(-c.opts.RefreshWindow)
+	if c.opts.Jitter > 0 {
+		at = at.Add(-rand.N(c.opts.Jitter))
+	}
+	return at
+}
+
+// LastError is the error of the latest refresh, nil after a success. An
+// engine can surface it before the credentials run out.
+func (c *Cache) LastError() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastErr
+}
+
+// ExpiredError says that credentials ran out because refreshing them failed.
+type ExpiredError struct {
+	Expired time.Time
+	Err     error
+}
+
+func (e *ExpiredError) Error() string {
+	return fmt.Sprintf("credentials expired at %s and could not be refreshed: %v", e.Expired.UTC().Format(time.RFC3339), e.Err)
+}
+
+func (e *ExpiredError) Unwrap() error { return e.Err }

@@ -23,6 +23,8 @@ import (
 	// The SQLite driver the embedded catalog runs on.
 	_ "github.com/mattn/go-sqlite3"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/connection"
 	"github.com/conncat/conncat/sqlparse"
@@ -40,14 +42,19 @@ type KeyProvider = catalog.KeyProvider
 
 // Catalog is an open conncat catalog. It is safe for concurrent use.
 type Catalog struct {
-	cat  *catalog.Catalog
-	db   *sql.DB
-	owns bool
+	cat   *catalog.Catalog
+	db    *sql.DB
+	owns  bool
+	plane *dataPlane
 }
 
 type options struct {
 	catalog.Options
-	keyFile string
+	keyFile    string
+	name       string
+	awsConfig  *aws.Config
+	cacheOpts  connection.CacheOptions
+	publicOnly bool
 }
 
 // Option configures Open and OpenDB.
@@ -73,6 +80,30 @@ func WithPlainHTTPEndpoints() Option {
 	return func(o *options) { o.Endpoints.AllowHTTP = true }
 }
 
+// WithName names the catalog in default AssumeRole session names
+// (conncat-<name>-<connection id>), which the customer sees in CloudTrail.
+// Open defaults it to the database file's base name.
+func WithName(name string) Option { return func(o *options) { o.name = name } }
+
+// WithAWSConfig sets the engine's own AWS configuration: the ambient
+// credentials that assume customers' roles, and the HTTP client, retryer
+// and endpoint settings every connection's config starts from. Without
+// it, the SDK's default chain is loaded on first use.
+func WithAWSConfig(cfg aws.Config) Option { return func(o *options) { o.awsConfig = &cfg } }
+
+// WithCredentialCache tunes how connections' credentials are cached and
+// refreshed (see connection.CacheOptions).
+func WithCredentialCache(opts connection.CacheOptions) Option {
+	return func(o *options) { o.cacheOpts = opts }
+}
+
+// WithPublicAddressesOnly makes every connection refuse to reach loopback,
+// private and link-local addresses, checked on the address dialled after
+// DNS resolution. Multi-tenant engines want it: a tenant's ENDPOINT must
+// not reach the engine's own network or the instance metadata service.
+// It replaces the HTTP client of the engine's AWS configuration.
+func WithPublicAddressesOnly() Option { return func(o *options) { o.publicOnly = true } }
+
 // WithClock sets the clock used for timestamps (tests).
 func WithClock(now func() time.Time) Option { return func(o *options) { o.Now = now } }
 
@@ -81,6 +112,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Catalog, error) {
 	o := options{}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.name == "" {
+		o.name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	}
 	if o.Keys == nil {
 		keyFile := o.keyFile
@@ -140,7 +174,11 @@ func open(ctx context.Context, db *sql.DB, o options) (*Catalog, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Catalog{cat: cat, db: db}, nil
+	plane := &dataPlane{
+		cat: cat, catalogName: o.name, cacheOpts: o.cacheOpts, publicOnly: o.publicOnly,
+		given: o.awsConfig, providers: map[string]aws.CredentialsProvider{},
+	}
+	return &Catalog{cat: cat, db: db, plane: plane}, nil
 }
 
 // Close closes the database if Open opened it.
@@ -184,7 +222,12 @@ func (c *Catalog) ExecStatement(ctx context.Context, stmt sqlparse.Statement) (*
 			return nil, notYet(s.Pos(), "WITH (VALIDATE = true)")
 		}
 	}
-	return c.cat.Exec(ctx, stmt)
+	res, err := c.cat.Exec(ctx, stmt)
+	if err != nil {
+		return nil, err
+	}
+	c.plane.invalidate(res.Changed)
+	return res, nil
 }
 
 // notYet refuses, with a clear code, a statement this build cannot run

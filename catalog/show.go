@@ -221,6 +221,23 @@ func (c *Catalog) Resolve(ctx context.Context, name string) (*Resolved, error) {
 	return c.resolve(ctx, c.db, name)
 }
 
+// ResolveID is Resolve by object ID, which survives RENAME: the data
+// plane holds IDs so that a renamed connection keeps working.
+func (c *Catalog) ResolveID(ctx context.Context, id string) (*Resolved, error) {
+	r := &connRef{id: id}
+	var typ string
+	err := c.db.QueryRowContext(ctx, `SELECT name, type FROM mz_connections WHERE id = ?`, id).Scan(&r.name, &typ)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errorf(CodeUndefinedObject, -1, "connection %s no longer exists", id).
+			WithHint("It was dropped; create it again and ask for a new client.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up connection: %w", err)
+	}
+	r.typ = sqlparse.ConnectionType(typ)
+	return c.resolveRef(ctx, c.db, r)
+}
+
 func (c *Catalog) resolve(ctx context.Context, q querier, name string) (*Resolved, error) {
 	conn, err := lookupConnection(ctx, q, name)
 	if err != nil {
@@ -229,6 +246,10 @@ func (c *Catalog) resolve(ctx context.Context, q querier, name string) (*Resolve
 	if conn == nil {
 		return nil, errorf(CodeUndefinedObject, -1, "connection %q does not exist", name)
 	}
+	return c.resolveRef(ctx, q, conn)
+}
+
+func (c *Catalog) resolveRef(ctx context.Context, q querier, conn *connRef) (*Resolved, error) {
 	r := &Resolved{ID: conn.id, Name: conn.name, Type: conn.typ}
 	awsID, awsName := conn.id, conn.name
 	if conn.typ == sqlparse.ConnectionS3 {

@@ -1,0 +1,227 @@
+package conncat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/conncat/conncat/catalog"
+	"github.com/conncat/conncat/connection"
+	"github.com/conncat/conncat/sqlparse"
+)
+
+// dataPlane hands out AWS configs for connections and keeps one credential
+// provider per AWS connection, shared by every config handed out for it.
+type dataPlane struct {
+	cat         *catalog.Catalog
+	catalogName string
+	cacheOpts   connection.CacheOptions
+	publicOnly  bool
+
+	ambientOnce sync.Once
+	given       *aws.Config
+	ambient     aws.Config
+	ambientErr  error
+
+	mu sync.Mutex
+	// providers holds the built provider of each AWS connection by ID.
+	providers map[string]aws.CredentialsProvider
+	// generation counts invalidations, so a provider built from a spec
+	// read before an ALTER is not kept after it.
+	generation uint64
+}
+
+// ambientConfig is the engine's own AWS config: the one given with
+// WithAWSConfig, or the SDK's default chain (environment, shared profile,
+// web identity / IRSA, IMDS), loaded once on first use.
+func (d *dataPlane) ambientConfig(ctx context.Context) (aws.Config, error) {
+	d.ambientOnce.Do(func() {
+		if d.given != nil {
+			d.ambient = d.given.Copy()
+		} else {
+			d.ambient, d.ambientErr = config.LoadDefaultConfig(context.WithoutCancel(ctx))
+			if d.ambientErr != nil {
+				d.ambientErr = fmt.Errorf("load the engine's AWS configuration: %w", d.ambientErr)
+				return
+			}
+		}
+		if d.publicOnly {
+			d.ambient.HTTPClient = awshttp.NewBuildableClient().WithDialerOptions(func(dl *net.Dialer) {
+				dl.Control = connection.PublicAddressesOnly
+			})
+		}
+	})
+	return d.ambient, d.ambientErr
+}
+
+// provider returns the shared credentials provider of AWS connection id,
+// building it from the catalog on first use or after an invalidation.
+func (d *dataPlane) provider(ctx context.Context, id string) (aws.CredentialsProvider, error) {
+	d.mu.Lock()
+	p, ok := d.providers[id]
+	gen := d.generation
+	d.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	r, err := d.cat.ResolveID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	ambient, err := d.ambientConfig(ctx)
+	if err != nil && r.AWS.AssumesRole() {
+		return nil, err
+	}
+	p, err = connection.NewProvider(r.AWS, d.catalogName, ambient.Credentials, connection.NewSTSFactory(ambient), d.cacheOpts)
+	if err != nil {
+		return nil, fmt.Errorf("connection %q: %w", r.Name, err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if existing, ok := d.providers[id]; ok {
+		return existing, nil // another goroutine built it first: share one
+	}
+	if d.generation == gen {
+		d.providers[id] = p
+	}
+	// Otherwise the catalog changed while we read it: use this provider
+	// for this call only, and let the next call read the new state.
+	return p, nil
+}
+
+// invalidate forgets the providers of the given connections; configs
+// already handed out pick up the new state on their next request.
+func (d *dataPlane) invalidate(ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.generation++
+	for _, id := range ids {
+		if c, ok := d.providers[id].(*connection.Cache); ok {
+			c.Invalidate()
+		}
+		delete(d.providers, id)
+	}
+}
+
+// liveCredentials is the provider in every config handed out: it looks up
+// the connection's current provider on each call, so ALTER SECRET, ALTER
+// CONNECTION and DROP CONNECTION take effect on configs already in use.
+type liveCredentials struct {
+	plane *dataPlane
+	awsID string
+	name  string
+}
+
+func (l *liveCredentials) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	p, err := l.plane.provider(ctx, l.awsID)
+	if err != nil {
+		return aws.Credentials{}, err
+	}
+	creds, err := p.Retrieve(ctx)
+	if err != nil {
+		return aws.Credentials{}, fmt.Errorf("credentials for connection %q: %w", l.name, err)
+	}
+	return creds, nil
+}
+
+// AWSConfig returns an aws.Config for the named connection (AWS or S3):
+// its region and ENDPOINT, the engine's HTTP client and retry settings,
+// and credentials that are cached, refreshed ahead of expiry and shared by
+// every config of the same connection. Region and endpoint are read now;
+// credentials follow later ALTERs (a dropped connection's config fails).
+func (c *Catalog) AWSConfig(ctx context.Context, name string) (aws.Config, error) {
+	r, err := c.cat.Resolve(ctx, name)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	return c.awsConfig(ctx, r)
+}
+
+func (c *Catalog) awsConfig(ctx context.Context, r *catalog.Resolved) (aws.Config, error) {
+	ambient, err := c.plane.ambientConfig(ctx)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	cfg := ambient.Copy()
+	cfg.Credentials = &liveCredentials{plane: c.plane, awsID: r.AWS.ID, name: r.AWS.Name}
+	if r.AWS.Region != "" {
+		cfg.Region = r.AWS.Region
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if r.AWS.Endpoint != "" {
+		cfg.BaseEndpoint = aws.String(r.AWS.Endpoint)
+	}
+	return cfg, nil
+}
+
+// S3Location is an S3 connection made ready to use: a client with the
+// connection's credentials, its bucket and its prefix.
+type S3Location struct {
+	Client *s3.Client
+	Bucket string
+	// Prefix is the connection's key prefix, "" or ending in "/".
+	Prefix string
+}
+
+// S3Location returns the client, bucket and prefix of an S3 connection.
+// With an ENDPOINT (MinIO and other S3-compatible stores) the client uses
+// path-style addressing, which those stores expect.
+func (c *Catalog) S3Location(ctx context.Context, name string) (*S3Location, error) {
+	r, err := c.cat.Resolve(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if r.Type != sqlparse.ConnectionS3 {
+		return nil, (&Error{Code: catalog.CodeWrongObjectType, Position: -1,
+			Message: fmt.Sprintf("connection %q is an AWS connection, not an S3 connection", name)}).
+			WithHint("Create an S3 connection with CREATE CONNECTION ... TO S3 (PREFIX = 's3://bucket/prefix/') USING AWS CONNECTION " + sqlparse.QuoteIdent(name) + ".")
+	}
+	cfg, err := c.awsConfig(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	pathStyle := r.AWS.Endpoint != ""
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })
+	return &S3Location{Client: client, Bucket: r.S3.Bucket, Prefix: r.S3.Prefix}, nil
+}
+
+// ErrOutsidePrefix is returned for a key that would leave the prefix.
+var ErrOutsidePrefix = errors.New("key is outside the connection's prefix")
+
+// Key returns the object key for name under the prefix. It refuses names
+// that are empty, absolute, or contain "." or ".." segments: S3 keeps
+// them literally but S3-compatible stores and tools that map keys to
+// paths do not, and a key must never land outside the prefix.
+func (l *S3Location) Key(name string) (string, error) {
+	if name == "" || strings.HasPrefix(name, "/") {
+		return "", fmt.Errorf("%w: %q", ErrOutsidePrefix, name)
+	}
+	for _, seg := range strings.Split(name, "/") {
+		if seg == "." || seg == ".." {
+			return "", fmt.Errorf("%w: %q", ErrOutsidePrefix, name)
+		}
+	}
+	return l.Prefix + name, nil
+}
+
+// Contains reports whether key lies under the prefix.
+func (l *S3Location) Contains(key string) bool {
+	if !strings.HasPrefix(key, l.Prefix) || len(key) == len(l.Prefix) {
+		return false
+	}
+	_, err := l.Key(key[len(l.Prefix):])
+	return err == nil
+}

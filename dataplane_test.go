@@ -1,0 +1,276 @@
+package conncat_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/conncat/conncat"
+	"github.com/conncat/conncat/awstest"
+	"github.com/conncat/conncat/connection"
+)
+
+const (
+	engineUser   = "arn:aws:iam::210987654321:user/conncat-engine"
+	jumpRole     = "arn:aws:iam::210987654321:role/conncat-jump"
+	customerRole = "arn:aws:iam::123456789012:role/CustomerWriter"
+)
+
+func trustPolicy(principal, externalID string) string {
+	return `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "` + principal +
+		`"}, "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"sts:ExternalId": "` + externalID + `"}}}]}`
+}
+
+func openTest(t testing.TB, opts ...conncat.Option) *conncat.Catalog {
+	t.Helper()
+	cat, err := conncat.Open(context.Background(), filepath.Join(t.TempDir(), "prod.db"), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cat.Close() })
+	return cat
+}
+
+func mustExec(t testing.TB, cat *conncat.Catalog, sql string) []*conncat.Result {
+	t.Helper()
+	res, err := cat.Exec(context.Background(), sql)
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return res
+}
+
+// externalID reads a connection's generated external ID from the catalog,
+// as a customer would in the console.
+func externalID(t testing.TB, cat *conncat.Catalog, name string) string {
+	t.Helper()
+	res := mustExec(t, cat, `SELECT external_id FROM mz_aws_connections a JOIN mz_connections c ON a.id = c.id WHERE c.name = '`+name+`'`)
+	return res[0].Rows[0][0].(string)
+}
+
+func whoAmI(t testing.TB, cfg aws.Config) string {
+	t.Helper()
+	out, err := sts.NewFromConfig(cfg).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(out.Arn)
+}
+
+// The Materialize/Confluent model: the engine's principal is a jump role;
+// its session assumes the customer's role with the external ID.
+func TestAWSConfigTwoHopsThroughJumpRole(t *testing.T) {
+	fake := awstest.NewSTS()
+	defer fake.Close()
+	key, secret := fake.AddUser(engineUser)
+	ambient := fake.Config(key, secret)
+	cat := openTest(t, conncat.WithPrincipal(jumpRole), conncat.WithAWSConfig(ambient))
+	mustExec(t, cat, `CREATE CONNECTION aws_conn TO AWS (ASSUME ROLE ARN = '`+customerRole+`', REGION = 'eu-west-1')`)
+	if err := fake.AddRole(jumpRole, `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "`+engineUser+`"}, "Action": "sts:AssumeRole"}]}`); err != nil {
+		t.Fatal(err)
+	}
+	if err := fake.AddRole(customerRole, trustPolicy(jumpRole, externalID(t, cat, "aws_conn"))); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := cat.AWSConfig(context.Background(), "aws_conn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Region != "eu-west-1" {
+		t.Errorf("region %q", cfg.Region)
+	}
+	// The default session name says which catalog and connection acted.
+	if got, want := whoAmI(t, cfg), "arn:aws:sts::123456789012:assumed-role/CustomerWriter/conncat-prod-u1"; got != want {
+		t.Fatalf("identity %s, want %s", got, want)
+	}
+	if fake.Assumed(jumpRole) != 1 || fake.Assumed(customerRole) != 1 {
+		t.Fatalf("sessions: jump %d, customer %d", fake.Assumed(jumpRole), fake.Assumed(customerRole))
+	}
+	// A second config for the same connection shares the cached session.
+	cfg2, _ := cat.AWSConfig(context.Background(), "aws_conn")
+	whoAmI(t, cfg2)
+	if fake.Assumed(customerRole) != 1 {
+		t.Fatalf("customer role assumed %d times; configs must share credentials", fake.Assumed(customerRole))
+	}
+}
+
+// A request made after ALTER SECRET signs with the new key, through a
+// config handed out before the ALTER; after DROP the config fails.
+func TestAWSConfigFollowsAlterSecretAndDrop(t *testing.T) {
+	fake := awstest.NewSTS()
+	defer fake.Close()
+	keyA, secretA := fake.AddUser("arn:aws:iam::123456789012:user/writer-a")
+	keyB, secretB := fake.AddUser("arn:aws:iam::123456789012:user/writer-b")
+	cat := openTest(t)
+	mustExec(t, cat, fmt.Sprintf(`
+		CREATE SECRET key_id AS '%s';
+		CREATE SECRET key_secret AS '%s';
+		CREATE CONNECTION keys TO AWS (ACCESS KEY ID = SECRET key_id, SECRET ACCESS KEY = SECRET key_secret, ENDPOINT = '%s')`,
+		keyA, secretA, fake.URL))
+	cfg, err := cat.AWSConfig(context.Background(), "keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := whoAmI(t, cfg); !strings.HasSuffix(got, "user/writer-a") {
+		t.Fatalf("before ALTER: %s", got)
+	}
+	mustExec(t, cat, fmt.Sprintf(`ALTER SECRET key_id AS '%s'; ALTER SECRET key_secret AS '%s'`, keyB, secretB))
+	if got := whoAmI(t, cfg); !strings.HasSuffix(got, "user/writer-b") {
+		t.Fatalf("after ALTER SECRET the old config signs as %s", got)
+	}
+	// RENAME keeps the connection (and its ID) working.
+	mustExec(t, cat, `ALTER CONNECTION keys RENAME TO keys2`)
+	whoAmI(t, cfg)
+
+	mustExec(t, cat, `DROP CONNECTION keys2`)
+	_, err = sts.NewFromConfig(cfg).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+	var e *conncat.Error
+	if !errors.As(err, &e) || e.Code != "42704" || !strings.Contains(e.Message, "no longer exists") {
+		t.Fatalf("after DROP: %v", err)
+	}
+}
+
+// ALTER CONNECTION to another role takes effect on the next request.
+func TestAWSConfigFollowsAlterConnection(t *testing.T) {
+	fake := awstest.NewSTS()
+	defer fake.Close()
+	key, secret := fake.AddUser(engineUser)
+	cat := openTest(t, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret)))
+	mustExec(t, cat, `CREATE CONNECTION c TO AWS (ASSUME ROLE ARN = '`+customerRole+`')`)
+	id := externalID(t, cat, "c")
+	other := "arn:aws:iam::123456789012:role/Other"
+	for _, r := range []string{customerRole, other} {
+		if err := fake.AddRole(r, trustPolicy(engineUser, id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, _ := cat.AWSConfig(context.Background(), "c")
+	if got := whoAmI(t, cfg); !strings.Contains(got, "assumed-role/CustomerWriter/") {
+		t.Fatal(got)
+	}
+	mustExec(t, cat, `ALTER CONNECTION c SET (ASSUME ROLE ARN = '`+other+`')`)
+	if got := whoAmI(t, cfg); !strings.Contains(got, "assumed-role/Other/") {
+		t.Fatalf("after ALTER: %s", got)
+	}
+}
+
+// At expiry, 10,000 goroutines asking at once cause exactly one AssumeRole
+// per connection at the STS server.
+func TestOneAssumeRolePerConnectionUnderLoad(t *testing.T) {
+	fake := awstest.NewSTS()
+	defer fake.Close()
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	fake.SetClock(clock)
+	fake.SetLatency(20 * time.Millisecond) // keep the refresh in flight while callers pile up
+	key, secret := fake.AddUser(engineUser)
+	cat := openTest(t, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret)),
+		conncat.WithCredentialCache(connection.CacheOptions{Now: clock}))
+	roles := []string{customerRole, "arn:aws:iam::123456789012:role/Second"}
+	var providers []aws.CredentialsProvider
+	for i, r := range roles {
+		name := fmt.Sprintf("c%d", i)
+		mustExec(t, cat, `CREATE CONNECTION `+name+` TO AWS (ASSUME ROLE ARN = '`+r+`')`)
+		if err := fake.AddRole(r, trustPolicy(engineUser, externalID(t, cat, name))); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := cat.AWSConfig(context.Background(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		providers = append(providers, cfg.Credentials)
+	}
+	ask := func() {
+		var wg sync.WaitGroup
+		errs := make(chan error, 10000)
+		for i := range 10000 {
+			wg.Go(func() {
+				if _, err := providers[i%len(providers)].Retrieve(context.Background()); err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+	}
+	ask()
+	for _, r := range roles {
+		if n := fake.Assumed(r); n != 1 {
+			t.Fatalf("first use: %s assumed %d times", r, n)
+		}
+	}
+	mu.Lock()
+	now = now.Add(time.Hour) // every session has expired
+	mu.Unlock()
+	ask()
+	for _, r := range roles {
+		if n := fake.Assumed(r); n != 2 {
+			t.Fatalf("at expiry: %s assumed %d times in total, want 2", r, n)
+		}
+	}
+}
+
+func TestS3Location(t *testing.T) {
+	cat := openTest(t)
+	mustExec(t, cat, `
+		CREATE SECRET sk AS 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+		CREATE CONNECTION a TO AWS (ACCESS KEY ID = 'AKIAIOSFODNN7EXAMPLE', SECRET ACCESS KEY = SECRET sk, ENDPOINT = 'http://127.0.0.1:9', REGION = 'minio');
+		CREATE CONNECTION s TO S3 (PREFIX = 's3://exports/tenant-1/') USING AWS CONNECTION a`)
+	loc, err := cat.S3Location(context.Background(), "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loc.Bucket != "exports" || loc.Prefix != "tenant-1/" || !loc.Client.Options().UsePathStyle || loc.Client.Options().Region != "minio" {
+		t.Fatalf("location %+v", loc)
+	}
+	for name, want := range map[string]string{"a.parquet": "tenant-1/a.parquet", "2026/11/part-0": "tenant-1/2026/11/part-0"} {
+		if got, err := loc.Key(name); err != nil || got != want {
+			t.Errorf("Key(%q) = %q, %v", name, got, err)
+		}
+	}
+	for _, bad := range []string{"", "/etc/passwd", "../tenant-2/x", "a/../../b", "./a", "a/."} {
+		if _, err := loc.Key(bad); !errors.Is(err, conncat.ErrOutsidePrefix) {
+			t.Errorf("Key(%q) = %v, want ErrOutsidePrefix", bad, err)
+		}
+	}
+	if !loc.Contains("tenant-1/x") || loc.Contains("tenant-10/x") || loc.Contains("tenant-1/") || loc.Contains("tenant-1/../x") {
+		t.Error("Contains")
+	}
+	_, err = cat.S3Location(context.Background(), "a")
+	var e *conncat.Error
+	if !errors.As(err, &e) || e.Code != "42809" {
+		t.Fatalf("S3Location of an AWS connection: %v", err)
+	}
+}
+
+func TestPublicAddressesOnly(t *testing.T) {
+	fake := awstest.NewSTS() // listens on 127.0.0.1
+	defer fake.Close()
+	key, secret := fake.AddUser(engineUser)
+	cat := openTest(t, conncat.WithPublicAddressesOnly(), conncat.WithAWSConfig(fake.Config(key, secret)))
+	mustExec(t, cat, fmt.Sprintf(`CREATE SECRET sk AS '%s'; CREATE CONNECTION c TO AWS (ACCESS KEY ID = '%s', SECRET ACCESS KEY = SECRET sk, ENDPOINT = '%s')`, secret, key, fake.URL))
+	cfg, err := cat.AWSConfig(context.Background(), "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = sts.NewFromConfig(cfg).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+	var blocked *connection.BlockedAddressError
+	if !errors.As(err, &blocked) || blocked.Reason != "loopback" {
+		t.Fatalf("want the loopback endpoint refused, got %v", err)
+	}
+	if fake.Calls("GetCallerIdentity") != 0 {
+		t.Fatal("the request reached the server")
+	}
+}

@@ -382,7 +382,6 @@ func (s *STS) assumeRole(caller Caller, form formValues) (any, *apiError) {
 	}}, nil
 }
 
-
 type assumeRoleResponse struct {
 	XMLName xml.Name         `xml:"https://sts.amazonaws.com/doc/2011-06-15/ AssumeRoleResponse"`
 	Result  assumeRoleResult `xml:"AssumeRoleResult"`

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -62,6 +63,10 @@ type Cache struct {
 	provider aws.CredentialsProvider
 	opts     CacheOptions
 
+	// fresh is the credentials while no refresh is due: the common case is
+	// served from it without taking mu. Written only with mu held.
+	fresh atomic.Pointer[freshCreds]
+
 	mu        sync.Mutex
 	creds     aws.Credentials
 	have      bool
@@ -69,6 +74,11 @@ type Cache struct {
 	inflight  *refresh
 	lastErr   error
 	retryAt   time.Time
+}
+
+type freshCreds struct {
+	creds     aws.Credentials
+	refreshAt time.Time
 }
 
 type refresh struct {
@@ -84,6 +94,9 @@ func NewCache(provider aws.CredentialsProvider, opts CacheOptions) *Cache {
 
 // Retrieve returns the cached credentials, refreshing them as needed.
 func (c *Cache) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	if f := c.fresh.Load(); f != nil && c.opts.Now().Before(f.refreshAt) {
+		return f.creds, nil
+	}
 	c.mu.Lock()
 	now := c.opts.Now()
 	if c.have && !c.expired(now) {
@@ -120,6 +133,7 @@ func (c *Cache) Invalidate() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.have = false
+	c.fresh.Store(nil)
 	c.creds = aws.Credentials{}
 	c.inflight = nil
 	c.lastErr = nil
@@ -158,6 +172,7 @@ func (c *Cache) run(r *refresh) {
 		c.creds, c.have, c.lastErr = creds, true, nil
 		c.retryAt = time.Time{}
 		c.refreshAt = c.nextRefresh(creds)
+		c.fresh.Store(&freshCreds{creds: creds, refreshAt: c.refreshAt})
 		r.creds = creds
 		return
 	}

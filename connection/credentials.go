@@ -110,23 +110,34 @@ type RoleProvider struct {
 
 // Retrieve calls AssumeRole.
 func (p *RoleProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	creds, _, err := AssumeHop(ctx, p.Client, p.Hop)
+	return creds, err
+}
+
+// AssumeHop makes one AssumeRole call and returns the session's
+// credentials and ARN (arn:aws:sts::<acct>:assumed-role/<role>/<session>).
+func AssumeHop(ctx context.Context, client AssumeRoleAPI, hop Hop) (aws.Credentials, string, error) {
 	in := &sts.AssumeRoleInput{
-		RoleArn:         aws.String(p.Hop.RoleARN),
-		RoleSessionName: aws.String(p.Hop.SessionName),
+		RoleArn:         aws.String(hop.RoleARN),
+		RoleSessionName: aws.String(hop.SessionName),
 	}
-	if p.Hop.ExternalID != "" {
-		in.ExternalId = aws.String(p.Hop.ExternalID)
+	if hop.ExternalID != "" {
+		in.ExternalId = aws.String(hop.ExternalID)
 	}
-	if p.Hop.Duration != 0 {
-		in.DurationSeconds = aws.Int32(int32(p.Hop.Duration / time.Second))
+	if hop.Duration != 0 {
+		in.DurationSeconds = aws.Int32(int32(hop.Duration / time.Second))
 	}
-	out, err := p.Client.AssumeRole(ctx, in)
+	out, err := client.AssumeRole(ctx, in)
 	if err != nil {
-		return aws.Credentials{}, &HopError{RoleARN: p.Hop.RoleARN, Err: err}
+		return aws.Credentials{}, "", &HopError{RoleARN: hop.RoleARN, Err: err}
 	}
 	c := out.Credentials
 	if c == nil || c.AccessKeyId == nil || c.SecretAccessKey == nil || c.Expiration == nil {
-		return aws.Credentials{}, &HopError{RoleARN: p.Hop.RoleARN, Err: errors.New("STS answered without credentials")}
+		return aws.Credentials{}, "", &HopError{RoleARN: hop.RoleARN, Err: errors.New("STS answered without credentials")}
+	}
+	var arn string
+	if out.AssumedRoleUser != nil {
+		arn = aws.ToString(out.AssumedRoleUser.Arn)
 	}
 	return aws.Credentials{
 		AccessKeyID:     *c.AccessKeyId,
@@ -135,7 +146,7 @@ func (p *RoleProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
 		Source:          "conncat:AssumeRole",
 		CanExpire:       true,
 		Expires:         *c.Expiration,
-	}, nil
+	}, arn, nil
 }
 
 // HopError is a failed AssumeRole; Err is the SDK's error, so errors.As
@@ -153,25 +164,31 @@ func (e *HopError) Unwrap() error { return e.Err }
 type STSFactory func(spec Spec, creds aws.CredentialsProvider) AssumeRoleAPI
 
 // NewSTSFactory returns the factory for real STS clients derived from base
-// (the engine's ambient config): the region is the connection's, else
-// base's, else us-east-1; the endpoint is the connection's STS ENDPOINT,
-// else its ENDPOINT, else whatever base resolves (AWS_ENDPOINT_URL_STS …).
+// (the engine's ambient config), set up by STSOptions.
 func NewSTSFactory(base aws.Config) STSFactory {
 	return func(spec Spec, creds aws.CredentialsProvider) AssumeRoleAPI {
-		return sts.NewFromConfig(base, func(o *sts.Options) {
-			o.Credentials = creds
-			if spec.Region != "" {
-				o.Region = spec.Region
-			} else if o.Region == "" {
-				o.Region = "us-east-1"
-			}
-			switch {
-			case spec.STSEndpoint != "":
-				o.BaseEndpoint = aws.String(spec.STSEndpoint)
-			case spec.Endpoint != "":
-				o.BaseEndpoint = aws.String(spec.Endpoint)
-			}
-		})
+		return sts.NewFromConfig(base, STSOptions(spec, creds))
+	}
+}
+
+// STSOptions points an STS client at a connection's STS: the region is the
+// connection's, else the base config's, else us-east-1; the endpoint is the
+// connection's STS ENDPOINT, else its ENDPOINT, else whatever the base
+// config resolves (AWS_ENDPOINT_URL_STS, ...). creds signs the calls.
+func STSOptions(spec Spec, creds aws.CredentialsProvider) func(*sts.Options) {
+	return func(o *sts.Options) {
+		o.Credentials = creds
+		if spec.Region != "" {
+			o.Region = spec.Region
+		} else if o.Region == "" {
+			o.Region = "us-east-1"
+		}
+		switch {
+		case spec.STSEndpoint != "":
+			o.BaseEndpoint = aws.String(spec.STSEndpoint)
+		case spec.Endpoint != "":
+			o.BaseEndpoint = aws.String(spec.Endpoint)
+		}
 	}
 }
 

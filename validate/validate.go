@@ -1,0 +1,398 @@
+// Package validate runs VALIDATE CONNECTION's checks (DESIGN §5): it proves
+// that a connection's credentials work, that the customer's role refuses
+// callers without the external ID, and that the S3 prefix can be listed,
+// written, read and cleaned up, and it says what to change when not. It
+// knows nothing of SQL text or storage: it takes a resolved connection.
+package validate
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/google/uuid"
+
+	"github.com/conncat/conncat/connection"
+)
+
+// Status is a check's outcome.
+type Status string
+
+const (
+	Pass Status = "PASS"
+	Fail Status = "FAIL"
+	// Skip means a prerequisite failed; the message says which.
+	Skip Status = "SKIP"
+)
+
+// Check names, in the order results are returned.
+const (
+	CheckCredentials        = "credentials"
+	CheckExternalIDRequired = "external_id_required"
+	CheckBucketRegion       = "bucket_region"
+	CheckList               = "list"
+	CheckWrite              = "write"
+	CheckRead               = "read"
+	CheckDelete             = "delete"
+	CheckMultipart          = "multipart"
+)
+
+// Result is one check's row.
+type Result struct {
+	Check    string
+	Status   Status
+	Message  string
+	Hint     string
+	Duration time.Duration
+	// Retryable says whether running the check again may pass without
+	// changing anything (throttling, timeouts, network).
+	Retryable bool
+}
+
+// Failed reports whether any check failed.
+func Failed(results []Result) bool {
+	for _, r := range results {
+		if r.Status == Fail {
+			return true
+		}
+	}
+	return false
+}
+
+// Target is what to validate.
+type Target struct {
+	Spec        connection.Spec
+	CatalogName string
+	// S3 is the path to check; nil runs only the credential checks.
+	S3 *connection.S3URL
+}
+
+// Options configure a run.
+type Options struct {
+	// Ambient is the engine's AWS config: its credentials make the first
+	// AssumeRole hop, its HTTP client and retryer serve every call.
+	Ambient aws.Config
+	// CheckTimeout bounds each check; default 20 s. The context given to
+	// Run bounds them all.
+	CheckTimeout time.Duration
+}
+
+// Run runs every check that can run and returns their results in the
+// order of DESIGN §5. Independent checks run concurrently.
+func Run(ctx context.Context, t Target, o Options) []Result {
+	if o.CheckTimeout == 0 {
+		o.CheckTimeout = 20 * time.Second
+	}
+	r := &runner{t: t, o: o, spec: t.Spec, region: t.Spec.Region}
+	if r.region == "" {
+		r.region = o.Ambient.Region
+	}
+	if r.region == "" {
+		r.region = "us-east-1"
+	}
+	var results []Result
+	var creds aws.CredentialsProvider
+	if t.Spec.AssumesRole() {
+		var cred, ext Result
+		creds, cred, ext = r.assumeRole(ctx)
+		results = append(results, cred, ext)
+	} else {
+		var cred Result
+		creds, cred = r.staticKeys(ctx)
+		results = append(results, cred)
+	}
+	if t.S3 != nil {
+		results = append(results, r.s3Checks(ctx, creds, results[0])...)
+	}
+	return results
+}
+
+type runner struct {
+	t      Target
+	o      Options
+	spec   connection.Spec
+	region string
+}
+
+// timed runs fn under the check timeout and fills in the duration.
+func (r *runner) timed(ctx context.Context, check string, fn func(ctx context.Context) Result) Result {
+	ctx, cancel := context.WithTimeout(ctx, r.o.CheckTimeout)
+	defer cancel()
+	start := time.Now()
+	res := fn(ctx)
+	res.Check = check
+	res.Duration = time.Since(start)
+	return res
+}
+
+func fail(p Problem) Result {
+	return Result{Status: Fail, Message: p.Message, Hint: p.Hint, Retryable: p.Retryable}
+}
+
+func skip(format string, args ...any) Result {
+	return Result{Status: Skip, Message: fmt.Sprintf(format, args...)}
+}
+
+func (r *runner) op(action, resource string) Op {
+	return Op{Action: action, Resource: resource, Conn: r.spec.Name, ExternalID: r.spec.ExternalID,
+		Region: r.region, Endpoint: r.spec.Endpoint}
+}
+
+func (r *runner) stsClient(creds aws.CredentialsProvider) *sts.Client {
+	return sts.NewFromConfig(r.o.Ambient, connection.STSOptions(r.spec, creds))
+}
+
+func (r *runner) staticKeys(ctx context.Context) (aws.CredentialsProvider, Result) {
+	creds := credentials.NewStaticCredentialsProvider(r.spec.AccessKeyID, r.spec.SecretAccessKey, r.spec.SessionToken)
+	res := r.timed(ctx, CheckCredentials, func(ctx context.Context) Result {
+		out, err := r.stsClient(creds).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			return fail(Classify(r.op("sts:GetCallerIdentity", "access key "+r.spec.AccessKeyID), err))
+		}
+		return Result{Status: Pass, Message: "authenticated as " + aws.ToString(out.Arn)}
+	})
+	return creds, res
+}
+
+// assumeRole runs the credentials check (the whole chain, with the
+// external ID) and external_id_required (the last hop again, without it)
+// side by side: both need only the caller of the last hop.
+func (r *runner) assumeRole(ctx context.Context) (aws.CredentialsProvider, Result, Result) {
+	hops, err := connection.Hops(r.spec, r.t.CatalogName)
+	if err != nil {
+		return nil, Result{Check: CheckCredentials, Status: Fail, Message: err.Error(),
+				Hint: "Fix the connection's options with ALTER CONNECTION."},
+			Result{Check: CheckExternalIDRequired, Status: Skip, Message: "skipped: the connection's role chain is invalid"}
+	}
+	start := time.Now()
+	caller := r.o.Ambient.Credentials
+	callerName := "the engine's AWS credentials"
+	if r.spec.Principal != "" {
+		callerName = r.spec.Principal
+	}
+	if caller == nil {
+		return nil, Result{Check: CheckCredentials, Status: Fail, Message: "the engine has no AWS credentials to assume the role with",
+				Hint: "Give the engine credentials (environment, shared profile, web identity or instance role)."},
+			Result{Check: CheckExternalIDRequired, Status: Skip, Message: "skipped: the engine has no AWS credentials"}
+	}
+	ctxCheck, cancel := context.WithTimeout(ctx, r.o.CheckTimeout)
+	defer cancel()
+	// Every hop but the last: the jump role, with no external ID.
+	for _, hop := range hops[:len(hops)-1] {
+		creds, _, err := connection.AssumeHop(ctxCheck, r.stsClient(caller), hop)
+		if err != nil {
+			op := r.op("sts:AssumeRole", hop.RoleARN)
+			op.Caller, op.ExternalID = "the engine's AWS credentials", ""
+			res := fail(Classify(op, err))
+			res.Check, res.Duration = CheckCredentials, time.Since(start)
+			res.Message = "jump role: " + res.Message
+			return nil, res, Result{Check: CheckExternalIDRequired, Status: Skip,
+				Message: "skipped: the engine could not assume its own principal " + hop.RoleARN}
+		}
+		caller = credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)
+	}
+	last := hops[len(hops)-1]
+	client := r.stsClient(caller)
+
+	var wg sync.WaitGroup
+	var cred, ext Result
+	var finalCreds aws.Credentials
+	wg.Go(func() {
+		creds, arn, err := connection.AssumeHop(ctxCheck, client, last)
+		if err != nil {
+			op := r.op("sts:AssumeRole", last.RoleARN)
+			op.Caller = callerName
+			cred = fail(Classify(op, err))
+		} else {
+			finalCreds = creds
+			cred = Result{Status: Pass, Message: "assumed " + last.RoleARN + " as " + arn}
+		}
+		cred.Check, cred.Duration = CheckCredentials, time.Since(start)
+	})
+	wg.Go(func() {
+		extStart := time.Now()
+		noID := last
+		noID.ExternalID = ""
+		noID.SessionName = connection.SanitizeSessionName(last.SessionName + "-no-external-id")
+		_, _, err := connection.AssumeHop(ctxCheck, client, noID)
+		ext = r.judgeNoExternalID(err)
+		ext.Check, ext.Duration = CheckExternalIDRequired, time.Since(extStart)
+	})
+	wg.Wait()
+	if cred.Status != Pass && ext.Status == Pass {
+		// A refusal proves nothing when the call with the external ID was
+		// refused too.
+		ext = Result{Check: CheckExternalIDRequired, Status: Skip, Duration: ext.Duration,
+			Message: "skipped: the role could not be assumed with the external ID either, so a refusal without it proves nothing"}
+	}
+	if cred.Status != Pass {
+		return nil, cred, ext
+	}
+	return credentials.NewStaticCredentialsProvider(finalCreds.AccessKeyID, finalCreds.SecretAccessKey, finalCreds.SessionToken), cred, ext
+}
+
+// judgeNoExternalID: the customer's role must refuse the caller when the
+// external ID is missing; if it lets the caller in, anyone who can make
+// the engine assume roles (any other customer) could reach this role.
+func (r *runner) judgeNoExternalID(err error) Result {
+	if err == nil {
+		return Result{Status: Fail,
+			Message: "the role can be assumed without the external ID: another customer of this engine who learns the role ARN could use it (confused deputy)",
+			Hint: fmt.Sprintf(`Add this condition to the trust policy statement that allows %s: "Condition": {"StringEquals": {"sts:ExternalId": "%s"}} (SHOW TRUST POLICY FOR CONNECTION %s prints the whole policy).`,
+				principalOrAmbient(r.spec.Principal), r.spec.ExternalID, r.spec.Name)}
+	}
+	p := Classify(r.op("sts:AssumeRole", r.spec.RoleARN), err)
+	switch p.Code {
+	case "AccessDenied", "http-403":
+		return Result{Status: Pass, Message: "AssumeRole without the external ID was refused"}
+	}
+	res := fail(p)
+	res.Message = "could not test the call without the external ID: " + res.Message
+	return res
+}
+
+func principalOrAmbient(p string) string {
+	if p == "" {
+		return "the engine's AWS identity"
+	}
+	return p
+}
+
+// s3Checks runs bucket_region, list, write→read→delete and multipart.
+// The chains are independent, so they run concurrently.
+func (r *runner) s3Checks(ctx context.Context, creds aws.CredentialsProvider, cred Result) []Result {
+	names := []string{CheckBucketRegion, CheckList, CheckWrite, CheckRead, CheckDelete, CheckMultipart}
+	out := make([]Result, len(names))
+	if cred.Status != Pass {
+		for i, n := range names {
+			out[i] = skip("skipped: the credentials check failed")
+			out[i].Check = n
+		}
+		return out
+	}
+	client := s3.NewFromConfig(r.o.Ambient, func(o *s3.Options) {
+		o.Credentials = creds
+		o.Region = r.region
+		if r.spec.Endpoint != "" {
+			o.BaseEndpoint = aws.String(r.spec.Endpoint)
+			o.UsePathStyle = true
+		}
+	})
+	bucket := r.t.S3.Bucket
+	key := r.t.S3.Prefix + ".conncat-validate-" + uuid.NewString()
+	url := func(k string) string { return "s3://" + bucket + "/" + k }
+
+	var wg sync.WaitGroup
+	wg.Go(func() { out[0] = r.timed(ctx, CheckBucketRegion, func(ctx context.Context) Result { return r.bucketRegion(ctx, client) }) })
+	wg.Go(func() {
+		out[1] = r.timed(ctx, CheckList, func(ctx context.Context) Result {
+			_, err := client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(r.t.S3.Prefix), MaxKeys: aws.Int32(1)})
+			if err != nil {
+				return fail(Classify(r.op("s3:ListBucket", r.t.S3.String()), err))
+			}
+			return Result{Status: Pass, Message: "listed " + r.t.S3.String()}
+		})
+	})
+	wg.Go(func() { out[2], out[3], out[4] = r.writeReadDelete(ctx, client, bucket, key, url(key)) })
+	wg.Go(func() {
+		out[5] = r.timed(ctx, CheckMultipart, func(ctx context.Context) Result { return r.multipart(ctx, client, bucket, key+"-multipart") })
+	})
+	wg.Wait()
+	return out
+}
+
+func (r *runner) bucketRegion(ctx context.Context, client *s3.Client) Result {
+	head, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(r.t.S3.Bucket)})
+	if err != nil {
+		return fail(Classify(r.op("s3:ListBucket", "s3://"+r.t.S3.Bucket), err))
+	}
+	got := aws.ToString(head.BucketRegion)
+	switch {
+	case got == "":
+		return Result{Status: Pass, Message: fmt.Sprintf("bucket %s exists (the store does not report its region)", r.t.S3.Bucket)}
+	case got != r.region:
+		return fail(wrongRegionProblem(r.op("s3:ListBucket", "s3://"+r.t.S3.Bucket), got))
+	}
+	return Result{Status: Pass, Message: fmt.Sprintf("bucket %s is in %s", r.t.S3.Bucket, got)}
+}
+
+// writeReadDelete writes a test object, reads it back, deletes it and
+// confirms it is gone. The object is deleted even when the read fails.
+func (r *runner) writeReadDelete(ctx context.Context, client *s3.Client, bucket, key, url string) (w, rd, del Result) {
+	body := make([]byte, 32)
+	_, _ = rand.Read(body)
+	payload := []byte("conncat VALIDATE CONNECTION test object; safe to delete\n" + hex.EncodeToString(body) + "\n")
+	w = r.timed(ctx, CheckWrite, func(ctx context.Context) Result {
+		_, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(payload)})
+		if err != nil {
+			return fail(Classify(r.op("s3:PutObject", url), err))
+		}
+		return Result{Status: Pass, Message: "wrote " + url}
+	})
+	if w.Status != Pass {
+		rd, del = skip("skipped: the write check failed, nothing to read"), skip("skipped: the write check failed, nothing to delete")
+		rd.Check, del.Check = CheckRead, CheckDelete
+		return w, rd, del
+	}
+	rd = r.timed(ctx, CheckRead, func(ctx context.Context) Result {
+		out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		if err != nil {
+			return fail(Classify(r.op("s3:GetObject", url), err))
+		}
+		defer out.Body.Close()
+		got, err := io.ReadAll(io.LimitReader(out.Body, int64(len(payload))+1))
+		if err != nil {
+			return fail(Classify(r.op("s3:GetObject", url), err))
+		}
+		if !bytes.Equal(got, payload) {
+			return Result{Status: Fail, Message: fmt.Sprintf("read %d bytes back from %s that differ from the %d written", len(got), url, len(payload)),
+				Hint: "Something rewrites objects under the prefix (a proxy, an object lambda, another writer); check the bucket's configuration."}
+		}
+		return Result{Status: Pass, Message: fmt.Sprintf("read %s back (%d bytes, identical)", url, len(payload))}
+	})
+	del = r.timed(ctx, CheckDelete, func(ctx context.Context) Result {
+		if _, err := client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err != nil {
+			res := fail(Classify(r.op("s3:DeleteObject", url), err))
+			res.Message += "; the test object " + url + " was left behind, delete it by hand"
+			return res
+		}
+		_, err := client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		var notFound *s3types.NotFound
+		switch {
+		case errors.As(err, &notFound):
+			return Result{Status: Pass, Message: "deleted " + url + " and confirmed it is gone"}
+		case err == nil:
+			return Result{Status: Fail, Message: url + " still exists after DeleteObject",
+				Hint: "Object Lock or a retention rule keeps objects under the prefix; conncat's sinks need to remove their own temporary files."}
+		default:
+			p := Classify(r.op("s3:GetObject", url), err)
+			return Result{Status: Fail, Message: "deleted " + url + " but could not confirm it is gone: " + p.Message, Hint: p.Hint, Retryable: p.Retryable}
+		}
+	})
+	return w, rd, del
+}
+
+func (r *runner) multipart(ctx context.Context, client *s3.Client, bucket, key string) Result {
+	url := "s3://" + bucket + "/" + key
+	up, err := client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return fail(Classify(r.op("s3:PutObject", url), err))
+	}
+	if _, err := client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key), UploadId: up.UploadId}); err != nil {
+		res := fail(Classify(r.op("s3:AbortMultipartUpload", url), err))
+		res.Message += "; the incomplete upload of " + url + " was left behind (a lifecycle rule that aborts incomplete uploads cleans it up)"
+		return res
+	}
+	return Result{Status: Pass, Message: "started and aborted a multipart upload of " + url}
+}

@@ -1,0 +1,102 @@
+package conncat
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/conncat/conncat/catalog"
+	"github.com/conncat/conncat/connection"
+	"github.com/conncat/conncat/sqlparse"
+	"github.com/conncat/conncat/validate"
+)
+
+// validationColumns are VALIDATE CONNECTION's result columns (DESIGN §5).
+var validationColumns = []string{"check", "status", "message", "hint", "duration_ms"}
+
+// runValidation runs the checks of a resolved connection; s3 overrides the
+// S3 connection's own prefix (WITH (S3 PATH = ...)).
+func (c *Catalog) runValidation(ctx context.Context, r *catalog.Resolved, s3 *connection.S3URL) ([]validate.Result, error) {
+	ambient, err := c.plane.ambientConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if s3 == nil {
+		s3 = r.S3
+	}
+	return validate.Run(ctx, validate.Target{Spec: r.AWS, CatalogName: c.plane.catalogName, S3: s3},
+		validate.Options{Ambient: ambient}), nil
+}
+
+// validationFailed is the XX000 error of a run with failed checks; its
+// detail lists them so that engines that only read errors still see why.
+func validationFailed(name string, pos int, results []validate.Result) *Error {
+	var failed []string
+	for _, r := range results {
+		if r.Status == validate.Fail {
+			failed = append(failed, r.Check+": "+r.Message)
+		}
+	}
+	e := &Error{Code: sqlparse.CodeInternal, Position: pos,
+		Message: fmt.Sprintf("validation of connection %q failed", name),
+		Detail:  strings.Join(failed, "\n")}
+	for _, r := range results {
+		if r.Status == validate.Fail && r.Hint != "" {
+			e.Hint = r.Hint // the first failure's hint: fixing it comes first
+			break
+		}
+	}
+	return e
+}
+
+func toCheckResults(results []validate.Result) []catalog.CheckResult {
+	out := make([]catalog.CheckResult, len(results))
+	for i, r := range results {
+		out[i] = catalog.CheckResult{Check: r.Check, Status: string(r.Status), Message: r.Message}
+	}
+	return out
+}
+
+// validateConnection runs VALIDATE CONNECTION: every check, the results
+// recorded in mz_connection_validations, the rows returned, and an XX000
+// error beside them when a check failed.
+func (c *Catalog) validateConnection(ctx context.Context, s *sqlparse.ValidateConnection) (*Result, error) {
+	r, err := c.cat.Resolve(ctx, s.Name.Value)
+	if err != nil {
+		if e, ok := err.(*Error); ok && e.Position < 0 {
+			e.Position = s.Name.Pos
+		}
+		return nil, err
+	}
+	results, err := c.runValidation(ctx, r, s.S3Path)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.cat.RecordValidation(ctx, r.ID, toCheckResults(results)); err != nil {
+		return nil, err
+	}
+	res := &Result{Tag: "VALIDATE CONNECTION", Columns: validationColumns}
+	for _, v := range results {
+		res.Rows = append(res.Rows, []any{v.Check, string(v.Status), v.Message, v.Hint, v.Duration.Milliseconds()})
+	}
+	if validate.Failed(results) {
+		return res, validationFailed(r.Name, s.Pos(), results)
+	}
+	return res, nil
+}
+
+// validator is the pre-commit check of CREATE/ALTER ... WITH (VALIDATE).
+func (c *Catalog) validator(name string) catalog.Validator {
+	return func(ctx context.Context, r *catalog.Resolved) ([]catalog.CheckResult, error) {
+		results, err := c.runValidation(ctx, r, nil)
+		if err != nil {
+			return nil, err
+		}
+		if validate.Failed(results) {
+			e := validationFailed(name, -1, results)
+			e.Message += "; the statement was not applied"
+			return nil, e
+		}
+		return toCheckResults(results), nil
+	}
+}

@@ -1,0 +1,103 @@
+package conncat_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/conncat/conncat"
+	"github.com/conncat/conncat/awstest"
+)
+
+func validationRows(t *testing.T, cat *conncat.Catalog, name string) string {
+	t.Helper()
+	res := mustExec(t, cat, `SELECT v."check", v.status FROM mz_connection_validations v JOIN mz_connections c ON c.id = v.connection_id WHERE c.name = '`+name+`' ORDER BY v."check"`)
+	var b strings.Builder
+	for _, r := range res[0].Rows {
+		fmt.Fprintf(&b, "%s %s\n", r[0], r[1])
+	}
+	return b.String()
+}
+
+func TestValidateConnectionStatement(t *testing.T) {
+	fake := awstest.NewSTS()
+	defer fake.Close()
+	key, secret := fake.AddUser(engineUser)
+	cat := openTest(t, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret)))
+	mustExec(t, cat, `CREATE CONNECTION aws_conn TO AWS (ASSUME ROLE ARN = '`+customerRole+`')`)
+	id := externalID(t, cat, "aws_conn")
+
+	// Before the customer creates the role: the statement fails with the
+	// rows, and the error carries the failed checks.
+	res, err := cat.Exec(context.Background(), `VALIDATE CONNECTION aws_conn`)
+	var e *conncat.Error
+	if !errors.As(err, &e) || e.Code != "XX000" || !strings.Contains(e.Detail, "credentials: AWS refused to let") || e.Hint == "" {
+		t.Fatalf("got %v", err)
+	}
+	if len(res) != 1 || len(res[0].Rows) != 2 || res[0].Rows[0][1] != "FAIL" || res[0].Rows[1][1] != "SKIP" {
+		t.Fatalf("rows %v", res)
+	}
+	if strings.Join(res[0].Columns, ",") != "check,status,message,hint,duration_ms" {
+		t.Fatalf("columns %v", res[0].Columns)
+	}
+	if got := validationRows(t, cat, "aws_conn"); got != "credentials FAIL\nexternal_id_required SKIP\n" {
+		t.Fatalf("recorded:\n%s", got)
+	}
+
+	// The customer pastes the trust policy: everything passes and the
+	// table shows the latest results.
+	if err := fake.AddRole(customerRole, trustPolicy(engineUser, id)); err != nil {
+		t.Fatal(err)
+	}
+	res = mustExec(t, cat, `VALIDATE CONNECTION aws_conn`)
+	if res[0].Tag != "VALIDATE CONNECTION" || res[0].Rows[0][1] != "PASS" || res[0].Rows[1][1] != "PASS" {
+		t.Fatalf("rows %v", res[0].Rows)
+	}
+	if got := validationRows(t, cat, "aws_conn"); got != "credentials PASS\nexternal_id_required PASS\n" {
+		t.Fatalf("recorded:\n%s", got)
+	}
+
+	_, err = cat.Exec(context.Background(), `VALIDATE CONNECTION nope`)
+	if !errors.As(err, &e) || e.Code != "42704" || e.Position != 20 {
+		t.Fatalf("unknown connection: %#v", err)
+	}
+}
+
+// WITH (VALIDATE = true) leaves the catalog exactly as before when a check fails.
+func TestValidateBeforeCommit(t *testing.T) {
+	fake := awstest.NewSTS()
+	defer fake.Close()
+	key, secret := fake.AddUser(engineUser)
+	goodKey, goodSecret := fake.AddUser("arn:aws:iam::123456789012:user/writer")
+	cat := openTest(t, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret)))
+
+	mustExec(t, cat, `CREATE SECRET bad AS 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'`)
+	_, err := cat.Exec(context.Background(), `CREATE CONNECTION k TO AWS (ACCESS KEY ID = '`+goodKey+`', SECRET ACCESS KEY = SECRET bad, STS ENDPOINT = '`+fake.URL+`') WITH (VALIDATE = true)`)
+	var e *conncat.Error
+	if !errors.As(err, &e) || e.Code != "XX000" || !strings.Contains(e.Message, "not applied") || !strings.Contains(e.Detail, "secret access key is wrong") {
+		t.Fatalf("got %v", err)
+	}
+	if res := mustExec(t, cat, `SELECT count(*) FROM mz_connections`); res[0].Rows[0][0] != int64(0) {
+		t.Fatalf("a connection that failed validation was created: %v", res[0].Rows)
+	}
+
+	mustExec(t, cat, fmt.Sprintf(`CREATE SECRET good AS '%s'`, goodSecret))
+	mustExec(t, cat, `CREATE CONNECTION k TO AWS (ACCESS KEY ID = '`+goodKey+`', SECRET ACCESS KEY = SECRET good, STS ENDPOINT = '`+fake.URL+`') WITH (VALIDATE)`)
+	if got := validationRows(t, cat, "k"); got != "credentials PASS\n" {
+		t.Fatalf("recorded:\n%s", got)
+	}
+	before := mustExec(t, cat, `SHOW CREATE CONNECTION k`)[0].Rows
+
+	_, err = cat.Exec(context.Background(), `ALTER CONNECTION k SET (SECRET ACCESS KEY = SECRET bad) WITH (VALIDATE = true)`)
+	if !errors.As(err, &e) || e.Code != "XX000" {
+		t.Fatalf("got %v", err)
+	}
+	after := mustExec(t, cat, `SHOW CREATE CONNECTION k`)[0].Rows
+	if fmt.Sprint(before) != fmt.Sprint(after) {
+		t.Fatalf("a failed ALTER ... WITH (VALIDATE) changed the connection:\n%v\n%v", before, after)
+	}
+	// Dependencies too: dropping the bad secret is allowed, as nothing uses it.
+	mustExec(t, cat, `DROP SECRET bad`)
+}

@@ -36,6 +36,10 @@ type Op struct {
 	Action string
 	// Resource is the ARN or s3:// URL acted on.
 	Resource string
+	// Grant is what a policy should name to allow Action, when it is
+	// broader than Resource (the prefix, not one test object); "" means
+	// Resource.
+	Grant string
 	// Caller is who acted, when known (for AssumeRole: the principal).
 	Caller string
 	// Conn is the connection being validated, for hints that name the
@@ -82,6 +86,12 @@ func Classify(op Op, err error) Problem {
 			Hint: "Something deleted the object between steps; check lifecycle rules or other writers on the prefix."}
 	}
 
+	// S3 names the bucket's region on most answers to a request signed
+	// for another region, whatever the error code (HeadBucket has no body
+	// to carry one).
+	if region := bucketRegionHeader(err); region != "" && region != op.Region && strings.HasPrefix(op.Action, "s3:") {
+		return wrongRegionProblem(op, region)
+	}
 	var api smithy.APIError
 	if errors.As(err, &api) {
 		if p, ok := byCode(op, api.ErrorCode(), api.ErrorMessage(), err); ok {
@@ -179,7 +189,7 @@ func accessDeniedProblem(op Op, code string) Problem {
 		return Problem{Code: code,
 			Message: fmt.Sprintf("access denied for %s on %s", op.Action, op.Resource),
 			Hint: fmt.Sprintf("Grant %s on %s in the role's or user's permission policy (SHOW PERMISSION POLICY FOR CONNECTION prints one), and check that no bucket policy or SCP denies it.",
-				op.Action, s3ARN(op.Resource))}
+				op.Action, s3ARN(grant(op)))}
 	}
 	return Problem{Code: code,
 		Message: fmt.Sprintf("access denied for %s", op.Action),
@@ -237,11 +247,26 @@ func endpointName(op Op) string {
 	return "AWS " + strings.ToUpper(svc)
 }
 
+func grant(op Op) string {
+	if op.Grant != "" {
+		return op.Grant
+	}
+	return op.Resource
+}
+
 func s3ARN(resource string) string {
 	if rest, ok := strings.CutPrefix(resource, "s3://"); ok {
 		return "arn:aws:s3:::" + rest
 	}
 	return resource
+}
+
+func bucketRegionHeader(err error) string {
+	var resp *awshttp.ResponseError
+	if errors.As(err, &resp) && resp.Response != nil {
+		return resp.Response.Header.Get("X-Amz-Bucket-Region")
+	}
+	return ""
 }
 
 func isTimeout(err error) bool {

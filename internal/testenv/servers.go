@@ -160,20 +160,21 @@ func MinIOBinary() string {
 }
 
 // MinIO starts a MinIO server with a fresh data directory and returns its
-// endpoint URL.
-func MinIO(t testing.TB) string {
+// endpoint URL. env adds settings, e.g. "MINIO_SITE_REGION=eu-west-1".
+func MinIO(t testing.TB, env ...string) string {
 	t.Helper()
 	bin := MinIOBinary()
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("MinIO is not installed at %s: run `make test` (it installs MinIO) or set CONNCAT_MINIO", bin)
 	}
 	port, console := FreePort(t), FreePort(t)
-	s := start(t, bin, []string{
+	base := []string{
 		"MINIO_ROOT_USER=" + MinIORootUser,
 		"MINIO_ROOT_PASSWORD=" + MinIORootPassword,
 		"MINIO_BROWSER=off",
 		"MINIO_UPDATE=off",
-	}, "server", t.TempDir(), "--quiet",
+	}
+	s := start(t, bin, append(base, env...), "server", t.TempDir(), "--quiet",
 		"--address", fmt.Sprintf("127.0.0.1:%d", port),
 		"--console-address", fmt.Sprintf("127.0.0.1:%d", console))
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)

@@ -20,7 +20,7 @@ const bucket = "exports"
 
 // minioSetup starts MinIO (in region, "" for its default) with the test
 // bucket and returns its URL and a root S3 client.
-func minioSetup(t *testing.T, env ...string) (string, *s3.Client) {
+func minioSetup(t testing.TB, env ...string) (string, *s3.Client) {
 	t.Helper()
 	url := testenv.MinIO(t, env...)
 	region := "us-east-1"

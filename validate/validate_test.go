@@ -33,7 +33,7 @@ type world struct {
 	options validate.Options
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	s := awstest.NewSTS()
 	t.Cleanup(s.Close)

@@ -319,7 +319,9 @@ func (r *runner) s3Checks(ctx context.Context, creds aws.CredentialsProvider, cr
 	url := func(k string) string { return "s3://" + bucket + "/" + k }
 
 	var wg sync.WaitGroup
-	wg.Go(func() { out[0] = r.timed(ctx, CheckBucketRegion, func(ctx context.Context) Result { return r.bucketRegion(ctx, client) }) })
+	wg.Go(func() {
+		out[0] = r.timed(ctx, CheckBucketRegion, func(ctx context.Context) Result { return r.bucketRegion(ctx, client) })
+	})
 	wg.Go(func() {
 		out[1] = r.timed(ctx, CheckList, func(ctx context.Context) Result {
 			_, err := client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(r.t.S3.Prefix), MaxKeys: aws.Int32(1)})

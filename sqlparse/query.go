@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -179,7 +180,10 @@ func tidbParse(text string) (stmts []ast.StmtNode, err error) {
 		tidbParsers.Put(p)
 	}()
 	stmts, _, err = p.Parse(text, "", "")
-	return stmts, err
+	// The returned slice is the parser's own and is reused by its next
+	// Parse: copy it before the parser goes back to the pool. (The nodes
+	// are allocated per parse.)
+	return slices.Clone(stmts), err
 }
 
 func firstTokenPos(piece Piece) int {

@@ -42,7 +42,8 @@ func (s Spec) String() string {
 	if s.AssumesRole() {
 		return fmt.Sprintf("aws connection %q (role %s)", s.Name, s.RoleARN)
 	}
-	return fmt.Sprintf("aws connection %q (access key %s)", s.Name, s.AccessKeyID)
+	// The access key ID is left out too: it may be stored as a SECRET.
+	return fmt.Sprintf("aws connection %q (static keys)", s.Name)
 }
 
 // Format makes every verb, %+v and %#v included, print String.

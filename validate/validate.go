@@ -176,7 +176,7 @@ func (r *runner) staticKeys(ctx context.Context) (aws.CredentialsProvider, Resul
 	res := r.timed(ctx, CheckCredentials, func(ctx context.Context) Result {
 		out, err := r.stsClient(creds).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 		if err != nil {
-			p := Classify(r.op("sts:GetCallerIdentity", "access key "+r.spec.AccessKeyID), err)
+			p := Classify(r.op("sts:GetCallerIdentity", "the connection's access key"), err)
 			if r.spec.Endpoint != "" && r.spec.STSEndpoint == "" && !credentialProblem(p.Code) {
 				// S3-compatible stores (MinIO, Ceph, R2) answer S3 at
 				// ENDPOINT but not STS's GetCallerIdentity: the S3

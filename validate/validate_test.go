@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
 	"github.com/conncat/conncat/awstest"
 	"github.com/conncat/conncat/connection"
 	"github.com/conncat/conncat/validate"
@@ -212,5 +214,29 @@ func TestUnreachableSTS(t *testing.T) {
 	res := run(t, w, spec)
 	if res[0].Status != validate.Fail || !res[0].Retryable || !strings.Contains(res[0].Message, "could not connect") {
 		t.Fatalf("got %+v", res[0])
+	}
+}
+
+func TestExpiredSessionKeys(t *testing.T) {
+	w := newWorld(t)
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	w.sts.SetClock(func() time.Time { return now })
+	if err := w.sts.AddRole(customerRole, allow(engineUser, needsID)); err != nil {
+		t.Fatal(err)
+	}
+	// Keys from a role session, pasted into a static-key connection.
+	hop := connection.Hop{RoleARN: customerRole, SessionName: "pasted", ExternalID: extID}
+	creds, _, err := connection.AssumeHop(context.Background(), sts.NewFromConfig(w.options.Ambient), hop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := connection.Spec{Name: "pasted", AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey,
+		SessionToken: creds.SessionToken, STSEndpoint: w.sts.URL}
+	expect(t, run(t, w, spec), "credentials PASS\n")
+	now = now.Add(2 * time.Hour)
+	res := run(t, w, spec)
+	expect(t, res, "credentials FAIL\n")
+	if !strings.Contains(res[0].Message, "expired") || !strings.Contains(res[0].Hint, "ASSUME ROLE ARN") {
+		t.Fatalf("got %q / %q", res[0].Message, res[0].Hint)
 	}
 }

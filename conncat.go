@@ -213,24 +213,14 @@ func (c *Catalog) Exec(ctx context.Context, script string) ([]*Result, error) {
 // ExecStatement runs one parsed statement, for engines with their own
 // splitter (see sqlparse.Split and sqlparse.ParsePiece).
 func (c *Catalog) ExecStatement(ctx context.Context, stmt sqlparse.Statement) (*Result, error) {
+	if s, ok := stmt.(*sqlparse.ValidateConnection); ok {
+		return c.validateConnection(ctx, s)
+	}
 	var res *Result
 	var err error
-	switch s := stmt.(type) {
-	case *sqlparse.ValidateConnection:
-		return c.validateConnection(ctx, s)
-	case *sqlparse.CreateConnection:
-		if s.Validate != nil && *s.Validate {
-			res, err = c.cat.ExecValidated(ctx, stmt, c.validator(s.Name.Value))
-		} else {
-			res, err = c.cat.Exec(ctx, stmt)
-		}
-	case *sqlparse.AlterConnection:
-		if s.Validate != nil && *s.Validate {
-			res, err = c.cat.ExecValidated(ctx, stmt, c.validator(s.Name.Value))
-		} else {
-			res, err = c.cat.Exec(ctx, stmt)
-		}
-	default:
+	if validateFirst(stmt) {
+		res, err = c.cat.ExecValidated(ctx, stmt, c.validateBeforeCommit)
+	} else {
 		res, err = c.cat.Exec(ctx, stmt)
 	}
 	if err != nil {
@@ -238,6 +228,18 @@ func (c *Catalog) ExecStatement(ctx context.Context, stmt sqlparse.Statement) (*
 	}
 	c.plane.invalidate(res.Changed)
 	return res, nil
+}
+
+// validateFirst reports whether stmt asks WITH (VALIDATE [= true]).
+func validateFirst(stmt sqlparse.Statement) bool {
+	var v *bool
+	switch s := stmt.(type) {
+	case *sqlparse.CreateConnection:
+		v = s.Validate
+	case *sqlparse.AlterConnection:
+		v = s.Validate
+	}
+	return v != nil && *v
 }
 
 // Resolve returns a connection with its secrets, for the data plane.

@@ -24,11 +24,6 @@ const (
 	customerRole = "arn:aws:iam::123456789012:role/CustomerWriter"
 )
 
-func trustPolicy(principal, externalID string) string {
-	return `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "` + principal +
-		`"}, "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"sts:ExternalId": "` + externalID + `"}}}]}`
-}
-
 func openTest(t testing.TB, opts ...conncat.Option) *conncat.Catalog {
 	t.Helper()
 	cat, err := conncat.Open(context.Background(), filepath.Join(t.TempDir(), "prod.db"), opts...)
@@ -48,12 +43,11 @@ func mustExec(t testing.TB, cat *conncat.Catalog, sql string) []*conncat.Result 
 	return res
 }
 
-// externalID reads a connection's generated external ID from the catalog,
-// as a customer would in the console.
-func externalID(t testing.TB, cat *conncat.Catalog, name string) string {
+// pastedTrustPolicy is what the customer pastes into the role: the trust
+// policy conncat prints for the connection, exactly.
+func pastedTrustPolicy(t testing.TB, cat *conncat.Catalog, name string) string {
 	t.Helper()
-	res := mustExec(t, cat, `SELECT external_id FROM mz_aws_connections a JOIN mz_connections c ON a.id = c.id WHERE c.name = '`+name+`'`)
-	return res[0].Rows[0][0].(string)
+	return mustExec(t, cat, `SHOW TRUST POLICY FOR CONNECTION `+name)[0].Rows[0][2].(string)
 }
 
 func whoAmI(t testing.TB, cfg aws.Config) string {
@@ -77,7 +71,7 @@ func TestAWSConfigTwoHopsThroughJumpRole(t *testing.T) {
 	if err := fake.AddRole(jumpRole, `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "`+engineUser+`"}, "Action": "sts:AssumeRole"}]}`); err != nil {
 		t.Fatal(err)
 	}
-	if err := fake.AddRole(customerRole, trustPolicy(jumpRole, externalID(t, cat, "aws_conn"))); err != nil {
+	if err := fake.AddRole(customerRole, pastedTrustPolicy(t, cat, "aws_conn")); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := cat.AWSConfig(context.Background(), "aws_conn")
@@ -145,10 +139,10 @@ func TestAWSConfigFollowsAlterConnection(t *testing.T) {
 	key, secret := fake.AddUser(engineUser)
 	cat := openTest(t, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret)))
 	mustExec(t, cat, `CREATE CONNECTION c TO AWS (ASSUME ROLE ARN = '`+customerRole+`')`)
-	id := externalID(t, cat, "c")
+	policy := pastedTrustPolicy(t, cat, "c")
 	other := "arn:aws:iam::123456789012:role/Other"
 	for _, r := range []string{customerRole, other} {
-		if err := fake.AddRole(r, trustPolicy(engineUser, id)); err != nil {
+		if err := fake.AddRole(r, policy); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -180,7 +174,7 @@ func TestOneAssumeRolePerConnectionUnderLoad(t *testing.T) {
 	for i, r := range roles {
 		name := fmt.Sprintf("c%d", i)
 		mustExec(t, cat, `CREATE CONNECTION `+name+` TO AWS (ASSUME ROLE ARN = '`+r+`')`)
-		if err := fake.AddRole(r, trustPolicy(engineUser, externalID(t, cat, name))); err != nil {
+		if err := fake.AddRole(r, pastedTrustPolicy(t, cat, name)); err != nil {
 			t.Fatal(err)
 		}
 		cfg, err := cat.AWSConfig(context.Background(), name)

@@ -95,8 +95,7 @@ func TestMotoUserPrincipalWritesAndReads(t *testing.T) {
 		CREATE CONNECTION aws_conn TO AWS (ASSUME ROLE ARN = '`+roleARN+`', ENDPOINT = '`+w.url+`', REGION = 'us-east-1');
 		CREATE CONNECTION s3_conn TO S3 (PREFIX = 's3://`+w.bucket+`/exports/') USING AWS CONNECTION aws_conn`)
 	// The customer pastes exactly what SHOW TRUST POLICY prints.
-	policy := mustExec(t, cat, `SHOW TRUST POLICY FOR CONNECTION aws_conn`)[0].Rows[0][2].(string)
-	w.addCustomerRole(t, "conncat-writer", policy)
+	w.addCustomerRole(t, "conncat-writer", pastedTrustPolicy(t, cat, "aws_conn"))
 	testenv.MotoEnableAuth(t, w.url)
 
 	loc, err := cat.S3Location(ctx, "s3_conn")

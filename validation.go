@@ -85,18 +85,17 @@ func (c *Catalog) validateConnection(ctx context.Context, s *sqlparse.ValidateCo
 	return res, nil
 }
 
-// validator is the pre-commit check of CREATE/ALTER ... WITH (VALIDATE).
-func (c *Catalog) validator(name string) catalog.Validator {
-	return func(ctx context.Context, r *catalog.Resolved) ([]catalog.CheckResult, error) {
-		results, err := c.runValidation(ctx, r, nil)
-		if err != nil {
-			return nil, err
-		}
-		if validate.Failed(results) {
-			e := validationFailed(name, -1, results)
-			e.Message += "; the statement was not applied"
-			return nil, e
-		}
-		return toCheckResults(results), nil
+// validateBeforeCommit is the catalog.Validator of CREATE/ALTER ... WITH
+// (VALIDATE): it sees the connection as the statement leaves it.
+func (c *Catalog) validateBeforeCommit(ctx context.Context, r *catalog.Resolved) ([]catalog.CheckResult, error) {
+	results, err := c.runValidation(ctx, r, nil)
+	if err != nil {
+		return nil, err
 	}
+	if validate.Failed(results) {
+		e := validationFailed(r.Name, -1, results)
+		e.Message += "; the statement was not applied"
+		return nil, e
+	}
+	return toCheckResults(results), nil
 }

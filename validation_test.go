@@ -27,7 +27,7 @@ func TestValidateConnectionStatement(t *testing.T) {
 	key, secret := fake.AddUser(engineUser)
 	cat := openTest(t, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret)))
 	mustExec(t, cat, `CREATE CONNECTION aws_conn TO AWS (ASSUME ROLE ARN = '`+customerRole+`')`)
-	id := externalID(t, cat, "aws_conn")
+	policy := pastedTrustPolicy(t, cat, "aws_conn")
 
 	// Before the customer creates the role: the statement fails with the
 	// rows, and the error carries the failed checks.
@@ -48,7 +48,7 @@ func TestValidateConnectionStatement(t *testing.T) {
 
 	// The customer pastes the trust policy: everything passes and the
 	// table shows the latest results.
-	if err := fake.AddRole(customerRole, trustPolicy(engineUser, id)); err != nil {
+	if err := fake.AddRole(customerRole, policy); err != nil {
 		t.Fatal(err)
 	}
 	res = mustExec(t, cat, `VALIDATE CONNECTION aws_conn`)

@@ -55,7 +55,6 @@ type user struct {
 type session struct {
 	roleARN, arn, account, secret, token string
 	expires                              time.Time
-	chained                              bool
 }
 
 type role struct {
@@ -358,8 +357,7 @@ func (s *STS) assumeRole(caller Caller, form formValues) (any, *apiError) {
 	if r.policy.Evaluate("sts:AssumeRole", caller, ctxKeys) != Allowed {
 		return nil, accessDenied("User: %s is not authorized to perform: sts:AssumeRole on resource: %s", caller.ARN, roleArn)
 	}
-	chained := caller.RoleARN != ""
-	if chained && duration > time.Hour {
+	if chained := caller.RoleARN != ""; chained && duration > time.Hour {
 		return nil, validation("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
 	}
 	if duration > r.maxSessionDuration {
@@ -371,7 +369,7 @@ func (s *STS) assumeRole(caller Caller, form formValues) (any, *apiError) {
 		roleARN: r.arn, account: r.account,
 		arn:    fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", r.account, roleName, sessionName),
 		secret: randomHex(20), token: "FwoGZXIvYXdzEXAMPLE" + randomHex(32),
-		expires: s.now().Add(duration).Truncate(time.Second), chained: chained,
+		expires: s.now().Add(duration).Truncate(time.Second),
 	}
 	s.sessions[keyID] = sess
 	s.assumed[r.arn]++

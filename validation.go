@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/connection"
@@ -24,8 +25,31 @@ func (c *Catalog) runValidation(ctx context.Context, r *catalog.Resolved, s3 *co
 	if s3 == nil {
 		s3 = r.S3
 	}
-	return validate.Run(ctx, validate.Target{Spec: r.AWS, CatalogName: c.plane.catalogName, S3: s3},
-		validate.Options{Ambient: ambient}), nil
+	opts := validate.Options{Ambient: ambient}
+	if fn, ok := ctx.Value(progressKey{}).(func(CheckProgress)); ok {
+		opts.Progress = func(r validate.Result) {
+			fn(CheckProgress{Check: r.Check, Status: string(r.Status), Message: r.Message, Duration: r.Duration})
+		}
+	}
+	return validate.Run(ctx, validate.Target{Spec: r.AWS, CatalogName: c.plane.catalogName, S3: s3}, opts), nil
+}
+
+// CheckProgress is one finished check of a running validation.
+type CheckProgress struct {
+	Check, Status, Message string
+	Duration               time.Duration
+}
+
+type progressKey struct{}
+
+// WithValidationProgress returns a context under which VALIDATE
+// CONNECTION and CREATE/ALTER ... WITH (VALIDATE) call fn as each check
+// finishes, before the statement returns: a front end can show a long
+// run as it happens. Calls are serialized and may come from other
+// goroutines. Like net/http/httptrace, the hook rides on the context
+// because it belongs to one call, not to the catalog.
+func WithValidationProgress(ctx context.Context, fn func(CheckProgress)) context.Context {
+	return context.WithValue(ctx, progressKey{}, fn)
 }
 
 // validationFailed is the XX000 error of a run with failed checks; its

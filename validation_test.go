@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 
@@ -51,9 +52,19 @@ func TestValidateConnectionStatement(t *testing.T) {
 	if err := fake.AddRole(customerRole, policy); err != nil {
 		t.Fatal(err)
 	}
-	res = mustExec(t, cat, `VALIDATE CONNECTION aws_conn`)
-	if res[0].Tag != "VALIDATE CONNECTION" || res[0].Rows[0][1] != "PASS" || res[0].Rows[1][1] != "PASS" {
-		t.Fatalf("rows %v", res[0].Rows)
+	// A front end following the run sees each check as it finishes, before
+	// Exec returns.
+	var seen []string
+	ctx := conncat.WithValidationProgress(context.Background(), func(p conncat.CheckProgress) {
+		seen = append(seen, p.Check+" "+p.Status)
+	})
+	res, err = cat.Exec(ctx, `VALIDATE CONNECTION aws_conn`)
+	if err != nil || res[0].Tag != "VALIDATE CONNECTION" || res[0].Rows[0][1] != "PASS" || res[0].Rows[1][1] != "PASS" {
+		t.Fatalf("rows %v, err %v", res, err)
+	}
+	sort.Strings(seen)
+	if strings.Join(seen, ",") != "credentials PASS,external_id_required PASS" {
+		t.Fatalf("progress saw %q", seen)
 	}
 	if got := validationRows(t, cat, "aws_conn"); got != "credentials PASS\nexternal_id_required PASS\n" {
 		t.Fatalf("recorded:\n%s", got)

@@ -86,6 +86,10 @@ type Options struct {
 	// CheckTimeout bounds each check; default 20 s. The context given to
 	// Run bounds them all.
 	CheckTimeout time.Duration
+	// Progress, when set, is called with each check's result as the check
+	// finishes (checks run concurrently; calls are serialized), so a
+	// front end can show a long run as it happens.
+	Progress func(Result)
 }
 
 // Run runs every check that can run and returns their results in the
@@ -94,7 +98,7 @@ func Run(ctx context.Context, t Target, o Options) []Result {
 	if o.CheckTimeout == 0 {
 		o.CheckTimeout = 20 * time.Second
 	}
-	r := &runner{t: t, o: o, spec: t.Spec, region: t.Spec.Region}
+	r := &runner{t: t, o: o, spec: t.Spec, region: t.Spec.Region, progressMu: new(sync.Mutex), reported: map[string]bool{}}
 	if r.region == "" {
 		r.region = o.Ambient.Region
 	}
@@ -106,6 +110,8 @@ func Run(ctx context.Context, t Target, o Options) []Result {
 	if t.Spec.AssumesRole() {
 		var cred, ext Result
 		creds, cred, ext = r.assumeRole(ctx)
+		r.report(cred)
+		r.report(ext)
 		results = append(results, cred, ext)
 	} else {
 		var cred Result
@@ -115,14 +121,20 @@ func Run(ctx context.Context, t Target, o Options) []Result {
 	if t.S3 != nil {
 		results = append(results, r.s3Checks(ctx, creds, results[0])...)
 	}
+	// Checks that never ran (skipped) are reported last.
+	for _, res := range results {
+		r.report(res)
+	}
 	return results
 }
 
 type runner struct {
-	t      Target
-	o      Options
-	spec   connection.Spec
-	region string
+	t          Target
+	o          Options
+	spec       connection.Spec
+	region     string
+	progressMu *sync.Mutex
+	reported   map[string]bool // checks already given to Options.Progress
 }
 
 // timed runs fn under the check timeout and fills in the duration.
@@ -133,7 +145,22 @@ func (r *runner) timed(ctx context.Context, check string, fn func(ctx context.Co
 	res := fn(ctx)
 	res.Check = check
 	res.Duration = time.Since(start)
+	r.report(res)
 	return res
+}
+
+// report passes a finished check to Options.Progress, once per check.
+func (r *runner) report(res Result) {
+	if r.o.Progress == nil {
+		return
+	}
+	r.progressMu.Lock()
+	defer r.progressMu.Unlock()
+	if r.reported[res.Check] {
+		return
+	}
+	r.reported[res.Check] = true
+	r.o.Progress(res)
 }
 
 func fail(p Problem) Result {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/peterh/liner"
 
+	"github.com/conncat/conncat"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -64,7 +65,10 @@ func (s *session) interactive(ctx context.Context, db string) {
 		}
 		return text[:start], out, text[pos:]
 	})
-	fmt.Fprintf(os.Stdout, "conncat on %s. Type \\? for help, \\q to quit.\n", db)
+	fmt.Fprintf(s.stdout, "conncat on %s. Type \\? for help, \\q to quit.\n", db)
+	if s.sandbox != nil {
+		fmt.Fprintln(s.stdout, "Sandbox: AWS is played in-process. \\sandbox shows how.")
+	}
 	var buf strings.Builder
 	for ctx.Err() == nil {
 		prompt := "conncat=> "
@@ -77,7 +81,7 @@ func (s *session) interactive(ctx context.Context, db string) {
 			continue
 		}
 		if err == io.EOF {
-			fmt.Println()
+			fmt.Fprintln(s.stdout)
 			break
 		}
 		if err != nil {
@@ -87,9 +91,10 @@ func (s *session) interactive(ctx context.Context, db string) {
 		trimmed := strings.TrimSpace(text)
 		if buf.Len() == 0 && strings.HasPrefix(trimmed, `\`) {
 			line.AppendHistory(trimmed)
-			if s.meta(ctx, trimmed) {
+			if s.meta(ctx, trimmed); s.quit {
 				break
 			}
+			s.halted = false // -on-error stop ends scripts, not an interactive session
 			continue
 		}
 		buf.WriteString(text)
@@ -102,6 +107,7 @@ func (s *session) interactive(ctx context.Context, db string) {
 		// History holds the redacted text: secrets never reach the file.
 		line.AppendHistory(strings.TrimSpace(sqlparse.RedactSource(script)))
 		s.runScript(ctx, script)
+		s.halted = ctx.Err() != nil
 	}
 	if f, err := os.OpenFile(histFile, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err == nil {
 		line.WriteHistory(f)
@@ -124,26 +130,49 @@ func statementComplete(text string) bool {
 	return last.Offset+len(last.Text) < len(trimmed)
 }
 
-// meta runs a backslash command; it returns true to quit.
-func (s *session) meta(ctx context.Context, cmd string) bool {
+// meta runs a backslash command; \q halts the session.
+func (s *session) meta(ctx context.Context, cmd string) {
 	fields := strings.Fields(cmd)
+	piece := sqlparse.Piece{Text: cmd}
 	switch fields[0] {
 	case `\q`:
-		return true
+		s.quit, s.halted = true, true
 	case `\?`, `\h`:
-		fmt.Println(help)
+		text := help
+		if s.sandbox != nil {
+			text += "\n\n" + sandboxHelp
+		}
+		s.text(cmd, "HELP", text)
 	case `\d`:
 		if len(fields) == 1 {
 			s.runScript(ctx, "SHOW CONNECTIONS")
-			return false
+			return
 		}
-		name := sqlparse.QuoteIdent(strings.Trim(fields[1], `"`))
-		s.runScript(ctx, "SHOW CREATE CONNECTION "+name)
-		s.runScript(ctx, "SELECT c.id, c.type, a.region, a.assume_role_arn, a.principal, a.external_id FROM mz_connections c LEFT JOIN mz_aws_connections a ON a.id = c.id WHERE c.name = "+sqlparse.QuoteString(strings.Trim(fields[1], `"`)))
+		name := strings.Trim(fields[1], `"`)
+		s.runScript(ctx, "SHOW CREATE CONNECTION "+sqlparse.QuoteIdent(name))
+		s.runScript(ctx, "SELECT c.id, c.type, a.region, a.assume_role_arn, a.principal, a.external_id FROM mz_connections c LEFT JOIN mz_aws_connections a ON a.id = c.id WHERE c.name = "+sqlparse.QuoteString(name))
+	case `\sandbox`:
+		if s.sandbox != nil && len(fields) == 1 {
+			s.text(cmd, "SANDBOX", sandboxHelp)
+			return
+		}
+		res, err := s.sandbox.command(ctx, s.cat, fields[1:])
+		s.report(cmd, piece, res, err)
 	default:
-		fmt.Printf("unknown command %s; \\? lists them\n", fields[0])
+		e := metaError(sqlparse.CodeSyntaxError, "unknown command %s", fields[0])
+		e.(*conncat.Error).Hint = `\? lists the commands.`
+		s.report(cmd, piece, nil, e)
 	}
-	return false
+}
+
+// text shows a block of text: as is in table and csv output, as notices
+// of a JSON line in json output (so every line stays one object).
+func (s *session) text(cmd, tag, text string) {
+	if s.format != "json" {
+		fmt.Fprintln(s.stdout, text)
+		return
+	}
+	s.out.print(cmd, sqlparse.Piece{Text: cmd}, &conncat.Result{Tag: tag, Notices: strings.Split(text, "\n")}, nil)
 }
 
 // objectNames lists connection and secret names for completion.

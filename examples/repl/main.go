@@ -17,11 +17,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/term"
 
 	"github.com/conncat/conncat"
+	"github.com/conncat/conncat/sqlparse"
 )
 
 type stringList []string
@@ -31,7 +33,7 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 type config struct {
 	db, principal, prefix, keyFile, format, onError, file string
-	allowHTTP                                             bool
+	allowHTTP, sandbox                                    bool
 	commands                                              stringList
 }
 
@@ -57,6 +59,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.allowHTTP, "allow-http-endpoints", os.Getenv("CONNCAT_ALLOW_HTTP_ENDPOINTS") == "1", "accept http:// endpoints on non-loopback hosts (CONNCAT_ALLOW_HTTP_ENDPOINTS=1)")
 	fs.StringVar(&cfg.format, "format", envOr("CONNCAT_FORMAT", "table"), "output format: table, csv or json (CONNCAT_FORMAT)")
 	fs.StringVar(&cfg.onError, "on-error", envOr("CONNCAT_ON_ERROR", "continue"), "after a failed statement: continue or stop (CONNCAT_ON_ERROR)")
+	fs.BoolVar(&cfg.sandbox, "sandbox", os.Getenv("CONNCAT_SANDBOX") == "1", "play AWS in-process (fake STS with a principal and a customer role); the catalog is temporary unless -db is given (CONNCAT_SANDBOX=1)")
 	fs.StringVar(&cfg.file, "f", "", "run the statements in this file")
 	fs.Var(&cfg.commands, "c", "run this SQL (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -75,6 +78,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "-on-error must be continue or stop, not %q\n", cfg.onError)
 		return 2
 	}
+	dbGiven := os.Getenv("CONNCAT_DB") != ""
+	fs.Visit(func(f *flag.Flag) { dbGiven = dbGiven || f.Name == "db" })
+	if cfg.sandbox && cfg.principal != "" {
+		fmt.Fprintln(stderr, "-sandbox brings its own principal; drop -principal")
+		return 2
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -91,18 +100,39 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if cfg.allowHTTP {
 		opts = append(opts, conncat.WithPlainHTTPEndpoints())
 	}
+	var sb *sandbox
+	if cfg.sandbox {
+		var sbOpts []conncat.Option
+		var err error
+		if sb, sbOpts, err = newSandbox(); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 2
+		}
+		defer sb.Close()
+		opts = append(opts, sbOpts...)
+		if !dbGiven {
+			// A sandbox session leaves nothing behind unless asked to.
+			dir, err := os.MkdirTemp("", "conncat-sandbox")
+			if err != nil {
+				fmt.Fprintln(stderr, err)
+				return 2
+			}
+			defer os.RemoveAll(dir)
+			cfg.db = filepath.Join(dir, "sandbox.db")
+		}
+	}
 	cat, err := conncat.Open(ctx, cfg.db, opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "cannot open catalog %s: %v\n", cfg.db, err)
 		return 2
 	}
 	defer cat.Close()
-	s := &session{cat: cat, out: out, stopOnError: cfg.onError == "stop"}
+	s := &session{cat: cat, out: out, format: cfg.format, stdout: stdout, stopOnError: cfg.onError == "stop", sandbox: sb}
 
 	switch {
 	case len(cfg.commands) > 0:
 		for _, c := range cfg.commands {
-			if !s.runScript(ctx, c) && s.stopOnError {
+			if s.runInput(ctx, c); s.halted {
 				break
 			}
 		}
@@ -112,9 +142,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, err)
 			return 2
 		}
-		s.runScript(ctx, string(b))
+		s.runInput(ctx, string(b))
 	default:
 		if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) && cfg.format == "table" {
+			s.progress = newSpinner(stderr)
 			s.interactive(ctx, cfg.db)
 		} else {
 			b, err := io.ReadAll(stdin)
@@ -122,7 +153,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 				fmt.Fprintln(stderr, err)
 				return 2
 			}
-			s.runScript(ctx, string(b))
+			s.runInput(ctx, string(b))
 		}
 	}
 	if s.failed {
@@ -134,28 +165,82 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 type session struct {
 	cat         *conncat.Catalog
 	out         printer
+	format      string
+	stdout      io.Writer
 	stopOnError bool
-	failed      bool
+	sandbox     *sandbox
+	// progress, when set (a terminal), shows long statements as they run.
+	progress *spinner
+	// failed: some statement failed (exit status 1). halted: stop reading
+	// input (-on-error stop, \q, an interrupt, or an error that is not a
+	// statement's own).
+	failed, halted, quit bool
+}
+
+// runInput runs a script line by line: a line starting with a backslash
+// outside any statement is a meta command (\d, \sandbox, ...), as in
+// psql; everything else is SQL, run as soon as a statement is complete.
+func (s *session) runInput(ctx context.Context, input string) {
+	var pending strings.Builder
+	flush := func() {
+		if pending.Len() > 0 {
+			s.runScript(ctx, pending.String())
+			pending.Reset()
+		}
+	}
+	for _, line := range strings.SplitAfter(input, "\n") {
+		if s.halted {
+			return
+		}
+		trimmed := strings.TrimSpace(line)
+		if strings.HasPrefix(trimmed, `\`) && len(sqlparse.Split(pending.String())) == 0 {
+			pending.Reset() // only blanks and comments
+			s.meta(ctx, trimmed)
+			continue
+		}
+		pending.WriteString(line)
+		if statementComplete(pending.String()) {
+			flush()
+		}
+	}
+	if !s.halted {
+		flush()
+	}
 }
 
 // runScript runs every statement of a script, reporting each. It splits
-// without parsing, so one bad statement does not hide the next. It returns
-// false when a statement failed.
-func (s *session) runScript(ctx context.Context, script string) bool {
-	ok := true
+// without parsing, so one bad statement does not hide the next.
+func (s *session) runScript(ctx context.Context, script string) {
 	for _, p := range conncat.Split(script) {
-		res, err := s.cat.ExecPiece(ctx, script, p)
-		s.out.print(script, p, res, err)
-		if err != nil {
-			ok, s.failed = false, true
-			var e *conncat.Error
-			if s.stopOnError || !errors.As(err, &e) {
-				return false
-			}
+		if s.halted {
+			return
 		}
+		res, err := s.exec(ctx, script, p)
+		s.report(script, p, res, err)
 		if ctx.Err() != nil {
-			return false
+			s.halted = true
 		}
 	}
-	return ok
+}
+
+// exec runs one statement, with the spinner when there is a terminal.
+func (s *session) exec(ctx context.Context, script string, p sqlparse.Piece) (*conncat.Result, error) {
+	if s.progress == nil {
+		return s.cat.ExecPiece(ctx, script, p)
+	}
+	stop := s.progress.start()
+	defer stop()
+	return s.cat.ExecPiece(conncat.WithValidationProgress(ctx, s.progress.checkDone), script, p)
+}
+
+// report prints a statement's outcome and records a failure.
+func (s *session) report(script string, p sqlparse.Piece, res *conncat.Result, err error) {
+	s.out.print(script, p, res, err)
+	if err != nil {
+		s.failed = true
+		var e *conncat.Error
+		if s.stopOnError || !errors.As(err, &e) {
+			s.halted = true
+		}
+	}
 }

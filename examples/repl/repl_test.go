@@ -123,3 +123,109 @@ func TestOnErrorStop(t *testing.T) {
 		t.Fatalf("the statement after the failure ran:\n%s", out)
 	}
 }
+
+// runJSON runs the binary on a script and decodes its JSON lines.
+func runJSON(t *testing.T, bin, dir, script string, args ...string) ([]jsonLine, int) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"-format", "json"}, args...)...)
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(script)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, _ := cmd.Output()
+	var lines []jsonLine
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	for sc.Scan() {
+		var l jsonLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("not a JSON line: %q: %v\nstderr: %s", sc.Text(), err, stderr.String())
+		}
+		lines = append(lines, l)
+	}
+	return lines, cmd.ProcessState.ExitCode()
+}
+
+// statuses renders a VALIDATE line's rows as "check STATUS" pairs.
+func statuses(l jsonLine) string {
+	var parts []string
+	for _, r := range l.Rows {
+		parts = append(parts, r[0].(string)+" "+r[1].(string))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// TestSandboxSession is the newcomer's walk: the sandbox's customer role
+// starts out trusting the principal without an external ID, VALIDATE
+// catches it, \sandbox trust pastes conncat's policy, and every check
+// passes; \sandbox untrust brings the failure back.
+func TestSandboxSession(t *testing.T) {
+	bin := buildREPL(t)
+	dir := t.TempDir()
+	script := `CREATE CONNECTION demo TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::444455556666:role/conncat-sandbox-customer');
+VALIDATE CONNECTION demo;
+\sandbox trust demo
+VALIDATE CONNECTION demo;
+\sandbox untrust demo
+VALIDATE CONNECTION demo;
+-- a role the sandbox has never heard of is created by \sandbox trust
+CREATE CONNECTION other TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::777788889999:role/brand-new');
+VALIDATE CONNECTION other;
+\sandbox trust other
+VALIDATE CONNECTION other;
+`
+	lines, code := runJSON(t, bin, dir, script, "-sandbox")
+	if code != 1 || len(lines) != 10 {
+		t.Fatalf("exit %d, %d lines: %+v", code, len(lines), lines)
+	}
+	if lines[0].Error != nil {
+		t.Fatalf("create: %+v", lines[0].Error)
+	}
+	if got := statuses(lines[1]); got != "credentials PASS, external_id_required FAIL" || lines[1].Error == nil || lines[1].Error.Code != "XX000" {
+		t.Errorf("before trust: %s %+v", got, lines[1].Error)
+	}
+	if lines[2].Statement != `\sandbox trust demo` || lines[2].Error != nil || *lines[2].Tag != "SANDBOX TRUST" {
+		t.Errorf("trust: %+v", lines[2])
+	}
+	if got := statuses(lines[3]); got != "credentials PASS, external_id_required PASS" || lines[3].Error != nil {
+		t.Errorf("after trust: %s %+v", got, lines[3].Error)
+	}
+	if got := statuses(lines[5]); got != "credentials PASS, external_id_required FAIL" {
+		t.Errorf("after untrust: %s", got)
+	}
+	if got := statuses(lines[7]); !strings.HasPrefix(got, "credentials FAIL") {
+		t.Errorf("unknown role: %s", got)
+	}
+	if got := statuses(lines[9]); got != "credentials PASS, external_id_required PASS" {
+		t.Errorf("created role after trust: %s", got)
+	}
+	// Without -db the sandbox's catalog is temporary.
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("the sandbox left files in the working directory: %v", entries)
+	}
+}
+
+// TestMetaCommandsInScripts: backslash commands work in scripts, and
+// outside the sandbox \sandbox is a clear error, not a crash.
+func TestMetaCommandsInScripts(t *testing.T) {
+	bin := buildREPL(t)
+	dir := t.TempDir()
+	lines, code := runJSON(t, bin, dir, "CREATE CONNECTION c TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::001234567890:role/R');\n\\d\n\\sandbox trust c\n\\frob\n", "-db", filepath.Join(dir, "c.db"))
+	if code != 1 || len(lines) != 4 {
+		t.Fatalf("exit %d, lines %+v", code, lines)
+	}
+	if lines[1].Statement != "SHOW CONNECTIONS" || len(lines[1].Rows) != 1 || lines[1].Rows[0][0] != "c" {
+		t.Errorf(`\d: %+v`, lines[1])
+	}
+	if e := lines[2].Error; e == nil || e.Code != "55000" || e.Hint == nil {
+		t.Errorf(`\sandbox without -sandbox: %+v`, e)
+	}
+	if e := lines[3].Error; e == nil || e.Code != "42601" || !strings.Contains(e.Message, `\frob`) {
+		t.Errorf(`\frob: %+v`, e)
+	}
+	// A flag clash is a usage error.
+	cmd := exec.Command(bin, "-sandbox", "-principal", "arn:aws:iam::000000000000:role/x", "-c", "SHOW SECRETS")
+	cmd.Dir = dir
+	if out, _ := cmd.CombinedOutput(); cmd.ProcessState.ExitCode() != 2 {
+		t.Errorf("-sandbox with -principal: exit %d\n%s", cmd.ProcessState.ExitCode(), out)
+	}
+}

@@ -8,7 +8,10 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
 	"github.com/conncat/conncat"
+	"github.com/conncat/conncat/awstest"
 )
 
 // The seed document's flow: create a role connection, then read the
@@ -46,4 +49,60 @@ func Example() {
 	// CREATE CONNECTION
 	// [principal id_length] [[arn:aws:iam::000000000000:role/conncat 36]]
 	// 22023 EXTERNAL ID cannot be set
+}
+
+// The whole dance against awstest, the in-process STS: the customer
+// pastes SHOW TRUST POLICY's output into their role, VALIDATE proves it,
+// and the data plane gets an aws.Config whose credentials are the
+// customer's role, refreshed on their own.
+func ExampleCatalog_AWSConfig() {
+	ctx := context.Background()
+	fakeAWS := awstest.NewSTS()
+	defer fakeAWS.Close()
+	const principal = "arn:aws:iam::111122223333:user/engine"
+	const customerRole = "arn:aws:iam::444455556666:role/WriteExports"
+	key, secret := fakeAWS.AddUser(principal)
+
+	dir, _ := os.MkdirTemp("", "conncat-example")
+	defer os.RemoveAll(dir)
+	cat, err := conncat.Open(ctx, filepath.Join(dir, "conncat.db"),
+		conncat.WithPrincipal(principal), conncat.WithAWSConfig(fakeAWS.Config(key, secret)))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer cat.Close()
+
+	if _, err := cat.Exec(ctx, `CREATE CONNECTION aws_conn TO AWS (ASSUME ROLE ARN = '`+customerRole+`')`); err != nil {
+		log.Fatal(err)
+	}
+	// The customer's side: create the role with the printed trust policy.
+	res, err := cat.Exec(ctx, `SHOW TRUST POLICY FOR CONNECTION aws_conn`)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := fakeAWS.AddRole(customerRole, res[0].Rows[0][2].(string)); err != nil {
+		log.Fatal(err)
+	}
+
+	res, err = cat.Exec(ctx, `VALIDATE CONNECTION aws_conn`)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, row := range res[0].Rows {
+		fmt.Println(row[0], row[1])
+	}
+
+	cfg, err := cat.AWSConfig(ctx, "aws_conn")
+	if err != nil {
+		log.Fatal(err)
+	}
+	who, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(*who.Arn)
+	// Output:
+	// credentials PASS
+	// external_id_required PASS
+	// arn:aws:sts::444455556666:assumed-role/WriteExports/conncat-conncat-u1
 }

@@ -15,7 +15,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -123,17 +122,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Catalog, error) {
 		}
 		o.Keys = catalog.FileKey{Path: keyFile}
 	}
-	// WAL lets readers run beside the writer; busy_timeout makes writers
-	// from other processes wait instead of failing; _txlock=immediate takes
-	// the write lock at BEGIN, so a transaction never fails half-way when
-	// it first writes.
-	q := url.Values{}
-	q.Set("_journal_mode", "WAL")
-	q.Set("_busy_timeout", "10000")
-	q.Set("_foreign_keys", "on")
-	q.Set("_txlock", "immediate")
-	q.Set("_synchronous", "NORMAL")
-	dsn := "file:" + filepath.ToSlash(path) + "?" + q.Encode()
+	dsn := catalog.DSN(path)
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)

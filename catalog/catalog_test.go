@@ -26,7 +26,7 @@ func fixedClock() time.Time { return time.Date(2026, 11, 22, 12, 0, 0, 0, time.U
 // openDB opens a fresh SQLite file the way conncat.Open does.
 func openDB(t testing.TB, path string) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_txlock=immediate")
+	db, err := sql.Open("sqlite3", catalog.DSN(path))
 	if err != nil {
 		t.Fatal(err)
 	}

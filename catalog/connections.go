@@ -20,6 +20,11 @@ type awsRow struct {
 	sessionToken, sessionTokenSecretID, roleARN, sessionName, principal         sql.NullString
 	externalID, trustPolicy, stsEndpoint                                        sql.NullString
 	duration                                                                    sql.NullInt64
+
+	// secretNames maps the secret IDs this row refers to back to the names
+	// the statement used, when known, so that create_sql can be written
+	// without reading them back. Not a column.
+	secretNames map[string]string
 }
 
 const awsColumns = `endpoint, region, access_key_id, access_key_id_secret_id, secret_access_key_secret_id,
@@ -80,9 +85,16 @@ func (c *Catalog) createConnection(ctx context.Context, tx *sql.Tx, s *sqlparse.
 		return err
 	}
 	now := c.now()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO mz_connections (id, name, type, owner, create_sql, redacted_create_sql, created_at, updated_at)
-		VALUES (?, ?, ?, ?, '', '', ?, ?)`, id, s.Name.Value, string(s.Type), c.opts.Owner, now, now); err != nil {
-		return fmt.Errorf("insert connection: %w", err)
+	insertConnection := func(createSQL *sqlparse.CreateConnection) error {
+		text, redacted := "", ""
+		if createSQL != nil {
+			text, redacted = createSQL.String(), sqlparse.RedactAllLiterals(createSQL)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO mz_connections (id, name, type, owner, create_sql, redacted_create_sql, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, s.Name.Value, string(s.Type), c.opts.Owner, text, redacted, now, now); err != nil {
+			return fmt.Errorf("insert connection: %w", err)
+		}
+		return nil
 	}
 	switch s.Type {
 	case sqlparse.ConnectionAWS:
@@ -98,11 +110,24 @@ func (c *Catalog) createConnection(ctx context.Context, tx *sql.Tx, s *sqlparse.
 					"so the role's trust policy must name that identity (principal and example_trust_policy are NULL)")
 			}
 		}
+		// create_sql comes from the row as it will be stored, exactly as
+		// rewriteCreateSQL would rebuild it, without reading it back.
+		opts, err := awsOptions(ctx, tx, &row)
+		if err != nil {
+			return err
+		}
+		if err := insertConnection(&sqlparse.CreateConnection{Name: sqlparse.Name{Value: s.Name.Value}, Type: s.Type, Options: opts}); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO mz_aws_connections (id, `+awsColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			append([]any{id}, row.values()...)...); err != nil {
 			return fmt.Errorf("insert aws connection: %w", err)
 		}
+		return nil
 	case sqlparse.ConnectionS3:
+		if err := insertConnection(nil); err != nil {
+			return err
+		}
 		if err := c.setS3(ctx, tx, id, s.Options, *s.UsingAWS, true); err != nil {
 			return err
 		}
@@ -153,7 +178,7 @@ func (c *Catalog) applyAWSOptions(ctx context.Context, tx *sql.Tx, id string, ro
 		return sqlparse.ValueError(firstPos(opts), "", err)
 	}
 	principal, externalID, trust := row.principal, row.externalID, row.trustPolicy
-	*row = awsRow{principal: principal, externalID: externalID, trustPolicy: trust}
+	*row = awsRow{principal: principal, externalID: externalID, trustPolicy: trust, secretNames: map[string]string{}}
 	ref := func(o sqlparse.Option) (sql.NullString, error) {
 		sid, err := secretID(ctx, tx, o.SecretRef.Value)
 		if err != nil {
@@ -163,6 +188,7 @@ func (c *Catalog) applyAWSOptions(ctx context.Context, tx *sql.Tx, id string, ro
 			return sql.NullString{}, errorf(CodeUndefinedObject, o.ValuePos+len("SECRET "), "secret %q does not exist", o.SecretRef.Value).
 				WithHint(fmt.Sprintf("Create it first: CREATE SECRET %s AS '...'.", sqlparse.QuoteIdent(o.SecretRef.Value)))
 		}
+		row.secretNames[sid] = o.SecretRef.Value
 		return null(sid), nil
 	}
 	keepInlineToken := false
@@ -220,7 +246,9 @@ func (c *Catalog) applyAWSOptions(ctx context.Context, tx *sql.Tx, id string, ro
 			return err
 		}
 	}
-	if !keepInlineToken {
+	// A new connection has a new ID (IDs are never reused), so it has no
+	// old token or dependencies to clear.
+	if !keepInlineToken && !creating {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM conncat_secret_values WHERE id = ?`, inlineTokenID(id)); err != nil {
 			return fmt.Errorf("delete inline token: %w", err)
 		}
@@ -229,8 +257,10 @@ func (c *Catalog) applyAWSOptions(ctx context.Context, tx *sql.Tx, id string, ro
 		row.externalID, row.principal, row.trustPolicy = sql.NullString{}, sql.NullString{}, sql.NullString{}
 	}
 	// Dependencies: exactly the secrets this row references.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM mz_object_dependencies WHERE object_id = ?`, id); err != nil {
-		return fmt.Errorf("reset dependencies: %w", err)
+	if !creating {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM mz_object_dependencies WHERE object_id = ?`, id); err != nil {
+			return fmt.Errorf("reset dependencies: %w", err)
+		}
 	}
 	for _, sid := range []sql.NullString{row.accessKeyIDSecretID, row.secretAccessKeySecretID, row.sessionTokenSecretID} {
 		if sid.Valid {
@@ -293,7 +323,11 @@ func awsOptions(ctx context.Context, q querier, row *awsRow) (sqlparse.Options, 
 		if !id.Valid {
 			return nil
 		}
-		n, err := secretName(ctx, q, id.String)
+		n, known := row.secretNames[id.String]
+		var err error
+		if !known {
+			n, err = secretName(ctx, q, id.String)
+		}
 		if err != nil {
 			return fmt.Errorf("secret %s of %s: %w", id.String, name, err)
 		}

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // RuleError reports a value that breaks one of the rules in this package.
@@ -320,6 +321,10 @@ func ParseS3URL(s string) (S3URL, error) {
 	}
 	if len(prefix) > 1024 {
 		return S3URL{}, ruleErr(hint, "prefix is longer than S3's 1024-byte key limit")
+	}
+	if !utf8.ValidString(prefix) {
+		// S3 keys are UTF-8; a prefix that is not could never match a key.
+		return S3URL{}, ruleErr(hint, "prefix is not valid UTF-8")
 	}
 	for _, c := range prefix {
 		if c < 0x20 || c == 0x7f {

@@ -272,3 +272,10 @@ func locate(err error, script string) error {
 	}
 	return err
 }
+
+// RotateKey re-encrypts every secret under the key newKeys provides, in
+// one transaction (see catalog.(*Catalog).RotateKey): make the new key
+// durable first, and open the catalog with it from then on.
+func (c *Catalog) RotateKey(ctx context.Context, newKeys KeyProvider) error {
+	return c.cat.RotateKey(ctx, newKeys)
+}

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/conncat/conncat/connection"
@@ -46,7 +47,8 @@ type Catalog struct {
 	db        *sql.DB
 	opts      Options
 	principal *connection.ARN
-	seal      *sealer
+	// seal is swapped by RotateKey while readers use it, hence atomic.
+	seal atomic.Pointer[sealer]
 	// writeMu serialises DDL in this process so that goroutines queue here
 	// instead of meeting SQLITE_BUSY; busy_timeout covers other processes.
 	writeMu sync.Mutex
@@ -79,9 +81,11 @@ func Open(ctx context.Context, db *sql.DB, opts Options) (*Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load key: %w", err)
 	}
-	if c.seal, err = newSealer(key); err != nil {
+	sealer, err := newSealer(key)
+	if err != nil {
 		return nil, err
 	}
+	c.seal.Store(sealer)
 	if err := c.migrate(ctx, len(migrations)); err != nil {
 		return nil, err
 	}
@@ -111,7 +115,7 @@ func (c *Catalog) checkKey(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read key check: %w", err)
 	}
-	if _, err := c.seal.open(keyCheckID, nonce, ct); err != nil {
+	if _, err := c.seal.Load().open(keyCheckID, nonce, ct); err != nil {
 		return ErrKeyMismatch
 	}
 	return nil

@@ -97,7 +97,11 @@ func (k StaticKey) Key(context.Context) ([]byte, error) { return []byte(k), nil 
 
 // sealer encrypts secret values with AES-256-GCM. The associated data is
 // the value's storage ID, so a ciphertext moved to another row fails to open.
-type sealer struct{ aead cipher.AEAD }
+type sealer struct {
+	aead cipher.AEAD
+	// previous, during RotateKey's commit only, opens what the old key sealed.
+	previous *sealer
+}
 
 func newSealer(key []byte) (*sealer, error) {
 	if len(key) != 32 {
@@ -127,8 +131,79 @@ func (s *sealer) open(id string, nonce, ciphertext []byte) (string, error) {
 		return "", fmt.Errorf("secret %s: corrupt nonce", id)
 	}
 	p, err := s.aead.Open(nil, nonce, ciphertext, []byte(id))
+	if err != nil && s.previous != nil {
+		return s.previous.open(id, nonce, ciphertext)
+	}
 	if err != nil {
 		return "", fmt.Errorf("secret %s cannot be decrypted: %w", id, ErrKeyMismatch)
 	}
 	return string(p), nil
+}
+
+// RotateKey re-encrypts every sealed value (secrets, inline session tokens,
+// the key check) under the key newKeys provides, in one transaction: on
+// any error nothing changes and the old key stays in force. newKeys must
+// already be durable (a new key file written and synced, a new KMS key
+// version) before the call: from the moment the transaction commits only
+// the new key opens the catalog, here and in every other process.
+func (c *Catalog) RotateKey(ctx context.Context, newKeys KeyProvider) error {
+	key, err := newKeys.Key(ctx)
+	if err != nil {
+		return fmt.Errorf("load new key: %w", err)
+	}
+	next, err := newSealer(key)
+	if err != nil {
+		return fmt.Errorf("new key: %w", err)
+	}
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	old := c.seal.Load()
+	tx, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback() // no-op after Commit
+	type sealed struct {
+		id        string
+		nonce, ct []byte
+	}
+	var values []sealed
+	rows, err := tx.QueryContext(ctx, `SELECT id, nonce, ciphertext FROM conncat_secret_values`)
+	if err != nil {
+		return fmt.Errorf("read sealed values: %w", err)
+	}
+	for rows.Next() {
+		var v sealed
+		if err := rows.Scan(&v.id, &v.nonce, &v.ct); err != nil {
+			rows.Close()
+			return fmt.Errorf("read sealed values: %w", err)
+		}
+		values = append(values, v)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read sealed values: %w", err)
+	}
+	for _, v := range values {
+		plain, err := old.open(v.id, v.nonce, v.ct)
+		if err != nil {
+			return fmt.Errorf("rotate key: %w; nothing was changed", err)
+		}
+		nonce, ct, err := next.seal(v.id, plain)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE conncat_secret_values SET nonce = ?, ciphertext = ? WHERE id = ?`, nonce, ct, v.id); err != nil {
+			return fmt.Errorf("rotate key: write %s: %w", v.id, err)
+		}
+	}
+	// Readers outside the write lock may see either side of the commit:
+	// while it lands they get a sealer that opens both.
+	c.seal.Store(&sealer{aead: next.aead, previous: old})
+	if err := tx.Commit(); err != nil {
+		c.seal.Store(old)
+		return fmt.Errorf("rotate key: commit: %w", err)
+	}
+	c.seal.Store(next)
+	return nil
 }

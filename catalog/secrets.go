@@ -11,7 +11,7 @@ import (
 
 // storeValue seals and stores (or replaces) a value under id.
 func (c *Catalog) storeValue(ctx context.Context, tx *sql.Tx, id, value string) error {
-	nonce, ct, err := c.seal.seal(id, value)
+	nonce, ct, err := c.seal.Load().seal(id, value)
 	if err != nil {
 		return err
 	}
@@ -29,7 +29,7 @@ func (c *Catalog) loadValue(ctx context.Context, q querier, id string) (string, 
 	if err := q.QueryRowContext(ctx, `SELECT nonce, ciphertext FROM conncat_secret_values WHERE id = ?`, id).Scan(&nonce, &ct); err != nil {
 		return "", fmt.Errorf("load sealed value %s: %w", id, err)
 	}
-	return c.seal.open(id, nonce, ct)
+	return c.seal.Load().open(id, nonce, ct)
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.

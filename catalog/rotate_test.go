@@ -9,7 +9,6 @@ import (
 	"github.com/conncat/conncat/catalog"
 )
 
-
 // RotateKey re-seals every value under the new key in one transaction;
 // afterwards only the new key opens the catalog, and a failed rotation
 // changes nothing.

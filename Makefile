@@ -34,12 +34,13 @@ unit:
 fuzz:
 	@scripts/fuzz-all.sh $(FUZZTIME)
 
-# Every benchmark, BENCHCOUNT runs each, then the generated block of
+# Every benchmark, BENCHCOUNT runs each, one package at a time (-p 1: two
+# packages benchmarking side by side on 2 cores distort each other), then the generated block of
 # BENCHMARKS.md rewritten from the medians (internal/benchreport).
 BENCHCOUNT ?= 6
 bench: minio
 	@echo "running every benchmark $(BENCHCOUNT) times (several minutes); raw output in bench.out"
-	@$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./... > bench.out 2>&1 || { cat bench.out; exit 1; }
+	@$(GO) test -p 1 -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) ./... > bench.out 2>&1 || { cat bench.out; exit 1; }
 	$(GO) run ./internal/benchreport -in bench.out -out BENCHMARKS.md
 
 repl:

@@ -100,8 +100,12 @@ func WithCredentialCache(opts connection.CacheOptions) Option {
 // private and link-local addresses, checked on the address dialled after
 // DNS resolution. Multi-tenant engines want it: a tenant's ENDPOINT must
 // not reach the engine's own network or the instance metadata service.
-// It replaces the HTTP client of the engine's AWS configuration.
-func WithPublicAddressesOnly() Option { return func(o *options) { o.publicOnly = true } }
+// It replaces the HTTP client of the engine's AWS configuration. CREATE and
+// ALTER CONNECTION also refuse, with 22023, an ENDPOINT or STS ENDPOINT
+// that is localhost or a non-public IP literal.
+func WithPublicAddressesOnly() Option {
+	return func(o *options) { o.publicOnly, o.Endpoints.PublicOnly = true, true }
+}
 
 // WithClock sets the clock used for timestamps (tests).
 func WithClock(now func() time.Time) Option { return func(o *options) { o.Now = now } }

@@ -1,6 +1,7 @@
 package connection
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -68,10 +69,11 @@ func FuzzParseARN(f *testing.F) {
 // only ever accepted for loopback unless the policy allows it.
 func FuzzCheckEndpoint(f *testing.F) {
 	for _, s := range []string{"https://s3.us-east-1.amazonaws.com", "http://127.0.0.1:9000", "http://[::1]:1/", "http://example.com", "https://u:p@h/", "https://h/?q", "https://h:99999", "ftp://h", "//h", "http://localhost"} {
-		f.Add(s, false)
+		f.Add(s, false, false)
 	}
-	f.Fuzz(func(t *testing.T, s string, allowHTTP bool) {
-		if err := CheckEndpoint(s, EndpointPolicy{AllowHTTP: allowHTTP}); err != nil {
+	f.Add("https://169.254.169.254/latest", true, true)
+	f.Fuzz(func(t *testing.T, s string, allowHTTP, publicOnly bool) {
+		if err := CheckEndpoint(s, EndpointPolicy{AllowHTTP: allowHTTP, PublicOnly: publicOnly}); err != nil {
 			if _, ok := err.(*RuleError); !ok {
 				t.Fatalf("error is not a *RuleError: %#v", err)
 			}
@@ -86,6 +88,11 @@ func FuzzCheckEndpoint(f *testing.F) {
 		}
 		if u.Scheme == "http" && !allowHTTP && !IsLoopbackHost(u.Hostname()) {
 			t.Fatalf("accepted plain http to %q", u.Hostname())
+		}
+		if publicOnly {
+			if ip, err := netip.ParseAddr(u.Hostname()); (err == nil && nonPublic(ip.Unmap()) != "") || strings.EqualFold(u.Hostname(), "localhost") {
+				t.Fatalf("public-only policy accepted %q", s)
+			}
 		}
 	})
 }

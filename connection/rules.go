@@ -12,6 +12,7 @@ package connection
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -243,6 +244,13 @@ func CheckChainedDuration(d time.Duration) error {
 // shape rules: plain http is refused for non-loopback hosts unless AllowHTTP.
 type EndpointPolicy struct {
 	AllowHTTP bool
+	// PublicOnly refuses, at DDL time, endpoints whose host is "localhost"
+	// or an IP literal that is not public (loopback, private, link-local —
+	// the instance metadata service at 169.254.169.254 — CGNAT, ...). Names
+	// that resolve to such addresses are caught when dialled
+	// (PublicAddressesOnly); this catches the obvious cases with an error at
+	// the statement that names them.
+	PublicOnly bool
 }
 
 // ParseEndpoint checks the shape of an ENDPOINT or STS ENDPOINT: an absolute
@@ -278,6 +286,16 @@ func CheckEndpoint(s string, policy EndpointPolicy) error {
 	u, err := ParseEndpoint(s)
 	if err != nil {
 		return err
+	}
+	if policy.PublicOnly {
+		if strings.EqualFold(u.Hostname(), "localhost") {
+			return ruleErr("This catalog only accepts endpoints on the public internet.", "endpoint %q names this machine (localhost)", s)
+		}
+		if ip, err := netip.ParseAddr(u.Hostname()); err == nil {
+			if reason := nonPublic(ip.Unmap()); reason != "" {
+				return ruleErr("This catalog only accepts endpoints on the public internet.", "endpoint %q is a %s address", s, reason)
+			}
+		}
 	}
 	if u.Scheme == "http" && !policy.AllowHTTP && !IsLoopbackHost(u.Hostname()) {
 		return ruleErr("Use https, or open the catalog with plain-HTTP endpoints allowed (for test setups only).",

@@ -70,7 +70,7 @@ func sections() []section {
 			t = both(t, under(200, "< 200 ns"))
 		}
 		credRows = append(credRows, comparison{
-			label: "cached Retrieve, " + g + " goroutines", bench: "connection:CachedRetrieve/conncat/goroutines=" + g,
+			label: "cached Retrieve, goroutines=" + g, bench: "connection:CachedRetrieve/conncat/goroutines=" + g,
 			alt: "connection:CachedRetrieve/aws.CredentialsCache/goroutines=" + g, altLabel: "aws.CredentialsCache",
 			target: t,
 		})

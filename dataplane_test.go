@@ -253,13 +253,34 @@ func TestPublicAddressesOnly(t *testing.T) {
 	fake := awstest.NewSTS() // listens on 127.0.0.1
 	defer fake.Close()
 	key, secret := fake.AddUser(engineUser)
-	cat := openTest(t, conncat.WithPublicAddressesOnly(), conncat.WithAWSConfig(fake.Config(key, secret)))
-	mustExec(t, cat, fmt.Sprintf(`CREATE SECRET sk AS '%s'; CREATE CONNECTION c TO AWS (ACCESS KEY ID = '%s', SECRET ACCESS KEY = SECRET sk, ENDPOINT = '%s')`, secret, key, fake.URL))
-	cfg, err := cat.AWSConfig(context.Background(), "c")
+	path := filepath.Join(t.TempDir(), "prod.db")
+	ctx := context.Background()
+
+	// With the option, DDL refuses the loopback endpoint outright...
+	strict, err := conncat.Open(ctx, path, conncat.WithPublicAddressesOnly(), conncat.WithAWSConfig(fake.Config(key, secret)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = sts.NewFromConfig(cfg).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+	defer strict.Close()
+	mustExec(t, strict, fmt.Sprintf(`CREATE SECRET sk AS '%s'`, secret))
+	create := fmt.Sprintf(`CREATE CONNECTION c TO AWS (ACCESS KEY ID = '%s', SECRET ACCESS KEY = SECRET sk, ENDPOINT = '%s')`, key, fake.URL)
+	var e *conncat.Error
+	if _, err := strict.Exec(ctx, create); !errors.As(err, &e) || e.Code != "22023" || !strings.Contains(e.Message, "loopback") {
+		t.Fatalf("DDL with a loopback endpoint: %v", err)
+	}
+	// ...and a row written without it (an older engine, another process)
+	// is still refused when dialled, after DNS, before any byte is sent.
+	lax, err := conncat.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lax.Close()
+	mustExec(t, lax, create)
+	cfg, err := strict.AWSConfig(ctx, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	var blocked *connection.BlockedAddressError
 	if !errors.As(err, &blocked) || blocked.Reason != "loopback" {
 		t.Fatalf("want the loopback endpoint refused, got %v", err)

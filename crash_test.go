@@ -5,12 +5,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -123,7 +123,7 @@ func replay(t *testing.T, logPath string, before map[string]bool, completed *int
 		t.Fatal(err)
 	}
 	defer f.Close()
-	state := maps(before)
+	state := maps.Clone(before)
 	inflight := ""
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -145,14 +145,6 @@ func replay(t *testing.T, logPath string, before map[string]bool, completed *int
 	return state, inflight
 }
 
-func maps(m map[string]bool) map[string]bool {
-	out := make(map[string]bool, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
 func apply(state map[string]bool, op string) {
 	f := strings.Fields(op)
 	switch f[0] {
@@ -163,15 +155,6 @@ func apply(state map[string]bool, op string) {
 			delete(state, name)
 		}
 	}
-}
-
-func names(m map[string]bool) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // checkCatalog verifies the file after a kill and returns the objects it holds.
@@ -234,13 +217,13 @@ func checkCatalog(t *testing.T, path string, expected map[string]bool, inflight 
 		}
 	}
 	// Exactly what completed, plus possibly the statement in flight.
-	withInflight := maps(expected)
+	withInflight := maps.Clone(expected)
 	if inflight != "" {
 		apply(withInflight, inflight)
 	}
-	got := strings.Join(names(actual), " ")
-	if got != strings.Join(names(expected), " ") && got != strings.Join(names(withInflight), " ") {
-		t.Fatalf("after a kill during %q the catalog holds\n  %s\nwant\n  %s\nor\n  %s", inflight, got, strings.Join(names(expected), " "), strings.Join(names(withInflight), " "))
+	names := func(m map[string]bool) string { return strings.Join(slices.Sorted(maps.Keys(m)), " ") }
+	if got := names(actual); got != names(expected) && got != names(withInflight) {
+		t.Fatalf("after a kill during %q the catalog holds\n  %s\nwant\n  %s\nor\n  %s", inflight, got, names(expected), names(withInflight))
 	}
 	return actual
 }

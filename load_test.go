@@ -22,6 +22,9 @@ import (
 // each goroutine touches are its own, or guarded by IF [NOT] EXISTS), no
 // goroutine may hang, and SQLite's "database is locked" must never reach
 // a caller.
+// shared is how many role connections every worker validates and uses.
+const shared = 4
+
 func TestLoad(t *testing.T) {
 	fake := awstest.NewSTS()
 	defer fake.Close()
@@ -40,7 +43,6 @@ func TestLoad(t *testing.T) {
 	}
 	defer second.Close()
 
-	const shared = 4
 	for i := range shared {
 		role := fmt.Sprintf("arn:aws:iam::123456789012:role/Load%d", i)
 		mustExec(t, first, fmt.Sprintf("CREATE CONNECTION shared_%d TO AWS (ASSUME ROLE ARN = '%s')", i, role))
@@ -97,7 +99,7 @@ func TestLoad(t *testing.T) {
 	t.Logf("operations by kind (DDL, contended DDL, SELECT, VALIDATE, AWSConfig, SHOW): %s", strings.Join(counts, " "))
 }
 
-func loadOp(ctx context.Context, cat *conncat.Catalog, kind, worker, i, shared int) error {
+func loadOp(ctx context.Context, cat *conncat.Catalog, kind, worker, i, which int) error {
 	own := fmt.Sprintf("w%d_%d", worker, i)
 	switch kind {
 	case 0: // a goroutine's own objects: create, alter, drop
@@ -116,15 +118,15 @@ func loadOp(ctx context.Context, cat *conncat.Catalog, kind, worker, i, shared i
 		return err
 	case 2:
 		res, err := cat.Exec(ctx, "SELECT count(*) FROM mz_connections c JOIN mz_aws_connections a ON a.id = c.id WHERE c.name LIKE 'shared_%'")
-		if err == nil && res[0].Rows[0][0] != int64(4) {
-			return fmt.Errorf("saw %v shared connections, want 4", res[0].Rows[0][0])
+		if err == nil && res[0].Rows[0][0] != int64(shared) {
+			return fmt.Errorf("saw %v shared connections, want %d", res[0].Rows[0][0], shared)
 		}
 		return err
 	case 3:
-		_, err := cat.Exec(ctx, fmt.Sprintf("VALIDATE CONNECTION shared_%d", shared))
+		_, err := cat.Exec(ctx, fmt.Sprintf("VALIDATE CONNECTION shared_%d", which))
 		return err
 	case 4:
-		cfg, err := cat.AWSConfig(ctx, fmt.Sprintf("shared_%d", shared))
+		cfg, err := cat.AWSConfig(ctx, fmt.Sprintf("shared_%d", which))
 		if err != nil {
 			return err
 		}
@@ -134,7 +136,7 @@ func loadOp(ctx context.Context, cat *conncat.Catalog, kind, worker, i, shared i
 		}
 		return err
 	default:
-		_, err := cat.Exec(ctx, fmt.Sprintf("SHOW TRUST POLICY FOR CONNECTION shared_%d; SHOW CONNECTIONS", shared))
+		_, err := cat.Exec(ctx, fmt.Sprintf("SHOW TRUST POLICY FOR CONNECTION shared_%d; SHOW CONNECTIONS", which))
 		return err
 	}
 }

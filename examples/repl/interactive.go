@@ -160,7 +160,7 @@ func (s *session) meta(ctx context.Context, cmd string) {
 		s.report(cmd, piece, res, err)
 	default:
 		e := metaError(sqlparse.CodeSyntaxError, "unknown command %s", fields[0])
-		e.(*conncat.Error).Hint = `\? lists the commands.`
+		e.Hint = `\? lists the commands.`
 		s.report(cmd, piece, nil, e)
 	}
 }

@@ -67,7 +67,7 @@ func newSandbox() (*sandbox, []conncat.Option, error) {
 
 func (sb *sandbox) Close() { sb.sts.Close() }
 
-func metaError(code, format string, args ...any) error {
+func metaError(code, format string, args ...any) *conncat.Error {
 	return &conncat.Error{Code: code, Message: fmt.Sprintf(format, args...), Position: -1}
 }
 

@@ -67,25 +67,7 @@ func master(n int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	ctx := context.Background()
-	c, err := catalog.Open(ctx, db, catalog.Options{Keys: Key, Principal: Principal})
-	if err != nil {
-		db.Close()
-		return "", err
-	}
-	for i := 0; i < n; i++ {
-		stmt, err := sqlparse.ParseOne(fmt.Sprintf("CREATE CONNECTION %s TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/R%d')", Name(i), i))
-		if err != nil {
-			db.Close()
-			return "", err
-		}
-		if _, err := c.Exec(ctx, stmt); err != nil {
-			db.Close()
-			return "", err
-		}
-	}
-	// Fold the WAL into the main file so that one file is the whole catalog.
-	if _, err := db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+	if err := fill(db, n); err != nil {
 		db.Close()
 		return "", err
 	}
@@ -94,6 +76,27 @@ func master(n int) (string, error) {
 	}
 	built[n] = path
 	return path, nil
+}
+
+// fill creates n role connections through the catalog itself, then folds
+// the WAL into the main file so that one file is the whole catalog.
+func fill(db *sql.DB, n int) error {
+	ctx := context.Background()
+	c, err := catalog.Open(ctx, db, catalog.Options{Keys: Key, Principal: Principal})
+	if err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		stmt, err := sqlparse.ParseOne(fmt.Sprintf("CREATE CONNECTION %s TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/R%d')", Name(i), i))
+		if err != nil {
+			return err
+		}
+		if _, err := c.Exec(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	_, err = db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	return err
 }
 
 func copyFile(src, dst string) error {

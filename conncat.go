@@ -205,12 +205,11 @@ func (c *Catalog) Exec(ctx context.Context, script string) ([]*Result, error) {
 
 // ExecStatement runs one parsed statement, for engines with their own
 // splitter (see sqlparse.Split and sqlparse.ParsePiece).
-func (c *Catalog) ExecStatement(ctx context.Context, stmt sqlparse.Statement) (*Result, error) {
+func (c *Catalog) ExecStatement(ctx context.Context, stmt sqlparse.Statement) (res *Result, err error) {
+	defer recoverStatement(stmt, &err)
 	if s, ok := stmt.(*sqlparse.ValidateConnection); ok {
 		return c.validateConnection(ctx, s)
 	}
-	var res *Result
-	var err error
 	if validateFirst(stmt) {
 		res, err = c.cat.ExecValidated(ctx, stmt, c.validateBeforeCommit)
 	} else {

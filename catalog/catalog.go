@@ -122,7 +122,10 @@ func (c *Catalog) checkKey(ctx context.Context) error {
 }
 
 // inTx runs fn in one write transaction, serialised with the catalog's
-// other writers.
+// other writers. The rollback is deferred, not called on error only: fn
+// runs engine code (the clock, WITH (VALIDATE)'s network checks), and if
+// that panics the transaction must still end, or its connection would
+// keep SQLite's write lock and every later writer would wait for it.
 func (c *Catalog) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
@@ -130,8 +133,8 @@ func (c *Catalog) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	defer tx.Rollback() // no-op after Commit
 	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {

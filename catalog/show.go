@@ -183,10 +183,18 @@ func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result) err
 		return fmt.Errorf("query: %w", err)
 	}
 	defer conn.ExecContext(context.Background(), `PRAGMA query_only = OFF`)
+	g, unguard, err := guard(conn, q.CTENames())
+	if err != nil {
+		return fmt.Errorf("query: %w", err)
+	}
+	defer unguard()
 	rows, err := conn.QueryContext(ctx, text)
 	if err != nil {
 		if ctx.Err() != nil {
 			return errorf(CodeQueryCanceled, -1, "canceling statement: %v", ctx.Err())
+		}
+		if g.refused != "" {
+			return g.err(q)
 		}
 		return errorf(sqlparse.CodeSyntaxError, q.Pos(), "query failed: %v", err)
 	}

@@ -96,6 +96,14 @@ var allowedAggregates = map[string]bool{
 	"row_number": true, "rank": true, "dense_rank": true,
 }
 
+// QueryFunction reports whether a catalog query may call the function
+// with this lower-case name, as a scalar, aggregate or window function. The
+// catalog's SQLite authorizer asks the same question, so the gate and the
+// database agree on one list.
+func QueryFunction(name string) bool {
+	return allowedFunctions[name] || allowedAggregates[name]
+}
+
 var tidbErrPos = regexp.MustCompile(`line (\d+) column (\d+) near "`)
 
 // parseQuery hands a piece to the TiDB parser and gates the result.
@@ -395,6 +403,29 @@ func isCatalogSchema(s string) bool {
 // Tables returns the tables the query reads, in order of appearance.
 // Names that refer to a CTE in scope are not tables and are not listed.
 func (q *Query) Tables() []TableRef { return q.tables }
+
+// CTENames returns the lower-case names of the common table expressions
+// the query defines, at any depth. SQLite reports a CTE from which no
+// column is read as a read of its name, like a table; the catalog's
+// authorizer needs these names to tell the two apart.
+func (q *Query) CTENames() []string {
+	v := &cteCollector{}
+	q.stmt.Accept(v)
+	return v.names
+}
+
+type cteCollector struct{ names []string }
+
+func (v *cteCollector) Enter(n ast.Node) (ast.Node, bool) {
+	if w, ok := n.(*ast.WithClause); ok {
+		for _, cte := range w.CTEs {
+			v.names = append(v.names, cte.Name.L)
+		}
+	}
+	return n, false
+}
+
+func (v *cteCollector) Leave(n ast.Node) (ast.Node, bool) { return n, true }
 
 // Pos implements Statement.
 func (q *Query) Pos() int { return q.pos }

@@ -24,6 +24,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/conncat/conncat/connection"
+	"github.com/conncat/conncat/internal/panics"
 )
 
 // Status is a check's outcome.
@@ -257,7 +258,7 @@ func (r *runner) assumeRole(ctx context.Context) (aws.CredentialsProvider, Resul
 	last := hops[len(hops)-1]
 	client := r.stsClient(caller)
 
-	var wg sync.WaitGroup
+	var wg panics.Group
 	var cred, ext Result
 	var finalCreds aws.Credentials
 	wg.Go(func() {
@@ -345,7 +346,7 @@ func (r *runner) s3Checks(ctx context.Context, creds aws.CredentialsProvider, cr
 	key := r.t.S3.Prefix + ".conncat-validate-" + uuid.NewString()
 	url := func(k string) string { return "s3://" + bucket + "/" + k }
 
-	var wg sync.WaitGroup
+	var wg panics.Group
 	wg.Go(func() {
 		out[0] = r.timed(ctx, CheckBucketRegion, func(ctx context.Context) Result { return r.bucketRegion(ctx, client) })
 	})

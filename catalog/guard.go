@@ -1,0 +1,100 @@
+package catalog
+
+import (
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+
+	"github.com/conncat/conncat/sqlparse"
+)
+
+// sqliteRecursive is SQLITE_RECURSIVE (a WITH RECURSIVE query), which
+// go-sqlite3 does not export.
+const sqliteRecursive = 33
+
+// readGuard is the SQLite authorizer installed while a gated SELECT is
+// compiled: the database's own check, behind sqlparse's gate, that a query
+// does nothing but read catalog tables and call allowed functions. It sees
+// what SQLite actually compiles, so it also catches a gate that misjudged
+// what TiDB's restored text means to SQLite. The gate gives the better
+// message; the guard should never fire (FuzzQueryGuard hunts for inputs
+// that make it).
+type readGuard struct {
+	// ctes are the query's CTE names.
+	ctes []string
+	// refused is the first action the guard denied, for the error.
+	refused string
+}
+
+// guardMessage starts every error the guard causes, so tests can tell a
+// guard refusal from the gate's.
+const guardMessage = "permission denied: the query tried to "
+
+func (g *readGuard) authorize(op int, arg1, arg2, dbName string) int {
+	switch op {
+	case sqlite3.SQLITE_SELECT, sqliteRecursive:
+		return sqlite3.SQLITE_OK
+	case sqlite3.SQLITE_READ:
+		if catalogTables[arg1] && (dbName == "main" || dbName == "") {
+			return sqlite3.SQLITE_OK
+		}
+		// A table or CTE from which no column is read (count(*), EXISTS)
+		// is reported with an empty column, and unqualified names come
+		// with no database, so a CTE looks like a table here: only the
+		// query's own CTE names pass.
+		if arg2 == "" && dbName == "" && slices.Contains(g.ctes, strings.ToLower(arg1)) {
+			return sqlite3.SQLITE_OK
+		}
+		return g.deny(fmt.Sprintf("read %s.%s", dbName, arg1))
+	case sqlite3.SQLITE_FUNCTION:
+		// LIKE compiles to SQLite's like() function.
+		if sqlparse.QueryFunction(arg2) || arg2 == "like" {
+			return sqlite3.SQLITE_OK
+		}
+		return g.deny(fmt.Sprintf("call %s()", arg2))
+	}
+	return g.deny(fmt.Sprintf("perform SQLite action %d (%s)", op, strings.Join([]string{arg1, arg2, dbName}, ", ")))
+}
+
+func (g *readGuard) deny(action string) int {
+	if g.refused == "" {
+		g.refused = action
+	}
+	return sqlite3.SQLITE_DENY
+}
+
+// err turns a denial into the error the caller sees.
+func (g *readGuard) err(q *sqlparse.Query) *sqlparse.Error {
+	e := errorf(sqlparse.CodeInsufficientPrivilege, q.Pos(), "%s%s", guardMessage, g.refused)
+	e.Detail = "SQLite's authorizer refused a query that conncat's query gate let through; this is a bug worth reporting with the query."
+	e.Hint = "Catalog queries may only read the catalog tables (" + strings.Join(sortedTables(), ", ") + ")."
+	return e
+}
+
+// guard installs the authorizer on conn and returns the function that
+// removes it. Installing or removing an authorizer expires the statements
+// SQLite has prepared on that connection, so the next catalog statement on
+// it compiles again: a cost paid once per SELECT, which is not a hot path.
+func guard(conn *sql.Conn, ctes []string) (*readGuard, func(), error) {
+	g := &readGuard{ctes: ctes}
+	set := func(fn func(int, string, string, string) int) error {
+		return conn.Raw(func(driverConn any) error {
+			c, ok := driverConn.(*sqlite3.SQLiteConn)
+			if !ok {
+				return fmt.Errorf("catalog database is not go-sqlite3 (%T)", driverConn)
+			}
+			c.RegisterAuthorizer(fn)
+			return nil
+		})
+	}
+	if err := set(g.authorize); err != nil {
+		return nil, nil, err
+	}
+	// The connection goes back to the pool afterwards; with the authorizer
+	// left on it would refuse the catalog's own statements. Removal cannot
+	// fail on an open connection, and a closed one is not reused.
+	return g, func() { _ = set(nil) }, nil
+}

@@ -31,7 +31,7 @@ func (c *Catalog) runValidation(ctx context.Context, r *catalog.Resolved, s3 *co
 			fn(CheckProgress{Check: r.Check, Status: string(r.Status), Message: r.Message, Duration: r.Duration})
 		}
 	}
-	return validate.Run(ctx, validate.Target{Spec: r.AWS, CatalogName: c.plane.catalogName, S3: s3}, opts), nil
+	return validate.Run(ctx, validate.Target{Spec: r.AWS, NameSQL: sqlparse.QuoteIdent(r.AWS.Name), CatalogName: c.plane.catalogName, S3: s3}, opts), nil
 }
 
 // CheckProgress is one finished check of a running validation.

@@ -112,3 +112,33 @@ func TestValidateBeforeCommit(t *testing.T) {
 	// Dependencies too: dropping the bad secret is allowed, as nothing uses it.
 	mustExec(t, cat, `DROP SECRET bad`)
 }
+
+// TestHintsNameTheConnectionAsSQL: a hint that shows a statement writes
+// the connection's name so that the statement runs as shown, quoted when
+// the name needs it.
+func TestHintsNameTheConnectionAsSQL(t *testing.T) {
+	fake := awstest.NewSTS()
+	defer fake.Close()
+	key, secret := fake.AddUser(engineUser)
+	// A careless customer: the role trusts the engine without asking for
+	// the external ID.
+	careless := `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "` + engineUser + `"}, "Action": "sts:AssumeRole"}]}`
+	if err := fake.AddRole(customerRole, careless); err != nil {
+		t.Fatal(err)
+	}
+	cat := openTest(t, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret)))
+	mustExec(t, cat, `CREATE CONNECTION "Prod ""Exports""" TO AWS (ASSUME ROLE ARN = '`+customerRole+`', STS ENDPOINT = '`+fake.URL+`')`)
+
+	res, err := cat.Exec(context.Background(), `VALIDATE CONNECTION "Prod ""Exports"""`)
+	if err == nil {
+		t.Fatal("a role that does not require the external ID passed")
+	}
+	hint := res[0].Rows[1][3].(string)
+	const show = `SHOW TRUST POLICY FOR CONNECTION "Prod ""Exports"""`
+	if !strings.Contains(hint, show) {
+		t.Fatalf("hint does not show a statement that runs: %q", hint)
+	}
+	if got := mustExec(t, cat, show); !strings.Contains(got[0].Rows[0][2].(string), "sts:ExternalId") {
+		t.Fatalf("the hint's statement printed %v", got[0].Rows)
+	}
+}

@@ -42,8 +42,8 @@ type Op struct {
 	Grant string
 	// Caller is who acted, when known (for AssumeRole: the principal).
 	Caller string
-	// Conn is the connection being validated, for hints that name the
-	// SQL to run.
+	// Conn is the connection being validated, written as an SQL
+	// identifier (Target.NameSQL), for hints that show the SQL to run.
 	Conn       string
 	ExternalID string
 	Region     string

@@ -75,6 +75,11 @@ func Failed(results []Result) bool {
 type Target struct {
 	Spec        connection.Spec
 	CatalogName string
+	// NameSQL is Spec.Name written as the caller's SQL dialect writes an
+	// identifier (quoted where it must be), for hints that show a
+	// statement to run; empty means Spec.Name as is. validate knows no
+	// SQL, so the caller, who does, supplies it.
+	NameSQL string
 	// S3 is the path to check; nil runs only the credential checks.
 	S3 *connection.S3URL
 }
@@ -172,8 +177,16 @@ func skip(format string, args ...any) Result {
 	return Result{Status: Skip, Message: fmt.Sprintf(format, args...)}
 }
 
+// nameSQL is the connection's name as hints write it in a statement.
+func (r *runner) nameSQL() string {
+	if r.t.NameSQL != "" {
+		return r.t.NameSQL
+	}
+	return r.spec.Name
+}
+
 func (r *runner) op(action, resource string) Op {
-	return Op{Action: action, Resource: resource, Conn: r.spec.Name, ExternalID: r.spec.ExternalID,
+	return Op{Action: action, Resource: resource, Conn: r.nameSQL(), ExternalID: r.spec.ExternalID,
 		Region: r.region, Endpoint: r.spec.Endpoint}
 }
 
@@ -303,7 +316,7 @@ func (r *runner) judgeNoExternalID(err error) Result {
 		return Result{Status: Fail,
 			Message: "the role can be assumed without the external ID: another customer of this engine who learns the role ARN could use it (confused deputy)",
 			Hint: fmt.Sprintf(`Add this condition to the trust policy statement that allows %s: "Condition": {"StringEquals": {"sts:ExternalId": "%s"}} (SHOW TRUST POLICY FOR CONNECTION %s prints the whole policy).`,
-				principalOrAmbient(r.spec.Principal), r.spec.ExternalID, r.spec.Name)}
+				principalOrAmbient(r.spec.Principal), r.spec.ExternalID, r.nameSQL())}
 	}
 	p := Classify(r.op("sts:AssumeRole", r.spec.RoleARN), err)
 	switch p.Code {

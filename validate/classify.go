@@ -60,6 +60,12 @@ func Classify(op Op, err error) Problem {
 		return Problem{Code: "blocked-address", Message: blocked.Error(),
 			Hint: "This catalog only reaches public addresses; point ENDPOINT at a public host."}
 	}
+	var retried *RetriedOutError
+	if errors.As(err, &retried) {
+		p := Classify(op, retried.Last)
+		p.Message += " (retried until the check's time ran out)"
+		return p
+	}
 	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
 		return Problem{Code: "timeout", Retryable: true,
 			Message: fmt.Sprintf("%s did not answer in time", endpointName(op)),

@@ -199,7 +199,9 @@ func (r *runner) objectOp(action, url string) Op {
 }
 
 func (r *runner) stsClient(creds aws.CredentialsProvider) *sts.Client {
-	return sts.NewFromConfig(r.o.Ambient, connection.STSOptions(r.spec, creds))
+	return sts.NewFromConfig(r.o.Ambient, connection.STSOptions(r.spec, creds), func(o *sts.Options) {
+		o.APIOptions = append(o.APIOptions, recordAttempts)
+	})
 }
 
 // credentialProblem says whether a classified error is about the keys
@@ -348,6 +350,7 @@ func (r *runner) s3Checks(ctx context.Context, creds aws.CredentialsProvider, cr
 		return out
 	}
 	client := s3.NewFromConfig(r.o.Ambient, func(o *s3.Options) {
+		o.APIOptions = append(o.APIOptions, recordAttempts)
 		o.Credentials = creds
 		o.Region = r.region
 		if r.spec.Endpoint != "" {

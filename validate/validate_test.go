@@ -217,6 +217,24 @@ func TestUnreachableSTS(t *testing.T) {
 	}
 }
 
+// TestUnreachableSTSRetriedOut: when the check's time runs out while the
+// SDK waits to retry a refused connection, the SDK reports only the
+// cancellation; the check still says what went wrong.
+func TestUnreachableSTSRetriedOut(t *testing.T) {
+	w := newWorld(t)
+	w.options.CheckTimeout = 300 * time.Millisecond
+	spec := roleSpec(engineUser)
+	spec.STSEndpoint = "http://127.0.0.1:1"
+	for range 3 {
+		res := run(t, w, spec)
+		for _, r := range res[:2] {
+			if r.Status != validate.Fail || !strings.Contains(r.Message, "could not connect") || !strings.Contains(r.Message, "connection refused") {
+				t.Fatalf("got %+v", r)
+			}
+		}
+	}
+}
+
 func TestExpiredSessionKeys(t *testing.T) {
 	w := newWorld(t)
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)

@@ -17,7 +17,9 @@ type RetriedOutError struct {
 	Last, Err error
 }
 
-func (e *RetriedOutError) Error() string { return e.Err.Error() + " (last attempt: " + e.Last.Error() + ")" }
+func (e *RetriedOutError) Error() string {
+	return e.Err.Error() + " (last attempt: " + e.Last.Error() + ")"
+}
 
 func (e *RetriedOutError) Unwrap() []error { return []error{e.Err, e.Last} }
 

@@ -103,7 +103,7 @@ func (c *Catalog) createConnection(ctx context.Context, tx *sql.Tx, s *sqlparse.
 			return err
 		}
 		if row.roleARN.Valid {
-			row.externalID = null(c.opts.ExternalIDPrefix + uuid.NewString())
+			row.externalID = null(c.newExternalID())
 			c.fillTrust(&row)
 			if c.principal == nil {
 				res.Notices = append(res.Notices, "no principal is configured: conncat assumes the role with its ambient AWS credentials, "+
@@ -143,6 +143,20 @@ func (c *Catalog) fillTrust(row *awsRow) {
 	}
 	row.principal = null(c.principal.String())
 	row.trustPolicy = null(TrustPolicy(row.principal.String, row.externalID.String))
+}
+
+// newExternalID generates an external ID: a UUIDv7 after the configured
+// prefix. Version 7 begins with the time, so new IDs land at the end of
+// the external_id index instead of on a random page of it (with v4, CREATE
+// CONNECTION slowed as the catalog grew); its 74 random bits keep it
+// unguessable, though AWS does not treat external IDs as secrets.
+func (c *Catalog) newExternalID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		// Only when the system's random source fails; v4 needs it too.
+		panic(fmt.Sprintf("catalog: generate external id: %v", err))
+	}
+	return c.opts.ExternalIDPrefix + id.String()
 }
 
 // TrustPolicy is the policy a customer attaches to their role: it lets the
@@ -482,7 +496,7 @@ func (c *Catalog) alterConnection(ctx context.Context, tx *sql.Tx, s *sqlparse.A
 		}
 		if row.roleARN.Valid && !row.externalID.Valid {
 			// First time this connection assumes a role: it gets its ID now.
-			row.externalID = null(c.opts.ExternalIDPrefix + uuid.NewString())
+			row.externalID = null(c.newExternalID())
 		}
 		c.fillTrust(row)
 		if _, err := tx.ExecContext(ctx, `UPDATE mz_aws_connections SET (`+awsColumns+`) = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ?`,

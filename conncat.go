@@ -184,7 +184,9 @@ func (c *Catalog) Close() error {
 
 // Exec runs a script statement by statement. It stops at the first error
 // and returns the results of the statements before it with the error.
-func (c *Catalog) Exec(ctx context.Context, script string) ([]*Result, error) {
+func (c *Catalog) Exec(ctx context.Context, script string) (_ []*Result, err error) {
+	// ExecStatement has its own boundary; this one is for the parser.
+	defer recoverStatement(-1, &err)
 	stmts, err := sqlparse.Parse(script)
 	if err != nil {
 		return nil, err
@@ -206,7 +208,7 @@ func (c *Catalog) Exec(ctx context.Context, script string) ([]*Result, error) {
 // ExecStatement runs one parsed statement, for engines with their own
 // splitter (see sqlparse.Split and sqlparse.ParsePiece).
 func (c *Catalog) ExecStatement(ctx context.Context, stmt sqlparse.Statement) (res *Result, err error) {
-	defer recoverStatement(stmt, &err)
+	defer recoverStatement(stmt.Pos(), &err)
 	if s, ok := stmt.(*sqlparse.ValidateConnection); ok {
 		return c.validateConnection(ctx, s)
 	}
@@ -254,7 +256,8 @@ func Split(script string) []sqlparse.Piece { return sqlparse.Split(script) }
 
 // ExecPiece parses and runs one piece of script; error positions are
 // offsets in script, with line and column filled in.
-func (c *Catalog) ExecPiece(ctx context.Context, script string, piece sqlparse.Piece) (*Result, error) {
+func (c *Catalog) ExecPiece(ctx context.Context, script string, piece sqlparse.Piece) (_ *Result, err error) {
+	defer recoverStatement(piece.Offset, &err)
 	stmt, err := sqlparse.ParsePiece(script, piece)
 	if err != nil {
 		return nil, err

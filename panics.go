@@ -18,7 +18,7 @@ import (
 // secrets included, so the error names only its type, except for a
 // runtime error, whose text (an index, a nil dereference) never holds
 // data. Where it happened goes in the detail, to make the report useful.
-func recoverStatement(stmt sqlparse.Statement, err *error) {
+func recoverStatement(pos int, err *error) {
 	v := recover()
 	if v == nil {
 		return
@@ -28,7 +28,7 @@ func recoverStatement(stmt sqlparse.Statement, err *error) {
 	if re, ok := p.Value.(runtime.Error); ok {
 		what = re.Error()
 	}
-	e := &Error{Code: sqlparse.CodeInternal, Position: stmt.Pos(),
+	e := &Error{Code: sqlparse.CodeInternal, Position: pos,
 		Message: "internal error while running the statement: " + what,
 		Hint:    "The statement was not applied. This is a bug in conncat or in code the engine gave it; please report it with the detail."}
 	if p.Site != "" {

@@ -7,21 +7,21 @@ import (
 	"github.com/aws/smithy-go/middleware"
 )
 
-// RetriedOutError is a call whose time ran out while the SDK was retrying:
+// retriedOutError is a call whose time ran out while the SDK was retrying:
 // Err is what the SDK returned (only "request canceled, context deadline
 // exceeded"), Last why the last finished attempt failed. Classify explains
 // Last, which is what the customer can act on: "STS did not answer in
 // time" for a refused connection would send them looking in the wrong
 // place.
-type RetriedOutError struct {
+type retriedOutError struct {
 	Last, Err error
 }
 
-func (e *RetriedOutError) Error() string {
+func (e *retriedOutError) Error() string {
 	return e.Err.Error() + " (last attempt: " + e.Last.Error() + ")"
 }
 
-func (e *RetriedOutError) Unwrap() []error { return []error{e.Err, e.Last} }
+func (e *retriedOutError) Unwrap() []error { return []error{e.Err, e.Last} }
 
 type lastAttemptKey struct{}
 
@@ -32,7 +32,7 @@ type lastAttempt struct {
 
 // recordAttempts adds two middlewares to a client's stack around the
 // SDK's retry loop: the inner one notes each attempt's error, the outer one
-// wraps a final cancellation in RetriedOutError when an attempt failed
+// wraps a final cancellation in retriedOutError when an attempt failed
 // first. middleware.Stack runs Finalize steps in order, so "before Retry"
 // is the outer.
 func recordAttempts(stack *middleware.Stack) error {
@@ -42,7 +42,7 @@ func recordAttempts(stack *middleware.Stack) error {
 		if err != nil && ctx.Err() != nil {
 			last.mu.Lock()
 			if last.err != nil {
-				err = &RetriedOutError{Last: last.err, Err: err}
+				err = &retriedOutError{Last: last.err, Err: err}
 			}
 			last.mu.Unlock()
 		}

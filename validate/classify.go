@@ -60,7 +60,7 @@ func Classify(op Op, err error) Problem {
 		return Problem{Code: "blocked-address", Message: blocked.Error(),
 			Hint: "This catalog only reaches public addresses; point ENDPOINT at a public host."}
 	}
-	var retried *RetriedOutError
+	var retried *retriedOutError
 	if errors.As(err, &retried) {
 		p := Classify(op, retried.Last)
 		p.Message += " (retried until the check's time ran out)"

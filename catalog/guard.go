@@ -48,7 +48,10 @@ func (g *readGuard) authorize(op int, arg1, arg2, dbName string) int {
 		if arg2 == "" && dbName == "" && slices.Contains(g.ctes, strings.ToLower(arg1)) {
 			return sqlite3.SQLITE_OK
 		}
-		return g.deny(fmt.Sprintf("read %s.%s", dbName, arg1))
+		if dbName != "" {
+			arg1 = dbName + "." + arg1
+		}
+		return g.deny("read " + arg1)
 	case sqlite3.SQLITE_FUNCTION:
 		// LIKE compiles to SQLite's like() function.
 		if sqlparse.QueryFunction(arg2) || arg2 == "like" {

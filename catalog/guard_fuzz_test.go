@@ -85,7 +85,7 @@ func TestReadGuard(t *testing.T) {
 	}{
 		{`WITH d(x) AS (SELECT 1) SELECT count(*) FROM d`, "", []string{"d"}},
 		{`WITH conncat_secret_values(x) AS (SELECT 1) SELECT 1 FROM conncat_secret_values`, "", []string{"conncat_secret_values"}},
-		{`SELECT count(*) FROM conncat_secret_values`, "read .conncat_secret_values", []string{"d"}},
+		{`SELECT count(*) FROM conncat_secret_values`, "read conncat_secret_values", []string{"d"}},
 		{`SELECT name, created_at FROM mz_secrets`, "", nil},
 		{`SELECT count(*) FROM mz_connections`, "", nil},
 		{`WITH RECURSIVE n(x) AS (SELECT 1 UNION SELECT x + 1 FROM n WHERE x < 3) SELECT lower(x) FROM n`, "", nil},

@@ -15,6 +15,7 @@ import (
 
 	"github.com/conncat/conncat"
 	"github.com/conncat/conncat/awstest"
+	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/connection"
 	"github.com/conncat/conncat/sqlparse"
 )
@@ -148,7 +149,7 @@ func TestPanicChild(t *testing.T) {
 	case "spec-pointer":
 		panic(&spec)
 	case "resolved":
-		panic(struct{ AWS connection.Spec }{spec})
+		panic(&catalog.Resolved{Name: "k", AWS: spec})
 	case "statement":
 		panic(stmt)
 	case "error":

@@ -120,10 +120,8 @@ func TestHintsNameTheConnectionAsSQL(t *testing.T) {
 	fake := awstest.NewSTS()
 	defer fake.Close()
 	key, secret := fake.AddUser(engineUser)
-	// A careless customer: the role trusts the engine without asking for
-	// the external ID.
-	careless := `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "` + engineUser + `"}, "Action": "sts:AssumeRole"}]}`
-	if err := fake.AddRole(customerRole, careless); err != nil {
+	// A careless customer: the role does not ask for the external ID.
+	if err := fake.AddRole(customerRole, awstest.TrustWithoutExternalID(engineUser)); err != nil {
 		t.Fatal(err)
 	}
 	cat := openTest(t, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret)))

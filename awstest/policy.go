@@ -260,3 +260,11 @@ func wildcardMatch(pattern, s string) bool {
 	ok, err := path.Match(strings.ReplaceAll(escaped, "/", slash), strings.ReplaceAll(s, "/", slash))
 	return err == nil && ok
 }
+
+// TrustWithoutExternalID is the trust policy a careless customer pastes:
+// it lets principal assume the role with no condition, so no external ID is
+// asked for. VALIDATE CONNECTION must fail external_id_required on it.
+func TrustWithoutExternalID(principal string) string {
+	b, _ := json.Marshal(principal) // a string always marshals
+	return `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": ` + string(b) + `}, "Action": "sts:AssumeRole"}]}`
+}

@@ -38,21 +38,16 @@ type sandbox struct {
 	sts *awstest.STS
 }
 
-// carelessTrust trusts principal with no condition at all.
-func carelessTrust(principal string) string {
-	return fmt.Sprintf(`{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": %q}, "Action": "sts:AssumeRole"}]}`, principal)
-}
-
 // newSandbox starts the fake STS and returns the catalog options that
 // point conncat at it.
 func newSandbox() (*sandbox, []conncat.Option, error) {
 	sts := awstest.NewSTS()
 	key, secret := sts.AddUser(sandboxEngineUser)
-	if err := sts.AddRole(sandboxPrincipal, carelessTrust(sandboxEngineUser)); err != nil {
+	if err := sts.AddRole(sandboxPrincipal, awstest.TrustWithoutExternalID(sandboxEngineUser)); err != nil {
 		sts.Close()
 		return nil, nil, err
 	}
-	if err := sts.AddRole(sandboxCustomerRole, carelessTrust(sandboxPrincipal)); err != nil {
+	if err := sts.AddRole(sandboxCustomerRole, awstest.TrustWithoutExternalID(sandboxPrincipal)); err != nil {
 		sts.Close()
 		return nil, nil, err
 	}
@@ -88,7 +83,7 @@ func (sb *sandbox) command(ctx context.Context, cat *conncat.Catalog, args []str
 	if err != nil {
 		return nil, err
 	}
-	policy := carelessTrust(sandboxPrincipal)
+	policy := awstest.TrustWithoutExternalID(sandboxPrincipal)
 	if args[0] == "trust" {
 		res, err := cat.Exec(ctx, "SHOW TRUST POLICY FOR CONNECTION "+sqlparse.QuoteIdent(name))
 		if err != nil {

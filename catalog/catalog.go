@@ -174,6 +174,7 @@ const (
 	CodeWrongObjectType   = "42809"
 	CodePrerequisiteState = "55000"
 	CodeQueryCanceled     = "57014"
+	CodeDataException     = "22000"
 )
 
 // StatementCacheSize is how many prepared statements each SQLite

@@ -202,7 +202,13 @@ func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result) err
 		if ctx.Err() != nil {
 			return errorf(CodeQueryCanceled, -1, "canceling statement: %v", ctx.Err())
 		}
-		return err
+		var coded *sqlparse.Error
+		if errors.As(err, &coded) {
+			return err
+		}
+		// SQLite raised it while computing rows: a value a function
+		// refused (a bad JSON path, say).
+		return errorf(CodeDataException, q.Pos(), "query failed: %v", err)
 	}
 	res.Tag = fmt.Sprintf("SELECT %d", len(res.Rows))
 	return nil

@@ -178,6 +178,30 @@ func describe(t token) string {
 	}
 }
 
+// describeValue names a token found where a value belongs by its kind
+// alone: a secret typed without quotes must not come back in the message.
+func describeValue(t token) string {
+	switch t.kind {
+	case tokEOF:
+		return "end of input"
+	case tokString:
+		return "a string literal"
+	case tokQuotedIdent:
+		return "a quoted identifier"
+	case tokNumber:
+		return "a number"
+	case tokIdent:
+		return "a bare word"
+	default:
+		return "\"" + t.text + "\""
+	}
+}
+
+// unexpectedValue is unexpected for a token in a value position.
+func (p *parser) unexpectedValue(t token, want string) *Error {
+	return newError(CodeSyntaxError, t.pos, "syntax error at or near %s: expected %s", describeValue(t), want)
+}
+
 func (p *parser) unexpected(t token, want string) *Error {
 	if want == "" {
 		return newError(CodeSyntaxError, t.pos, "syntax error at or near %s", describe(t))
@@ -193,6 +217,19 @@ func (p *parser) expectEnd() *Error {
 	}
 	if t.kind != tokEOF {
 		return p.unexpected(t, "end of statement")
+	}
+	return nil
+}
+
+// expectEndAfterValue is expectEnd after a secret's value, where what
+// follows may be the rest of a value typed without quotes.
+func (p *parser) expectEndAfterValue() *Error {
+	t, err := p.next()
+	if err != nil {
+		return err
+	}
+	if t.kind != tokEOF {
+		return p.unexpectedValue(t, "end of statement")
 	}
 	return nil
 }
@@ -216,7 +253,7 @@ func (p *parser) str(what string) (token, *Error) {
 		return token{}, err
 	}
 	if t.kind != tokString {
-		return token{}, p.unexpected(t, what)
+		return token{}, p.unexpectedValue(t, what)
 	}
 	return t, nil
 }
@@ -321,7 +358,7 @@ func (p *parser) secretValue() (Secret, int, *Error) {
 		return Secret{}, 0, err
 	}
 	if !isWord(t, "as") && !isPunct(t, "=") {
-		return Secret{}, 0, p.unexpected(t, "AS")
+		return Secret{}, 0, p.unexpectedValue(t, "AS")
 	}
 	v, err := p.str("the secret's value as a string literal")
 	if err != nil {
@@ -342,7 +379,7 @@ func (p *parser) createSecret(pos int) (Statement, *Error) {
 	if s.Value, s.ValuePos, err = p.secretValue(); err != nil {
 		return nil, err
 	}
-	return s, p.expectEnd()
+	return s, p.expectEndAfterValue()
 }
 
 func (p *parser) alterSecret(pos int) (Statement, *Error) {
@@ -370,7 +407,7 @@ func (p *parser) alterSecret(pos int) (Statement, *Error) {
 	if s.Value, _, err = p.secretValue(); err != nil {
 		return nil, err
 	}
-	return s, p.expectEnd()
+	return s, p.expectEndAfterValue()
 }
 
 func (p *parser) drop(pos int) (Statement, *Error) {
@@ -733,7 +770,7 @@ func (p *parser) option(allowed []connection.Option) (Option, *Error) {
 		return p.durationValue(o, v)
 	}
 	if v.kind != tokString {
-		return Option{}, p.unexpected(v, "a string literal for "+string(name))
+		return Option{}, p.unexpectedValue(v, "a string literal for "+string(name))
 	}
 	if name == connection.SessionToken {
 		if v.text == "" {
@@ -744,25 +781,32 @@ func (p *parser) option(allowed []connection.Option) (Option, *Error) {
 		return o, nil
 	}
 	o.Kind, o.String = ValueString, v.text
-	var rerr error
-	switch name {
-	case connection.AssumeRoleARN:
-		_, rerr = connection.ParseRoleARN(v.text)
-	case connection.AssumeRoleSessionName:
-		rerr = connection.CheckSessionName(v.text)
-	case connection.Region:
-		rerr = connection.CheckRegion(v.text)
-	case connection.Endpoint, connection.STSEndpoint:
-		_, rerr = connection.ParseEndpoint(v.text)
-	case connection.Prefix:
-		_, rerr = connection.ParseS3URL(v.text)
-	case connection.AccessKeyID:
-		rerr = checkAccessKeyID(v.text)
-	}
-	if rerr != nil {
+	if rerr := checkOptionValue(name, v.text); rerr != nil {
 		return Option{}, ValueError(v.pos, name, rerr)
 	}
 	return o, nil
+}
+
+// checkOptionValue applies the value rule of a string-valued option.
+func checkOptionValue(name connection.Option, value string) error {
+	var err error
+	switch name {
+	case connection.AssumeRoleARN:
+		_, err = connection.ParseRoleARN(value)
+	case connection.AssumeRoleSessionName:
+		err = connection.CheckSessionName(value)
+	case connection.AssumeRoleDuration:
+		_, err = connection.ParseDurationText(value)
+	case connection.Region:
+		err = connection.CheckRegion(value)
+	case connection.Endpoint, connection.STSEndpoint:
+		_, err = connection.ParseEndpoint(value)
+	case connection.Prefix, connection.S3Path:
+		_, err = connection.ParseS3URL(value)
+	case connection.AccessKeyID:
+		err = checkAccessKeyID(value)
+	}
+	return err
 }
 
 // checkAccessKeyID catches the commonest mistake, a secret access key pasted
@@ -794,7 +838,7 @@ func (p *parser) durationValue(o Option, v token) (Option, *Error) {
 	case tokString:
 		o.Duration, rerr = connection.ParseDurationText(v.text)
 	default:
-		return Option{}, p.unexpected(v, "a number of seconds or a duration string for ASSUME ROLE DURATION")
+		return Option{}, p.unexpectedValue(v, "a number of seconds or a duration string for ASSUME ROLE DURATION")
 	}
 	if rerr != nil {
 		return Option{}, ValueError(v.pos, connection.AssumeRoleDuration, rerr)

@@ -2,17 +2,25 @@ package sqlparse
 
 import (
 	"strings"
-
-	"github.com/conncat/conncat/connection"
 )
 
-// RedactSource returns sql with every string literal that may hold a secret
-// replaced by '<redacted>'. It works on tokens, needs no successful parse,
-// and errs on the side of hiding: a literal is kept only where it is
-// certainly not a secret — the value of a non-secret option (ASSUME ROLE
-// ARN, REGION, ENDPOINT, PREFIX, ...) or any literal in a SELECT, SHOW,
-// VALIDATE or DROP statement. An unterminated literal is hidden to the end.
-// Use it to echo statements, including ones that failed to parse.
+// RedactSource returns sql with everything that may be a secret replaced
+// by '<redacted>'. Use it to echo statements as typed, including ones that
+// failed to parse, in a REPL, a log line or a history file.
+//
+// Each statement of the script is judged on its own:
+//   - one that parses and cannot hold a secret (SELECT, SHOW, VALIDATE,
+//     DROP, RENAME) is kept as typed;
+//   - one that parses and can hold a secret (CREATE/ALTER SECRET, CREATE/
+//     ALTER CONNECTION) keeps only the literals that are values of options
+//     that are never secret (ASSUME ROLE ARN, REGION, ...);
+//   - one that does not parse hides every string literal (an unterminated
+//     one to the end of the statement; one holding a NUL, a bad byte or
+//     too many bytes as a whole) and everything in a value position (after
+//     "=" or AS, after a complete option name, after CREATE/ALTER SECRET's
+//     name), quoted identifiers and bare words included. Only a single
+//     literal that is a valid value of a known option that is never secret
+//     stays visible, so a failed CREATE CONNECTION can still be fixed.
 func RedactSource(sql string) string {
 	s, _ := RedactSourceAt(sql, -1)
 	return s
@@ -21,112 +29,99 @@ func RedactSource(sql string) string {
 // RedactSourceAt is RedactSource that also maps a byte offset in sql to
 // the same place in the result, for drawing a caret.
 func RedactSourceAt(sql string, pos int) (string, int) {
-	var b strings.Builder
-	newPos := pos
-	last := 0 // end of the part of sql already copied
-	replace := func(start, end int, with string) {
-		b.WriteString(sql[last:start])
-		b.WriteString(with)
-		if pos >= end {
-			newPos += len(with) - (end - start)
-		} else if pos > start {
-			newPos = b.Len() - len(with)
-		}
-		last = end
-	}
+	r := &redactor{src: sql, pos: pos, newPos: pos}
 	for _, piece := range Split(sql) {
-		l := lexer{src: sql[:piece.Offset+len(piece.Text)], pos: piece.Offset}
-		var words []string // identifier words since the last punctuation
-		first := ""
-		for {
-			t, err := l.next()
-			if err != nil {
-				if err.Code == CodeSyntaxError && strings.HasPrefix(err.Message, "unterminated string") {
-					replace(err.Position, l.pos, "'"+Redacted)
-					break
-				}
-				if l.pos <= err.Position {
-					l.pos = err.Position + 1
-				}
-				words = nil
-				continue
-			}
-			if t.kind == tokEOF {
-				break
-			}
-			if first == "" && (t.kind == tokIdent || t.kind == tokPunct) {
-				first = strings.ToLower(t.text)
-			}
-			switch t.kind {
-			case tokIdent:
-				words = append(words, strings.ToLower(t.text))
-			case tokString:
-				if !safeLiteral(first, words, t.text) {
-					replace(t.pos, t.end, "'"+Redacted+"'")
-				}
-				words = nil
-			case tokPunct:
-				if t.text != "=" {
-					words = nil
-				}
-			default:
-				words = nil
-			}
-		}
+		r.piece(piece)
 	}
-	b.WriteString(sql[last:])
-	return b.String(), newPos
+	r.b.WriteString(sql[r.last:])
+	return r.b.String(), r.newPos
 }
 
-// safeLiteral reports whether a string literal following the given words
-// in a statement starting with first is certainly not a secret.
-func safeLiteral(first string, words []string, literal string) bool {
-	switch first {
-	case "select", "with", "(", "show", "validate", "drop":
-		return true
-	}
-	name := strings.ToUpper(strings.Join(words, " "))
-	switch connection.Option(name) {
-	case connection.AssumeRoleARN, connection.AssumeRoleSessionName, connection.AssumeRoleDuration,
-		connection.Region, connection.Endpoint, connection.STSEndpoint, connection.Prefix,
-		connection.S3Path:
-		return true
-	case connection.AccessKeyID:
-		// A secret key pasted in the wrong place must not be shown back.
-		return checkAccessKeyID(literal) == nil
-	}
-	return false
+// redactor copies src into b, replacing spans, and keeps track of where a
+// byte offset of src lands in the copy.
+type redactor struct {
+	src         string
+	b           strings.Builder
+	last        int // end of the part of src already copied
+	pos, newPos int
 }
 
-// nearestOption returns the allowed option closest to what was written, if
-// one is close enough to be a likely typo.
-func nearestOption(written string, allowed []connection.Option) connection.Option {
-	best, bestDist := connection.Option(""), len(written)/2+2
-	for _, o := range allowed {
-		if d := editDistance(written, string(o)); d < bestDist {
-			best, bestDist = o, d
+func (r *redactor) replace(start, end int, with string) {
+	r.b.WriteString(r.src[r.last:start])
+	r.b.WriteString(with)
+	if r.pos >= end {
+		r.newPos += len(with) - (end - start)
+	} else if r.pos > start {
+		r.newPos = r.b.Len() - len(with)
+	}
+	r.last = end
+}
+
+func (r *redactor) piece(p Piece) {
+	stmt, err := parsePieceSafely(r.src, p)
+	if err != nil {
+		r.unparsed(p)
+		return
+	}
+	keep, mayHoldSecret := visibleLiterals(stmt)
+	if !mayHoldSecret {
+		return
+	}
+	s := rawScanner{src: r.src, pos: p.Offset, end: p.Offset + len(p.Text)}
+	for t, ok := s.next(); ok; t, ok = s.next() {
+		if t.kind == rawString && !keep[t.pos] {
+			r.replace(t.pos, t.end, maskFor(t))
 		}
 	}
-	return best
 }
 
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+// parsePieceSafely parses a piece for redaction only: a panic in a parser
+// means "did not parse", never a lost echo.
+func parsePieceSafely(src string, p Piece) (stmt Statement, err error) {
+	defer func() {
+		if recover() != nil {
+			stmt, err = nil, newError(CodeInternal, -1, "parser panicked")
+		}
+	}()
+	return ParsePiece(src, p)
+}
+
+// visibleLiterals returns, for a parsed statement, whether it may hold a
+// secret at all and, if so, the positions of the literals that are values
+// of options that never are.
+func visibleLiterals(stmt Statement) (keep map[int]bool, mayHoldSecret bool) {
+	keep = map[int]bool{}
+	addOption := func(o Option) {
+		if o.Kind == ValueString || o.Kind == ValueDuration {
+			keep[o.ValuePos] = true
+		}
 	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
+	switch s := stmt.(type) {
+	case *CreateSecret:
+		return keep, true
+	case *AlterSecret:
+		return keep, s.RenameTo == nil
+	case *CreateConnection:
+		for _, o := range s.Options {
+			addOption(o)
+		}
+		return keep, true
+	case *AlterConnection:
+		for _, a := range s.Actions {
+			if a.Kind == AlterSet {
+				addOption(a.Option)
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
 		}
-		prev, cur = cur, prev
+		return keep, true
 	}
-	return prev[len(b)]
+	return nil, false
+}
+
+// maskFor is what a hidden string literal prints as; an unterminated one
+// stays unterminated, so the echo still shows why it failed.
+func maskFor(t rawToken) string {
+	if t.unterminated {
+		return "'" + Redacted
+	}
+	return "'" + Redacted + "'"
 }

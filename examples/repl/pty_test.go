@@ -101,7 +101,13 @@ func TestInteractiveTerminal(t *testing.T) {
 	expect("ERROR 42601", 1)
 	expect("  SELEC 1;\r\n  ^", 1)
 
+	// A secret in a statement that failed (a ';' missing) is hidden in
+	// the history file like any other.
 	expect("conncat=> ", 6)
+	send("SHOW SECRETS CREATE SECRET s AS 'MarkedSecret4b1f';\r")
+	expect("ERROR 42601", 2)
+
+	expect("conncat=> ", 7)
 	send("\\q\r")
 	select {
 	case err := <-exited:
@@ -112,7 +118,8 @@ func TestInteractiveTerminal(t *testing.T) {
 		t.Fatalf("\\q did not end the session:\n%s", screen.String())
 	}
 	hist, err := os.ReadFile(filepath.Join(home, ".conncat_history"))
-	if err != nil || !strings.Contains(string(hist), "SHOW CREATE CONNECTION aws_conn;") {
+	if err != nil || !strings.Contains(string(hist), "SHOW CREATE CONNECTION aws_conn;") ||
+		strings.Contains(string(hist), "MarkedSecret4b1f") || !strings.Contains(string(hist), "CREATE SECRET s AS '<redacted>';") {
 		t.Errorf("history file: %q, %v", hist, err)
 	}
 }

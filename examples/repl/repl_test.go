@@ -229,3 +229,46 @@ func TestMetaCommandsInScripts(t *testing.T) {
 		t.Errorf("-sandbox with -principal: exit %d\n%s", cmd.ProcessState.ExitCode(), out)
 	}
 }
+
+// TestNoSecretOnAnySurface runs statements that fail in every way a secret
+// can be typed, in every output format, and checks that the secret (a
+// marker) reaches neither stdout nor stderr.
+func TestNoSecretOnAnySurface(t *testing.T) {
+	const marker = "MarkedSecret4b1f"
+	bin := buildREPL(t)
+	dir := t.TempDir()
+	script := strings.Join([]string{
+		"SELECT 1\nCREATE SECRET s AS '" + marker + "'",
+		"SHOW SECRETS CREATE SECRET s AS '" + marker + "'",
+		"DROP SECRET a CREATE SECRET s AS '" + marker + "'",
+		"VALIDATE CONNECTION c CREATE SECRET s AS '" + marker + "'",
+		"CREATE SECRET s AS '" + marker + "\xff'",
+		"CREATE SECRET s AS '" + marker + "\x00'",
+		"CREATE SECRET s AS '" + marker + strings.Repeat("x", 70000) + "'",
+		`CREATE SECRET s AS "` + marker + `"`,
+		"CREATE SECRET s AS " + marker,
+		"CREATE SECRET s AS " + marker + "/k+y",
+		"CREATE CONNECTION c TO AWS (SESSION TOKEN = " + marker + ")",
+		"CREATE SECRET s AS '" + marker, // unterminated: swallows the rest
+	}, ";\n") + ";\n"
+	for _, format := range []string{"table", "csv", "json"} {
+		t.Run(format, func(t *testing.T) {
+			cmd := exec.Command(bin, "-db", filepath.Join(dir, format+".db"), "-format", format)
+			cmd.Stdin = strings.NewReader(script)
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			_ = cmd.Run()
+			if code := cmd.ProcessState.ExitCode(); code != 1 {
+				t.Fatalf("exit %d, want 1 (statements failed)\n%s%s", code, stdout.String(), stderr.String())
+			}
+			if !strings.Contains(stdout.String()+stderr.String(), "42601") {
+				t.Fatalf("no syntax error reported:\n%s%s", stdout.String(), stderr.String())
+			}
+			for name, out := range map[string]string{"stdout": stdout.String(), "stderr": stderr.String()} {
+				if strings.Contains(out, marker) {
+					t.Errorf("%s shows the secret:\n%s", name, out)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,36 @@
+package sqlparse
+
+import "github.com/conncat/conncat/connection"
+
+// nearestOption returns the allowed option closest to what was written, if
+// one is close enough to be a likely typo.
+func nearestOption(written string, allowed []connection.Option) connection.Option {
+	best, bestDist := connection.Option(""), len(written)/2+2
+	for _, o := range allowed {
+		if d := editDistance(written, string(o)); d < bestDist {
+			best, bestDist = o, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -287,5 +289,53 @@ func TestPublicAddressesOnly(t *testing.T) {
 	}
 	if fake.Calls("GetCallerIdentity") != 0 {
 		t.Fatal("the request reached the server")
+	}
+}
+
+// A tenant's STS ENDPOINT receives the customer hop only: the hop into the
+// engine's principal (signed with the engine's own key, which a server
+// could replay at STS) always goes where the engine's configuration points,
+// for the data plane and for VALIDATE alike.
+func TestJumpHopNeverGoesToTenantEndpoint(t *testing.T) {
+	fake := awstest.NewSTS()
+	defer fake.Close()
+	key, secret := fake.AddUser(engineUser)
+	if err := fake.AddRole(jumpRole, `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "`+engineUser+`"}, "Action": "sts:AssumeRole"}]}`); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var seen []string // Authorization headers the tenant's server received
+	tenant := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.WriteHeader(http.StatusForbidden)
+	}))
+	defer tenant.Close()
+
+	cat := openTest(t, conncat.WithPrincipal(jumpRole), conncat.WithAWSConfig(fake.Config(key, secret)), conncat.WithPlainHTTPEndpoints())
+	mustExec(t, cat, `CREATE CONNECTION evil TO AWS (ASSUME ROLE ARN = '`+customerRole+`', STS ENDPOINT = '`+tenant.URL+`')`)
+	cfg, err := cat.AWSConfig(context.Background(), "evil")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg.Credentials.Retrieve(context.Background()); err == nil {
+		t.Fatal("the tenant's server refused every call, yet credentials came back")
+	}
+	if _, err := cat.Exec(context.Background(), `VALIDATE CONNECTION evil`); err == nil {
+		t.Fatal("VALIDATE passed though the tenant's server refused every call")
+	}
+	if n := fake.Assumed(jumpRole); n != 2 {
+		t.Errorf("jump role assumed %d times at the engine's STS, want 2 (data plane and VALIDATE)", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) == 0 {
+		t.Fatal("the customer hop never reached the connection's STS ENDPOINT")
+	}
+	for _, auth := range seen {
+		if strings.Contains(auth, "Credential="+key+"/") {
+			t.Fatalf("the tenant's server got a request signed with the engine's own key: %s", auth)
+		}
 	}
 }

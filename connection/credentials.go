@@ -212,9 +212,23 @@ func NewProvider(spec Spec, catalogName string, ambient aws.CredentialsProvider,
 	}
 	var creds aws.CredentialsProvider = ambient
 	var cache *Cache
-	for _, hop := range hops {
-		cache = NewCache(&RoleProvider{Client: newSTS(spec, creds), Hop: hop}, opts)
+	for i, hop := range hops {
+		hopSpec := spec
+		if i < len(hops)-1 {
+			hopSpec = spec.EngineHop()
+		}
+		cache = NewCache(&RoleProvider{Client: newSTS(hopSpec, creds), Hop: hop}, opts)
 		creds = cache
 	}
 	return cache, nil
+}
+
+// EngineHop is the spec for a hop into the engine's own principal (the
+// jump role): the connection's region and endpoints are the tenant's
+// choice, and a tenant's server must never receive a request signed with
+// the engine's credentials, which it could replay at STS. That hop always
+// goes where the engine's own configuration points.
+func (s Spec) EngineHop() Spec {
+	s.Region, s.Endpoint, s.STSEndpoint = "", "", ""
+	return s
 }

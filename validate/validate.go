@@ -199,7 +199,12 @@ func (r *runner) objectOp(action, url string) Op {
 }
 
 func (r *runner) stsClient(creds aws.CredentialsProvider) *sts.Client {
-	return sts.NewFromConfig(r.o.Ambient, connection.STSOptions(r.spec, creds), func(o *sts.Options) {
+	return r.stsClientFor(r.spec, creds)
+}
+
+// stsClientFor is stsClient for a hop of spec (EngineHop for the jump role).
+func (r *runner) stsClientFor(spec connection.Spec, creds aws.CredentialsProvider) *sts.Client {
+	return sts.NewFromConfig(r.o.Ambient, connection.STSOptions(spec, creds), func(o *sts.Options) {
 		o.APIOptions = append(o.APIOptions, recordAttempts)
 	})
 }
@@ -258,7 +263,7 @@ func (r *runner) assumeRole(ctx context.Context) (aws.CredentialsProvider, Resul
 	defer cancel()
 	// Every hop but the last: the jump role, with no external ID.
 	for _, hop := range hops[:len(hops)-1] {
-		creds, _, err := connection.AssumeHop(ctxCheck, r.stsClient(caller), hop)
+		creds, _, err := connection.AssumeHop(ctxCheck, r.stsClientFor(r.spec.EngineHop(), caller), hop)
 		if err != nil {
 			op := r.op("sts:AssumeRole", hop.RoleARN)
 			op.Caller, op.ExternalID = "the engine's AWS credentials", ""

@@ -3,15 +3,20 @@ package conncat_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/conncat/conncat"
 	"github.com/conncat/conncat/awstest"
+	"github.com/conncat/conncat/catalog"
+	"github.com/conncat/conncat/connection"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -43,6 +48,8 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			}
 			b, _ := json.Marshal(v)
 			out.Write(b)
+			b, _ = xml.Marshal(v)
+			out.Write(b)
 			slog.Info("value", "v", v)
 			text.Info("value", "v", v)
 		}
@@ -73,6 +80,29 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	}
 	record(r, *r, r.AWS) // ...but never printed
 
+	// Everything the data plane hands out, after it has fetched (and so
+	// cached) the static keys, and the catalog that holds them.
+	cfg, err := cat.AWSConfig(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		t.Fatal(err)
+	}
+	provider, err := connection.NewProvider(r.AWS, "prod", nil, nil, connection.CacheOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := provider.Retrieve(ctx); err != nil || c.SecretAccessKey != secretKey {
+		t.Fatalf("static provider: %v", err)
+	}
+	mustExec(t, cat, `CREATE CONNECTION s3k TO S3 (PREFIX = 's3://bucket/p/') USING AWS CONNECTION k`)
+	loc, err := cat.S3Location(ctx, "s3k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	record(cat, *cat, cfg, &cfg, cfg.Credentials, provider, loc, *loc)
+
 	for name, s := range map[string]string{"fmt and JSON": out.String(), "slog": logs.String()} {
 		for _, leak := range []string{secretKey, token} {
 			if strings.Contains(s, leak) {
@@ -83,5 +113,52 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "static keys") || !strings.Contains(logs.String(), "<redacted>") {
 		t.Fatal("the capture saw nothing: the test would pass without checking")
+	}
+}
+
+// TestKeysAndCachesNeverPrinted: the catalog's key (a StaticKey, also
+// inside the catalog that holds it) and a credentials cache that has
+// fetched credentials print no byte of either.
+func TestKeysAndCachesNeverPrinted(t *testing.T) {
+	ctx := context.Background()
+	key := catalog.StaticKey(bytes.Repeat([]byte("K"), 32))
+	db, err := sql.Open("sqlite3", catalog.DSN(filepath.Join(t.TempDir(), "k.db")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	inner, err := catalog.Open(ctx, db, catalog.Options{Keys: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const secretKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+	spec := connection.Spec{Name: "k", AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: secretKey}
+	static, err := connection.NewProvider(spec, "prod", nil, nil, connection.CacheOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := connection.NewCache(static, connection.CacheOptions{})
+	if _, err := cache.Retrieve(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	logger := slog.New(slog.NewJSONHandler(&out, nil))
+	for _, v := range []any{key, inner, catalog.Options{Keys: key}, cache, static} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d"} {
+			fmt.Fprintf(&out, verb+"\n", v)
+		}
+		b, _ := json.Marshal(v)
+		out.Write(b)
+		b, _ = xml.Marshal(v)
+		out.Write(b)
+		logger.Info("value", "v", v)
+	}
+	for _, leak := range []string{"KKKKKKKK", "75 75 75 75", "4b4b4b4b", secretKey} {
+		if i := strings.Index(out.String(), leak); i >= 0 {
+			t.Errorf("printed a secret near %q", out.String()[max(0, i-80):i])
+		}
+	}
+	if !strings.Contains(out.String(), "hidden") {
+		t.Fatalf("the capture saw nothing: %s", out.String())
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
@@ -201,7 +200,7 @@ func NewProvider(spec Spec, catalogName string, ambient aws.CredentialsProvider,
 		if spec.AccessKeyID == "" || spec.SecretAccessKey == "" {
 			return nil, fmt.Errorf("connection %q has neither a role nor a complete access key", spec.Name)
 		}
-		return credentials.NewStaticCredentialsProvider(spec.AccessKeyID, spec.SecretAccessKey, spec.SessionToken), nil
+		return newStaticKeys(spec.AccessKeyID, spec.SecretAccessKey, spec.SessionToken), nil
 	}
 	hops, err := Hops(spec, catalogName)
 	if err != nil {

@@ -1,9 +1,7 @@
 package connection
 
 import (
-	"encoding/json"
 	"fmt"
-	"log/slog"
 	"time"
 )
 
@@ -47,14 +45,3 @@ func (s Spec) String() string {
 	// The access key ID is left out too: it may be stored as a SECRET.
 	return fmt.Sprintf("aws connection %q (static keys)", s.Name)
 }
-
-// Format makes every verb, %+v and %#v included, print String.
-func (s Spec) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
-
-// LogValue keeps the secret fields out of structured logs (slog's JSON
-// handler would otherwise print every field).
-func (s Spec) LogValue() slog.Value { return slog.StringValue(s.String()) }
-
-// MarshalJSON prints String: a Spec never reaches JSON with its secrets,
-// not even nested in another value.
-func (s Spec) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }

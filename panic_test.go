@@ -182,3 +182,33 @@ func TestPanicOutputHidesSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestPanicInDataPlaneProvider: the engine's credentials provider panics
+// while the data plane's cache refreshes on its own goroutine. The process
+// lives on; the caller of Retrieve gets an error naming where it happened,
+// never the panic's value.
+func TestPanicInDataPlaneProvider(t *testing.T) {
+	fake := awstest.NewSTS()
+	defer fake.Close()
+	key, secret := fake.AddUser(engineUser)
+	cfg := fake.Config(key, secret)
+	cfg.Credentials = panickingCredentials{}
+	cat := openTest(t, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(cfg))
+	ctx := context.Background()
+	mustExec(t, cat, `CREATE CONNECTION r TO AWS (ASSUME ROLE ARN = '`+customerRole+`', STS ENDPOINT = '`+fake.URL+`')`)
+	conf, err := cat.AWSConfig(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the first refresh, then the remembered failure
+		_, err = conf.Credentials.Retrieve(ctx)
+		var p *connection.PanicError
+		if !errors.As(err, &p) || !strings.Contains(err.Error(), "panickingCredentials.Retrieve") ||
+			!strings.Contains(err.Error(), "assignment to entry in nil map") {
+			t.Fatalf("want the panic as an error naming its site, got %v", err)
+		}
+		if strings.Contains(err.Error(), fakeSecretKey) {
+			t.Fatalf("the error shows the panic's value: %v", err)
+		}
+	}
+}

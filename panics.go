@@ -1,9 +1,6 @@
 package conncat
 
 import (
-	"fmt"
-	"runtime"
-
 	"github.com/conncat/conncat/internal/panics"
 	"github.com/conncat/conncat/sqlparse"
 )
@@ -24,12 +21,8 @@ func recoverStatement(pos int, err *error) {
 		return
 	}
 	p := panics.Recovered(v)
-	what := fmt.Sprintf("a panic (%T)", p.Value)
-	if re, ok := p.Value.(runtime.Error); ok {
-		what = re.Error()
-	}
 	e := &Error{Code: sqlparse.CodeInternal, Position: pos,
-		Message: "internal error while running the statement: " + what,
+		Message: "internal error while running the statement: " + p.What(),
 		Hint:    "The statement was not applied. This is a bug in conncat or in code the engine gave it; please report it with the detail."}
 	if p.Site != "" {
 		e.Detail = "panicked in " + p.Site

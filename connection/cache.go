@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/conncat/conncat/internal/panics"
 )
 
 // CacheOptions tune a Cache. The zero value is usable.
@@ -154,7 +156,7 @@ func (c *Cache) start() *refresh {
 
 func (c *Cache) run(r *refresh) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.RefreshTimeout)
-	creds, err := c.provider.Retrieve(ctx)
+	creds, err := retrieveRecovering(ctx, c.provider)
 	cancel()
 
 	c.mu.Lock()
@@ -224,3 +226,28 @@ func (e *ExpiredError) Error() string {
 }
 
 func (e *ExpiredError) Unwrap() error { return e.Err }
+
+// PanicError is a panic in a credentials provider (the engine's own, or
+// code it calls), recovered on the goroutine that refreshes: a panic there
+// would end the process, whoever waits for the refresh. It names the panic
+// and where it happened, never the panic's value.
+type PanicError struct {
+	What string // the panic's type, or a runtime error's text
+	Site string // function, file and line
+}
+
+func (e *PanicError) Error() string {
+	return "the credentials provider panicked: " + e.What + " in " + e.Site
+}
+
+// retrieveRecovering is provider.Retrieve with a panic turned into a
+// *PanicError.
+func retrieveRecovering(ctx context.Context, provider aws.CredentialsProvider) (creds aws.Credentials, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			p := panics.Recovered(v)
+			creds, err = aws.Credentials{}, &PanicError{What: p.What(), Site: p.Site}
+		}
+	}()
+	return provider.Retrieve(ctx)
+}

@@ -66,6 +66,16 @@ func Recovered(v any) *Carried {
 	return &Carried{Value: v, Site: site()}
 }
 
+// What names the panic without its value, which may hold anything the
+// panicking code had in hand, secrets included: its type, or for a runtime
+// error its text (an index, a nil dereference), which never holds data.
+func (c *Carried) What() string {
+	if re, ok := c.Value.(runtime.Error); ok {
+		return re.Error()
+	}
+	return fmt.Sprintf("a panic (%T)", c.Value)
+}
+
 // site is the first frame below runtime.gopanic outside the runtime: the
 // function that panicked.
 func site() string {

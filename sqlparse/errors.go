@@ -11,6 +11,7 @@ const (
 	CodeInvalidParameterValue = "22023"
 	CodeFeatureNotSupported   = "0A000"
 	CodeNameTooLong           = "42622"
+	CodeInvalidName           = "42602"
 	CodeProgramLimitExceeded  = "54000"
 	CodeCharacterNotInRepert  = "22021"
 	CodeUndefinedTable        = "42P01"
@@ -72,6 +73,29 @@ func (e *Error) Caret(sql string) string {
 		}
 	}
 	return line + "\n" + pad.String() + "^"
+}
+
+// CaretIn is Caret for an error raised on piece p of script. It reads only
+// the piece and the rest of its last line, so reporting an error for every
+// statement of a long script stays linear in the script's length (Caret
+// reads the whole script). Text before the piece on its first line is not
+// shown.
+func (e *Error) CaretIn(script string, p Piece) string {
+	if e.Position < p.Offset || e.Position > p.Offset+len(p.Text) {
+		return e.Caret(script)
+	}
+	// The window starts where the piece does (outside any literal, so it
+	// lexes as the whole script would) and ends with the line, to show
+	// the ';' and whatever else was typed on it.
+	end := p.Offset + len(p.Text)
+	if nl := strings.IndexByte(script[end:], '\n'); nl >= 0 {
+		end += nl
+	} else {
+		end = len(script)
+	}
+	rebased := *e
+	rebased.Position -= p.Offset
+	return rebased.Caret(script[p.Offset:end])
 }
 
 // Locate fills in Line and Column from Position for an error raised on a

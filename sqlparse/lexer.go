@@ -2,6 +2,7 @@ package sqlparse
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -125,6 +126,9 @@ func (l *lexer) next() (token, *Error) {
 		if len(word) > MaxIdentifierLen {
 			return token{}, newError(CodeNameTooLong, start, "identifier is longer than %d bytes", MaxIdentifierLen)
 		}
+		if err := checkNameChars(word, start); err != nil {
+			return token{}, err
+		}
 		return token{kind: tokIdent, text: word, pos: start, end: l.pos}, nil
 	case c >= '0' && c <= '9':
 		for l.pos < len(l.src) && (isIdentPart(l.src[l.pos]) || l.src[l.pos] == '.') {
@@ -190,6 +194,9 @@ func (l *lexer) quoted(q byte) (token, *Error) {
 		if len(text) > MaxIdentifierLen {
 			return token{}, newError(CodeNameTooLong, start, "identifier is longer than %d bytes", MaxIdentifierLen)
 		}
+		if err := checkNameChars(text, start); err != nil {
+			return token{}, err
+		}
 		return token{kind: tokQuotedIdent, text: text, pos: start, end: l.pos}, nil
 	}
 	if len(text) > MaxStringLen {
@@ -253,4 +260,19 @@ func onlySpaceAndComments(s string) bool {
 		return false
 	}
 	return l.pos == len(s)
+}
+
+// checkNameChars refuses a name holding a character that can rewrite a
+// terminal or the order of text around it: control characters (C0, DEL,
+// C1: escapes, newlines, carriage returns), bidirectional overrides and
+// line separators. Names are printed in other users' SHOW output, CSV and
+// logs; refusing them here keeps every output safe without escaping.
+func checkNameChars(name string, pos int) *Error {
+	for _, r := range name {
+		if unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029' {
+			return newError(CodeInvalidName, pos, "identifier contains the control character %U", r).
+				WithHint("Names may hold any printable character, but no control characters, direction overrides or line breaks.")
+		}
+	}
+	return nil
 }

@@ -10,7 +10,7 @@ import (
 //
 // Each statement of the script is judged on its own:
 //   - one that parses and cannot hold a secret (SELECT, SHOW, VALIDATE,
-//     DROP, RENAME) is kept as typed;
+//     DROP, RENAME) is kept as typed, and so is a SELECT the gate refused;
 //   - one that parses and can hold a secret (CREATE/ALTER SECRET, CREATE/
 //     ALTER CONNECTION) keeps only the literals that are values of options
 //     that are never secret (ASSUME ROLE ARN, REGION, ...);
@@ -60,7 +60,9 @@ func (r *redactor) replace(start, end int, with string) {
 func (r *redactor) piece(p Piece) {
 	stmt, err := parsePieceSafely(r.src, p)
 	if err != nil {
-		r.unparsed(p)
+		if !isQuery(p) {
+			r.unparsed(p)
+		}
 		return
 	}
 	keep, mayHoldSecret := visibleLiterals(stmt)

@@ -74,7 +74,7 @@ func unparsedSpans(toks []rawToken) []span {
 // secretValueStart finds CREATE or ALTER SECRET [IF [NOT] EXISTS] name
 // anywhere in toks (a missing ';' can put it mid-piece) and returns the
 // index of the first token of its value, after AS or "=" if present; -1
-// when there is none (or it is a RENAME).
+// when there is none (a RENAME is none).
 func secretValueStart(toks []rawToken) int {
 	for k := 0; k+1 < len(toks); k++ {
 		if !(toks[k].isWord("create") || toks[k].isWord("alter")) || !toks[k+1].isWord("secret") {
@@ -85,14 +85,14 @@ func secretValueStart(toks []rawToken) int {
 			i++
 		}
 		if i >= len(toks) || (toks[i].kind != rawWord && toks[i].kind != rawQuoted) {
-			return -1
+			continue // not a name: a later CREATE/ALTER SECRET may be real
 		}
 		i++ // the name
 		if i < len(toks) && (toks[i].isWord("as") || toks[i].isPunct("=")) {
 			i++
 		}
 		if i < len(toks) && toks[i].isWord("rename") {
-			return -1
+			continue
 		}
 		return i
 	}

@@ -94,6 +94,11 @@ func TestLimits(t *testing.T) {
 		{"NUL byte", "CREATE SECRET s AS 'a\x00b'", sqlparse.CodeCharacterNotInRepert},
 		{"NUL outside strings", "SHOW\x00 SECRETS", sqlparse.CodeCharacterNotInRepert},
 		{"invalid UTF-8", "CREATE SECRET s AS '\xff'", sqlparse.CodeCharacterNotInRepert},
+		{"escape in a quoted name", "CREATE SECRET \"a\x1b[2Jb\" AS 'x'", sqlparse.CodeInvalidName},
+		{"newline in a quoted name", "DROP CONNECTION \"fake\nCREATE CONNECTION\"", sqlparse.CodeInvalidName},
+		{"carriage return in a quoted name", "SHOW CREATE CONNECTION \"a\rb\"", sqlparse.CodeInvalidName},
+		{"direction override in a name", "CREATE SECRET \"a\u202eb\" AS 'x'", sqlparse.CodeInvalidName},
+		{"C1 control in a bare name", "CREATE SECRET a\u0085b AS 'x'", sqlparse.CodeInvalidName},
 		{"deep nesting", "SELECT * FROM mz_connections WHERE id IN " + strings.Repeat("(SELECT id FROM mz_connections WHERE id IN ", 40) + "('u1')" + strings.Repeat(")", 40), sqlparse.CodeProgramLimitExceeded},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/conncat/conncat"
@@ -32,16 +34,44 @@ func newPrinter(format string, w io.Writer) (printer, error) {
 	return nil, fmt.Errorf("-format must be table, csv or json, not %q", format)
 }
 
-// cell renders one value for text output.
+// cell renders one value for text output, with control characters
+// escaped (newlines kept: the table prints them as lines, CSV quotes them).
 func cell(v any) string {
 	switch v := v.(type) {
 	case nil:
 		return "NULL"
 	case string:
-		return v
+		return printable(v)
 	default:
-		return fmt.Sprint(v)
+		return printable(fmt.Sprint(v))
 	}
+}
+
+// printable escapes what could rewrite a terminal: control characters but
+// '\n' and '\t' (an ESC sequence, a carriage return that overwrites the line),
+// bidirectional overrides and line separators, as \x1b or \u202e. Names
+// cannot hold them (the parser refuses), but values can: an error text
+// from a server a connection points at, or a SELECT's own expression.
+func printable(s string) string {
+	if !strings.ContainsFunc(s, unsafeRune) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case !unsafeRune(r):
+			b.WriteRune(r)
+		case r < 0x100:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		}
+	}
+	return b.String()
+}
+
+func unsafeRune(r rune) bool {
+	return r != '\n' && r != '\t' && (unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029')
 }
 
 type tablePrinter struct{ w io.Writer }
@@ -49,7 +79,7 @@ type tablePrinter struct{ w io.Writer }
 func (t *tablePrinter) print(script string, p sqlparse.Piece, res *conncat.Result, err error) {
 	if res != nil {
 		for _, n := range res.Notices {
-			fmt.Fprintf(t.w, "NOTICE: %s\n", n)
+			fmt.Fprintf(t.w, "NOTICE: %s\n", printable(n))
 		}
 		if res.Columns != nil {
 			writeTable(t.w, res.Columns, res.Rows)
@@ -58,7 +88,7 @@ func (t *tablePrinter) print(script string, p sqlparse.Piece, res *conncat.Resul
 		}
 	}
 	if err != nil {
-		writeError(t.w, script, err)
+		writeError(t.w, script, p, err)
 	}
 }
 
@@ -66,8 +96,10 @@ func (t *tablePrinter) print(script string, p sqlparse.Piece, res *conncat.Resul
 // printed line by line within their column.
 func writeTable(w io.Writer, cols []string, rows [][]any) {
 	widths := make([]int, len(cols))
+	cols = slices.Clone(cols)
 	for i, c := range cols {
-		widths[i] = utf8.RuneCountInString(c)
+		cols[i] = printable(c)
+		widths[i] = utf8.RuneCountInString(cols[i])
 	}
 	cells := make([][][]string, len(rows))
 	for r, row := range rows {
@@ -121,22 +153,22 @@ func writeTable(w io.Writer, cols []string, rows [][]any) {
 	}
 }
 
-func writeError(w io.Writer, script string, err error) {
+func writeError(w io.Writer, script string, p sqlparse.Piece, err error) {
 	var e *conncat.Error
 	if !errors.As(err, &e) {
-		fmt.Fprintf(w, "ERROR: %v\n", err)
+		fmt.Fprintf(w, "ERROR: %s\n", printable(err.Error()))
 		return
 	}
-	fmt.Fprintf(w, "ERROR %s: %s\n", e.Code, e.Error())
+	fmt.Fprintf(w, "ERROR %s: %s\n", e.Code, printable(e.Error()))
 	if e.Detail != "" {
-		fmt.Fprintf(w, "DETAIL: %s\n", e.Detail)
+		fmt.Fprintf(w, "DETAIL: %s\n", printable(e.Detail))
 	}
 	if e.Hint != "" {
-		fmt.Fprintf(w, "HINT: %s\n", e.Hint)
+		fmt.Fprintf(w, "HINT: %s\n", printable(e.Hint))
 	}
-	if c := e.Caret(script); c != "" {
+	if c := e.CaretIn(script, p); c != "" {
 		for _, l := range strings.Split(c, "\n") {
-			fmt.Fprintf(w, "  %s\n", l)
+			fmt.Fprintf(w, "  %s\n", printable(l))
 		}
 	}
 }
@@ -148,7 +180,11 @@ type csvPrinter struct {
 
 func (c *csvPrinter) print(script string, p sqlparse.Piece, res *conncat.Result, err error) {
 	if res != nil && res.Columns != nil {
-		c.w.Write(res.Columns)
+		cols := make([]string, len(res.Columns))
+		for i, name := range res.Columns {
+			cols[i] = printable(name)
+		}
+		c.w.Write(cols)
 		for _, row := range res.Rows {
 			vals := make([]string, len(row))
 			for i, v := range row {
@@ -159,7 +195,7 @@ func (c *csvPrinter) print(script string, p sqlparse.Piece, res *conncat.Result,
 	}
 	c.w.Flush()
 	if err != nil {
-		writeError(c.raw, script, err)
+		writeError(c.raw, script, p, err)
 	}
 }
 

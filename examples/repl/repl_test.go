@@ -272,3 +272,31 @@ func TestNoSecretOnAnySurface(t *testing.T) {
 		})
 	}
 }
+
+// TestNoTerminalControlInOutput: a name cannot hold a control character
+// (42602), and a value that holds one (an ESC sequence, a carriage return,
+// a direction override) is printed escaped in table and CSV output, so no
+// statement can paint or fake lines in someone's terminal.
+func TestNoTerminalControlInOutput(t *testing.T) {
+	bin := buildREPL(t)
+	dir := t.TempDir()
+	script := "CREATE SECRET \"ok\x1b[2J\" AS 'x';\n" +
+		"CREATE SECRET \"fake\nERROR\" AS 'x';\n" +
+		"SELECT 'a\x1b[31mred\rb\u202ec' AS \"v\x1b[1m\";\n"
+	for _, format := range []string{"table", "csv"} {
+		t.Run(format, func(t *testing.T) {
+			cmd := exec.Command(bin, "-db", filepath.Join(dir, format+".db"), "-format", format)
+			cmd.Stdin = strings.NewReader(script)
+			out, _ := cmd.CombinedOutput()
+			if strings.Count(string(out), "42602") != 2 {
+				t.Errorf("want both names refused with 42602:\n%s", out)
+			}
+			if strings.ContainsAny(string(out), "\x1b\r\u202e") {
+				t.Errorf("output holds a raw control character: %q", out)
+			}
+			if !strings.Contains(string(out), `a\x1b[31mred\x0db\u202ec`) {
+				t.Errorf("the value is not shown escaped: %q", out)
+			}
+		})
+	}
+}

@@ -123,6 +123,9 @@ func (c *Catalog) createConnection(ctx context.Context, tx *sql.Tx, s *sqlparse.
 			append([]any{id}, row.values()...)...); err != nil {
 			return fmt.Errorf("insert aws connection: %w", err)
 		}
+		if row.externalID.Valid {
+			return rememberExternalID(ctx, tx, id, row.externalID.String)
+		}
 		return nil
 	case sqlparse.ConnectionS3:
 		if err := insertConnection(nil); err != nil {
@@ -143,6 +146,30 @@ func (c *Catalog) fillTrust(row *awsRow) {
 	}
 	row.principal = null(c.principal.String())
 	row.trustPolicy = null(TrustPolicy(row.principal.String, row.externalID.String))
+}
+
+// externalIDFor returns the external ID of a connection that assumes a
+// role again (the one it had before it switched to static keys: the
+// customer's trust policy names it) or, the first time, a new one, which
+// it then keeps until DROP.
+func (c *Catalog) externalIDFor(ctx context.Context, tx *sql.Tx, id string) (sql.NullString, error) {
+	var externalID string
+	err := tx.QueryRowContext(ctx, `SELECT external_id FROM conncat_external_ids WHERE connection_id = ?`, id).Scan(&externalID)
+	switch {
+	case err == nil:
+		return null(externalID), nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return sql.NullString{}, fmt.Errorf("read external id: %w", err)
+	}
+	externalID = c.newExternalID()
+	return null(externalID), rememberExternalID(ctx, tx, id, externalID)
+}
+
+func rememberExternalID(ctx context.Context, tx *sql.Tx, id, externalID string) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO conncat_external_ids (connection_id, external_id) VALUES (?, ?)`, id, externalID); err != nil {
+		return fmt.Errorf("record external id: %w", err)
+	}
+	return nil
 }
 
 // newExternalID generates an external ID: a UUIDv7 after the configured
@@ -495,8 +522,9 @@ func (c *Catalog) alterConnection(ctx context.Context, tx *sql.Tx, s *sqlparse.A
 			return err
 		}
 		if row.roleARN.Valid && !row.externalID.Valid {
-			// First time this connection assumes a role: it gets its ID now.
-			row.externalID = null(c.newExternalID())
+			if row.externalID, err = c.externalIDFor(ctx, tx, conn.id); err != nil {
+				return err
+			}
 		}
 		c.fillTrust(row)
 		if _, err := tx.ExecContext(ctx, `UPDATE mz_aws_connections SET (`+awsColumns+`) = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ?`,

@@ -36,3 +36,31 @@ func TestExternalIDs(t *testing.T) {
 		previous = id
 	}
 }
+
+// TestExternalIDOutlivesStaticKeys: the customer pasted a trust policy that
+// names the external ID; switching the connection to static keys and back
+// to a role must not change it (DROP and CREATE does: a new object).
+func TestExternalIDOutlivesStaticKeys(t *testing.T) {
+	c, _ := newCatalog(t, catalog.Options{})
+	mustExec(t, c, `CREATE SECRET sk AS 'fake-secret-key';
+		CREATE CONNECTION a TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/A')`)
+	externalID := func() any {
+		return mustExec(t, c, `SELECT external_id FROM mz_aws_connections`)[0].Rows[0][0]
+	}
+	first := externalID()
+	if first == nil {
+		t.Fatal("a role connection has no external ID")
+	}
+	mustExec(t, c, `ALTER CONNECTION a SET (ACCESS KEY ID = 'AKIAIOSFODNN7EXAMPLE', SECRET ACCESS KEY = SECRET sk), DROP (ASSUME ROLE ARN)`)
+	if got := externalID(); got != nil {
+		t.Fatalf("a connection with static keys shows external ID %v; Materialize shows NULL", got)
+	}
+	mustExec(t, c, `ALTER CONNECTION a SET (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/B'), DROP (ACCESS KEY ID, SECRET ACCESS KEY)`)
+	if got := externalID(); got != first {
+		t.Fatalf("back on a role, external ID %v; the pasted trust policy names %v", got, first)
+	}
+	mustExec(t, c, `DROP CONNECTION a; CREATE CONNECTION a TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/A')`)
+	if got := externalID(); got == first {
+		t.Fatal("a new connection reused a dropped connection's external ID")
+	}
+}

@@ -156,7 +156,10 @@ func TestMigrateFromFirstVersion(t *testing.T) {
 	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'mz_connection_validations'`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("version 1 should not have mz_connection_validations (n=%d, %v)", n, err)
 	}
-	if _, err := db.Exec(`INSERT INTO mz_secrets (id, name, created_at, updated_at) VALUES ('u1', 'old', 'then', 'then')`); err != nil {
+	if _, err := db.Exec(`INSERT INTO mz_secrets (id, name, created_at, updated_at) VALUES ('u1', 'old', 'then', 'then');
+		INSERT INTO mz_connections VALUES ('u2', 'r', 'aws', 'o', 'CREATE CONNECTION r TO AWS (ASSUME ROLE ARN = ''arn:aws:iam::123456789012:role/A'')', '', 'then', 'then');
+		INSERT INTO mz_aws_connections (id, assume_role_arn, external_id) VALUES ('u2', 'arn:aws:iam::123456789012:role/A', 'old-external-id');
+		UPDATE conncat_ids SET next = 3`); err != nil {
 		t.Fatal(err)
 	}
 	c, err := catalog.Open(context.Background(), db, catalog.Options{Keys: testKey, Now: fixedClock})
@@ -169,6 +172,14 @@ func TestMigrateFromFirstVersion(t *testing.T) {
 	}
 	if r := mustExec(t, c, `SELECT name FROM mz_secrets; SELECT count(*) FROM mz_connection_validations`); r[0].Rows[0][0] != "old" || r[1].Rows[0][0] != int64(0) {
 		t.Fatalf("after migration: %v %v", r[0].Rows, r[1].Rows)
+	}
+	// Migration 3 remembered the old connection's external ID: switching
+	// to static keys and back keeps it.
+	mustExec(t, c, `CREATE SECRET sk AS 'fake';
+		ALTER CONNECTION r SET (ACCESS KEY ID = 'AKIAIOSFODNN7EXAMPLE', SECRET ACCESS KEY = SECRET sk), DROP (ASSUME ROLE ARN);
+		ALTER CONNECTION r SET (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/A'), DROP (ACCESS KEY ID, SECRET ACCESS KEY)`)
+	if r := mustExec(t, c, `SELECT external_id FROM mz_aws_connections`); r[0].Rows[0][0] != "old-external-id" {
+		t.Fatalf("external ID after migration and a round trip through static keys: %v", r[0].Rows)
 	}
 }
 

@@ -86,6 +86,16 @@ CREATE TABLE mz_connection_validations (
 	PRIMARY KEY (connection_id, "check")
 );
 `,
+	// 3: external IDs outlive a switch to static keys: a connection keeps
+	// the one it was first given until DROP.
+	`
+CREATE TABLE conncat_external_ids (
+	connection_id TEXT PRIMARY KEY REFERENCES mz_connections (id) ON DELETE CASCADE,
+	external_id   TEXT NOT NULL UNIQUE
+);
+INSERT INTO conncat_external_ids (connection_id, external_id)
+	SELECT id, external_id FROM mz_aws_connections WHERE external_id IS NOT NULL;
+`,
 }
 
 // SchemaVersion is the version a fully migrated catalog has.

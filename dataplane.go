@@ -201,18 +201,15 @@ func (c *Catalog) S3Location(ctx context.Context, name string) (*S3Location, err
 // ErrOutsidePrefix is returned for a key that would leave the prefix.
 var ErrOutsidePrefix = errors.New("key is outside the connection's prefix")
 
-// Key returns the object key for name under the prefix. It refuses names
-// that are empty, absolute, or contain "." or ".." segments: S3 keeps
-// them literally but S3-compatible stores and tools that map keys to
-// paths do not, and a key must never land outside the prefix.
+// Key returns the object key for name under the prefix. It refuses (with
+// an error wrapping ErrOutsidePrefix) names that are empty, absolute, or
+// hold ".", ".." or empty segments, a backslash, control characters or
+// invalid UTF-8, or that would make a key over S3's 1,024 bytes: S3 keeps
+// such names literally, but S3-compatible stores and tools that map keys
+// to paths do not, and a key must never land outside the prefix.
 func (l *S3Location) Key(name string) (string, error) {
-	if name == "" || strings.HasPrefix(name, "/") {
-		return "", fmt.Errorf("%w: %q", ErrOutsidePrefix, name)
-	}
-	for _, seg := range strings.Split(name, "/") {
-		if seg == "." || seg == ".." {
-			return "", fmt.Errorf("%w: %q", ErrOutsidePrefix, name)
-		}
+	if err := connection.CheckObjectName(l.Prefix, name); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrOutsidePrefix, err)
 	}
 	return l.Prefix + name, nil
 }

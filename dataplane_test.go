@@ -231,12 +231,15 @@ func TestS3Location(t *testing.T) {
 	if loc.Bucket != "exports" || loc.Prefix != "tenant-1/" || !loc.Client.Options().UsePathStyle || loc.Client.Options().Region != "minio" {
 		t.Fatalf("location %+v", loc)
 	}
-	for name, want := range map[string]string{"a.parquet": "tenant-1/a.parquet", "2026/11/part-0": "tenant-1/2026/11/part-0"} {
+	longest := strings.Repeat("k", 1024-len("tenant-1/"))
+	for name, want := range map[string]string{"a.parquet": "tenant-1/a.parquet", "2026/11/part-0": "tenant-1/2026/11/part-0",
+		"dir/": "tenant-1/dir/", "é ü.csv": "tenant-1/é ü.csv", longest: "tenant-1/" + longest} {
 		if got, err := loc.Key(name); err != nil || got != want {
 			t.Errorf("Key(%q) = %q, %v", name, got, err)
 		}
 	}
-	for _, bad := range []string{"", "/etc/passwd", "../tenant-2/x", "a/../../b", "./a", "a/."} {
+	for _, bad := range []string{"", "/etc/passwd", "../tenant-2/x", "a/../../b", "./a", "a/.",
+		`..\tenant-2\x`, "a\x00b", "a\x1b[2Jb", "a\u0085b", "\xff", "a//b", strings.Repeat("k", 1024-len("tenant-1/")+1)} {
 		if _, err := loc.Key(bad); !errors.Is(err, conncat.ErrOutsidePrefix) {
 			t.Errorf("Key(%q) = %v, want ErrOutsidePrefix", bad, err)
 		}

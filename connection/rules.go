@@ -10,6 +10,7 @@
 package connection
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -337,19 +338,81 @@ func ParseS3URL(s string) (S3URL, error) {
 	if err := CheckBucketName(bucket); err != nil {
 		return S3URL{}, err
 	}
-	if len(prefix) > 1024 {
+	if len(prefix) > MaxS3KeyLen {
 		return S3URL{}, ruleErr(hint, "prefix is longer than S3's 1024-byte key limit")
 	}
 	if !utf8.ValidString(prefix) {
 		// S3 keys are UTF-8; a prefix that is not could never match a key.
 		return S3URL{}, ruleErr(hint, "prefix is not valid UTF-8")
 	}
-	for _, c := range prefix {
-		if c < 0x20 || c == 0x7f {
-			return S3URL{}, ruleErr(hint, "prefix contains a control character")
-		}
+	if err := checkKeyChars(prefix); err != nil {
+		return S3URL{}, ruleErr(hint, "prefix %v", err)
+	}
+	if strings.ContainsAny(prefix, "*?$") {
+		return S3URL{}, ruleErr("IAM policies read '*' and '?' as wildcards and '${...}' as a variable, so the permission policy could not be limited to this prefix. Choose a prefix without them.",
+			"prefix %q contains '*', '?' or '$'", prefix)
+	}
+	if prefix != "" && !strings.HasSuffix(prefix, "/") {
+		return S3URL{}, ruleErr("End the prefix with '/': 's3://"+bucket+"/"+prefix+"/'. A prefix that ends mid-name would also match every key that merely starts with the same letters, such as "+prefix+"-other/....",
+			"prefix %q does not end with '/'", prefix)
+	}
+	if err := checkKeySegments(strings.TrimSuffix(prefix, "/")); prefix != "" && err != nil {
+		return S3URL{}, ruleErr(hint, "prefix %q %v", prefix, err)
 	}
 	return S3URL{Bucket: bucket, Prefix: prefix}, nil
+}
+
+// MaxS3KeyLen is S3's limit on an object key, in bytes.
+const MaxS3KeyLen = 1024
+
+// checkKeyChars refuses what no object key under a connection may hold:
+// control characters and the backslash, which tools that map keys to
+// paths read as a separator ("..\x").
+func checkKeyChars(s string) error {
+	for _, c := range s {
+		switch {
+		case c < 0x20 || c == 0x7f || c >= 0x80 && c <= 0x9f:
+			return fmt.Errorf("contains the control character %U", c)
+		case c == '\\':
+			return errors.New("contains a backslash")
+		}
+	}
+	return nil
+}
+
+// checkKeySegments refuses a path whose segments could leave where it is
+// put: "." and "..", and empty segments ("a//b", a leading "/").
+func checkKeySegments(path string) error {
+	for _, seg := range strings.Split(path, "/") {
+		switch seg {
+		case "":
+			return errors.New("has an empty segment (a leading '/' or '//')")
+		case ".", "..":
+			return fmt.Errorf("has a %q segment", seg)
+		}
+	}
+	return nil
+}
+
+// CheckObjectName checks a name that goes under a prefix (S3Location.Key):
+// valid UTF-8, no control characters or backslash, no ".", ".." or empty
+// segments, and with the prefix within S3's key length.
+func CheckObjectName(prefix, name string) error {
+	switch {
+	case name == "":
+		return errors.New("the name is empty")
+	case !utf8.ValidString(name):
+		return errors.New("the name is not valid UTF-8")
+	case len(prefix)+len(name) > MaxS3KeyLen:
+		return fmt.Errorf("the key would be %d bytes, over S3's %d", len(prefix)+len(name), MaxS3KeyLen)
+	}
+	if err := checkKeyChars(name); err != nil {
+		return fmt.Errorf("the name %w", err)
+	}
+	if err := checkKeySegments(strings.TrimSuffix(name, "/")); err != nil {
+		return fmt.Errorf("the name %w", err)
+	}
+	return nil
 }
 
 // CheckBucketName applies S3's naming rules for general purpose buckets.

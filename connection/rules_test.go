@@ -125,15 +125,22 @@ func TestParseS3URL(t *testing.T) {
 		"s3://my-bucket":            {Bucket: "my-bucket"},
 		"s3://my-bucket/":           {Bucket: "my-bucket"},
 		"s3://my.bucket/a/b/":       {Bucket: "my.bucket", Prefix: "a/b/"},
-		"s3://abc/with space/ü":     {Bucket: "abc", Prefix: "with space/ü"},
-		"s3://prefix-bucket/x.conn": {Bucket: "prefix-bucket", Prefix: "x.conn"},
+		"s3://abc/with space/ü/":     {Bucket: "abc", Prefix: "with space/ü/"},
+		"s3://prefix-bucket/x.conn/": {Bucket: "prefix-bucket", Prefix: "x.conn/"},
+		"s3://b-1/..a/a../":          {Bucket: "b-1", Prefix: "..a/a../"},
 	}
 	for s, want := range ok {
 		if got, err := ParseS3URL(s); err != nil || got != want {
 			t.Errorf("ParseS3URL(%q) = %+v, %v", s, got, err)
 		}
 	}
-	for _, s := range []string{"", "s3://", "s3://ab", "s3://Upper", "s3://-start", "s3://end-", "s3://a..b", "s3://10.0.0.1", "S3://bucket", "https://bucket/x", "s3://bucket/\x01", "s3://bucket/" + strings.Repeat("k", 1025), "s3://" + strings.Repeat("b", 64)} {
+	for _, s := range []string{"", "s3://", "s3://ab", "s3://Upper", "s3://-start", "s3://end-", "s3://a..b", "s3://10.0.0.1", "S3://bucket", "https://bucket/x", "s3://bucket/\x01", "s3://bucket/" + strings.Repeat("k", 1025), "s3://" + strings.Repeat("b", 64),
+		// IAM wildcards and variables could not be scoped by the policy.
+		"s3://bucket/a*/", "s3://bucket/a?/", "s3://bucket/${aws:username}/",
+		// A prefix ending mid-name would match tenant-ab/... too.
+		"s3://bucket/tenant-a",
+		// Segments that leave where they are put.
+		"s3://bucket/a/../b/", "s3://bucket/./a/", "s3://bucket//a/", "s3://bucket/a//b/", "s3://bucket/a\\b/", "s3://bucket/\u0085/"} {
 		if _, err := ParseS3URL(s); err == nil {
 			t.Errorf("ParseS3URL(%q) accepted", s)
 		}

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -53,11 +51,7 @@ func (d *dataPlane) ambientConfig(ctx context.Context) (aws.Config, error) {
 				return
 			}
 		}
-		if d.publicOnly {
-			d.ambient.HTTPClient = awshttp.NewBuildableClient().WithDialerOptions(func(dl *net.Dialer) {
-				dl.Control = connection.PublicAddressesOnly
-			})
-		}
+		d.ambient.HTTPClient = awsHTTPClient(d.ambient.HTTPClient, d.publicOnly)
 	})
 	return d.ambient, d.ambientErr
 }

@@ -9,10 +9,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/conncat/conncat"
@@ -292,6 +294,49 @@ func TestPublicAddressesOnly(t *testing.T) {
 	}
 	if fake.Calls("GetCallerIdentity") != 0 {
 		t.Fatal("the request reached the server")
+	}
+	// An environment proxy would be the address the guard judges, with
+	// the tenant's endpoint behind it: a guarded catalog uses none.
+	client, ok := cfg.HTTPClient.(*http.Client)
+	if !ok {
+		t.Fatalf("HTTP client %T", cfg.HTTPClient)
+	}
+	if tr, ok := client.Transport.(*http.Transport); !ok || tr.Proxy != nil {
+		t.Fatalf("a guarded catalog's transport honours HTTP(S)_PROXY: %T", client.Transport)
+	}
+}
+
+// TestNoRedirectFollowed: an endpoint that answers a signed request with a
+// redirect to another host gets nothing more; the other host never sees
+// the request or its signature.
+func TestNoRedirectFollowed(t *testing.T) {
+	const key, secret = "AKIAIOSFODNN7EXAMPLE", "fake-secret-key-for-redirect-test"
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Add(1)
+		w.WriteHeader(http.StatusForbidden)
+	}))
+	defer other.Close()
+	for _, code := range []int{http.StatusTemporaryRedirect, http.StatusPermanentRedirect, http.StatusFound} {
+		redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, other.URL+r.URL.Path, code)
+		}))
+		cat := openTest(t, conncat.WithPlainHTTPEndpoints())
+		mustExec(t, cat, fmt.Sprintf(`CREATE SECRET sk AS '%s';
+			CREATE CONNECTION c TO AWS (ACCESS KEY ID = '%s', SECRET ACCESS KEY = SECRET sk, ENDPOINT = '%s', REGION = 'us-east-1');
+			CREATE CONNECTION s TO S3 (PREFIX = 's3://bucket/p/') USING AWS CONNECTION c`, secret, key, redirector.URL))
+		loc, err := cat.S3Location(context.Background(), "s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A GET, which the HTTP client could re-send without a body.
+		if _, err := loc.Client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(loc.Bucket), Key: aws.String("p/x")}); err == nil {
+			t.Errorf("%d: the call succeeded through a redirect", code)
+		}
+		redirector.Close()
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Fatalf("a redirect was followed %d times: the other host got signed requests", n)
 	}
 }
 

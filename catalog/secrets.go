@@ -9,9 +9,14 @@ import (
 	"github.com/conncat/conncat/sqlparse"
 )
 
-// storeValue seals and stores (or replaces) a value under id.
+// storeValue seals and stores (or replaces) a value under id, with the
+// catalog's current key (see currentSealer).
 func (c *Catalog) storeValue(ctx context.Context, tx *sql.Tx, id, value string) error {
-	nonce, ct, err := c.seal.Load().seal(id, value)
+	s, err := c.currentSealer(ctx, tx)
+	if err != nil {
+		return err
+	}
+	nonce, ct, err := s.seal(id, value)
 	if err != nil {
 		return err
 	}
@@ -29,7 +34,77 @@ func (c *Catalog) loadValue(ctx context.Context, q querier, id string) (string, 
 	if err := q.QueryRowContext(ctx, `SELECT nonce, ciphertext FROM conncat_secret_values WHERE id = ?`, id).Scan(&nonce, &ct); err != nil {
 		return "", fmt.Errorf("load sealed value %s: %w", id, err)
 	}
-	return c.seal.Load().open(id, nonce, ct)
+	v, err := c.seal.Load().open(id, nonce, ct)
+	if errors.Is(err, ErrKeyMismatch) {
+		// Another handle may have rotated the key: reload ours and retry.
+		s, rerr := c.reloadKey(ctx, q)
+		if rerr != nil {
+			return "", rerr
+		}
+		return s.open(id, nonce, ct)
+	}
+	return v, err
+}
+
+// currentSealer returns a sealer for the key the catalog is sealed under
+// now, checked inside tx (which holds the write lock, so no rotation can
+// land before it commits). The key check is sealed under the current key,
+// and RotateKey re-seals it, so a sealer that opens it is current. If this
+// handle's key was retired by a RotateKey elsewhere (another handle,
+// another process), it reloads its key from its KeyProvider; if that is
+// still the old key, it refuses: a value sealed under a retired key would
+// be lost for good at the next rotation.
+func (c *Catalog) currentSealer(ctx context.Context, tx *sql.Tx) (*sealer, error) {
+	s := c.seal.Load()
+	nonce, ct, err := readKeyCheck(ctx, tx)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return s, nil // a new catalog: the key check itself is being written
+	case err != nil:
+		return nil, err
+	}
+	if _, err := s.open(keyCheckID, nonce, ct); err == nil {
+		return s, nil
+	}
+	return c.reloadKey(ctx, tx)
+}
+
+// reloadKey loads this handle's key again from its KeyProvider and adopts
+// it if it opens the key check read through q.
+func (c *Catalog) reloadKey(ctx context.Context, q querier) (*sealer, error) {
+	stale := sqlparse.Error{Code: sqlparse.CodeNotInPrerequisite, Position: -1, Err: ErrKeyMismatch,
+		Message: "the catalog's key was rotated and this handle's key provider still gives a retired key",
+		Hint:    "Point this process's key provider (key file) at the new key, as RotateKey requires, then retry."}
+	key, err := c.opts.Keys.Key(ctx)
+	if err != nil {
+		e := stale
+		e.Message, e.Detail = "the catalog's key was rotated and this handle could not load the new key", err.Error()
+		return nil, &e
+	}
+	next, err := newSealer(key)
+	if err != nil {
+		e := stale
+		e.Detail = err.Error()
+		return nil, &e
+	}
+	nonce, ct, err := readKeyCheck(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := next.open(keyCheckID, nonce, ct); err != nil {
+		return nil, &stale
+	}
+	c.seal.Store(next)
+	return next, nil
+}
+
+// readKeyCheck reads the sealed key check (sql.ErrNoRows in a new catalog).
+func readKeyCheck(ctx context.Context, q querier) (nonce, ct []byte, err error) {
+	err = q.QueryRowContext(ctx, `SELECT nonce, ciphertext FROM conncat_secret_values WHERE id = ?`, keyCheckID).Scan(&nonce, &ct)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		err = fmt.Errorf("read key check: %w", err)
+	}
+	return nonce, ct, err
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.

@@ -12,6 +12,7 @@ const (
 	CodeFeatureNotSupported   = "0A000"
 	CodeNameTooLong           = "42622"
 	CodeInvalidName           = "42602"
+	CodeNotInPrerequisite     = "55000"
 	CodeProgramLimitExceeded  = "54000"
 	CodeCharacterNotInRepert  = "22021"
 	CodeUndefinedTable        = "42P01"
@@ -35,7 +36,13 @@ type Error struct {
 	Position int
 	// Line and Column are 1-based, computed from Position; 0 when unknown.
 	Line, Column int
+	// Err is the cause, if any, for errors.Is and errors.As (a sentinel
+	// such as catalog.ErrKeyMismatch). Never shown: Message says it.
+	Err error
 }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
 
 func (e *Error) Error() string {
 	var b strings.Builder

@@ -1,0 +1,116 @@
+package conncat_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/conncat/conncat"
+	"github.com/conncat/conncat/catalog"
+)
+
+const rotateChildEnv = "CONNCAT_ROTATE_CHILD"
+
+// TestRotateKeyChild is the other process of TestRotateKeyAcrossProcesses:
+// it opens the catalog with the key file before the rotation, then runs
+// each statement it reads on stdin and answers "ok" or the error's code.
+func TestRotateKeyChild(t *testing.T) {
+	dir := os.Getenv(rotateChildEnv)
+	if dir == "" {
+		return // run only as the child
+	}
+	ctx := context.Background()
+	cat, err := conncat.Open(ctx, filepath.Join(dir, "c.db"), conncat.WithKeyFile(filepath.Join(dir, "key")))
+	if err != nil {
+		fmt.Println("open:", err)
+		return
+	}
+	defer cat.Close()
+	fmt.Println("ready")
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		_, err := cat.Exec(ctx, in.Text())
+		var e *conncat.Error
+		switch {
+		case err == nil:
+			fmt.Println("ok")
+		case errors.As(err, &e):
+			fmt.Println(e.Code, errors.Is(err, catalog.ErrKeyMismatch))
+		default:
+			fmt.Println("uncoded:", err)
+		}
+	}
+}
+
+// TestRotateKeyAcrossProcesses: after RotateKey in one process, another
+// process that opened the catalog before it never seals under the retired
+// key. While its key file still holds the old key its writes fail with
+// 55000 (nothing sealed); once the file holds the new key, as RotateKey
+// requires, it reloads the key and its writes succeed. Every secret then
+// opens with the new key, and a later rotation works.
+func TestRotateKeyAcrossProcesses(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	keyFile := filepath.Join(dir, "key")
+	cat, err := conncat.Open(ctx, filepath.Join(dir, "c.db"), conncat.WithKeyFile(keyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	mustExec(t, cat, `CREATE SECRET before_rotation AS 'fake-value-1'`)
+
+	child := exec.Command(os.Args[0], "-test.run=^TestRotateKeyChild$", "-test.count=1")
+	child.Env = append(os.Environ(), rotateChildEnv+"="+dir)
+	stdin, _ := child.StdinPipe()
+	stdout, _ := child.StdoutPipe()
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer child.Wait()
+	defer stdin.Close()
+	answers := bufio.NewScanner(stdout)
+	ask := func(stmt string) string {
+		t.Helper()
+		if stmt != "" {
+			fmt.Fprintln(stdin, stmt)
+		}
+		if !answers.Scan() {
+			t.Fatalf("the child ended: %v", answers.Err())
+		}
+		return answers.Text()
+	}
+	if got := ask(""); got != "ready" {
+		t.Fatalf("child: %s", got)
+	}
+
+	newKey := catalog.StaticKey([]byte("conncat-test-key-rotated-0123456"))
+	if err := cat.RotateKey(ctx, newKey); err != nil {
+		t.Fatal(err)
+	}
+	if got := ask(`CREATE SECRET stale AS 'fake-value-2'`); got != "55000 true" {
+		t.Fatalf("a write with the retired key: %s, want 55000 and ErrKeyMismatch", got)
+	}
+	// The operator puts the new key where the child's provider reads it.
+	if err := os.WriteFile(keyFile, newKey, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := ask(`CREATE SECRET after_rotation AS 'fake-value-3'`); got != "ok" {
+		t.Fatalf("a write after the key file was replaced: %s", got)
+	}
+	stdin.Close()
+
+	res := mustExec(t, cat, `SELECT name FROM mz_secrets ORDER BY name`)
+	if got := fmt.Sprint(res[0].Rows); got != "[[after_rotation] [before_rotation]]" {
+		t.Fatalf("secrets %s: the refused write left a row", got)
+	}
+	// Every value opens with the new key, and the next rotation works.
+	third := catalog.StaticKey([]byte("conncat-test-key-third-012345678"))
+	if err := cat.RotateKey(ctx, third); err != nil {
+		t.Fatalf("the next rotation: %v", err)
+	}
+}

@@ -46,4 +46,3 @@ func awsHTTPClient(base aws.HTTPClient, publicOnly bool) aws.HTTPClient {
 }
 
 func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-

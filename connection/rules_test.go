@@ -122,9 +122,9 @@ func TestEndpoints(t *testing.T) {
 
 func TestParseS3URL(t *testing.T) {
 	ok := map[string]S3URL{
-		"s3://my-bucket":            {Bucket: "my-bucket"},
-		"s3://my-bucket/":           {Bucket: "my-bucket"},
-		"s3://my.bucket/a/b/":       {Bucket: "my.bucket", Prefix: "a/b/"},
+		"s3://my-bucket":             {Bucket: "my-bucket"},
+		"s3://my-bucket/":            {Bucket: "my-bucket"},
+		"s3://my.bucket/a/b/":        {Bucket: "my.bucket", Prefix: "a/b/"},
 		"s3://abc/with space/ü/":     {Bucket: "abc", Prefix: "with space/ü/"},
 		"s3://prefix-bucket/x.conn/": {Bucket: "prefix-bucket", Prefix: "x.conn/"},
 		"s3://b-1/..a/a../":          {Bucket: "b-1", Prefix: "..a/a../"},

@@ -99,17 +99,23 @@ func (panickingCredentials) Retrieve(context.Context) (aws.Credentials, error) {
 	return aws.Credentials{}, nil
 }
 
+// catalogWithPanickingCredentials opens a catalog whose engine credentials
+// panic, beside an awstest STS for its connections.
+func catalogWithPanickingCredentials(t *testing.T) (*awstest.STS, *conncat.Catalog) {
+	fake := awstest.NewSTS()
+	t.Cleanup(fake.Close)
+	key, secret := fake.AddUser(engineUser)
+	cfg := fake.Config(key, secret)
+	cfg.Credentials = panickingCredentials{}
+	return fake, openTest(t, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(cfg))
+}
+
 // TestPanicOnValidateGoroutine: VALIDATE runs its checks on goroutines;
 // a panic there (here in the engine's credentials provider) would end the
 // process if left where it happened. It comes back to the caller as
 // XX000, and WITH (VALIDATE) creates nothing.
 func TestPanicOnValidateGoroutine(t *testing.T) {
-	fake := awstest.NewSTS()
-	defer fake.Close()
-	key, secret := fake.AddUser(engineUser)
-	cfg := fake.Config(key, secret)
-	cfg.Credentials = panickingCredentials{}
-	cat := openTest(t, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(cfg))
+	fake, cat := catalogWithPanickingCredentials(t)
 	ctx := context.Background()
 	create := `CREATE CONNECTION r TO AWS (ASSUME ROLE ARN = '` + customerRole + `', STS ENDPOINT = '` + fake.URL + `')`
 
@@ -188,12 +194,7 @@ func TestPanicOutputHidesSecrets(t *testing.T) {
 // lives on; the caller of Retrieve gets an error naming where it happened,
 // never the panic's value.
 func TestPanicInDataPlaneProvider(t *testing.T) {
-	fake := awstest.NewSTS()
-	defer fake.Close()
-	key, secret := fake.AddUser(engineUser)
-	cfg := fake.Config(key, secret)
-	cfg.Credentials = panickingCredentials{}
-	cat := openTest(t, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(cfg))
+	fake, cat := catalogWithPanickingCredentials(t)
 	ctx := context.Background()
 	mustExec(t, cat, `CREATE CONNECTION r TO AWS (ASSUME ROLE ARN = '`+customerRole+`', STS ENDPOINT = '`+fake.URL+`')`)
 	conf, err := cat.AWSConfig(ctx, "r")

@@ -199,37 +199,34 @@ func describeValue(t token) string {
 
 // unexpectedValue is unexpected for a token in a value position.
 func (p *parser) unexpectedValue(t token, want string) *Error {
-	return newError(CodeSyntaxError, t.pos, "syntax error at or near %s: expected %s", describeValue(t), want)
+	return syntaxErrorAt(t, describeValue(t), want)
 }
 
 func (p *parser) unexpected(t token, want string) *Error {
+	return syntaxErrorAt(t, describe(t), want)
+}
+
+func syntaxErrorAt(t token, described, want string) *Error {
 	if want == "" {
-		return newError(CodeSyntaxError, t.pos, "syntax error at or near %s", describe(t))
+		return newError(CodeSyntaxError, t.pos, "syntax error at or near %s", described)
 	}
-	return newError(CodeSyntaxError, t.pos, "syntax error at or near %s: expected %s", describe(t), want)
+	return newError(CodeSyntaxError, t.pos, "syntax error at or near %s: expected %s", described, want)
 }
 
 // expectEnd checks that the statement has no trailing tokens.
-func (p *parser) expectEnd() *Error {
-	t, err := p.next()
-	if err != nil {
-		return err
-	}
-	if t.kind != tokEOF {
-		return p.unexpected(t, "end of statement")
-	}
-	return nil
-}
+func (p *parser) expectEnd() *Error { return p.expectEndOr(p.unexpected) }
 
 // expectEndAfterValue is expectEnd after a secret's value, where what
 // follows may be the rest of a value typed without quotes.
-func (p *parser) expectEndAfterValue() *Error {
+func (p *parser) expectEndAfterValue() *Error { return p.expectEndOr(p.unexpectedValue) }
+
+func (p *parser) expectEndOr(unexpected func(token, string) *Error) *Error {
 	t, err := p.next()
 	if err != nil {
 		return err
 	}
 	if t.kind != tokEOF {
-		return p.unexpectedValue(t, "end of statement")
+		return unexpected(t, "end of statement")
 	}
 	return nil
 }

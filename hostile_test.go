@@ -80,6 +80,10 @@ func TestHostileInput(t *testing.T) {
 		{"STS endpoint at localhost", "ALTER CONNECTION k SET (STS ENDPOINT = 'http://localhost:4566')", "22023"},
 		{"choose the external ID", "CREATE CONNECTION c TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/R', EXTERNAL ID = 'known')", "22023"},
 		{"drop a secret still in use", "DROP SECRET sk", "2BP01"},
+		{"a CTE named like the sealed values", "WITH conncat_secret_values AS (SELECT 1) SELECT (SELECT count(*) FROM conncat_secret_values)", "42939"},
+		{"a CTE named like sqlite_master, read elsewhere", "SELECT (WITH sqlite_master AS (SELECT 1) SELECT 1), (SELECT count(*) FROM sqlite_master)", "42939"},
+		{"a name that paints the terminal", "CREATE SECRET \"\x1b[2J\" AS 'x'", "42602"},
+		{"a prefix that IAM reads as a wildcard", "CREATE CONNECTION s TO S3 (PREFIX = 's3://bucket/a*/') USING AWS CONNECTION k", "22023"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := snapshot(t, raw)
@@ -98,6 +102,13 @@ func TestHostileInput(t *testing.T) {
 				t.Errorf("a refused statement changed the catalog")
 			}
 		})
+	}
+
+	// The query SQLite runs is the one typed: "1 - -1" must not become
+	// "1--1" (a comment to SQLite) nor "1 | 2 & 0" change precedence.
+	sums := mustExec(t, cat, "SELECT 1 - -1 AS \"\nFROM conncat_secret_values --\", 1 | 2 & 0")
+	if got := fmt.Sprint(sums[0].Rows); got != "[[2 1]]" {
+		t.Fatalf("SELECT 1 - -1, 1 | 2 & 0 = %s, want [[2 1]]", got)
 	}
 
 	// Injection through a name is just a name: it round-trips exactly and

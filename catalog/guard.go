@@ -45,7 +45,9 @@ func (g *readGuard) authorize(op int, arg1, arg2, dbName string) int {
 		// is reported with an empty column, and unqualified names come
 		// with no database, so a CTE looks like a table here: only the
 		// query's own CTE names pass.
-		if arg2 == "" && dbName == "" && slices.Contains(g.ctes, strings.ToLower(arg1)) {
+		// A reserved name (sqlite_*, conncat_*) never passes: the gate
+		// refuses CTEs named so, so such a read is of the real table.
+		if name := strings.ToLower(arg1); arg2 == "" && dbName == "" && slices.Contains(g.ctes, name) && !sqlparse.ReservedName(name) {
 			return sqlite3.SQLITE_OK
 		}
 		if dbName != "" {

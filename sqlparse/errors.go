@@ -12,6 +12,7 @@ const (
 	CodeFeatureNotSupported   = "0A000"
 	CodeNameTooLong           = "42622"
 	CodeInvalidName           = "42602"
+	CodeReservedName          = "42939"
 	CodeNotInPrerequisite     = "55000"
 	CodeProgramLimitExceeded  = "54000"
 	CodeCharacterNotInRepert  = "22021"

@@ -309,6 +309,11 @@ func (g *gate) scoped(with *ast.WithClause, body func(ast.Visitor)) {
 	names := make([]string, len(with.CTEs))
 	for i, cte := range with.CTEs {
 		names[i] = cte.Name.L
+		if ReservedName(names[i]) {
+			g.fail(with, CodeReservedName, "WITH query name %q is reserved", cte.Name.O)
+			g.err.Hint = "Names starting with sqlite_ or conncat_ belong to the catalog's storage; choose another name."
+			return
+		}
 	}
 	for i, cte := range with.CTEs {
 		visible := names[:i]
@@ -414,6 +419,14 @@ func (g *gate) Leave(n ast.Node) (ast.Node, bool) {
 	return n, g.err == nil
 }
 
+// ReservedName reports whether a (lower-case) table name belongs to the
+// catalog's storage: SQLite's own tables and conncat's internal ones. A
+// query may not name a CTE so, or a CTE could stand for one of them to
+// SQLite's authorizer, which sees a CTE and a table alike.
+func ReservedName(name string) bool {
+	return strings.HasPrefix(name, "sqlite_") || strings.HasPrefix(name, "conncat_")
+}
+
 func isCatalogSchema(s string) bool {
 	for _, c := range CatalogSchemas {
 		if s == c {
@@ -484,7 +497,9 @@ func (q *Query) SQLite(resolve func(TableRef) (string, error)) (string, error) {
 // LIMIT m,n is rewritten as LIMIT n OFFSET m for the duration of the
 // restore, then put back, so the Query is unchanged afterwards.
 func (q *Query) restore(resolve func(TableRef) (string, error)) (string, error) {
-	r := &rewriter{}
+	// Only the text SQLite runs gets every operand parenthesised; String
+	// stays readable (and re-parses to itself).
+	r := &rewriter{forSQLite: resolve != nil}
 	defer r.undo()
 	if resolve != nil {
 		for i, n := range q.nodes {
@@ -507,10 +522,12 @@ func (q *Query) restore(resolve func(TableRef) (string, error)) (string, error) 
 	return b.String(), nil
 }
 
-// rewriter rewrites LIMIT m,n as LIMIT n OFFSET m for the duration of a
-// restore and remembers how to undo every temporary change.
+// rewriter rewrites LIMIT m,n as LIMIT n OFFSET m and, for SQLite, puts
+// operands in parentheses, for the duration of a restore, and remembers
+// how to undo every temporary change.
 type rewriter struct {
-	undos []func()
+	forSQLite bool
+	undos     []func()
 }
 
 func (r *rewriter) undo() {
@@ -521,7 +538,7 @@ func (r *rewriter) undo() {
 
 func (r *rewriter) Enter(n ast.Node) (ast.Node, bool) { return n, false }
 
-// Leave does the swap: Accept re-assigns a node's children from what the
+// Leave does the swaps: Accept re-assigns a node's children from what the
 // visitor returns for them, which would undo a swap made in Enter.
 func (r *rewriter) Leave(n ast.Node) (ast.Node, bool) {
 	if n, ok := n.(*ast.Limit); ok && n.Offset != nil {
@@ -529,7 +546,60 @@ func (r *rewriter) Leave(n ast.Node) (ast.Node, bool) {
 		n.Count, n.Offset = limitOffset{ExprNode: count, offset: offset}, nil
 		r.undos = append(r.undos, func() { n.Count, n.Offset = count, offset })
 	}
+	if !r.forSQLite {
+		return n, true
+	}
+	switch n := n.(type) {
+	case *ast.BinaryOperationExpr:
+		r.parenthesize(&n.L, &n.R)
+	case *ast.UnaryOperationExpr:
+		r.parenthesize(&n.V)
+	case *ast.IsNullExpr:
+		r.parenthesize(&n.Expr)
+	case *ast.IsTruthExpr:
+		r.parenthesize(&n.Expr)
+	case *ast.PatternLikeOrIlikeExpr:
+		r.parenthesize(&n.Expr, &n.Pattern)
+	case *ast.BetweenExpr:
+		r.parenthesize(&n.Expr, &n.Left, &n.Right)
+	case *ast.PatternInExpr:
+		r.parenthesize(&n.Expr)
+	case *ast.CompareSubqueryExpr:
+		r.parenthesize(&n.L)
+	}
 	return n, true
+}
+
+// parenthesize wraps operands in parentheses for the restore. TiDB writes
+// operators without them, trusting MySQL's precedence, which is not
+// SQLite's ("1 | 2 & 0"), and without spaces, so "1 - -1" would come out
+// as "1--1", a comment to SQLite. With every operand in parentheses the
+// text SQLite reads has exactly the parsed tree's shape, and no two
+// operator characters ever touch.
+func (r *rewriter) parenthesize(operands ...*ast.ExprNode) {
+	for _, o := range operands {
+		if *o == nil {
+			continue
+		}
+		if _, isRow := (*o).(*ast.RowExpr); isRow {
+			continue // (a, b) already has its own
+		}
+		o, orig := o, *o
+		*o = parenthesized{ExprNode: orig}
+		r.undos = append(r.undos, func() { *o = orig })
+	}
+}
+
+// parenthesized restores its expression inside parentheses.
+type parenthesized struct{ ast.ExprNode }
+
+func (p parenthesized) Restore(ctx *tidbformat.RestoreCtx) error {
+	ctx.WritePlain("(")
+	if err := p.ExprNode.Restore(ctx); err != nil {
+		return err
+	}
+	ctx.WritePlain(")")
+	return nil
 }
 
 // limitOffset prints "count OFFSET offset" in place of LIMIT's count, the

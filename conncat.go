@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	// The SQLite driver the embedded catalog runs on.
@@ -41,16 +42,20 @@ type KeyProvider = catalog.KeyProvider
 
 // Catalog is an open conncat catalog. It is safe for concurrent use.
 type Catalog struct {
-	cat   *catalog.Catalog
-	db    *sql.DB
-	owns  bool
-	plane *dataPlane
+	cat              *catalog.Catalog
+	db               *sql.DB
+	owns             bool
+	plane            *dataPlane
+	statementTimeout time.Duration
+	closed           atomic.Bool
 }
 
 type options struct {
 	catalog.Options
 	keyFile    string
 	name       string
+	timeout    time.Duration
+	timeoutSet bool
 	awsConfig  *aws.Config
 	cacheOpts  connection.CacheOptions
 	publicOnly bool
@@ -105,6 +110,20 @@ func WithCredentialCache(opts connection.CacheOptions) Option {
 // that is localhost or a non-public IP literal.
 func WithPublicAddressesOnly() Option {
 	return func(o *options) { o.publicOnly, o.Endpoints.PublicOnly = true, true }
+}
+
+// DefaultStatementTimeout is how long a statement may run unless
+// WithStatementTimeout says otherwise: long enough for any VALIDATE, short
+// enough that a runaway query cannot hold a connection and a core for long.
+const DefaultStatementTimeout = time.Minute
+
+// WithStatementTimeout bounds every statement (PostgreSQL's
+// statement_timeout): one still running after d is cancelled with 57014
+// "canceling statement due to statement timeout". 0 or less turns the
+// bound off; the default is DefaultStatementTimeout. A caller's context
+// that ends sooner still wins.
+func WithStatementTimeout(d time.Duration) Option {
+	return func(o *options) { o.timeout = d; o.timeoutSet = true }
 }
 
 // WithClock sets the clock used for timestamps (tests).
@@ -171,11 +190,17 @@ func open(ctx context.Context, db *sql.DB, o options) (*Catalog, error) {
 		cat: cat, catalogName: o.name, cacheOpts: o.cacheOpts, publicOnly: o.publicOnly,
 		given: o.awsConfig, providers: map[string]aws.CredentialsProvider{},
 	}
-	return &Catalog{cat: cat, db: db, plane: plane}, nil
+	timeout := DefaultStatementTimeout
+	if o.timeoutSet {
+		timeout = o.timeout
+	}
+	return &Catalog{cat: cat, db: db, plane: plane, statementTimeout: timeout}, nil
 }
 
-// Close closes the database if Open opened it.
+// Close closes the database if Open opened it. Every call on a closed
+// catalog fails with 08003.
 func (c *Catalog) Close() error {
+	c.closed.Store(true)
 	if c.owns {
 		return c.db.Close()
 	}
@@ -208,7 +233,13 @@ func (c *Catalog) Exec(ctx context.Context, script string) (_ []*Result, err err
 // ExecStatement runs one parsed statement, for engines with their own
 // splitter (see sqlparse.Split and sqlparse.ParsePiece).
 func (c *Catalog) ExecStatement(ctx context.Context, stmt sqlparse.Statement) (res *Result, err error) {
+	ctx, cancel := c.statementContext(ctx)
+	defer cancel()
+	defer func() { err = coded(ctx, err, stmt.Pos()) }()
 	defer recoverStatement(stmt.Pos(), &err)
+	if c.closed.Load() {
+		return nil, errDBClosed
+	}
 	if s, ok := stmt.(*sqlparse.ValidateConnection); ok {
 		return c.validateConnection(ctx, s)
 	}
@@ -237,17 +268,27 @@ func validateFirst(stmt sqlparse.Statement) bool {
 }
 
 // Resolve returns a connection with its secrets, for the data plane.
-func (c *Catalog) Resolve(ctx context.Context, name string) (*catalog.Resolved, error) {
-	return c.cat.Resolve(ctx, name)
+func (c *Catalog) Resolve(ctx context.Context, name string) (_ *catalog.Resolved, err error) {
+	defer func() { err = coded(ctx, err, -1) }()
+	return c.resolve(ctx, name)
 }
 
 // ConnectionSpec is Resolve's AWS part, for callers that only need credentials.
-func (c *Catalog) ConnectionSpec(ctx context.Context, name string) (connection.Spec, error) {
-	r, err := c.cat.Resolve(ctx, name)
+func (c *Catalog) ConnectionSpec(ctx context.Context, name string) (_ connection.Spec, err error) {
+	defer func() { err = coded(ctx, err, -1) }()
+	r, err := c.resolve(ctx, name)
 	if err != nil {
 		return connection.Spec{}, err
 	}
 	return r.AWS, nil
+}
+
+// resolve is Resolve on a catalog that is still open.
+func (c *Catalog) resolve(ctx context.Context, name string) (*catalog.Resolved, error) {
+	if c.closed.Load() {
+		return nil, errDBClosed
+	}
+	return c.cat.Resolve(ctx, name)
 }
 
 // Split cuts a script into statements without parsing them (see
@@ -283,5 +324,20 @@ func locate(err error, script string) error {
 // one transaction (see catalog.(*Catalog).RotateKey): make the new key
 // durable first, and open the catalog with it from then on.
 func (c *Catalog) RotateKey(ctx context.Context, newKeys KeyProvider) error {
-	return c.cat.RotateKey(ctx, newKeys)
+	if c.closed.Load() {
+		return coded(ctx, errDBClosed, -1)
+	}
+	return coded(ctx, c.cat.RotateKey(ctx, newKeys), -1)
+}
+
+// statementContext bounds a statement by the catalog's statement timeout
+// (WithStatementTimeout), unless the caller's context ends sooner.
+func (c *Catalog) statementContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.statementTimeout <= 0 {
+		return ctx, func() {}
+	}
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= c.statementTimeout {
+		return ctx, func() {}
+	}
+	return context.WithTimeoutCause(ctx, c.statementTimeout, errStatementTimeout)
 }

@@ -134,8 +134,9 @@ func (l *liveCredentials) Retrieve(ctx context.Context) (aws.Credentials, error)
 // and credentials that are cached, refreshed ahead of expiry and shared by
 // every config of the same connection. Region and endpoint are read now;
 // credentials follow later ALTERs (a dropped connection's config fails).
-func (c *Catalog) AWSConfig(ctx context.Context, name string) (aws.Config, error) {
-	r, err := c.cat.Resolve(ctx, name)
+func (c *Catalog) AWSConfig(ctx context.Context, name string) (_ aws.Config, err error) {
+	defer func() { err = coded(ctx, err, -1) }()
+	r, err := c.resolve(ctx, name)
 	if err != nil {
 		return aws.Config{}, err
 	}
@@ -173,8 +174,9 @@ type S3Location struct {
 // S3Location returns the client, bucket and prefix of an S3 connection.
 // With an ENDPOINT (MinIO and other S3-compatible stores) the client uses
 // path-style addressing, which those stores expect.
-func (c *Catalog) S3Location(ctx context.Context, name string) (*S3Location, error) {
-	r, err := c.cat.Resolve(ctx, name)
+func (c *Catalog) S3Location(ctx context.Context, name string) (_ *S3Location, err error) {
+	defer func() { err = coded(ctx, err, -1) }()
+	r, err := c.resolve(ctx, name)
 	if err != nil {
 		return nil, err
 	}

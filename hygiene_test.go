@@ -101,7 +101,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	record(cat, *cat, cfg, &cfg, cfg.Credentials, provider, loc, *loc)
+	record(cat, cfg, &cfg, cfg.Credentials, provider, loc, *loc)
 
 	for name, s := range map[string]string{"fmt and JSON": out.String(), "slog": logs.String()} {
 		for _, leak := range []string{secretKey, token} {

@@ -98,8 +98,37 @@ func guard(conn *sql.Conn, ctes []string) (*readGuard, func(), error) {
 	if err := set(g.authorize); err != nil {
 		return nil, nil, err
 	}
+	restoreLength := setLengthLimit(conn, MaxQueryValueLen)
 	// The connection goes back to the pool afterwards; with the authorizer
 	// left on it would refuse the catalog's own statements. Removal cannot
 	// fail on an open connection, and a closed one is not reused.
-	return g, func() { _ = set(nil) }, nil
+	return g, func() { _ = set(nil); restoreLength() }, nil
+}
+
+// MaxQueryValueLen bounds every string or blob a catalog query computes
+// (SQLite's SQLITE_LIMIT_LENGTH, set on the connection while the query
+// runs): a string that doubles itself in a recursive CTE, or nested
+// replace(), stops there with 54000 instead of taking gigabytes. No
+// catalog value comes near it.
+const MaxQueryValueLen = 8 << 20
+
+// setLengthLimit sets conn's SQLITE_LIMIT_LENGTH and returns the function
+// that puts the previous limit back.
+func setLengthLimit(conn *sql.Conn, limit int) func() {
+	previous := -1
+	_ = conn.Raw(func(driverConn any) error {
+		if c, ok := driverConn.(*sqlite3.SQLiteConn); ok {
+			previous = c.SetLimit(sqlite3.SQLITE_LIMIT_LENGTH, limit)
+		}
+		return nil
+	})
+	return func() {
+		if previous < 0 {
+			return
+		}
+		_ = conn.Raw(func(driverConn any) error {
+			driverConn.(*sqlite3.SQLiteConn).SetLimit(sqlite3.SQLITE_LIMIT_LENGTH, previous)
+			return nil
+		})
+	}
 }

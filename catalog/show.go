@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	sqlite3 "github.com/mattn/go-sqlite3"
+
 	"github.com/conncat/conncat/connection"
 	"github.com/conncat/conncat/sqlparse"
 )
@@ -191,20 +193,26 @@ func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result) err
 	rows, err := conn.QueryContext(ctx, text)
 	if err != nil {
 		if ctx.Err() != nil {
-			return errorf(CodeQueryCanceled, -1, "canceling statement: %v", ctx.Err())
+			return fmt.Errorf("query: %w", ctx.Err()) // the API codes it (57014)
 		}
 		if g.refused != "" {
 			return g.err(q)
+		}
+		if e := tooBig(err, q); e != nil {
+			return e
 		}
 		return errorf(sqlparse.CodeSyntaxError, q.Pos(), "query failed: %v", err)
 	}
 	if err := collect(rows, res); err != nil {
 		if ctx.Err() != nil {
-			return errorf(CodeQueryCanceled, -1, "canceling statement: %v", ctx.Err())
+			return fmt.Errorf("query: %w", ctx.Err())
 		}
 		var coded *sqlparse.Error
 		if errors.As(err, &coded) {
 			return err
+		}
+		if e := tooBig(err, q); e != nil {
+			return e
 		}
 		// SQLite raised it while computing rows: a value a function
 		// refused (a bad JSON path, say).
@@ -212,6 +220,19 @@ func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result) err
 	}
 	res.Tag = fmt.Sprintf("SELECT %d", len(res.Rows))
 	return nil
+}
+
+// tooBig is the error for a query that computed a value over
+// MaxQueryValueLen, or nil.
+func tooBig(err error, q *sqlparse.Query) *sqlparse.Error {
+	var se sqlite3.Error
+	if !errors.As(err, &se) || se.Code != sqlite3.ErrTooBig {
+		return nil
+	}
+	e := errorf(sqlparse.CodeProgramLimitExceeded, q.Pos(), "query computed a value over %d MiB", MaxQueryValueLen>>20)
+	e.Hint = "Catalog queries may not build strings or blobs that large."
+	e.Err = err
+	return e
 }
 
 func sortedTables() []string {

@@ -3,6 +3,7 @@ package sqlparse
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // SQLSTATE codes used by conncat, as in PostgreSQL.
@@ -70,10 +71,11 @@ func (e *Error) Caret(sql string) string {
 	} else {
 		end += pos
 	}
-	line := redacted[start:end]
+	before, after := clipLine(redacted[start:pos], redacted[pos:end])
+	line := before + after
 	// Tabs keep their width under the caret so it lines up in a terminal.
 	var pad strings.Builder
-	for _, c := range redacted[start:pos] {
+	for _, c := range before {
 		if c == '\t' {
 			pad.WriteByte('\t')
 		} else {
@@ -81,6 +83,39 @@ func (e *Error) Caret(sql string) string {
 		}
 	}
 	return line + "\n" + pad.String() + "^"
+}
+
+// A line longer than maxCaretLine characters is shown clipped to
+// caretContext characters on each side of the caret (a generated 4 MiB
+// one-line statement must not print 4 MiB, twice).
+const (
+	maxCaretLine = 400
+	caretContext = 150
+)
+
+// clipLine shortens the parts of a long line before and after the caret
+// to caretContext characters each, marking a cut with "...".
+func clipLine(before, after string) (string, string) {
+	if utf8.RuneCountInString(before)+utf8.RuneCountInString(after) <= maxCaretLine {
+		return before, after
+	}
+	if n := utf8.RuneCountInString(before); n > caretContext {
+		cut := 0
+		for i := 0; i < n-caretContext; i++ {
+			_, size := utf8.DecodeRuneInString(before[cut:])
+			cut += size
+		}
+		before = "..." + before[cut:]
+	}
+	if utf8.RuneCountInString(after) > caretContext {
+		cut := 0
+		for i := 0; i < caretContext; i++ {
+			_, size := utf8.DecodeRuneInString(after[cut:])
+			cut += size
+		}
+		after = after[:cut] + "..."
+	}
+	return before, after
 }
 
 // CaretIn is Caret for an error raised on piece p of script. It reads only

@@ -59,6 +59,9 @@ func ParseOne(sql string) (Statement, error) {
 // ParsePiece parses one piece of script as returned by Split. Positions in
 // the statement and in errors are offsets in script.
 func ParsePiece(script string, piece Piece) (Statement, error) {
+	if len(piece.Text) > MaxScriptLen {
+		return nil, finish(script, newError(CodeProgramLimitExceeded, piece.Offset, "statement is longer than %d bytes", MaxScriptLen))
+	}
 	end := piece.Offset + len(piece.Text)
 	p := &parser{src: script, lex: lexer{src: script[:end], pos: piece.Offset}}
 	stmt, err := p.statement(piece)

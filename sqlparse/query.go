@@ -123,7 +123,7 @@ func parseQuery(script string, piece Piece) (*Query, *Error) {
 		}
 		return nil, newError(CodeCharacterNotInRepert, bad, "invalid UTF-8 in query")
 	}
-	if e := checkNumberLengths(piece); e != nil {
+	if e := checkQueryTokens(piece); e != nil {
 		return nil, e
 	}
 	stmts, err := tidbParse(piece.Text)
@@ -158,20 +158,55 @@ func parseQuery(script string, piece Piece) (*Query, *Error) {
 // catalog query needs a number that long.
 const MaxNumberLen = 64
 
-// checkNumberLengths refuses over-long numeric literals before TiDB sees
-// them. It uses this package's lexer, whose view of a query is close to
-// TiDB's; tidbParse's recover is the backstop where they differ.
-func checkNumberLengths(piece Piece) *Error {
+// MaxQueryTokens bounds the tokens of one query. TiDB builds its whole
+// tree before the gate sees it: for a 4 MiB IN-list of two million items
+// that took over 1 GB. No catalog query needs a hundred thousand tokens.
+const MaxQueryTokens = 100_000
+
+// checkQueryTokens applies, before TiDB sees a query, the dialect's limits
+// that hold for queries too: NUL (22021), literals over 64 KiB and numbers
+// over MaxNumberLen (54000; TiDB's decimal panics beyond 81 digits), bare
+// identifiers over 255 bytes (42622), and MaxQueryTokens. It uses this
+// package's lexer, whose view of a query is close to TiDB's; tidbParse's
+// recover is the backstop where they differ.
+func checkQueryTokens(piece Piece) *Error {
 	l := lexer{src: piece.Text}
-	for {
+	for n := 0; ; n++ {
 		tok, err := l.next()
-		if err != nil || tok.kind == tokEOF {
-			return nil
+		if err != nil {
+			if e := queryLimitError(piece, err); e != nil {
+				return e
+			}
+			if l.pos <= err.Position {
+				l.pos = err.Position + 1
+			}
+			continue
 		}
-		if tok.kind == tokNumber && len(tok.text) > MaxNumberLen {
+		switch {
+		case tok.kind == tokEOF:
+			return nil
+		case n >= MaxQueryTokens:
+			return newError(CodeProgramLimitExceeded, piece.Offset+tok.pos, "query has more than %d tokens", MaxQueryTokens).
+				WithHint("Catalog queries are small; filter with a condition rather than a list of values.")
+		case tok.kind == tokNumber && len(tok.text) > MaxNumberLen:
 			return newError(CodeProgramLimitExceeded, piece.Offset+tok.pos, "numeric literal is longer than %d characters", MaxNumberLen)
 		}
 	}
+}
+
+// queryLimitError is the lexer's error as it applies to a query, or nil.
+// In a query "..." is a string to TiDB, not a name: the rules for names
+// (length, control characters, not empty) hold only for bare words.
+func queryLimitError(piece Piece, err *Error) *Error {
+	isQuoted := err.Position < len(piece.Text) && piece.Text[err.Position] == '"'
+	switch {
+	case err.Code == CodeCharacterNotInRepert, err.Code == CodeProgramLimitExceeded,
+		err.Code == CodeNameTooLong && !isQuoted:
+		e := *err
+		e.Position += piece.Offset
+		return &e
+	}
+	return nil
 }
 
 // tidbParse runs a pooled TiDB parser. A panic inside the parser (it has
@@ -203,7 +238,7 @@ func isQuery(piece Piece) bool {
 	if err != nil || !(isPunct(first, "(") || isWord(first, "select") || isWord(first, "with")) {
 		return false
 	}
-	if !utf8.ValidString(piece.Text) || checkNumberLengths(piece) != nil {
+	if !utf8.ValidString(piece.Text) || checkQueryTokens(piece) != nil {
 		return false
 	}
 	stmts, perr := tidbParse(piece.Text)

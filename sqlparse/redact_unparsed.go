@@ -9,16 +9,37 @@ import (
 
 // unparsed hides what may be a secret in a piece that did not parse, where
 // nothing is known about its structure but its tokens.
+//
+// Only the first maxUnparsedScan bytes are judged token by token; the rest
+// of a longer piece is hidden whole, so that a 4 MiB statement that failed
+// costs no more memory to echo than a 64 KiB one.
 func (r *redactor) unparsed(p Piece) {
-	s := rawScanner{src: r.src, pos: p.Offset, end: p.Offset + len(p.Text)}
+	end := p.Offset + len(p.Text)
+	s := rawScanner{src: r.src, pos: p.Offset, end: end}
 	var toks []rawToken
+	rest := -1 // where the hidden remainder starts
 	for t, ok := s.next(); ok; t, ok = s.next() {
+		if t.pos-p.Offset >= maxUnparsedScan {
+			rest = t.pos
+			break
+		}
 		toks = append(toks, t)
 	}
 	for _, sp := range unparsedSpans(toks) {
 		r.replace(sp.start, sp.end, sp.mask)
 	}
+	if rest >= 0 {
+		r.replace(rest, end, Redacted)
+	}
 }
+
+// maxUnparsedScan is how much of a piece that did not parse is judged
+// token by token.
+const maxUnparsedScan = 64 << 10
+
+// maxOptionWords is the most words an option name has (ASSUME ROLE
+// SESSION NAME): a longer run of words cannot end in one.
+const maxOptionWords = 4
 
 // span is a part of the source to replace by mask.
 type span struct {
@@ -57,7 +78,9 @@ func unparsedSpans(toks []rawToken) []span {
 		}
 		switch t.kind {
 		case rawWord:
-			words = append(words, t.text)
+			if len(words) <= maxOptionWords {
+				words = append(words, t.text)
+			}
 		case rawString:
 			spans = append(spans, span{t.pos, t.end, maskFor(t)})
 			words = nil

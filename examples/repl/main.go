@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 
@@ -35,6 +36,7 @@ type config struct {
 	db, principal, prefix, keyFile, format, onError, file string
 	allowHTTP, sandbox                                    bool
 	commands                                              stringList
+	statementTimeout                                      time.Duration
 }
 
 func envOr(name, def string) string {
@@ -60,6 +62,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.format, "format", envOr("CONNCAT_FORMAT", "table"), "output format: table, csv or json (CONNCAT_FORMAT)")
 	fs.StringVar(&cfg.onError, "on-error", envOr("CONNCAT_ON_ERROR", "continue"), "after a failed statement: continue or stop (CONNCAT_ON_ERROR)")
 	fs.BoolVar(&cfg.sandbox, "sandbox", os.Getenv("CONNCAT_SANDBOX") == "1", "play AWS in-process (fake STS with a principal and a customer role); the catalog is temporary unless -db is given (CONNCAT_SANDBOX=1)")
+	fs.DurationVar(&cfg.statementTimeout, "statement-timeout", conncat.DefaultStatementTimeout, "cancel a statement still running after this long (57014); 0 for no limit")
 	fs.StringVar(&cfg.file, "f", "", "run the statements in this file")
 	fs.Var(&cfg.commands, "c", "run this SQL (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -87,7 +90,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	opts := []conncat.Option{}
+	opts := []conncat.Option{conncat.WithStatementTimeout(cfg.statementTimeout)}
 	if cfg.principal != "" {
 		opts = append(opts, conncat.WithPrincipal(cfg.principal))
 	}

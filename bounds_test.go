@@ -1,0 +1,80 @@
+package conncat_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/conncat/conncat"
+	"github.com/conncat/conncat/sqlparse"
+)
+
+// wantCode asserts err is a *conncat.Error with code (and, if given, a
+// message containing text).
+func wantCode(t *testing.T, what string, err error, code, text string) {
+	t.Helper()
+	var e *conncat.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("%s: want a *conncat.Error %s, got %T %v", what, code, err, err)
+	}
+	if e.Code != code || !strings.Contains(e.Message, text) {
+		t.Fatalf("%s: got %s %q, want %s containing %q", what, e.Code, e.Message, code, text)
+	}
+}
+
+// TestStatementBounds: no single statement runs past the statement
+// timeout or builds values past the query value limit, and the dialect's
+// limits hold for SELECT and through ExecPiece too. Each case reports how
+// long it took; none asserts a time.
+func TestStatementBounds(t *testing.T) {
+	cat := openTest(t, conncat.WithStatementTimeout(500*time.Millisecond))
+	ctx := context.Background()
+	inList := "SELECT count(*) FROM mz_connections WHERE 1 IN (" + strings.Repeat("1,", 150_000) + "1)"
+	for _, tc := range []struct{ name, sql, code, text string }{
+		{"endless recursive count", "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n", "57014", "statement timeout"},
+		{"self-doubling string", "WITH RECURSIVE r(s) AS (SELECT 'x' UNION ALL SELECT s||s FROM r WHERE length(s) < 900000000) SELECT max(length(s)) FROM r", "54000", "MiB"},
+		{"nested replace", "SELECT length(" + strings.Repeat("replace(", 9) + "'xxxxxxxxxx'" + strings.Repeat(",'x','xxxxxxxxxx')", 9) + ")", "54000", "MiB"},
+		{"a long IN-list", inList, "54000", "tokens"},
+		{"a literal over 64 KiB in a query", "SELECT '" + strings.Repeat("x", 70<<10) + "'", "54000", "string literal"},
+		{"NUL in a query", "SELECT 'a\x00b'", "22021", "NUL"},
+		{"a bare name over 255 bytes in a query", "SELECT " + strings.Repeat("c", 300) + " FROM mz_connections", "42622", "identifier"},
+	} {
+		start := time.Now()
+		_, err := cat.Exec(ctx, tc.sql)
+		wantCode(t, tc.name, err, tc.code, tc.text)
+		t.Logf("%s: %s after %v", tc.name, tc.code, time.Since(start).Round(time.Millisecond))
+	}
+
+	// ExecPiece holds the statement limit too (Exec's Parse checked it).
+	huge := "SELECT 1 -- " + strings.Repeat("x", sqlparse.MaxScriptLen)
+	_, err := cat.ExecPiece(ctx, huge, sqlparse.Piece{Text: huge})
+	wantCode(t, "ExecPiece over 4 MiB", err, "54000", "longer than")
+
+	// A caller's cancellation is PostgreSQL's other 57014.
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = cat.Exec(cancelled, "SELECT count(*) FROM mz_connections")
+	wantCode(t, "cancelled by the caller", err, "57014", "user request")
+}
+
+// TestEveryErrorCoded: a closed catalog answers every call with 08003,
+// never a bare database/sql error.
+func TestEveryErrorCoded(t *testing.T) {
+	cat := openTest(t)
+	ctx := context.Background()
+	mustExec(t, cat, `CREATE SECRET sk AS 'fake'; CREATE CONNECTION k TO AWS (ACCESS KEY ID = 'AKIAIOSFODNN7EXAMPLE', SECRET ACCESS KEY = SECRET sk);
+		CREATE CONNECTION s TO S3 (PREFIX = 's3://bucket/p/') USING AWS CONNECTION k`)
+	cat.Close()
+	_, err := cat.Exec(ctx, "SHOW CONNECTIONS")
+	wantCode(t, "Exec", err, "08003", "closed")
+	_, err = cat.ExecPiece(ctx, "SHOW SECRETS", sqlparse.Piece{Text: "SHOW SECRETS"})
+	wantCode(t, "ExecPiece", err, "08003", "closed")
+	_, err = cat.Resolve(ctx, "k")
+	wantCode(t, "Resolve", err, "08003", "closed")
+	_, err = cat.AWSConfig(ctx, "k")
+	wantCode(t, "AWSConfig", err, "08003", "closed")
+	_, err = cat.S3Location(ctx, "s")
+	wantCode(t, "S3Location", err, "08003", "closed")
+}

@@ -1,0 +1,89 @@
+package conncat
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+
+	"github.com/conncat/conncat/sqlparse"
+)
+
+// SQLSTATE codes for failures of the catalog's storage, as PostgreSQL
+// reports the same conditions.
+const (
+	CodeConnectionDoesNotExist = "08003"
+	CodeLockNotAvailable       = "55P03"
+	CodeDiskFull               = "53100"
+	CodeOutOfMemory            = "53200"
+	CodeReadOnlyTransaction    = "25006"
+	CodeDataCorrupted          = "XX001"
+	CodeIOError                = "58030"
+	CodeQueryCanceled          = "57014"
+	CodeProgramLimitExceeded   = sqlparse.CodeProgramLimitExceeded
+	CodeInternal               = sqlparse.CodeInternal
+)
+
+// errDBClosed is database/sql's (unexported) error for a closed *sql.DB,
+// captured once so that errors.Is can recognise it without comparing text.
+var errDBClosed = func() error {
+	db, err := sql.Open("sqlite3", ":memory:")
+	if err != nil {
+		return errors.New("unreachable: go-sqlite3 is registered")
+	}
+	db.Close()
+	return db.Ping()
+}()
+
+// errStatementTimeout is the cause of a context that the statement time
+// budget (WithStatementTimeout) ended.
+var errStatementTimeout = errors.New("statement timeout")
+
+// coded makes every error that leaves the API a *Error with a SQLSTATE
+// chosen as PostgreSQL would, keeping the cause for errors.Is and
+// errors.As. ctx is the statement's context, to tell a timeout from a
+// cancellation; pos is the statement's position, or -1.
+func coded(ctx context.Context, err error, pos int) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	code, message := classify(ctx, err)
+	return &Error{Code: code, Message: message, Position: pos, Err: err}
+}
+
+func classify(ctx context.Context, err error) (code, message string) {
+	switch {
+	case errors.Is(err, errDBClosed), errors.Is(err, sql.ErrConnDone):
+		return CodeConnectionDoesNotExist, "the catalog is closed"
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || isSQLite(err, sqlite3.ErrInterrupt):
+		if ctx != nil && context.Cause(ctx) == errStatementTimeout {
+			return CodeQueryCanceled, "canceling statement due to statement timeout"
+		}
+		return CodeQueryCanceled, "canceling statement due to user request"
+	case isSQLite(err, sqlite3.ErrBusy), isSQLite(err, sqlite3.ErrLocked):
+		return CodeLockNotAvailable, "could not obtain the catalog's lock: " + err.Error()
+	case isSQLite(err, sqlite3.ErrFull):
+		return CodeDiskFull, "could not write the catalog: the disk is full"
+	case isSQLite(err, sqlite3.ErrNomem):
+		return CodeOutOfMemory, "out of memory: " + err.Error()
+	case isSQLite(err, sqlite3.ErrReadonly):
+		return CodeReadOnlyTransaction, "cannot write the catalog: it is read-only (" + err.Error() + ")"
+	case isSQLite(err, sqlite3.ErrCorrupt), isSQLite(err, sqlite3.ErrNotADB):
+		return CodeDataCorrupted, "the catalog's database is corrupt: " + err.Error()
+	case isSQLite(err, sqlite3.ErrIoErr), isSQLite(err, sqlite3.ErrCantOpen):
+		return CodeIOError, "could not read or write the catalog: " + err.Error()
+	case isSQLite(err, sqlite3.ErrTooBig):
+		return CodeProgramLimitExceeded, "a value is larger than the catalog allows: " + err.Error()
+	}
+	return CodeInternal, "internal error: " + err.Error()
+}
+
+func isSQLite(err error, code sqlite3.ErrNo) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.Code == code
+}

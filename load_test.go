@@ -140,3 +140,49 @@ func loadOp(ctx context.Context, cat *conncat.Catalog, kind, worker, i, which in
 		return err
 	}
 }
+
+// TestResolveSeesOneSnapshot: an ALTER that changes two values at once
+// (the access key ID in the row, the inline session token sealed
+// elsewhere) is seen by Resolve wholly or not at all, never half.
+func TestResolveSeesOneSnapshot(t *testing.T) {
+	cat := openTest(t)
+	ctx := context.Background()
+	mustExec(t, cat, `CREATE SECRET sk AS 'fake-secret';
+		CREATE CONNECTION k TO AWS (ACCESS KEY ID = 'AKIAPAIR0', SECRET ACCESS KEY = SECRET sk, SESSION TOKEN = 'token-AKIAPAIR0')`)
+	done, stop := make(chan error, 1), make(chan struct{})
+	defer close(stop)
+	go func() {
+		for i := 1; i <= 300; i++ {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			id := fmt.Sprintf("AKIAPAIR%d", i%2)
+			if _, err := cat.Exec(ctx, `ALTER CONNECTION k SET (ACCESS KEY ID = '`+id+`', SESSION TOKEN = 'token-`+id+`')`); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for reads := 0; ; reads++ {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d consistent reads during 300 ALTERs", reads)
+			return
+		default:
+		}
+		r, err := cat.Resolve(ctx, "k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.AWS.SessionToken != "token-"+r.AWS.AccessKeyID {
+			t.Fatalf("Resolve mixed two versions: access key ID %s with the token of the other", r.AWS.AccessKeyID)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -251,17 +252,31 @@ type Resolved struct {
 	S3 *connection.S3URL
 }
 
-// Resolve loads a connection by name with its secrets opened.
-func (c *Catalog) Resolve(ctx context.Context, name string) (*Resolved, error) {
-	return c.resolve(ctx, c.db, name)
+// Resolve loads a connection by name with its secrets opened, all from
+// one snapshot of the catalog: a concurrent ALTER SECRET is seen wholly
+// or not at all.
+func (c *Catalog) Resolve(ctx context.Context, name string) (r *Resolved, err error) {
+	err = c.inReadTx(ctx, func(q querier) error {
+		r, err = c.resolve(ctx, q, name)
+		return err
+	})
+	return r, err
 }
 
 // ResolveID is Resolve by object ID, which survives RENAME: the data
 // plane holds IDs so that a renamed connection keeps working.
-func (c *Catalog) ResolveID(ctx context.Context, id string) (*Resolved, error) {
+func (c *Catalog) ResolveID(ctx context.Context, id string) (r *Resolved, err error) {
+	err = c.inReadTx(ctx, func(q querier) error {
+		r, err = c.resolveID(ctx, q, id)
+		return err
+	})
+	return r, err
+}
+
+func (c *Catalog) resolveID(ctx context.Context, q querier, id string) (*Resolved, error) {
 	r := &connRef{id: id}
 	var typ string
-	err := c.db.QueryRowContext(ctx, `SELECT name, type FROM mz_connections WHERE id = ?`, id).Scan(&r.name, &typ)
+	err := q.QueryRowContext(ctx, `SELECT name, type FROM mz_connections WHERE id = ?`, id).Scan(&r.name, &typ)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errorf(CodeUndefinedObject, -1, "connection %s no longer exists", id).
 			WithHint("It was dropped; create it again and ask for a new client.")
@@ -270,7 +285,31 @@ func (c *Catalog) ResolveID(ctx context.Context, id string) (*Resolved, error) {
 		return nil, fmt.Errorf("look up connection: %w", err)
 	}
 	r.typ = sqlparse.ConnectionType(typ)
-	return c.resolveRef(ctx, c.db, r)
+	return c.resolveRef(ctx, q, r)
+}
+
+// inReadTx runs fn on one connection inside a deferred transaction: in
+// WAL mode every read in it sees one snapshot, and it takes no write lock
+// (go-sqlite3 begins every database/sql transaction as the DSN's
+// _txlock=immediate says, which would queue a read behind every writer).
+func (c *Catalog) inReadTx(ctx context.Context, fn func(querier) error) error {
+	conn, err := c.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `BEGIN DEFERRED`); err != nil {
+		return fmt.Errorf("begin read: %w", err)
+	}
+	// Deferred, so that a panic in fn still ends the transaction. A
+	// connection whose rollback failed is discarded, never reused inside
+	// an open transaction.
+	defer func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`); err != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	return fn(conn)
 }
 
 func (c *Catalog) resolve(ctx context.Context, q querier, name string) (*Resolved, error) {

@@ -4,9 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/conncat/conncat"
 	"github.com/conncat/conncat/awstest"
@@ -139,4 +146,76 @@ func TestHintsNameTheConnectionAsSQL(t *testing.T) {
 	if got := mustExec(t, cat, show); !strings.Contains(got[0].Rows[0][2].(string), "sts:ExternalId") {
 		t.Fatalf("the hint's statement printed %v", got[0].Rows)
 	}
+}
+
+// TestValidateHoldsNoLock: while CREATE/ALTER ... WITH (VALIDATE) waits on
+// the network, the catalog is not locked: another handle on the file (a
+// process, to SQLite) opens it, runs DDL and reads. If that DDL changes
+// the connection being validated, the statement validates again what it
+// will commit.
+func TestValidateHoldsNoLock(t *testing.T) {
+	fake := awstest.NewSTS()
+	defer fake.Close()
+	keyA, secretA := fake.AddUser("arn:aws:iam::123456789012:user/writer-a")
+	keyB, secretB := fake.AddUser("arn:aws:iam::123456789012:user/writer-b")
+	arrived, release := make(chan struct{}, 10), make(chan struct{})
+	forward := httputil.NewSingleHostReverseProxy(mustURL(t, fake.URL))
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release // an STS that does not answer until the test says so
+		forward.ServeHTTP(w, r)
+	}))
+	defer slow.Close()
+	var once sync.Once
+	releaseAll := func() { once.Do(func() { close(release) }) }
+	defer releaseAll() // before slow.Close, which waits for its handlers
+
+	path := filepath.Join(t.TempDir(), "shared.db")
+	ctx := context.Background()
+	cat, err := conncat.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	mustExec(t, cat, fmt.Sprintf(`CREATE SECRET kid AS '%s'; CREATE SECRET ksecret AS '%s';
+		CREATE CONNECTION k TO AWS (ACCESS KEY ID = SECRET kid, SECRET ACCESS KEY = SECRET ksecret, STS ENDPOINT = '%s')`, keyA, secretA, slow.URL))
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := cat.Exec(ctx, `ALTER CONNECTION k SET (REGION = 'eu-west-1') WITH (VALIDATE)`)
+		done <- err
+	}()
+	<-arrived // the validation is waiting on the network
+
+	other, err := conncat.Open(ctx, path, conncat.WithStatementTimeout(5*time.Second))
+	if err != nil {
+		t.Fatalf("open beside a running validation: %v", err)
+	}
+	defer other.Close()
+	mustExec(t, other, fmt.Sprintf(`CREATE SECRET unrelated AS 'x'; ALTER SECRET kid AS '%s'; ALTER SECRET ksecret AS '%s'`, keyB, secretB))
+	if res := mustExec(t, other, `SELECT count(*) FROM mz_secrets`); res[0].Rows[0][0] != int64(3) {
+		t.Fatalf("read beside a running validation: %v", res[0].Rows)
+	}
+	releaseAll()
+	if err := <-done; err != nil {
+		t.Fatalf("WITH (VALIDATE) after a concurrent change: %v", err)
+	}
+	// It validated twice (the keys changed under it) and committed what it
+	// validated the second time: writer-b's keys, in eu-west-1.
+	if n := fake.Calls("GetCallerIdentity"); n != 2 {
+		t.Errorf("%d GetCallerIdentity calls, want 2 (validated again after the keys changed)", n)
+	}
+	r, err := cat.Resolve(ctx, "k")
+	if err != nil || r.AWS.Region != "eu-west-1" || r.AWS.AccessKeyID != keyB {
+		t.Fatalf("committed %v, %v", r, err)
+	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

@@ -103,7 +103,7 @@ func (c *Catalog) createConnection(ctx context.Context, tx *sql.Tx, s *sqlparse.
 			return err
 		}
 		if row.roleARN.Valid {
-			row.externalID = null(c.newExternalID())
+			row.externalID = null(c.newExternalID(ctx))
 			c.fillTrust(&row)
 			if c.principal == nil {
 				res.Notices = append(res.Notices, "no principal is configured: conncat assumes the role with its ambient AWS credentials, "+
@@ -161,7 +161,7 @@ func (c *Catalog) externalIDFor(ctx context.Context, tx *sql.Tx, id string) (sql
 	case !errors.Is(err, sql.ErrNoRows):
 		return sql.NullString{}, fmt.Errorf("read external id: %w", err)
 	}
-	externalID = c.newExternalID()
+	externalID = c.newExternalID(ctx)
 	return null(externalID), rememberExternalID(ctx, tx, id, externalID)
 }
 
@@ -177,7 +177,10 @@ func rememberExternalID(ctx context.Context, tx *sql.Tx, id, externalID string) 
 // the external_id index instead of on a random page of it (with v4, CREATE
 // CONNECTION slowed as the catalog grew); its 74 random bits keep it
 // unguessable, though AWS does not treat external IDs as secrets.
-func (c *Catalog) newExternalID() string {
+func (c *Catalog) newExternalID(ctx context.Context) string {
+	if pinned, ok := ctx.Value(pinnedExternalID{}).(string); ok && pinned != "" {
+		return pinned // the one a WITH (VALIDATE) dry run generated and checked
+	}
 	id, err := uuid.NewV7()
 	if err != nil {
 		// Only when the system's random source fails; v4 needs it too.

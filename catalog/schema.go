@@ -103,6 +103,12 @@ var SchemaVersion = len(migrations)
 
 // migrate brings the schema to version target.
 func (c *Catalog) migrate(ctx context.Context, target int) error {
+	// A catalog already at the target is only read: opening it takes no
+	// write lock, so a process opens while another one holds the lock.
+	var version int
+	if err := c.db.QueryRowContext(ctx, `SELECT version FROM conncat_schema`).Scan(&version); err == nil && version == target {
+		return nil
+	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	if _, err := c.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS conncat_schema (version INTEGER NOT NULL)`); err != nil {

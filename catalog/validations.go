@@ -3,7 +3,9 @@ package catalog
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/conncat/conncat/sqlparse"
 )
@@ -49,33 +51,60 @@ func (c *Catalog) recordValidation(ctx context.Context, tx *sql.Tx, connectionID
 type Validator func(ctx context.Context, r *Resolved) ([]CheckResult, error)
 
 // ExecValidated runs CREATE CONNECTION or ALTER CONNECTION ... WITH
-// (VALIDATE = true): the change is applied in a transaction, validate sees
-// the connection as changed, and the transaction commits (with the
-// results recorded) only if validate returns nil. Otherwise the catalog
-// is left exactly as it was.
+// (VALIDATE = true) without holding the catalog's write lock while the
+// network is checked:
 //
-// The catalog's write lock is held while validate runs, so other DDL waits
-// for the network; readers (SELECT, Resolve) do not.
+//  1. a dry run applies the statement in a transaction, reads the
+//     connection as it would be, and rolls back;
+//  2. validate checks that connection, with no transaction open;
+//  3. the statement is applied again, and commits (with the results
+//     recorded) only if the connection is exactly what was validated.
+//
+// If another statement changed what the connection would be in between
+// (its secret altered, an object ID taken), the whole is tried once more,
+// then refused with 40001. A failed validation leaves the catalog exactly
+// as it was.
 func (c *Catalog) ExecValidated(ctx context.Context, stmt sqlparse.Statement, validate Validator) (*Result, error) {
-	res := &Result{}
-	var name string
-	var apply func(tx *sql.Tx) error
-	// skipIf says whether IF [NOT] EXISTS will make the statement a no-op,
-	// given whether the connection exists: then there is nothing to check.
-	var skipIf func(exists bool) bool
-	switch s := stmt.(type) {
-	case *sqlparse.CreateConnection:
-		res.Tag, name = "CREATE CONNECTION", s.Name.Value
-		apply = func(tx *sql.Tx) error { return c.createConnection(ctx, tx, s, res) }
-		skipIf = func(exists bool) bool { return s.IfNotExists && exists }
-	case *sqlparse.AlterConnection:
-		res.Tag, name = "ALTER CONNECTION", s.Name.Value
-		apply = func(tx *sql.Tx) error { return c.alterConnection(ctx, tx, s, res) }
-		skipIf = func(exists bool) bool { return s.IfExists && !exists }
-	default:
-		return nil, fmt.Errorf("catalog: %T cannot be validated before commit", stmt)
+	for attempt := 1; ; attempt++ {
+		res, err := c.execValidatedOnce(ctx, stmt, validate)
+		if !errors.Is(err, errChangedWhileValidating) {
+			return res, err
+		}
+		if attempt == 2 {
+			return nil, errorf(CodeSerializationFailure, stmt.Pos(), "the connection changed while it was being validated; nothing was applied").
+				WithHint("Run the statement again.")
+		}
 	}
-	err := c.inTx(ctx, func(tx *sql.Tx) error {
+}
+
+// CodeSerializationFailure is PostgreSQL's 40001: a concurrent change
+// made the statement's work invalid; running it again may succeed.
+const CodeSerializationFailure = "40001"
+
+var (
+	errChangedWhileValidating = errors.New("the connection changed while it was validated")
+	errDryRun                 = errors.New("dry run: roll back")
+)
+
+// pinnedExternalID carries the external ID the dry run generated into the
+// run that commits, so that the connection committed is the one checked.
+type pinnedExternalID struct{}
+
+func (c *Catalog) execValidatedOnce(ctx context.Context, stmt sqlparse.Statement, validate Validator) (*Result, error) {
+	planned, skip, err := c.planValidated(ctx, stmt)
+	if err != nil || skip {
+		if skip {
+			return c.Exec(ctx, stmt) // IF [NOT] EXISTS makes it a no-op
+		}
+		return nil, err
+	}
+	results, err := validate(ctx, planned)
+	if err != nil {
+		return nil, err
+	}
+	ctx = context.WithValue(ctx, pinnedExternalID{}, planned.AWS.ExternalID)
+	res, apply, name, skipIf := validatedStatement(ctx, c, stmt)
+	err = c.inTx(ctx, func(tx *sql.Tx) error {
 		existing, err := lookupConnection(ctx, tx, name)
 		if err != nil {
 			return err
@@ -90,9 +119,8 @@ func (c *Catalog) ExecValidated(ctx context.Context, stmt sqlparse.Statement, va
 		if err != nil {
 			return err
 		}
-		results, verr := validate(ctx, r)
-		if verr != nil {
-			return verr
+		if !reflect.DeepEqual(r, planned) {
+			return errChangedWhileValidating
 		}
 		return c.recordValidation(ctx, tx, r.ID, results)
 	})
@@ -100,4 +128,50 @@ func (c *Catalog) ExecValidated(ctx context.Context, stmt sqlparse.Statement, va
 		return nil, err
 	}
 	return res, nil
+}
+
+// planValidated is the dry run: the connection as stmt would leave it, or
+// skip when IF [NOT] EXISTS makes stmt a no-op.
+func (c *Catalog) planValidated(ctx context.Context, stmt sqlparse.Statement) (planned *Resolved, skip bool, err error) {
+	_, apply, name, skipIf := validatedStatement(ctx, c, stmt)
+	err = c.inTx(ctx, func(tx *sql.Tx) error {
+		existing, err := lookupConnection(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		if err := apply(tx); err != nil {
+			return err
+		}
+		if skip = skipIf(existing != nil); skip {
+			return errDryRun
+		}
+		if planned, err = c.resolve(ctx, tx, name); err != nil {
+			return err
+		}
+		return errDryRun
+	})
+	if errors.Is(err, errDryRun) {
+		err = nil
+	}
+	return planned, skip, err
+}
+
+// validatedStatement returns, for a statement that can be validated
+// before commit, a fresh result, the function that applies it in a
+// transaction, the connection's name, and whether IF [NOT] EXISTS makes
+// it a no-op given whether the connection exists.
+func validatedStatement(ctx context.Context, c *Catalog, stmt sqlparse.Statement) (*Result, func(*sql.Tx) error, string, func(bool) bool) {
+	res := &Result{}
+	switch s := stmt.(type) {
+	case *sqlparse.CreateConnection:
+		res.Tag = "CREATE CONNECTION"
+		return res, func(tx *sql.Tx) error { return c.createConnection(ctx, tx, s, res) }, s.Name.Value,
+			func(exists bool) bool { return s.IfNotExists && exists }
+	case *sqlparse.AlterConnection:
+		res.Tag = "ALTER CONNECTION"
+		return res, func(tx *sql.Tx) error { return c.alterConnection(ctx, tx, s, res) }, s.Name.Value,
+			func(exists bool) bool { return s.IfExists && !exists }
+	}
+	return res, func(*sql.Tx) error { return fmt.Errorf("catalog: %T cannot be validated before commit", stmt) }, "",
+		func(bool) bool { return false }
 }

@@ -194,7 +194,7 @@ func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result) err
 	rows, err := conn.QueryContext(ctx, text)
 	if err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("query: %w", ctx.Err()) // the API codes it (57014)
+			return canceled(ctx)
 		}
 		if g.refused != "" {
 			return g.err(q)
@@ -206,7 +206,7 @@ func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result) err
 	}
 	if err := collect(rows, res); err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("query: %w", ctx.Err())
+			return canceled(ctx)
 		}
 		var coded *sqlparse.Error
 		if errors.As(err, &coded) {
@@ -221,6 +221,17 @@ func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result) err
 	}
 	res.Tag = fmt.Sprintf("SELECT %d", len(res.Rows))
 	return nil
+}
+
+// canceled is 57014 for a query whose context ended, worded as
+// PostgreSQL words a statement timeout and a cancel request.
+func canceled(ctx context.Context) *sqlparse.Error {
+	e := errorf(CodeQueryCanceled, -1, "canceling statement due to user request")
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		e.Message = "canceling statement due to statement timeout"
+	}
+	e.Err = ctx.Err()
+	return e
 }
 
 // tooBig is the error for a query that computed a value over

@@ -202,6 +202,9 @@ func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result) err
 		if e := tooBig(err, q); e != nil {
 			return e
 		}
+		if e := c.undefinedColumn(ctx, err, q); e != nil {
+			return e
+		}
 		return errorf(sqlparse.CodeSyntaxError, q.Pos(), "query failed: %v", err)
 	}
 	if err := collect(rows, res); err != nil {
@@ -221,6 +224,55 @@ func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result) err
 	}
 	res.Tag = fmt.Sprintf("SELECT %d", len(res.Rows))
 	return nil
+}
+
+// CodeUndefinedColumn is PostgreSQL's 42703.
+const CodeUndefinedColumn = "42703"
+
+// undefinedColumn is 42703 for a query naming a column that does not
+// exist, pointing at it, with the nearest column of the tables it reads as
+// a hint; nil for any other error. SQLite says which column only in its
+// message ("no such column: c.nam"), so this one reads the message.
+func (c *Catalog) undefinedColumn(ctx context.Context, err error, q *sqlparse.Query) *sqlparse.Error {
+	const prefix = "no such column: "
+	var se sqlite3.Error
+	if !errors.As(err, &se) || !strings.HasPrefix(se.Error(), prefix) {
+		return nil
+	}
+	written := strings.TrimPrefix(se.Error(), prefix)
+	column := written[strings.LastIndexByte(written, '.')+1:]
+	shown := written // as PostgreSQL shows it: "nam", c.nam
+	if column == written {
+		shown = `"` + written + `"`
+	}
+	e := errorf(CodeUndefinedColumn, q.ColumnPos(written), "column %s does not exist", shown)
+	if near := sqlparse.Nearest(column, c.columnsOf(ctx, q.Tables())); near != "" {
+		e.Hint = `Perhaps you meant to reference the column "` + near + `".`
+	}
+	e.Err = err
+	return e
+}
+
+// columnsOf lists the columns of the catalog tables refs name.
+func (c *Catalog) columnsOf(ctx context.Context, refs []sqlparse.TableRef) []string {
+	var cols []string
+	for _, t := range refs {
+		if !catalogTables[t.Name] {
+			continue
+		}
+		rows, err := c.db.QueryContext(ctx, `SELECT name FROM pragma_table_info(?)`, t.Name)
+		if err != nil {
+			return cols
+		}
+		for rows.Next() {
+			var name string
+			if rows.Scan(&name) == nil {
+				cols = append(cols, name)
+			}
+		}
+		rows.Close()
+	}
+	return cols
 }
 
 // canceled is 57014 for a query whose context ended, worded as

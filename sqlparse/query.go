@@ -38,6 +38,8 @@ type Query struct {
 	nodes []*ast.TableName
 	pos   int
 	text  string
+	// offset is where text starts in the script.
+	offset int
 }
 
 // TableRef is a table a query reads, as written (lower-cased).
@@ -144,7 +146,7 @@ func parseQuery(script string, piece Piece) (*Query, *Error) {
 		return nil, newError(CodeFeatureNotSupported, piece.Offset, "only SELECT queries are supported").
 			WithHint("The catalog is changed only through CREATE, ALTER and DROP.")
 	}
-	q := &Query{stmt: stmts[0], pos: firstTokenPos(piece), text: piece.Text}
+	q := &Query{stmt: stmts[0], pos: firstTokenPos(piece), text: piece.Text, offset: piece.Offset}
 	g := &gate{piece: piece, tables: &q.tables, nodes: &q.nodes}
 	stmts[0].Accept(g)
 	if g.err != nil {
@@ -501,6 +503,26 @@ func (v *cteCollector) Leave(n ast.Node) (ast.Node, bool) { return n, true }
 // Pos implements Statement.
 func (q *Query) Pos() int { return q.pos }
 
+// ColumnPos is the offset in the script of a column reference as SQLite
+// names it ("nam", "c.nam"), for an error's caret: the first place the
+// query's text has it as a whole word, else the query's start.
+func (q *Query) ColumnPos(name string) int {
+	lower, want := strings.ToLower(q.text), strings.ToLower(name)
+	offset := q.offset
+	for from := 0; ; {
+		i := strings.Index(lower[from:], want)
+		if i < 0 {
+			return q.pos
+		}
+		i += from
+		end := i + len(want)
+		if (i == 0 || !isIdentPart(lower[i-1])) && (end == len(lower) || !isIdentPart(lower[end])) {
+			return offset + i
+		}
+		from = i + 1
+	}
+}
+
 func (*Query) statement() {}
 
 // String returns the query in canonical form: keywords upper case, names
@@ -549,8 +571,15 @@ func (q *Query) restore(resolve func(TableRef) (string, error)) (string, error) 
 	}
 	q.stmt.Accept(r)
 	var b strings.Builder
+	// For SQLite, names go in backquotes: SQLite reads an unknown
+	// "double-quoted" name as a string literal, so a misspelled column
+	// would quietly become a constant; an unknown `name` is an error.
+	quoting := tidbformat.RestoreNameDoubleQuotes
+	if r.forSQLite {
+		quoting = tidbformat.RestoreNameBackQuotes
+	}
 	flags := tidbformat.RestoreStringSingleQuotes | tidbformat.RestoreKeyWordUppercase |
-		tidbformat.RestoreNameDoubleQuotes | tidbformat.RestoreStringWithoutCharset
+		quoting | tidbformat.RestoreStringWithoutCharset
 	if err := q.stmt.Restore(tidbformat.NewRestoreCtx(flags, &b)); err != nil {
 		return "", fmt.Errorf("sqlparse: restore query: %w", err)
 	}

@@ -5,10 +5,20 @@ import "github.com/conncat/conncat/connection"
 // nearestOption returns the allowed option closest to what was written, if
 // one is close enough to be a likely typo.
 func nearestOption(written string, allowed []connection.Option) connection.Option {
-	best, bestDist := connection.Option(""), len(written)/2+2
-	for _, o := range allowed {
-		if d := editDistance(written, string(o)); d < bestDist {
-			best, bestDist = o, d
+	names := make([]string, len(allowed))
+	for i, o := range allowed {
+		names[i] = string(o)
+	}
+	return connection.Option(Nearest(written, names))
+}
+
+// Nearest returns the candidate closest to what was written, if one is
+// close enough to be a likely typo, or "". For "did you mean" hints.
+func Nearest(written string, candidates []string) string {
+	best, bestDist := "", len(written)/2+2
+	for _, c := range candidates {
+		if d := editDistance(written, c); d < bestDist {
+			best, bestDist = c, d
 		}
 	}
 	return best

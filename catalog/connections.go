@@ -221,6 +221,11 @@ func (c *Catalog) applyAWSOptions(ctx context.Context, tx *sql.Tx, id string, ro
 	if err := connection.CheckAuthForm(opts.Has); err != nil {
 		return sqlparse.ValueError(firstPos(opts), "", err)
 	}
+	if region, ok := opts.Get(connection.Region); ok && !opts.Has(connection.Endpoint) {
+		if err := connection.CheckAWSRegion(region.String); err != nil {
+			return sqlparse.ValueError(region.ValuePos, connection.Region, err)
+		}
+	}
 	principal, externalID, trust := row.principal, row.externalID, row.trustPolicy
 	*row = awsRow{principal: principal, externalID: externalID, trustPolicy: trust, secretNames: map[string]string{}}
 	ref := func(o sqlparse.Option) (sql.NullString, error) {

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -156,6 +157,23 @@ func CheckRegion(s string) error {
 		return ruleErr(hint, "region %q contains %q; regions are lower-case letters, digits and dashes", s, c)
 	}
 	return nil
+}
+
+// awsRegion is the shape of an AWS region name: a partition prefix (us,
+// eu, ap, cn, ...; us-gov, us-iso, eusc-de, ...), a direction, a number.
+// An availability zone ("us-east-1a") or a typo ("us-east1") does not fit.
+var awsRegion = regexp.MustCompile(`^[a-z]{2,4}(-(gov|iso|isob|isof|isoe|de))?-(north|south|east|west|central|northeast|northwest|southeast|southwest)-[1-9][0-9]?$`)
+
+// CheckAWSRegion checks that a region has the shape of AWS's, for a
+// connection that talks to AWS itself (no ENDPOINT): a typo would
+// otherwise surface only at VALIDATE, as an unreachable endpoint.
+func CheckAWSRegion(s string) error {
+	if awsRegion.MatchString(s) {
+		return nil
+	}
+	return ruleErr("AWS regions look like 'us-east-1' or 'eu-central-2'; an availability zone ('us-east-1a') is not a region. "+
+		"With ENDPOINT set (MinIO and other S3-compatible stores) any region name is accepted.",
+		"%q is not an AWS region", s)
 }
 
 // MinSessionNameLen and MaxSessionNameLen are STS's bounds on RoleSessionName.

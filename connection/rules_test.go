@@ -190,3 +190,16 @@ func TestCheckExternalIDPrefix(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckAWSRegion(t *testing.T) {
+	for _, r := range []string{"us-east-1", "eu-central-2", "ap-southeast-7", "cn-north-1", "us-gov-west-1", "us-iso-east-1", "us-isob-east-1", "eusc-de-east-1", "mx-central-1", "il-central-1"} {
+		if err := CheckAWSRegion(r); err != nil {
+			t.Errorf("CheckAWSRegion(%q) = %v", r, err)
+		}
+	}
+	for _, r := range []string{"us-east1", "us-east-1a", "us-nowhere-9", "minio", "us-east-0", "useast-1", "US-EAST-1", ""} {
+		if err := CheckAWSRegion(r); err == nil {
+			t.Errorf("CheckAWSRegion(%q) accepted", r)
+		}
+	}
+}

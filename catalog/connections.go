@@ -78,7 +78,8 @@ func (c *Catalog) createConnection(ctx context.Context, tx *sql.Tx, s *sqlparse.
 			res.Notices = append(res.Notices, fmt.Sprintf("connection %q already exists, skipping", s.Name.Value))
 			return nil
 		}
-		return errorf(CodeDuplicateObject, s.Name.Pos, "connection %q already exists", s.Name.Value)
+		return errorf(CodeDuplicateObject, s.Name.Pos, "connection %q already exists", s.Name.Value).
+			WithHint("Use CREATE CONNECTION IF NOT EXISTS to skip it when it exists, or ALTER CONNECTION to change it.")
 	}
 	id, err := nextID(ctx, tx)
 	if err != nil {

@@ -139,7 +139,8 @@ func (c *Catalog) createSecret(ctx context.Context, tx *sql.Tx, s *sqlparse.Crea
 			res.Notices = append(res.Notices, fmt.Sprintf("secret %q already exists, skipping", s.Name.Value))
 			return nil
 		}
-		return errorf(CodeDuplicateObject, s.Name.Pos, "secret %q already exists", s.Name.Value)
+		return errorf(CodeDuplicateObject, s.Name.Pos, "secret %q already exists", s.Name.Value).
+			WithHint("Use CREATE SECRET IF NOT EXISTS to skip it when it exists, or ALTER SECRET to change its value.")
 	}
 	if id, err = nextID(ctx, tx); err != nil {
 		return err

@@ -317,7 +317,7 @@ func CheckEndpoint(s string, policy EndpointPolicy) error {
 		}
 	}
 	if u.Scheme == "http" && !policy.AllowHTTP && !IsLoopbackHost(u.Hostname()) {
-		return ruleErr("Use https, or open the catalog with plain-HTTP endpoints allowed (for test setups only).",
+		return ruleErr("Use https, or, for test setups only, allow plain http: the REPL's -allow-http-endpoints flag, conncat.WithPlainHTTPEndpoints() in Go.",
 			"endpoint %q uses plain http to a host that is not loopback", s)
 	}
 	return nil

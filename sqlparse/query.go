@@ -282,7 +282,31 @@ func tidbError(piece Piece, err error) *Error {
 	e := newError(CodeSyntaxError, pos, "syntax error in query")
 	// TiDB's own text names MySQL and quotes the input; neither helps here.
 	e.Hint = "Queries use SELECT over the catalog tables (mz_connections, mz_aws_connections, ...)."
+	if hasWord(piece.Text, "into") {
+		e.Hint = "Catalog queries are read-only: SELECT ... INTO cannot create or fill a table. Drop the INTO clause to see the rows."
+	}
 	return e
+}
+
+// hasWord reports whether text has the bare word w (any case) outside
+// strings and comments.
+func hasWord(text, w string) bool {
+	l := lexer{src: text}
+	for {
+		t, err := l.next()
+		if err != nil {
+			if l.pos <= err.Position {
+				l.pos = err.Position + 1
+			}
+			continue
+		}
+		if t.kind == tokEOF {
+			return false
+		}
+		if isWord(t, w) {
+			return true
+		}
+	}
 }
 
 // gate walks a query, collects the tables it reads and refuses the rest.

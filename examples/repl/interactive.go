@@ -19,7 +19,8 @@ const help = `Statements end with ';' and may span lines. Commands:
   \q          quit
   \?          this help
   \d          list connections
-  \d NAME     describe a connection (its CREATE statement and trust policy)
+  \d NAME     describe a connection (CREATE statement, trust policy, S3 bucket and prefix)
+  \x [on|off|auto]  expanded display: one "column | value" line each (auto: when wider than the screen)
 Try:
   CREATE CONNECTION aws_conn TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::001234567890:role/MyRole');
   SHOW TRUST POLICY FOR CONNECTION aws_conn;
@@ -148,9 +149,15 @@ func (s *session) meta(ctx context.Context, cmd string) {
 			s.runScript(ctx, "SHOW CONNECTIONS")
 			return
 		}
-		name := strings.Trim(fields[1], `"`)
-		s.runScript(ctx, "SHOW CREATE CONNECTION "+sqlparse.QuoteIdent(name))
-		s.runScript(ctx, "SELECT c.id, c.type, a.region, a.assume_role_arn, a.principal, a.external_id FROM mz_connections c LEFT JOIN mz_aws_connections a ON a.id = c.id WHERE c.name = "+sqlparse.QuoteString(name))
+		res, err := s.describe(ctx, strings.Trim(fields[1], `"`))
+		// One wide record: shown a line per column, as psql describes.
+		if t, ok := s.out.(*tablePrinter); ok {
+			defer func(mode string) { t.expanded = mode }(t.expanded)
+			t.expanded = expandedOn
+		}
+		s.report(cmd, piece, res, err)
+	case `\x`:
+		s.expanded(cmd, piece, fields[1:])
 	case `\sandbox`:
 		if s.sandbox != nil && len(fields) == 1 {
 			s.text(cmd, "SANDBOX", sandboxHelp)
@@ -163,6 +170,49 @@ func (s *session) meta(ctx context.Context, cmd string) {
 		e.Hint = `\? lists the commands.`
 		s.report(cmd, piece, nil, e)
 	}
+}
+
+// expanded is \x [on|off|auto]: without an argument it toggles, as in
+// psql. It changes table output only.
+func (s *session) expanded(cmd string, piece sqlparse.Piece, args []string) {
+	t, ok := s.out.(*tablePrinter)
+	if !ok {
+		s.report(cmd, piece, nil, metaError("0A000", `\x applies to -format table only`))
+		return
+	}
+	mode := expandedOn
+	switch {
+	case len(args) == 0 && t.expanded != expandedOff:
+		mode = expandedOff
+	case len(args) == 1 && (args[0] == expandedOn || args[0] == expandedOff || args[0] == expandedAuto):
+		mode = args[0]
+	case len(args) > 0:
+		e := metaError("22023", `\x takes on, off or auto, not %q`, strings.Join(args, " "))
+		s.report(cmd, piece, nil, e)
+		return
+	}
+	t.expanded = mode
+	s.text(cmd, "EXPANDED", "Expanded display is "+mode+".")
+}
+
+// describe is \d NAME: one row with everything about a connection, its
+// CREATE statement, the trust policy to paste (a role connection) and the
+// bucket and prefix (an S3 connection). An unknown name is an error about
+// the command, not about the query behind it.
+func (s *session) describe(ctx context.Context, name string) (*conncat.Result, error) {
+	res, err := s.cat.Exec(ctx, `SELECT c.name, c.id, c.type, c.create_sql, a.region, a.assume_role_arn, a.principal, a.external_id,
+		a.example_trust_policy AS trust_policy, s.bucket, s.prefix
+		FROM mz_connections c LEFT JOIN mz_aws_connections a ON a.id = c.id LEFT JOIN mz_s3_connections s ON s.id = c.id
+		WHERE c.name = `+sqlparse.QuoteString(name))
+	if err != nil {
+		return nil, err
+	}
+	if len(res[0].Rows) == 0 {
+		e := metaError("42704", "connection %s does not exist", sqlparse.QuoteIdent(name))
+		e.Hint = `\d lists the connections.`
+		return nil, e
+	}
+	return res[0], nil
 }
 
 // text shows a block of text: as is in table and csv output, as notices

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -23,7 +25,7 @@ type printer interface {
 func newPrinter(format string, w io.Writer) (printer, error) {
 	switch format {
 	case "table":
-		return &tablePrinter{w: w}, nil
+		return &tablePrinter{w: w, expanded: expandedOff, width: screenWidth()}, nil
 	case "csv":
 		return &csvPrinter{w: csv.NewWriter(w), raw: w}, nil
 	case "json":
@@ -32,6 +34,14 @@ func newPrinter(format string, w io.Writer) (printer, error) {
 		return &jsonPrinter{enc: enc}, nil
 	}
 	return nil, fmt.Errorf("-format must be table, csv or json, not %q", format)
+}
+
+// screenWidth is the terminal's width from $COLUMNS, else 160.
+func screenWidth() int {
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	return 160
 }
 
 // cell renders one value for text output, with control characters
@@ -74,7 +84,19 @@ func unsafeRune(r rune) bool {
 	return r != '\n' && r != '\t' && (unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029')
 }
 
-type tablePrinter struct{ w io.Writer }
+// Expanded display modes (\x), as in psql.
+const (
+	expandedOff  = "off"
+	expandedOn   = "on"
+	expandedAuto = "auto" // expanded when the table is wider than the screen
+)
+
+type tablePrinter struct {
+	w        io.Writer
+	expanded string
+	// width is the screen's width in columns, for \x auto.
+	width int
+}
 
 func (t *tablePrinter) print(script string, p sqlparse.Piece, res *conncat.Result, err error) {
 	if res != nil {
@@ -82,7 +104,11 @@ func (t *tablePrinter) print(script string, p sqlparse.Piece, res *conncat.Resul
 			fmt.Fprintf(t.w, "NOTICE: %s\n", printable(n))
 		}
 		if res.Columns != nil {
-			writeTable(t.w, res.Columns, res.Rows)
+			if t.expanded == expandedOn || t.expanded == expandedAuto && tableWidth(res.Columns, res.Rows) > t.width {
+				writeExpanded(t.w, res.Columns, res.Rows)
+			} else {
+				writeTable(t.w, res.Columns, res.Rows)
+			}
 		} else {
 			fmt.Fprintln(t.w, res.Tag)
 		}
@@ -150,6 +176,49 @@ func writeTable(w io.Writer, cols []string, rows [][]any) {
 		fmt.Fprintln(w, "(1 row)")
 	} else {
 		fmt.Fprintf(w, "(%d rows)\n", len(rows))
+	}
+}
+
+// tableWidth is how wide writeTable would print.
+func tableWidth(cols []string, rows [][]any) int {
+	width := 0
+	for i, c := range cols {
+		w := utf8.RuneCountInString(printable(c))
+		for _, row := range rows {
+			for _, l := range strings.Split(cell(row[i]), "\n") {
+				w = max(w, utf8.RuneCountInString(l))
+			}
+		}
+		width += w + len(" | ")
+	}
+	return width
+}
+
+// writeExpanded prints each row as a block of "column | value" lines, as
+// psql's \x does: readable when a row is wider than the screen.
+func writeExpanded(w io.Writer, cols []string, rows [][]any) {
+	names := make([]string, len(cols))
+	nameWidth := 0
+	for i, c := range cols {
+		names[i] = printable(c)
+		nameWidth = max(nameWidth, utf8.RuneCountInString(names[i]))
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(w, "(0 rows)")
+		return
+	}
+	for r, row := range rows {
+		header := fmt.Sprintf("-[ RECORD %d ]", r+1)
+		fmt.Fprintln(w, header+strings.Repeat("-", max(0, nameWidth+1-utf8.RuneCountInString(header)))+"+"+strings.Repeat("-", 8))
+		for i, v := range row {
+			for j, l := range strings.Split(cell(v), "\n") {
+				name := ""
+				if j == 0 {
+					name = names[i]
+				}
+				fmt.Fprintln(w, strings.TrimRight(name+strings.Repeat(" ", nameWidth-utf8.RuneCountInString(name))+" | "+l, " "))
+			}
+		}
 	}
 }
 

@@ -300,3 +300,32 @@ func TestNoTerminalControlInOutput(t *testing.T) {
 		})
 	}
 }
+
+// TestDescribeAndExpanded: \d NAME shows everything about a connection a
+// line per column (its CREATE statement, trust policy, S3 bucket and
+// prefix); \d of an unknown name is one error about the command; \x
+// switches expanded display on, off and to auto.
+func TestDescribeAndExpanded(t *testing.T) {
+	bin := buildREPL(t)
+	dir := t.TempDir()
+	script := "CREATE CONNECTION a TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/R');\n" +
+		"CREATE CONNECTION s3c TO S3 (PREFIX = 's3://bucket/p/') USING AWS CONNECTION a;\n" +
+		"\\d a\n\\d s3c\n\\d nosuch\n\\x\nSELECT name FROM mz_connections WHERE name = 'a';\n\\x off\nSELECT name FROM mz_connections WHERE name = 'a';\n"
+	cmd := exec.Command(bin, "-db", filepath.Join(dir, "d.db"), "-principal", "arn:aws:iam::000000000000:role/conncat")
+	cmd.Stdin = strings.NewReader(script)
+	out, _ := cmd.CombinedOutput()
+	for _, want := range []string{
+		"trust_policy    | {\"Version\":\"2012-10-17\"", // \d a: the policy to paste
+		"bucket          | bucket\nprefix          | p/",  // \d s3c
+		"ERROR 42704: connection nosuch does not exist\nHINT: \\d lists the connections.\n",
+		"Expanded display is on.\n-[ RECORD 1 ]+--------\nname | a\n",
+		"Expanded display is off.\nname\n----\na\n(1 row)",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "SHOW CREATE CONNECTION") || strings.Contains(string(out), "(0 rows)") {
+		t.Errorf("\\d of an unknown name shows its internal query or an empty table:\n%s", out)
+	}
+}

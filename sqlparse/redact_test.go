@@ -146,3 +146,20 @@ func words(b []byte) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// TestRedactKeepsTypoedNonSecretValues: the value after a misspelt option
+// name that is never secret stays readable in the echo and history, so the
+// typo can be fixed; after a misspelt secret option it stays hidden.
+func TestRedactKeepsTypoedNonSecretValues(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`CREATE CONNECTION c TO AWS (REGON = 'us-east-1')`, `CREATE CONNECTION c TO AWS (REGON = 'us-east-1')`},
+		{`CREATE CONNECTION c TO AWS (ASSUME ROLE ANR = 'arn:aws:iam::123456789012:role/R')`, `CREATE CONNECTION c TO AWS (ASSUME ROLE ANR = 'arn:aws:iam::123456789012:role/R')`},
+		{`CREATE CONNECTION c TO AWS (SESION TOKEN = 'tok')`, `CREATE CONNECTION c TO AWS (SESION TOKEN = '<redacted>')`},
+		{`CREATE CONNECTION c TO AWS (SECRET ACCES KEY = 'key')`, `CREATE CONNECTION c TO AWS (SECRET ACCES KEY = '<redacted>')`},
+		{`CREATE CONNECTION c TO AWS (TOKEN = 'tok')`, `CREATE CONNECTION c TO AWS (TOKEN = '<redacted>')`},
+	} {
+		if got := sqlparse.RedactSource(tc.in); got != tc.want {
+			t.Errorf("RedactSource(%q)\n got %q\nwant %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -148,7 +148,7 @@ func valueSpan(v []rawToken, option []string) []span {
 	switch {
 	case len(v) == 0:
 		return nil
-	case len(v) == 1 && visibleValue(matchesOption(option), v[0]):
+	case len(v) == 1 && visibleValue(optionOrTypo(option), v[0]):
 		return nil
 	case len(v) == 2 && v[0].isWord("secret") && (v[1].kind == rawWord || v[1].kind == rawQuoted):
 		return nil
@@ -156,6 +156,20 @@ func valueSpan(v []rawToken, option []string) []span {
 		return []span{{v[0].pos, v[0].end, maskFor(v[0])}}
 	}
 	return []span{{v[0].pos, v[len(v)-1].end, Redacted}}
+}
+
+// optionOrTypo is the option words name, or the option they are a likely
+// typo of ("REGON"), so that a failed statement's non-secret value stays
+// readable to fix. A typo nearest to a secret-capable option stays one.
+func optionOrTypo(words []string) connection.Option {
+	if len(words) == 0 {
+		return ""
+	}
+	if o := matchesOption(words); o != "" {
+		return o
+	}
+	all := append(append([]connection.Option{}, connection.AWSOptions...), connection.Prefix, connection.S3Path)
+	return nearestOption(strings.ToUpper(strings.Join(words, " ")), all)
 }
 
 // visibleValue reports whether t, the value of option, is visibly not a

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/connection"
@@ -45,7 +46,9 @@ func (d *dataPlane) ambientConfig(ctx context.Context) (aws.Config, error) {
 		if d.given != nil {
 			d.ambient = d.given.Copy()
 		} else {
-			d.ambient, d.ambientErr = config.LoadDefaultConfig(context.WithoutCancel(ctx))
+			// The SDK's logger would print to the engine's stderr (retry
+			// warnings, IMDS probes): conncat is silent by default.
+			d.ambient, d.ambientErr = config.LoadDefaultConfig(context.WithoutCancel(ctx), config.WithLogger(logging.Nop{}))
 			if d.ambientErr != nil {
 				d.ambientErr = fmt.Errorf("load the engine's AWS configuration: %w", d.ambientErr)
 				return

@@ -261,6 +261,16 @@ func (r *runner) assumeRole(ctx context.Context) (aws.CredentialsProvider, Resul
 	}
 	ctxCheck, cancel := context.WithTimeout(ctx, r.o.CheckTimeout)
 	defer cancel()
+	// The engine's own credentials first: their absence (nothing in the
+	// environment, no profile, not on an instance) is the commonest first
+	// failure, and the SDK reports it as an instance-metadata error.
+	if _, err := caller.Retrieve(ctxCheck); err != nil && ctx.Err() == nil {
+		return nil, Result{Check: CheckCredentials, Status: Fail, Duration: time.Since(start),
+				Message: "the engine has no AWS credentials to assume the role with: " + rootCause(err),
+				Hint: "Give the engine credentials: AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in its environment, " +
+					"a web identity (IRSA) or an instance role. In the REPL, -sandbox plays AWS in-process."},
+			Result{Check: CheckExternalIDRequired, Status: Skip, Message: "skipped: the engine has no AWS credentials"}
+	}
 	// Every hop but the last: the jump role, with no external ID.
 	for _, hop := range hops[:len(hops)-1] {
 		creds, _, err := connection.AssumeHop(ctxCheck, r.stsClientFor(r.spec.EngineHop(), caller), hop)

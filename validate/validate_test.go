@@ -2,10 +2,12 @@ package validate_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/conncat/conncat/awstest"
@@ -256,5 +258,27 @@ func TestExpiredSessionKeys(t *testing.T) {
 	expect(t, res, "credentials FAIL\n")
 	if !strings.Contains(res[0].Message, "expired") || !strings.Contains(res[0].Hint, "ASSUME ROLE ARN") {
 		t.Fatalf("got %q / %q", res[0].Message, res[0].Hint)
+	}
+}
+
+// noCredentials is an engine with nothing in its credential chain, as the
+// SDK reports it after trying the environment, profiles and IMDS.
+type noCredentials struct{}
+
+func (noCredentials) Retrieve(context.Context) (aws.Credentials, error) {
+	return aws.Credentials{}, errors.New("failed to refresh cached credentials, no EC2 IMDS role found")
+}
+
+// TestEngineWithoutCredentials: an engine with no AWS credentials at all
+// gets that said plainly, with where credentials come from, not an
+// instance-metadata error "conncat does not recognise".
+func TestEngineWithoutCredentials(t *testing.T) {
+	w := newWorld(t)
+	w.options.Ambient.Credentials = noCredentials{}
+	res := run(t, w, roleSpec(engineUser))
+	expect(t, res, "credentials FAIL\nexternal_id_required SKIP\n")
+	if !strings.Contains(res[0].Message, "the engine has no AWS credentials") || !strings.Contains(res[0].Hint, "AWS_PROFILE") ||
+		!strings.Contains(res[0].Hint, "-sandbox") {
+		t.Fatalf("message %q, hint %q", res[0].Message, res[0].Hint)
 	}
 }

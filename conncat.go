@@ -30,15 +30,45 @@ import (
 	"github.com/conncat/conncat/sqlparse"
 )
 
-// Error is the error type of every statement: SQLSTATE, message, detail,
-// hint and position. Use errors.As to get it.
+// Error is the error type of every call: Code (a PostgreSQL SQLSTATE),
+// Message, Detail, Hint, Position (byte offset in the script, or -1), Line
+// and Column, and Err (the cause, for errors.Is and errors.As). Use
+// errors.As to get it; Caret(script) draws the position with possible
+// secrets hidden.
 type Error = sqlparse.Error
 
-// Result is what one statement returns.
+// Result is what one statement returns: Tag (the command tag, "SELECT 3"),
+// Columns and Rows (values are string, int64, float64, []byte or nil),
+// Notices, and Changed (IDs of connections the statement changed).
+//
+// Columns by statement: SHOW CONNECTIONS name, type; SHOW SECRETS name;
+// SHOW CREATE CONNECTION name, create_sql; SHOW TRUST POLICY principal,
+// external_id, trust_policy; SHOW PERMISSION POLICY permission_policy;
+// VALIDATE CONNECTION check, status, message, hint, duration_ms (a row per
+// check); SELECT its own; CREATE, ALTER and DROP none.
 type Result = catalog.Result
 
-// KeyProvider supplies the key that seals secrets at rest.
+// KeyProvider supplies the key that seals secrets at rest: Key(ctx)
+// returns 32 bytes. FileKey and StaticKey are the two conncat brings.
 type KeyProvider = catalog.KeyProvider
+
+// FileKey keeps the key in a private file (mode 0600), created on first use.
+type FileKey = catalog.FileKey
+
+// StaticKey is a key held in memory (tests, or a key the engine fetched
+// from its own KMS). It prints as its length only.
+type StaticKey = catalog.StaticKey
+
+// ErrKeyMismatch is the cause (errors.Is) when the key does not open the
+// catalog: a wrong key file at Open, or a key RotateKey retired.
+var ErrKeyMismatch = catalog.ErrKeyMismatch
+
+// Statement is a parsed statement (see ExecStatement); Piece is one
+// statement of a script as Split cuts it (see ExecPiece).
+type (
+	Statement = sqlparse.Statement
+	Piece     = sqlparse.Piece
+)
 
 // Catalog is an open conncat catalog. It is safe for concurrent use.
 type Catalog struct {
@@ -232,7 +262,7 @@ func (c *Catalog) Exec(ctx context.Context, script string) (_ []*Result, err err
 
 // ExecStatement runs one parsed statement, for engines with their own
 // splitter (see sqlparse.Split and sqlparse.ParsePiece).
-func (c *Catalog) ExecStatement(ctx context.Context, stmt sqlparse.Statement) (res *Result, err error) {
+func (c *Catalog) ExecStatement(ctx context.Context, stmt Statement) (res *Result, err error) {
 	ctx, cancel := c.statementContext(ctx)
 	defer cancel()
 	defer func() { err = coded(ctx, err, stmt.Pos()) }()
@@ -267,7 +297,30 @@ func validateFirst(stmt sqlparse.Statement) bool {
 	return v != nil && *v
 }
 
-// Resolve returns a connection with its secrets, for the data plane.
+// Description is what Describe returns: everything about a connection an
+// engine shows its users, and no secret. Fields: ID, Name, Type ("aws" or
+// "s3"); AWSConnection (the one holding the credentials), StaticKeys,
+// AssumeRoleARN, SessionName, Duration, Principal, ExternalID, TrustPolicy
+// (indented JSON to paste into the role), Region, Endpoint, STSEndpoint;
+// for S3, Bucket, Prefix and PermissionPolicy (indented JSON).
+type Description = catalog.Description
+
+// Describe returns a connection's external ID, principal, trust policy
+// (to paste into the customer's role), region and endpoints, and for an S3
+// connection its bucket, prefix and permission policy. It opens no secret:
+// use it, not Resolve, for anything shown to users.
+func (c *Catalog) Describe(ctx context.Context, name string) (_ *Description, err error) {
+	defer func() { err = coded(ctx, err, -1) }()
+	if c.closed.Load() {
+		return nil, errDBClosed
+	}
+	return c.cat.Describe(ctx, name)
+}
+
+// Resolve returns a connection WITH ITS SECRETS OPENED (static keys,
+// session token), for code that calls AWS itself; the data plane's
+// AWSConfig and S3Location use it. Never show or log what it returns
+// beyond its description; Describe is the secret-free view.
 func (c *Catalog) Resolve(ctx context.Context, name string) (_ *catalog.Resolved, err error) {
 	defer func() { err = coded(ctx, err, -1) }()
 	return c.resolve(ctx, name)
@@ -293,11 +346,11 @@ func (c *Catalog) resolve(ctx context.Context, name string) (*catalog.Resolved, 
 
 // Split cuts a script into statements without parsing them (see
 // sqlparse.Split), so a caller can run each and report each.
-func Split(script string) []sqlparse.Piece { return sqlparse.Split(script) }
+func Split(script string) []Piece { return sqlparse.Split(script) }
 
 // ExecPiece parses and runs one piece of script; error positions are
 // offsets in script, with line and column filled in.
-func (c *Catalog) ExecPiece(ctx context.Context, script string, piece sqlparse.Piece) (_ *Result, err error) {
+func (c *Catalog) ExecPiece(ctx context.Context, script string, piece Piece) (_ *Result, err error) {
 	defer recoverStatement(piece.Offset, &err)
 	stmt, err := sqlparse.ParsePiece(script, piece)
 	if err != nil {

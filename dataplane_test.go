@@ -387,3 +387,43 @@ func TestJumpHopNeverGoesToTenantEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestDescribe: Describe gives what SHOW TRUST POLICY and SHOW PERMISSION
+// POLICY show, typed, and never a secret; an unknown name is 42704.
+func TestDescribe(t *testing.T) {
+	const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+	cat := openTest(t, conncat.WithPrincipal(jumpRole))
+	ctx := context.Background()
+	mustExec(t, cat, `CREATE CONNECTION r TO AWS (ASSUME ROLE ARN = '`+customerRole+`', REGION = 'eu-west-1');
+		CREATE CONNECTION s TO S3 (PREFIX = 's3://bucket/p/') USING AWS CONNECTION r;
+		CREATE SECRET sk AS '`+secret+`';
+		CREATE CONNECTION k TO AWS (ACCESS KEY ID = 'AKIAIOSFODNN7EXAMPLE', SECRET ACCESS KEY = SECRET sk, SESSION TOKEN = 'inline-token-value')`)
+	r, err := cat.Describe(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust := mustExec(t, cat, `SHOW TRUST POLICY FOR CONNECTION r`)[0].Rows[0]
+	if r.Principal != trust[0] || r.ExternalID != trust[1] || r.TrustPolicy != trust[2] || r.Region != "eu-west-1" || r.StaticKeys {
+		t.Fatalf("described %+v\nSHOW TRUST POLICY %v", r, trust)
+	}
+	s, err := cat.Describe(ctx, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	permission := mustExec(t, cat, `SHOW PERMISSION POLICY FOR CONNECTION s`)[0].Rows[0][0]
+	if s.AWSConnection != "r" || s.Bucket != "bucket" || s.Prefix != "p/" || s.PermissionPolicy != permission || s.ExternalID != r.ExternalID {
+		t.Fatalf("described %+v", s)
+	}
+	k, err := cat.Describe(ctx, "k")
+	if err != nil || !k.StaticKeys || k.ExternalID != "" {
+		t.Fatalf("described %+v, %v", k, err)
+	}
+	if printed := fmt.Sprintf("%+v %#v", k, k); strings.Contains(printed, secret) || strings.Contains(printed, "inline-token-value") {
+		t.Fatalf("a description holds a secret: %s", printed)
+	}
+	_, err = cat.Describe(ctx, "nosuch")
+	var e *conncat.Error
+	if !errors.As(err, &e) || e.Code != "42704" {
+		t.Fatalf("unknown connection: %v", err)
+	}
+}

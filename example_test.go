@@ -7,6 +7,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -105,4 +106,33 @@ func ExampleCatalog_AWSConfig() {
 	// credentials PASS
 	// external_id_required PASS
 	// arn:aws:sts::444455556666:assumed-role/WriteExports/conncat-conncat-u1
+}
+
+// ExampleCatalog_Describe shows what an engine tells its user after
+// CREATE CONNECTION: the principal to trust and the external ID to require
+// (the trust policy to paste holds both), with no secret opened.
+func ExampleCatalog_Describe() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "conncat-example")
+	defer os.RemoveAll(dir)
+	cat, err := conncat.Open(ctx, filepath.Join(dir, "engine.db"), conncat.WithPrincipal("arn:aws:iam::000000000000:role/conncat"))
+	if err != nil {
+		panic(err)
+	}
+	defer cat.Close()
+	if _, err := cat.Exec(ctx, `CREATE CONNECTION exports TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::001234567890:role/Exports');
+		CREATE CONNECTION lake TO S3 (PREFIX = 's3://acme-lake/engine/') USING AWS CONNECTION exports`); err != nil {
+		panic(err)
+	}
+	aws, _ := cat.Describe(ctx, "exports")
+	lake, _ := cat.Describe(ctx, "lake")
+	fmt.Println(aws.Principal)
+	fmt.Println(aws.ExternalID != "" && strings.Contains(aws.TrustPolicy, aws.ExternalID))
+	fmt.Println(lake.AWSConnection, lake.Bucket, lake.Prefix)
+	fmt.Println(strings.Contains(lake.PermissionPolicy, "arn:aws:s3:::acme-lake/engine/*"))
+	// Output:
+	// arn:aws:iam::000000000000:role/conncat
+	// true
+	// exports acme-lake engine/
+	// true
 }

@@ -11,11 +11,20 @@ import (
 )
 
 // Result is what one statement returns.
+//
+// Columns by statement: SHOW CONNECTIONS name, type; SHOW SECRETS name;
+// SHOW CREATE CONNECTION name, create_sql; SHOW TRUST POLICY principal,
+// external_id, trust_policy; SHOW PERMISSION POLICY permission_policy;
+// VALIDATE CONNECTION check, status, message, hint, duration_ms (a row per
+// check); SELECT its own; CREATE, ALTER and DROP none. For what to show a
+// user about a connection, Describe is typed and opens no secret.
 type Result struct {
 	// Tag is the command tag: "CREATE CONNECTION", "SELECT 3", ...
-	Tag     string
+	Tag string
+	// Columns names the result's columns; nil for statements without rows.
 	Columns []string
-	Rows    [][]any
+	// Rows holds values of type string, int64, float64, []byte or nil.
+	Rows [][]any
 	// Notices are messages that are not errors ("... already exists, skipping").
 	Notices []string
 	// Changed lists the IDs of connections whose credentials or endpoints

@@ -74,10 +74,8 @@ func (c *Catalog) show(ctx context.Context, s *sqlparse.Show, res *Result) error
 			return fmt.Errorf("load s3 connection: %w", err)
 		}
 		partition := "aws"
-		if row, err := loadAWSRow(ctx, c.db, awsID); err == nil && row.roleARN.Valid {
-			if a, err := connection.ParseRoleARN(row.roleARN.String); err == nil {
-				partition = a.Partition
-			}
+		if row, err := loadAWSRow(ctx, c.db, awsID); err == nil {
+			partition = partitionOf(row.roleARN.String)
 		}
 		res.Columns = []string{"permission_policy"}
 		res.Rows = [][]any{{indentJSON(PermissionPolicy(partition, bucket, prefix))}}

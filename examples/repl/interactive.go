@@ -50,21 +50,7 @@ func (s *session) interactive(ctx context.Context, db string) {
 		f.Close()
 	}
 	line.SetWordCompleter(func(text string, pos int) (string, []string, string) {
-		start := strings.LastIndexAny(text[:pos], " \t\n(,;=") + 1
-		word := text[start:pos]
-		var out []string
-		for _, w := range append(completionWords, s.objectNames(ctx)...) {
-			if word != "" && strings.HasPrefix(strings.ToLower(w), strings.ToLower(word)) {
-				if strings.ToUpper(word) == word && strings.ToUpper(w) == w {
-					out = append(out, w)
-				} else if strings.ToUpper(w) == w {
-					out = append(out, strings.ToLower(w))
-				} else {
-					out = append(out, w)
-				}
-			}
-		}
-		return text[:start], out, text[pos:]
+		return s.complete(ctx, text, pos)
 	})
 	fmt.Fprintf(s.stdout, "conncat on %s. Type \\? for help, \\q to quit.\n", db)
 	if s.sandbox != nil {
@@ -223,19 +209,4 @@ func (s *session) text(cmd, tag, text string) {
 		return
 	}
 	s.out.print(cmd, sqlparse.Piece{Text: cmd}, &conncat.Result{Tag: tag, Notices: strings.Split(text, "\n")}, nil)
-}
-
-// objectNames lists connection and secret names for completion.
-func (s *session) objectNames(ctx context.Context) []string {
-	res, err := s.cat.Exec(ctx, "SELECT name FROM mz_connections UNION SELECT name FROM mz_secrets")
-	if err != nil || len(res) == 0 {
-		return nil
-	}
-	var names []string
-	for _, row := range res[0].Rows {
-		if n, ok := row[0].(string); ok {
-			names = append(names, n)
-		}
-	}
-	return names
 }

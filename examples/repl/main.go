@@ -238,6 +238,9 @@ func (s *session) exec(ctx context.Context, script string, p sqlparse.Piece) (*c
 
 // report prints a statement's outcome and records a failure.
 func (s *session) report(script string, p sqlparse.Piece, res *conncat.Result, err error) {
+	if s.sandbox != nil {
+		sandboxS3Hints(res, err)
+	}
 	s.out.print(script, p, res, err)
 	if err != nil {
 		s.failed = true

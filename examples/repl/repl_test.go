@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -198,6 +199,20 @@ VALIDATE CONNECTION other;
 	if got := statuses(lines[9]); got != "credentials PASS, external_id_required PASS" {
 		t.Errorf("created role after trust: %s", got)
 	}
+	// S3 checks in the sandbox (which has no S3) say so, and how to check
+	// S3 for real, instead of asking to grant a permission.
+	s3lines, _ := runJSON(t, bin, dir, "CREATE CONNECTION demo TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::444455556666:role/conncat-sandbox-customer');\n"+
+		"\\sandbox trust demo\nCREATE CONNECTION s3d TO S3 (PREFIX = 's3://bucket/p/') USING AWS CONNECTION demo;\nVALIDATE CONNECTION s3d;\n", "-sandbox")
+	v := s3lines[len(s3lines)-1]
+	for _, row := range v.Rows {
+		if row[1] == "FAIL" && !strings.Contains(fmt.Sprint(row[3]), "The sandbox plays STS only, not S3") {
+			t.Errorf("S3 check in the sandbox: %v", row)
+		}
+	}
+	if v.Error == nil || v.Error.Hint == nil || !strings.Contains(*v.Error.Hint, "MinIO") {
+		t.Errorf("the sandbox's VALIDATE error: %+v", v.Error)
+	}
+
 	// Without -db the sandbox's catalog is temporary.
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("the sandbox left files in the working directory: %v", entries)

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/conncat/conncat"
 	"github.com/conncat/conncat/awstest"
 	"github.com/conncat/conncat/sqlparse"
+	"github.com/conncat/conncat/validate"
 )
 
 // The sandbox plays both sides of the trust-policy dance without an AWS
@@ -122,4 +124,28 @@ func connectionRole(ctx context.Context, cat *conncat.Catalog, name string) (str
 		return "", metaError("42809", "connection %q does not assume a role", name)
 	}
 	return arn, nil
+}
+
+// sandboxS3Hint replaces the hint of a failed S3 check in the sandbox:
+// "grant s3:ListBucket" cannot help where there is no S3 at all.
+const sandboxS3Hint = "The sandbox plays STS only, not S3. To check S3, point an AWS connection with static keys at MinIO " +
+	"(ENDPOINT = 'http://127.0.0.1:9000', REGION = 'minio') or at a real bucket."
+
+// sandboxS3Hints rewrites the hints of VALIDATE's failed S3 checks, in its
+// rows and in its error, for the sandbox.
+func sandboxS3Hints(res *conncat.Result, err error) {
+	s3Failed := false
+	if res != nil && len(res.Columns) >= 4 && res.Columns[0] == "check" && res.Columns[3] == "hint" {
+		for _, row := range res.Rows {
+			check, _ := row[0].(string)
+			if row[1] == "FAIL" && check != validate.CheckCredentials && check != validate.CheckExternalIDRequired {
+				row[3] = sandboxS3Hint
+				s3Failed = true
+			}
+		}
+	}
+	var e *conncat.Error
+	if s3Failed && errors.As(err, &e) && strings.Contains(e.Hint, "s3:") {
+		e.Hint = sandboxS3Hint
+	}
 }

@@ -92,7 +92,7 @@ func (s *session) interactive(ctx context.Context, db string) {
 		script := buf.String()
 		buf.Reset()
 		// History holds the redacted text: secrets never reach the file.
-		line.AppendHistory(strings.TrimSpace(sqlparse.RedactSource(script)))
+		line.AppendHistory(historyEntry(script))
 		s.runScript(ctx, script)
 		s.halted = ctx.Err() != nil
 	}
@@ -209,4 +209,12 @@ func (s *session) text(cmd, tag, text string) {
 		return
 	}
 	s.out.print(cmd, sqlparse.Piece{Text: cmd}, &conncat.Result{Tag: tag, Notices: strings.Split(text, "\n")}, nil)
+}
+
+// historyEntry is how a statement is kept in the history: redacted, and on
+// one line. The line editor redraws a recalled entry that holds a newline
+// once per keypress, filling the screen with copies of it.
+func historyEntry(script string) string {
+	redacted := strings.TrimSpace(sqlparse.RedactSource(script))
+	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(redacted)
 }

@@ -119,7 +119,8 @@ func TestInteractiveTerminal(t *testing.T) {
 	}
 	hist, err := os.ReadFile(filepath.Join(home, ".conncat_history"))
 	if err != nil || !strings.Contains(string(hist), "SHOW CREATE CONNECTION aws_conn;") ||
-		strings.Contains(string(hist), "MarkedSecret4b1f") || !strings.Contains(string(hist), "CREATE SECRET s AS '<redacted>';") {
+		strings.Contains(string(hist), "MarkedSecret4b1f") || !strings.Contains(string(hist), "CREATE SECRET s AS '<redacted>';") ||
+		!strings.Contains(string(hist), "CREATE CONNECTION aws_conn TO AWS   (ASSUME ROLE ARN") {
 		t.Errorf("history file: %q, %v", hist, err)
 	}
 }

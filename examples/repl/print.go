@@ -114,6 +114,14 @@ func (t *tablePrinter) print(script string, p sqlparse.Piece, res *conncat.Resul
 		}
 	}
 	if err != nil {
+		// VALIDATE's failed checks are in the rows just printed, with
+		// their hints: its error's DETAIL and HINT would say it again.
+		var e *conncat.Error
+		if res != nil && len(res.Columns) > 0 && res.Columns[0] == "check" && errors.As(err, &e) {
+			short := *e
+			short.Detail, short.Hint = "", ""
+			err = &short
+		}
 		writeError(t.w, script, p, err)
 	}
 }

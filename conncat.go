@@ -27,6 +27,7 @@ import (
 
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/connection"
+	"github.com/conncat/conncat/credentials"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -87,7 +88,7 @@ type options struct {
 	timeout    time.Duration
 	timeoutSet bool
 	awsConfig  *aws.Config
-	cacheOpts  connection.CacheOptions
+	cacheOpts  credentials.CacheOptions
 	publicOnly bool
 }
 
@@ -126,8 +127,8 @@ func WithName(name string) Option { return func(o *options) { o.name = name } }
 func WithAWSConfig(cfg aws.Config) Option { return func(o *options) { o.awsConfig = &cfg } }
 
 // WithCredentialCache tunes how connections' credentials are cached and
-// refreshed (see connection.CacheOptions).
-func WithCredentialCache(opts connection.CacheOptions) Option {
+// refreshed (see credentials.CacheOptions).
+func WithCredentialCache(opts credentials.CacheOptions) Option {
 	return func(o *options) { o.cacheOpts = opts }
 }
 

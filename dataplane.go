@@ -14,6 +14,7 @@ import (
 
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/connection"
+	"github.com/conncat/conncat/credentials"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -22,7 +23,7 @@ import (
 type dataPlane struct {
 	cat         *catalog.Catalog
 	catalogName string
-	cacheOpts   connection.CacheOptions
+	cacheOpts   credentials.CacheOptions
 	publicOnly  bool
 
 	ambientOnce sync.Once
@@ -77,7 +78,7 @@ func (d *dataPlane) provider(ctx context.Context, id string) (aws.CredentialsPro
 	if err != nil && r.AWS.AssumesRole() {
 		return nil, err
 	}
-	p, err = connection.NewProvider(r.AWS, d.catalogName, ambient.Credentials, connection.NewSTSFactory(ambient), d.cacheOpts)
+	p, err = credentials.NewProvider(r.AWS, d.catalogName, ambient.Credentials, credentials.NewSTSFactory(ambient), d.cacheOpts)
 	if err != nil {
 		return nil, fmt.Errorf("connection %q: %w", r.Name, err)
 	}
@@ -104,7 +105,7 @@ func (d *dataPlane) invalidate(ids []string) {
 	defer d.mu.Unlock()
 	d.generation++
 	for _, id := range ids {
-		if c, ok := d.providers[id].(*connection.Cache); ok {
+		if c, ok := d.providers[id].(*credentials.Cache); ok {
 			c.Invalidate()
 		}
 		delete(d.providers, id)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/conncat/conncat/awstest"
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/connection"
+	"github.com/conncat/conncat/credentials"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -89,7 +91,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
 		t.Fatal(err)
 	}
-	provider, err := connection.NewProvider(r.AWS, "prod", nil, nil, connection.CacheOptions{})
+	provider, err := credentials.NewProvider(r.AWS, "prod", nil, nil, credentials.CacheOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,11 +135,11 @@ func TestKeysAndCachesNeverPrinted(t *testing.T) {
 	}
 	const secretKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 	spec := connection.Spec{Name: "k", AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: secretKey}
-	static, err := connection.NewProvider(spec, "prod", nil, nil, connection.CacheOptions{})
+	static, err := credentials.NewProvider(spec, "prod", nil, nil, credentials.CacheOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cache := connection.NewCache(static, connection.CacheOptions{})
+	cache := credentials.NewCache(static, credentials.CacheOptions{})
 	if _, err := cache.Retrieve(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -160,5 +162,22 @@ func TestKeysAndCachesNeverPrinted(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "hidden") {
 		t.Fatalf("the capture saw nothing: %s", out.String())
+	}
+}
+
+// TestLayerImports keeps DESIGN §1's arrows true: the parser and the
+// connection model import no AWS SDK package (credentials, validate and
+// the root do).
+func TestLayerImports(t *testing.T) {
+	for _, pkg := range []string{"./sqlparse", "./connection"} {
+		out, err := exec.Command("go", "list", "-deps", pkg).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", pkg, err)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			if strings.HasPrefix(dep, "github.com/aws/") {
+				t.Errorf("%s depends on %s", pkg, dep)
+			}
+		}
 	}
 }

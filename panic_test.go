@@ -17,6 +17,7 @@ import (
 	"github.com/conncat/conncat/awstest"
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/connection"
+	"github.com/conncat/conncat/credentials"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -203,7 +204,7 @@ func TestPanicInDataPlaneProvider(t *testing.T) {
 	}
 	for range 2 { // the first refresh, then the remembered failure
 		_, err = conf.Credentials.Retrieve(ctx)
-		var p *connection.PanicError
+		var p *credentials.PanicError
 		if !errors.As(err, &p) || !strings.Contains(err.Error(), "panickingCredentials.Retrieve") ||
 			!strings.Contains(err.Error(), "assignment to entry in nil map") {
 			t.Fatalf("want the panic as an error naming its site, got %v", err)

@@ -1,6 +1,8 @@
 // Package connection is the AWS connection model: the options a connection
-// may carry, the rules their values must obey, and (in later files) the
-// credential providers and clients built from a connection.
+// may carry, the rules their values must obey, the role chain a connection
+// plans (Hops) and the dialer's address guard. It imports no AWS SDK
+// package, so the parser can use it; the credential providers and the
+// cache built from a connection live in package credentials.
 //
 // The value rules in this file are pure functions with no network access.
 // They are the single source of truth for what a well-formed role ARN,

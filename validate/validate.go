@@ -17,13 +17,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
+	sdkcreds "github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/google/uuid"
 
 	"github.com/conncat/conncat/connection"
+	"github.com/conncat/conncat/credentials"
 	"github.com/conncat/conncat/internal/panics"
 )
 
@@ -204,7 +205,7 @@ func (r *runner) stsClient(creds aws.CredentialsProvider) *sts.Client {
 
 // stsClientFor is stsClient for a hop of spec (EngineHop for the jump role).
 func (r *runner) stsClientFor(spec connection.Spec, creds aws.CredentialsProvider) *sts.Client {
-	return sts.NewFromConfig(r.o.Ambient, connection.STSOptions(spec, creds), func(o *sts.Options) {
+	return sts.NewFromConfig(r.o.Ambient, credentials.STSOptions(spec, creds), func(o *sts.Options) {
 		o.APIOptions = append(o.APIOptions, recordAttempts)
 	})
 }
@@ -220,7 +221,7 @@ func credentialProblem(code string) bool {
 }
 
 func (r *runner) staticKeys(ctx context.Context) (aws.CredentialsProvider, Result) {
-	creds := credentials.NewStaticCredentialsProvider(r.spec.AccessKeyID, r.spec.SecretAccessKey, r.spec.SessionToken)
+	creds := sdkcreds.NewStaticCredentialsProvider(r.spec.AccessKeyID, r.spec.SecretAccessKey, r.spec.SessionToken)
 	res := r.timed(ctx, CheckCredentials, func(ctx context.Context) Result {
 		out, err := r.stsClient(creds).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 		if err != nil {
@@ -273,7 +274,7 @@ func (r *runner) assumeRole(ctx context.Context) (aws.CredentialsProvider, Resul
 	}
 	// Every hop but the last: the jump role, with no external ID.
 	for _, hop := range hops[:len(hops)-1] {
-		creds, _, err := connection.AssumeHop(ctxCheck, r.stsClientFor(r.spec.EngineHop(), caller), hop)
+		creds, _, err := credentials.AssumeHop(ctxCheck, r.stsClientFor(r.spec.EngineHop(), caller), hop)
 		if err != nil {
 			op := r.op("sts:AssumeRole", hop.RoleARN)
 			op.Caller, op.ExternalID = "the engine's AWS credentials", ""
@@ -283,7 +284,7 @@ func (r *runner) assumeRole(ctx context.Context) (aws.CredentialsProvider, Resul
 			return nil, res, Result{Check: CheckExternalIDRequired, Status: Skip,
 				Message: "skipped: the engine could not assume its own principal " + hop.RoleARN}
 		}
-		caller = credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)
+		caller = sdkcreds.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)
 	}
 	last := hops[len(hops)-1]
 	client := r.stsClient(caller)
@@ -292,7 +293,7 @@ func (r *runner) assumeRole(ctx context.Context) (aws.CredentialsProvider, Resul
 	var cred, ext Result
 	var finalCreds aws.Credentials
 	wg.Go(func() {
-		creds, arn, err := connection.AssumeHop(ctxCheck, client, last)
+		creds, arn, err := credentials.AssumeHop(ctxCheck, client, last)
 		if err != nil {
 			op := r.op("sts:AssumeRole", last.RoleARN)
 			op.Caller = callerName
@@ -308,7 +309,7 @@ func (r *runner) assumeRole(ctx context.Context) (aws.CredentialsProvider, Resul
 		noID := last
 		noID.ExternalID = ""
 		noID.SessionName = connection.SanitizeSessionName(last.SessionName + "-no-external-id")
-		_, _, err := connection.AssumeHop(ctxCheck, client, noID)
+		_, _, err := credentials.AssumeHop(ctxCheck, client, noID)
 		ext = r.judgeNoExternalID(err)
 		ext.Check, ext.Duration = CheckExternalIDRequired, time.Since(extStart)
 	})
@@ -322,7 +323,7 @@ func (r *runner) assumeRole(ctx context.Context) (aws.CredentialsProvider, Resul
 	if cred.Status != Pass {
 		return nil, cred, ext
 	}
-	return credentials.NewStaticCredentialsProvider(finalCreds.AccessKeyID, finalCreds.SecretAccessKey, finalCreds.SessionToken), cred, ext
+	return sdkcreds.NewStaticCredentialsProvider(finalCreds.AccessKeyID, finalCreds.SecretAccessKey, finalCreds.SessionToken), cred, ext
 }
 
 // judgeNoExternalID: the customer's role must refuse the caller when the

@@ -12,6 +12,7 @@ import (
 
 	"github.com/conncat/conncat/awstest"
 	"github.com/conncat/conncat/connection"
+	"github.com/conncat/conncat/credentials"
 	"github.com/conncat/conncat/validate"
 )
 
@@ -246,7 +247,7 @@ func TestExpiredSessionKeys(t *testing.T) {
 	}
 	// Keys from a role session, pasted into a static-key connection.
 	hop := connection.Hop{RoleARN: customerRole, SessionName: "pasted", ExternalID: extID}
-	creds, _, err := connection.AssumeHop(context.Background(), sts.NewFromConfig(w.options.Ambient), hop)
+	creds, _, err := credentials.AssumeHop(context.Background(), sts.NewFromConfig(w.options.Ambient), hop)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,8 +70,8 @@ func sections() []section {
 			t = both(t, under(200, "< 200 ns"))
 		}
 		credRows = append(credRows, comparison{
-			label: "cached Retrieve, goroutines=" + g, bench: "connection:CachedRetrieve/conncat/goroutines=" + g,
-			alt: "connection:CachedRetrieve/aws.CredentialsCache/goroutines=" + g, altLabel: "aws.CredentialsCache",
+			label: "cached Retrieve, goroutines=" + g, bench: "credentials:CachedRetrieve/conncat/goroutines=" + g,
+			alt: "credentials:CachedRetrieve/aws.CredentialsCache/goroutines=" + g, altLabel: "aws.CredentialsCache",
 			target: t,
 		})
 	}
@@ -89,7 +89,7 @@ func sections() []section {
 				target: under(100e6, "< 100 ms")},
 			{label: "(what loading every connection would cost)", bench: "conncat:Open/load-all-connections/conns=100000"},
 		}},
-		{title: "Credentials cache", command: "go test ./connection -run '^$' -bench 'CachedRetrieve|RefreshStampede' -benchmem", rows: credRows},
+		{title: "Credentials cache", command: "go test ./credentials -run '^$' -bench 'CachedRetrieve|RefreshStampede' -benchmem", rows: credRows},
 	}
 }
 
@@ -137,7 +137,7 @@ func stampede(s samples) string {
 	b.WriteString("\n### STS calls per refresh window, 10,000 callers at once (`BenchmarkRefreshStampede`)\n\n")
 	b.WriteString("| cache | STS calls per stampede | time per stampede | target |\n| --- | --- | --- | --- |\n")
 	for _, impl := range []string{"conncat", "aws.CredentialsCache"} {
-		key := "connection:RefreshStampede/" + impl + "/callers=10000"
+		key := "credentials:RefreshStampede/" + impl + "/callers=10000"
 		calls, ok := s.median(key, "sts-calls/op")
 		if !ok {
 			fmt.Fprintf(&b, "| %s | not run | | |\n", impl)

@@ -1,19 +1,19 @@
-package connection
+package credentials
 
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
+	sdkcreds "github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+
+	"github.com/conncat/conncat/connection"
 )
 
 const (
@@ -23,88 +23,8 @@ const (
 	testExternal  = "acme-00000000-0000-4000-8000-000000000001"
 )
 
-func roleSpec(principal string) Spec {
-	return Spec{ID: "u7", Name: "aws_conn", RoleARN: customerRole, ExternalID: testExternal, Principal: principal, Region: "us-east-1"}
-}
-
-func TestHops(t *testing.T) {
-	t.Run("no principal: one hop with the external ID", func(t *testing.T) {
-		hops, err := Hops(roleSpec(""), "prod")
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := []Hop{{RoleARN: customerRole, SessionName: "conncat-prod-u7", ExternalID: testExternal}}
-		if fmt.Sprint(hops) != fmt.Sprint(want) {
-			t.Fatalf("got %+v, want %+v", hops, want)
-		}
-	})
-	t.Run("user principal: one hop", func(t *testing.T) {
-		hops, err := Hops(roleSpec(principalUser), "prod")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(hops) != 1 || hops[0].RoleARN != customerRole || hops[0].ExternalID != testExternal {
-			t.Fatalf("got %+v", hops)
-		}
-	})
-	t.Run("role principal: jump without external ID, then customer with it", func(t *testing.T) {
-		spec := roleSpec(principalRole)
-		spec.SessionName = "nightly-export"
-		spec.Duration = 30 * time.Minute
-		hops, err := Hops(spec, "prod")
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := []Hop{
-			{RoleARN: principalRole, SessionName: "conncat-prod-u7"},
-			{RoleARN: customerRole, SessionName: "nightly-export", ExternalID: testExternal, Duration: 30 * time.Minute},
-		}
-		if fmt.Sprint(hops) != fmt.Sprint(want) {
-			t.Fatalf("got %+v, want %+v", hops, want)
-		}
-	})
-	t.Run("chained duration over an hour is refused", func(t *testing.T) {
-		spec := roleSpec(principalRole)
-		spec.Duration = 2 * time.Hour
-		_, err := Hops(spec, "prod")
-		if err == nil || !strings.Contains(err.Error(), "3600-second limit") {
-			t.Fatalf("got %v", err)
-		}
-		spec.Principal = principalUser // one hop: two hours are fine
-		if _, err := Hops(spec, "prod"); err != nil {
-			t.Fatal(err)
-		}
-	})
-	t.Run("a role without an external ID is refused", func(t *testing.T) {
-		spec := roleSpec("")
-		spec.ExternalID = ""
-		if _, err := Hops(spec, "prod"); err == nil {
-			t.Fatal("expected an error")
-		}
-	})
-	t.Run("static keys have no hops", func(t *testing.T) {
-		hops, err := Hops(Spec{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "x"}, "prod")
-		if err != nil || hops != nil {
-			t.Fatalf("got %v, %v", hops, err)
-		}
-	})
-}
-
-func TestDefaultSessionName(t *testing.T) {
-	for _, tc := range []struct{ catalog, id, want string }{
-		{"prod", "u12", "conncat-prod-u12"},
-		{"", "u3", "conncat-u3"},
-		{"my catalog/v2", "u3", "conncat-my-catalog-v2-u3"},
-		{strings.Repeat("x", 80), "u123", "conncat-" + strings.Repeat("x", 64-len("conncat--u123")) + "-u123"},
-	} {
-		got := DefaultSessionName(tc.catalog, tc.id)
-		if got != tc.want {
-			t.Errorf("DefaultSessionName(%q, %q) = %q, want %q", tc.catalog, tc.id, got, tc.want)
-		}
-		if err := CheckSessionName(got); err != nil {
-			t.Errorf("%q is not a valid session name: %v", got, err)
-		}
-	}
+func roleSpec(principal string) connection.Spec {
+	return connection.Spec{ID: "u7", Name: "aws_conn", RoleARN: customerRole, ExternalID: testExternal, Principal: principal, Region: "us-east-1"}
 }
 
 // fakeSTS records every AssumeRole call and answers with credentials
@@ -154,12 +74,12 @@ func (f *fakeSTS) AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, _ ...
 func TestNewProviderTwoHopsOnTheWire(t *testing.T) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	var fakes []*fakeSTS
-	factory := func(_ Spec, creds aws.CredentialsProvider) AssumeRoleAPI {
+	factory := func(_ connection.Spec, creds aws.CredentialsProvider) AssumeRoleAPI {
 		f := &fakeSTS{caller: creds, now: func() time.Time { return now }}
 		fakes = append(fakes, f)
 		return f
 	}
-	ambient := credentials.NewStaticCredentialsProvider("AKIAIOSFODNN7EXAMPLE", "fake-ambient-secret", "")
+	ambient := sdkcreds.NewStaticCredentialsProvider("AKIAIOSFODNN7EXAMPLE", "fake-ambient-secret", "")
 	spec := roleSpec(principalRole)
 	spec.Duration = 45 * time.Minute
 	p, err := NewProvider(spec, "prod", ambient, factory, CacheOptions{Now: func() time.Time { return now }})
@@ -196,7 +116,7 @@ func TestNewProviderTwoHopsOnTheWire(t *testing.T) {
 }
 
 func TestNewProviderStatic(t *testing.T) {
-	p, err := NewProvider(Spec{Name: "k", AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "fake-secret", SessionToken: "fake-token"}, "", nil, nil, CacheOptions{})
+	p, err := NewProvider(connection.Spec{Name: "k", AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "fake-secret", SessionToken: "fake-token"}, "", nil, nil, CacheOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +124,7 @@ func TestNewProviderStatic(t *testing.T) {
 	if err != nil || c.AccessKeyID != "AKIAIOSFODNN7EXAMPLE" || c.SessionToken != "fake-token" || c.CanExpire {
 		t.Fatalf("got %+v, %v", c, err)
 	}
-	if _, err := NewProvider(Spec{Name: "k", AccessKeyID: "AKIAIOSFODNN7EXAMPLE"}, "", nil, nil, CacheOptions{}); err == nil {
+	if _, err := NewProvider(connection.Spec{Name: "k", AccessKeyID: "AKIAIOSFODNN7EXAMPLE"}, "", nil, nil, CacheOptions{}); err == nil {
 		t.Fatal("a key without its secret must be refused")
 	}
 }
@@ -220,7 +140,7 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c
 func newClock() *clock               { return &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)} }
 func (f *fakeSTS) setFail(err error) { f.mu.Lock(); f.fail = err; f.mu.Unlock() }
 func (f *fakeSTS) provider() *RoleProvider {
-	return &RoleProvider{Client: f, Hop: Hop{RoleARN: customerRole, SessionName: "s1", ExternalID: testExternal}}
+	return &RoleProvider{Client: f, Hop: connection.Hop{RoleARN: customerRole, SessionName: "s1", ExternalID: testExternal}}
 }
 
 // waitFor polls cond: background refreshes finish on their own schedule.
@@ -236,7 +156,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func newFake(clk *clock) *fakeSTS {
-	return &fakeSTS{caller: credentials.NewStaticCredentialsProvider("AKIAIOSFODNN7EXAMPLE", "fake", ""), now: clk.Now}
+	return &fakeSTS{caller: sdkcreds.NewStaticCredentialsProvider("AKIAIOSFODNN7EXAMPLE", "fake", ""), now: clk.Now}
 }
 
 func TestCacheRefreshesAheadOfExpiry(t *testing.T) {

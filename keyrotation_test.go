@@ -109,8 +109,21 @@ func TestRotateKeyAcrossProcesses(t *testing.T) {
 		t.Fatalf("secrets %s: the refused write left a row", got)
 	}
 	// Every value opens with the new key, and the next rotation works.
+	stale, err := conncat.Open(ctx, filepath.Join(dir, "c.db"), conncat.WithKeyFile(keyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stale.Close()
 	third := catalog.StaticKey([]byte("conncat-test-key-third-012345678"))
 	if err := cat.RotateKey(ctx, third); err != nil {
 		t.Fatalf("the next rotation: %v", err)
+	}
+	// A handle that opened before that rotation rotates from the key the
+	// values are sealed under now, once its provider gives it.
+	if err := os.WriteFile(keyFile, third, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := stale.RotateKey(ctx, catalog.StaticKey([]byte("conncat-test-key-fourth-01234567"))); err != nil {
+		t.Fatalf("a rotation from a handle opened before the last one: %v", err)
 	}
 }

@@ -157,12 +157,17 @@ func (c *Catalog) RotateKey(ctx context.Context, newKeys KeyProvider) error {
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	old := c.seal.Load()
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() // no-op after Commit
+	// The current key, reloaded if another handle rotated it meanwhile: a
+	// stale handle rotates from the key the values are sealed under.
+	old, err := c.currentSealer(ctx, tx)
+	if err != nil {
+		return err
+	}
 	type sealed struct {
 		id        string
 		nonce, ct []byte

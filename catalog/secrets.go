@@ -72,7 +72,7 @@ func (c *Catalog) currentSealer(ctx context.Context, tx *sql.Tx) (*sealer, error
 // reloadKey loads this handle's key again from its KeyProvider and adopts
 // it if it opens the key check read through q.
 func (c *Catalog) reloadKey(ctx context.Context, q querier) (*sealer, error) {
-	stale := sqlparse.Error{Code: sqlparse.CodeNotInPrerequisite, Position: -1, Err: ErrKeyMismatch,
+	stale := sqlparse.Error{Code: CodePrerequisiteState, Position: -1, Err: ErrKeyMismatch,
 		Message: "the catalog's key was rotated and this handle's key provider still gives a retired key",
 		Hint:    "Point this process's key provider (key file) at the new key, as RotateKey requires, then retry."}
 	key, err := c.opts.Keys.Key(ctx)

@@ -14,7 +14,6 @@ const (
 	CodeNameTooLong           = "42622"
 	CodeInvalidName           = "42602"
 	CodeReservedName          = "42939"
-	CodeNotInPrerequisite     = "55000"
 	CodeProgramLimitExceeded  = "54000"
 	CodeCharacterNotInRepert  = "22021"
 	CodeUndefinedTable        = "42P01"

@@ -91,32 +91,33 @@ var (
 type pinnedExternalID struct{}
 
 func (c *Catalog) execValidatedOnce(ctx context.Context, stmt sqlparse.Statement, validate Validator) (*Result, error) {
-	planned, skip, err := c.planValidated(ctx, stmt)
-	if err != nil || skip {
-		if skip {
-			return c.Exec(ctx, stmt) // IF [NOT] EXISTS makes it a no-op
+	// 1. The dry run: the connection as stmt would leave it.
+	var planned *Resolved
+	var skip bool
+	err := c.inTx(ctx, func(tx *sql.Tx) (err error) {
+		if _, planned, skip, err = c.applyValidated(ctx, tx, stmt); err != nil {
+			return err
 		}
+		return errDryRun
+	})
+	switch {
+	case !errors.Is(err, errDryRun):
 		return nil, err
+	case skip:
+		return c.Exec(ctx, stmt) // IF [NOT] EXISTS makes it a no-op
 	}
+	// 2. Validate, with no transaction open.
 	results, err := validate(ctx, planned)
 	if err != nil {
 		return nil, err
 	}
+	// 3. Apply again; commit only what was validated.
 	ctx = context.WithValue(ctx, pinnedExternalID{}, planned.AWS.ExternalID)
-	res, apply, name, skipIf := validatedStatement(ctx, c, stmt)
+	var res *Result
 	err = c.inTx(ctx, func(tx *sql.Tx) error {
-		existing, err := lookupConnection(ctx, tx, name)
-		if err != nil {
-			return err
-		}
-		if err := apply(tx); err != nil {
-			return err
-		}
-		if skipIf(existing != nil) {
-			return nil
-		}
-		r, err := c.resolve(ctx, tx, name)
-		if err != nil {
+		var r *Resolved
+		var err error
+		if res, r, skip, err = c.applyValidated(ctx, tx, stmt); err != nil || skip {
 			return err
 		}
 		if !reflect.DeepEqual(r, planned) {
@@ -130,48 +131,37 @@ func (c *Catalog) execValidatedOnce(ctx context.Context, stmt sqlparse.Statement
 	return res, nil
 }
 
-// planValidated is the dry run: the connection as stmt would leave it, or
-// skip when IF [NOT] EXISTS makes stmt a no-op.
-func (c *Catalog) planValidated(ctx context.Context, stmt sqlparse.Statement) (planned *Resolved, skip bool, err error) {
-	_, apply, name, skipIf := validatedStatement(ctx, c, stmt)
-	err = c.inTx(ctx, func(tx *sql.Tx) error {
-		existing, err := lookupConnection(ctx, tx, name)
-		if err != nil {
-			return err
-		}
-		if err := apply(tx); err != nil {
-			return err
-		}
-		if skip = skipIf(existing != nil); skip {
-			return errDryRun
-		}
-		if planned, err = c.resolve(ctx, tx, name); err != nil {
-			return err
-		}
-		return errDryRun
-	})
-	if errors.Is(err, errDryRun) {
-		err = nil
-	}
-	return planned, skip, err
-}
-
-// validatedStatement returns, for a statement that can be validated
-// before commit, a fresh result, the function that applies it in a
-// transaction, the connection's name, and whether IF [NOT] EXISTS makes
-// it a no-op given whether the connection exists.
-func validatedStatement(ctx context.Context, c *Catalog, stmt sqlparse.Statement) (*Result, func(*sql.Tx) error, string, func(bool) bool) {
-	res := &Result{}
+// applyValidated applies CREATE or ALTER CONNECTION in tx and returns its
+// result and the connection as it leaves it, or skip when IF [NOT] EXISTS
+// made it a no-op.
+func (c *Catalog) applyValidated(ctx context.Context, tx *sql.Tx, stmt sqlparse.Statement) (res *Result, r *Resolved, skip bool, err error) {
+	res = &Result{}
+	var name string
+	var apply func() error
 	switch s := stmt.(type) {
 	case *sqlparse.CreateConnection:
-		res.Tag = "CREATE CONNECTION"
-		return res, func(tx *sql.Tx) error { return c.createConnection(ctx, tx, s, res) }, s.Name.Value,
-			func(exists bool) bool { return s.IfNotExists && exists }
+		res.Tag, name = "CREATE CONNECTION", s.Name.Value
+		apply = func() error { return c.createConnection(ctx, tx, s, res) }
+		skip = s.IfNotExists
 	case *sqlparse.AlterConnection:
-		res.Tag = "ALTER CONNECTION"
-		return res, func(tx *sql.Tx) error { return c.alterConnection(ctx, tx, s, res) }, s.Name.Value,
-			func(exists bool) bool { return s.IfExists && !exists }
+		res.Tag, name = "ALTER CONNECTION", s.Name.Value
+		apply = func() error { return c.alterConnection(ctx, tx, s, res) }
+		skip = s.IfExists
+	default:
+		return nil, nil, false, fmt.Errorf("catalog: %T cannot be validated before commit", stmt)
 	}
-	return res, func(*sql.Tx) error { return fmt.Errorf("catalog: %T cannot be validated before commit", stmt) }, "",
-		func(bool) bool { return false }
+	existing, err := lookupConnection(ctx, tx, name)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if err := apply(); err != nil {
+		return nil, nil, false, err
+	}
+	// IF NOT EXISTS skips an existing connection, IF EXISTS a missing one.
+	_, creating := stmt.(*sqlparse.CreateConnection)
+	if skip && (existing != nil) == creating {
+		return res, nil, true, nil
+	}
+	r, err = c.resolve(ctx, tx, name)
+	return res, r, false, err
 }

@@ -181,24 +181,35 @@ func (s *session) expanded(cmd string, piece sqlparse.Piece, args []string) {
 	s.text(cmd, "EXPANDED", "Expanded display is "+mode+".")
 }
 
-// describe is \d NAME: one row with everything about a connection, its
-// CREATE statement, the trust policy to paste (a role connection) and the
-// bucket and prefix (an S3 connection). An unknown name is an error about
-// the command, not about the query behind it.
+// describe is \d NAME: one record with what Catalog.Describe gives (no
+// secret is opened) and the CREATE statement. An unknown name is an error
+// about the command, not about a query behind it.
 func (s *session) describe(ctx context.Context, name string) (*conncat.Result, error) {
-	res, err := s.cat.Exec(ctx, `SELECT c.name, c.id, c.type, c.create_sql, a.region, a.assume_role_arn, a.principal, a.external_id,
-		a.example_trust_policy AS trust_policy, s.bucket, s.prefix
-		FROM mz_connections c LEFT JOIN mz_aws_connections a ON a.id = c.id LEFT JOIN mz_s3_connections s ON s.id = c.id
-		WHERE c.name = `+sqlparse.QuoteString(name))
+	d, err := s.cat.Describe(ctx, name)
+	if err != nil {
+		var e *conncat.Error
+		if errors.As(err, &e) && e.Code == "42704" {
+			e.Hint = `\d lists the connections.`
+		}
+		return nil, err
+	}
+	created, err := s.cat.Exec(ctx, "SHOW CREATE CONNECTION "+sqlparse.QuoteIdent(d.Name))
 	if err != nil {
 		return nil, err
 	}
-	if len(res[0].Rows) == 0 {
-		e := metaError("42704", "connection %s does not exist", sqlparse.QuoteIdent(name))
-		e.Hint = `\d lists the connections.`
-		return nil, e
+	orNull := func(v string) any {
+		if v == "" {
+			return nil
+		}
+		return v
 	}
-	return res[0], nil
+	res := &conncat.Result{Tag: "DESCRIBE", Columns: []string{"name", "id", "type", "create_sql", "aws_connection",
+		"assume_role_arn", "principal", "external_id", "region", "endpoint", "sts_endpoint", "trust_policy",
+		"bucket", "prefix", "permission_policy"}}
+	res.Rows = [][]any{{d.Name, d.ID, string(d.Type), created[0].Rows[0][1], d.AWSConnection,
+		orNull(d.AssumeRoleARN), orNull(d.Principal), orNull(d.ExternalID), orNull(d.Region), orNull(d.Endpoint),
+		orNull(d.STSEndpoint), orNull(d.TrustPolicy), orNull(d.Bucket), orNull(d.Prefix), orNull(d.PermissionPolicy)}}
+	return res, nil
 }
 
 // text shows a block of text: as is in table and csv output, as notices

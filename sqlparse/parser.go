@@ -185,19 +185,14 @@ func describe(t token) string {
 // alone: a secret typed without quotes must not come back in the message.
 func describeValue(t token) string {
 	switch t.kind {
-	case tokEOF:
-		return "end of input"
-	case tokString:
-		return "a string literal"
 	case tokQuotedIdent:
 		return "a quoted identifier"
 	case tokNumber:
 		return "a number"
 	case tokIdent:
 		return "a bare word"
-	default:
-		return "\"" + t.text + "\""
 	}
+	return describe(t) // end of input, a string literal, punctuation
 }
 
 // unexpectedValue is unexpected for a token in a value position.

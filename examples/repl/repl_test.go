@@ -330,7 +330,7 @@ func TestDescribeAndExpanded(t *testing.T) {
 	cmd.Stdin = strings.NewReader(script)
 	out, _ := cmd.CombinedOutput()
 	for _, want := range []string{
-		"trust_policy      | {\n                  |   \"Version\": \"2012-10-17\"",   // \d a: the policy to paste
+		"trust_policy      | {\n                  |   \"Version\": \"2012-10-17\"",  // \d a: the policy to paste
 		"bucket            | bucket\nprefix            | p/\npermission_policy | {", // \d s3c
 		"ERROR 42704: connection \"nosuch\" does not exist\nHINT: \\d lists the connections.\n",
 		"Expanded display is on.\n-[ RECORD 1 ]+--------\nname | a\n",

@@ -345,9 +345,26 @@ func (c *Catalog) resolve(ctx context.Context, name string) (*catalog.Resolved, 
 	return c.cat.Resolve(ctx, name)
 }
 
-// Split cuts a script into statements without parsing them (see
-// sqlparse.Split), so a caller can run each and report each.
+// Split cuts a script into statements without parsing them, so a caller
+// can run each (ExecPiece) and report each. A piece's Text is the
+// statement without its ';', Offset where it starts in the script.
 func Split(script string) []Piece { return sqlparse.Split(script) }
+
+// Redact returns a script as it may be logged or kept in a history: every
+// value that may be a secret is replaced by '<redacted>', also in a
+// statement that does not parse.
+func Redact(script string) string { return sqlparse.RedactSource(script) }
+
+// QuoteIdent renders a name so that the dialect reads it back as itself
+// (bare when it can be, "double-quoted" otherwise), for building SHOW and
+// DDL statements from names. Values go in SELECT's $n parameters instead.
+func QuoteIdent(name string) string { return sqlparse.QuoteIdent(name) }
+
+// Keywords lists the dialect's keywords, upper case and sorted.
+func Keywords() []string { return sqlparse.Keywords() }
+
+// Tables lists the catalog tables SELECT reads, sorted.
+func Tables() []string { return catalog.Tables() }
 
 // ExecPiece parses and runs one piece of script; error positions are
 // offsets in script, with line and column filled in.

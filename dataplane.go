@@ -15,6 +15,7 @@ import (
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/connection"
 	"github.com/conncat/conncat/credentials"
+	"github.com/conncat/conncat/internal/sqlstate"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -185,7 +186,7 @@ func (c *Catalog) S3Location(ctx context.Context, name string) (_ *S3Location, e
 		return nil, err
 	}
 	if r.Type != sqlparse.ConnectionS3 {
-		return nil, (&Error{Code: catalog.CodeWrongObjectType, Position: -1,
+		return nil, (&Error{Code: sqlstate.WrongObjectType, Position: -1,
 			Message: fmt.Sprintf("connection %q is an AWS connection, not an S3 connection", name)}).
 			WithHint("Create an S3 connection with CREATE CONNECTION ... TO S3 (PREFIX = 's3://bucket/prefix/') USING AWS CONNECTION " + sqlparse.QuoteIdent(name) + ".")
 	}

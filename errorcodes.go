@@ -7,22 +7,41 @@ import (
 
 	sqlite3 "github.com/mattn/go-sqlite3"
 
-	"github.com/conncat/conncat/sqlparse"
+	"github.com/conncat/conncat/internal/sqlstate"
 )
 
-// SQLSTATE codes for failures of the catalog's storage, as PostgreSQL
-// reports the same conditions.
+// The SQLSTATE codes conncat reports, as PostgreSQL names and reports the
+// same conditions: compare them with Error.Code. Every code any statement
+// or API call can return is here.
 const (
-	CodeConnectionDoesNotExist = "08003"
-	CodeLockNotAvailable       = "55P03"
-	CodeDiskFull               = "53100"
-	CodeOutOfMemory            = "53200"
-	CodeReadOnlyTransaction    = "25006"
-	CodeDataCorrupted          = "XX001"
-	CodeIOError                = "58030"
-	CodeQueryCanceled          = "57014"
-	CodeProgramLimitExceeded   = sqlparse.CodeProgramLimitExceeded
-	CodeInternal               = sqlparse.CodeInternal
+	CodeFeatureNotSupported    = sqlstate.FeatureNotSupported
+	CodeConnectionDoesNotExist = sqlstate.ConnectionDoesNotExist
+	CodeDataException          = sqlstate.DataException
+	CodeCharacterNotInRepert   = sqlstate.CharacterNotInRepert
+	CodeInvalidParameterValue  = sqlstate.InvalidParameterValue
+	CodeReadOnlyTransaction    = sqlstate.ReadOnlyTransaction
+	CodeDependentObjects       = sqlstate.DependentObjects
+	CodeSerializationFailure   = sqlstate.SerializationFailure
+	CodeInsufficientPrivilege  = sqlstate.InsufficientPrivilege
+	CodeSyntaxError            = sqlstate.SyntaxError
+	CodeInvalidName            = sqlstate.InvalidName
+	CodeNameTooLong            = sqlstate.NameTooLong
+	CodeUndefinedColumn        = sqlstate.UndefinedColumn
+	CodeUndefinedObject        = sqlstate.UndefinedObject
+	CodeDuplicateObject        = sqlstate.DuplicateObject
+	CodeWrongObjectType        = sqlstate.WrongObjectType
+	CodeUndefinedFunction      = sqlstate.UndefinedFunction
+	CodeReservedName           = sqlstate.ReservedName
+	CodeUndefinedTable         = sqlstate.UndefinedTable
+	CodeDiskFull               = sqlstate.DiskFull
+	CodeOutOfMemory            = sqlstate.OutOfMemory
+	CodeProgramLimitExceeded   = sqlstate.ProgramLimitExceeded
+	CodePrerequisiteState      = sqlstate.PrerequisiteState
+	CodeLockNotAvailable       = sqlstate.LockNotAvailable
+	CodeQueryCanceled          = sqlstate.QueryCanceled
+	CodeIOError                = sqlstate.IOError
+	CodeInternal               = sqlstate.Internal
+	CodeDataCorrupted          = sqlstate.DataCorrupted
 )
 
 // errDBClosed is database/sql's (unexported) error for a closed *sql.DB,

@@ -8,6 +8,9 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"log/slog"
 	"os/exec"
 	"path/filepath"
@@ -179,5 +182,62 @@ func TestLayerImports(t *testing.T) {
 				t.Errorf("%s depends on %s", pkg, dep)
 			}
 		}
+	}
+}
+
+// TestOneSetOfSQLSTATEs: every code in internal/sqlstate is exported from
+// the root as CodeXxx, and no other file of the library spells a code as
+// a bare literal (so a code has one name and one place).
+func TestOneSetOfSQLSTATEs(t *testing.T) {
+	codes := map[string]string{} // value -> name
+	f, err := parser.ParseFile(token.NewFileSet(), "internal/sqlstate/sqlstate.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ast.Inspect(f, func(n ast.Node) bool {
+		if v, ok := n.(*ast.ValueSpec); ok {
+			lit := v.Values[0].(*ast.BasicLit)
+			codes[strings.Trim(lit.Value, `"`)] = v.Names[0].Name
+		}
+		return true
+	})
+	exported := map[string]bool{}
+	root, err := parser.ParseFile(token.NewFileSet(), "errorcodes.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ast.Inspect(root, func(n ast.Node) bool {
+		if v, ok := n.(*ast.ValueSpec); ok && len(v.Values) == 1 {
+			if sel, ok := v.Values[0].(*ast.SelectorExpr); ok && v.Names[0].Name == "Code"+sel.Sel.Name {
+				exported[sel.Sel.Name] = true
+			}
+		}
+		return true
+	})
+	for _, name := range codes {
+		if !exported[name] {
+			t.Errorf("sqlstate.%s is not exported as conncat.Code%s", name, name)
+		}
+	}
+	files, err := exec.Command("git", "ls-files", "*.go").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range strings.Fields(string(files)) {
+		if strings.HasSuffix(path, "_test.go") || strings.HasPrefix(path, "internal/sqlstate/") {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				if name, ok := codes[strings.Trim(lit.Value, "\"`")]; ok {
+					t.Errorf("%s spells SQLSTATE %s as a literal: use sqlstate.%s (or conncat.Code%s)", path, lit.Value, name, name)
+				}
+			}
+			return true
+		})
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/connection"
 	"github.com/conncat/conncat/credentials"
+	"github.com/conncat/conncat/internal/sqlstate"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -31,7 +32,7 @@ const (
 func panicError(t *testing.T, err error, site string) {
 	t.Helper()
 	var e *conncat.Error
-	if !errors.As(err, &e) || e.Code != sqlparse.CodeInternal {
+	if !errors.As(err, &e) || e.Code != sqlstate.Internal {
 		t.Fatalf("want an XX000 error for the panic, got %v", err)
 	}
 	if !strings.Contains(e.Detail, site) || !strings.Contains(e.Hint, "not applied") {

@@ -2,7 +2,7 @@ package conncat
 
 import (
 	"github.com/conncat/conncat/internal/panics"
-	"github.com/conncat/conncat/sqlparse"
+	"github.com/conncat/conncat/internal/sqlstate"
 )
 
 // recoverStatement turns a panic while a statement runs into an XX000
@@ -21,7 +21,7 @@ func recoverStatement(pos int, err *error) {
 		return
 	}
 	p := panics.Recovered(v)
-	e := &Error{Code: sqlparse.CodeInternal, Position: pos,
+	e := &Error{Code: sqlstate.Internal, Position: pos,
 		Message: "internal error while running the statement: " + p.What(),
 		Hint:    "The statement was not applied. This is a bug in conncat or in code the engine gave it; please report it with the detail."}
 	if p.Site != "" {

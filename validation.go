@@ -8,6 +8,7 @@ import (
 
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/connection"
+	"github.com/conncat/conncat/internal/sqlstate"
 	"github.com/conncat/conncat/sqlparse"
 	"github.com/conncat/conncat/validate"
 )
@@ -61,7 +62,7 @@ func validationFailed(name string, pos int, results []validate.Result) *Error {
 			failed = append(failed, r.Check+": "+r.Message)
 		}
 	}
-	e := &Error{Code: sqlparse.CodeInternal, Position: pos,
+	e := &Error{Code: sqlstate.Internal, Position: pos,
 		Message: fmt.Sprintf("validation of connection %q failed", name),
 		Detail:  strings.Join(failed, "\n")}
 	for _, r := range results {

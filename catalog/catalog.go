@@ -166,17 +166,6 @@ func errorf(code string, pos int, format string, args ...any) *sqlparse.Error {
 	return &sqlparse.Error{Code: code, Message: fmt.Sprintf(format, args...), Position: pos}
 }
 
-// SQLSTATE codes the catalog adds to the parser's.
-const (
-	CodeDuplicateObject   = "42710"
-	CodeUndefinedObject   = "42704"
-	CodeDependentObjects  = "2BP01"
-	CodeWrongObjectType   = "42809"
-	CodePrerequisiteState = "55000"
-	CodeQueryCanceled     = "57014"
-	CodeDataException     = "22000"
-)
-
 // StatementCacheSize is how many prepared statements each SQLite
 // connection keeps (go-sqlite3's _stmt_cache_size). A CREATE CONNECTION
 // runs a handful of fixed statements; without the cache SQLite compiles

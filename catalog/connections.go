@@ -11,42 +11,11 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/conncat/conncat/connection"
+	"github.com/conncat/conncat/internal/sqlstate"
 	"github.com/conncat/conncat/sqlparse"
 )
 
-// awsRow is one row of mz_aws_connections.
-type awsRow struct {
-	endpoint, region, accessKeyID, accessKeyIDSecretID, secretAccessKeySecretID sql.NullString
-	sessionToken, sessionTokenSecretID, roleARN, sessionName, principal         sql.NullString
-	externalID, trustPolicy, stsEndpoint                                        sql.NullString
-	duration                                                                    sql.NullInt64
-
-	// secretNames maps the secret IDs this row refers to back to the names
-	// the statement used, when known, so that create_sql can be written
-	// without reading them back. Not a column.
-	secretNames map[string]string
-}
-
-const awsColumns = `endpoint, region, access_key_id, access_key_id_secret_id, secret_access_key_secret_id,
-	session_token, session_token_secret_id, assume_role_arn, assume_role_session_name, principal,
-	external_id, example_trust_policy, sts_endpoint, assume_role_duration`
-
-func (r *awsRow) scanArgs() []any {
-	return []any{&r.endpoint, &r.region, &r.accessKeyID, &r.accessKeyIDSecretID, &r.secretAccessKeySecretID,
-		&r.sessionToken, &r.sessionTokenSecretID, &r.roleARN, &r.sessionName, &r.principal,
-		&r.externalID, &r.trustPolicy, &r.stsEndpoint, &r.duration}
-}
-
-func (r *awsRow) values() []any {
-	return []any{r.endpoint, r.region, r.accessKeyID, r.accessKeyIDSecretID, r.secretAccessKeySecretID,
-		r.sessionToken, r.sessionTokenSecretID, r.roleARN, r.sessionName, r.principal,
-		r.externalID, r.trustPolicy, r.stsEndpoint, r.duration}
-}
-
 func null(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
-
-// inlineTokenID is where an inline SESSION TOKEN is sealed.
-func inlineTokenID(connID string) string { return connID + "/session_token" }
 
 // connRef is a connection found by name.
 type connRef struct {
@@ -78,7 +47,7 @@ func (c *Catalog) createConnection(ctx context.Context, tx *sql.Tx, s *sqlparse.
 			res.Notices = append(res.Notices, fmt.Sprintf("connection %q already exists, skipping", s.Name.Value))
 			return nil
 		}
-		return errorf(CodeDuplicateObject, s.Name.Pos, "connection %q already exists", s.Name.Value).
+		return errorf(sqlstate.DuplicateObject, s.Name.Pos, "connection %q already exists", s.Name.Value).
 			WithHint("Use CREATE CONNECTION IF NOT EXISTS to skip it when it exists, or ALTER CONNECTION to change it.")
 	}
 	id, err := nextID(ctx, tx)
@@ -103,7 +72,7 @@ func (c *Catalog) createConnection(ctx context.Context, tx *sql.Tx, s *sqlparse.
 		if err := c.applyAWSOptions(ctx, tx, id, &row, s.Options, true); err != nil {
 			return err
 		}
-		if row.roleARN.Valid {
+		if row.has(connection.AssumeRoleARN) {
 			row.externalID = null(c.newExternalID(ctx))
 			c.fillTrust(&row)
 			if c.principal == nil {
@@ -120,9 +89,8 @@ func (c *Catalog) createConnection(ctx context.Context, tx *sql.Tx, s *sqlparse.
 		if err := insertConnection(&sqlparse.CreateConnection{Name: sqlparse.Name{Value: s.Name.Value}, Type: s.Type, Options: opts}); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO mz_aws_connections (id, `+awsColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			append([]any{id}, row.values()...)...); err != nil {
-			return fmt.Errorf("insert aws connection: %w", err)
+		if err := insertAWSRow(ctx, tx, id, &row); err != nil {
+			return err
 		}
 		if row.externalID.Valid {
 			return rememberExternalID(ctx, tx, id, row.externalID.String)
@@ -217,8 +185,35 @@ func TrustPolicy(principal, externalID string) string {
 
 // applyAWSOptions checks a complete option set against every rule and
 // writes it into row, resolving secret names. creating is false for ALTER,
-// where an inline token that was not set again keeps its sealed value.
+// where an inline secret that was not set again keeps its sealed value.
 func (c *Catalog) applyAWSOptions(ctx context.Context, tx *sql.Tx, id string, row *awsRow, opts sqlparse.Options, creating bool) error {
+	if err := checkAWSOptionSet(opts); err != nil {
+		return err
+	}
+	*row = awsRow{principal: row.principal, externalID: row.externalID, trustPolicy: row.trustPolicy,
+		options: map[connection.Option]storedOption{}, secretNames: map[string]string{}}
+	for _, o := range opts {
+		v, err := c.storeOption(ctx, tx, id, row, o, creating)
+		if err != nil {
+			return err
+		}
+		row.options[o.Name] = v
+	}
+	if !creating {
+		// A new connection has a new ID (IDs are never reused), so only
+		// ALTER has old sealed values to clear.
+		if err := dropUnusedSealedValues(ctx, tx, id, row); err != nil {
+			return err
+		}
+	}
+	if !row.has(connection.AssumeRoleARN) {
+		row.externalID, row.principal, row.trustPolicy = sql.NullString{}, sql.NullString{}, sql.NullString{}
+	}
+	return recordSecretDependencies(ctx, tx, id, row, creating)
+}
+
+// checkAWSOptionSet applies the rules about the options together.
+func checkAWSOptionSet(opts sqlparse.Options) error {
 	if err := connection.CheckAuthForm(opts.Has); err != nil {
 		return sqlparse.ValueError(firstPos(opts), "", err)
 	}
@@ -227,96 +222,95 @@ func (c *Catalog) applyAWSOptions(ctx context.Context, tx *sql.Tx, id string, ro
 			return sqlparse.ValueError(region.ValuePos, connection.Region, err)
 		}
 	}
-	principal, externalID, trust := row.principal, row.externalID, row.trustPolicy
-	*row = awsRow{principal: principal, externalID: externalID, trustPolicy: trust, secretNames: map[string]string{}}
-	ref := func(o sqlparse.Option) (sql.NullString, error) {
-		sid, err := secretID(ctx, tx, o.SecretRef.Value)
+	return nil
+}
+
+// storeOption checks one option against the catalog's own rules (its
+// endpoint policy, its principal) and turns it into its stored form:
+// a secret's name into its ID, an inline secret into a sealed value.
+func (c *Catalog) storeOption(ctx context.Context, tx *sql.Tx, id string, row *awsRow, o sqlparse.Option, creating bool) (storedOption, error) {
+	def, ok := connection.LookupOption(o.Name)
+	if !ok || def.Scope != connection.ScopeAWS {
+		return storedOption{}, errorf(sqlstate.SyntaxError, o.Pos, "option %s is not valid for an AWS connection", o.Name)
+	}
+	switch o.Kind {
+	case sqlparse.ValueSecretRef:
+		sid, err := existingSecretID(ctx, tx, o)
 		if err != nil {
-			return sql.NullString{}, err
-		}
-		if sid == "" {
-			return sql.NullString{}, errorf(CodeUndefinedObject, o.ValuePos+len("SECRET "), "secret %q does not exist", o.SecretRef.Value).
-				WithHint(fmt.Sprintf("Create it first: CREATE SECRET %s AS '...'.", sqlparse.QuoteIdent(o.SecretRef.Value)))
+			return storedOption{}, err
 		}
 		row.secretNames[sid] = o.SecretRef.Value
-		return null(sid), nil
-	}
-	keepInlineToken := false
-	for _, o := range opts {
-		var err error
-		switch o.Name {
-		case connection.AccessKeyID:
-			if o.Kind == sqlparse.ValueSecretRef {
-				row.accessKeyIDSecretID, err = ref(o)
-			} else {
-				row.accessKeyID = null(o.String)
+		return storedOption{secretID: sid}, nil
+	case sqlparse.ValueSecret:
+		// The parser refuses an empty inline secret, so an empty value can
+		// only be the stored one reloaded by ALTER: it stays sealed.
+		if o.Secret.Unredacted() != "" || creating {
+			if err := c.storeValue(ctx, tx, sealedValueID(id, def), o.Secret.Unredacted()); err != nil {
+				return storedOption{}, err
 			}
-		case connection.SecretAccessKey:
-			row.secretAccessKeySecretID, err = ref(o)
-		case connection.SessionToken:
-			if o.Kind == sqlparse.ValueSecretRef {
-				row.sessionTokenSecretID, err = ref(o)
-			} else {
-				row.sessionToken = null(sqlparse.Redacted)
-				// The parser refuses an empty token, so an empty value can
-				// only be the stored one reloaded by ALTER: keep it sealed.
-				if o.Secret.Unredacted() == "" && !creating {
-					keepInlineToken = true
-				} else {
-					err = c.storeValue(ctx, tx, inlineTokenID(id), o.Secret.Unredacted())
-					keepInlineToken = true
-				}
-			}
-		case connection.AssumeRoleARN:
-			row.roleARN = null(o.String)
-		case connection.AssumeRoleSessionName:
-			row.sessionName = null(o.String)
-		case connection.AssumeRoleDuration:
-			secs := int64(o.Duration / time.Second)
-			row.duration = sql.NullInt64{Int64: secs, Valid: true}
-			if c.principal != nil && c.principal.Kind == "role" {
-				if rerr := connection.CheckChainedDuration(o.Duration); rerr != nil {
-					err = sqlparse.ValueError(o.ValuePos, connection.AssumeRoleDuration, rerr)
-				}
-			}
-		case connection.Region:
-			row.region = null(o.String)
-		case connection.Endpoint, connection.STSEndpoint:
-			if rerr := connection.CheckEndpoint(o.String, c.opts.Endpoints); rerr != nil {
-				err = sqlparse.ValueError(o.ValuePos, o.Name, rerr)
-			} else if o.Name == connection.Endpoint {
-				row.endpoint = null(o.String)
-			} else {
-				row.stsEndpoint = null(o.String)
-			}
-		default:
-			err = errorf(sqlparse.CodeSyntaxError, o.Pos, "option %s is not valid for an AWS connection", o.Name)
 		}
-		if err != nil {
-			return err
+		return storedOption{text: sqlparse.Redacted}, nil
+	case sqlparse.ValueDuration:
+		// The only duration is a role session's: a jump role's chain
+		// limits it to an hour.
+		if c.principal != nil && c.principal.Kind == "role" {
+			if err := connection.CheckChainedDuration(o.Duration); err != nil {
+				return storedOption{}, sqlparse.ValueError(o.ValuePos, o.Name, err)
+			}
+		}
+		return storedOption{seconds: int64(o.Duration / time.Second)}, nil
+	}
+	if def.Endpoint {
+		if err := connection.CheckEndpoint(o.String, c.opts.Endpoints); err != nil {
+			return storedOption{}, sqlparse.ValueError(o.ValuePos, o.Name, err)
 		}
 	}
-	// A new connection has a new ID (IDs are never reused), so it has no
-	// old token or dependencies to clear.
-	if !keepInlineToken && !creating {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM conncat_secret_values WHERE id = ?`, inlineTokenID(id)); err != nil {
-			return fmt.Errorf("delete inline token: %w", err)
+	return storedOption{text: o.String}, nil
+}
+
+// existingSecretID is the ID of the secret an option references, or a
+// 42704 pointing at its name.
+func existingSecretID(ctx context.Context, tx *sql.Tx, o sqlparse.Option) (string, error) {
+	sid, err := secretID(ctx, tx, o.SecretRef.Value)
+	if err != nil {
+		return "", err
+	}
+	if sid == "" {
+		return "", errorf(sqlstate.UndefinedObject, o.ValuePos+len("SECRET "), "secret %q does not exist", o.SecretRef.Value).
+			WithHint(fmt.Sprintf("Create it first: CREATE SECRET %s AS '...'.", sqlparse.QuoteIdent(o.SecretRef.Value)))
+	}
+	return sid, nil
+}
+
+// dropUnusedSealedValues deletes the sealed inline secrets that row no
+// longer holds (a SESSION TOKEN dropped, or now referenced as a SECRET).
+func dropUnusedSealedValues(ctx context.Context, tx *sql.Tx, id string, row *awsRow) error {
+	for _, d := range connection.Options {
+		if v, ok := row.options[d.Name]; d.Secret != connection.SecretSealed || (ok && v.secretID == "") {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM conncat_secret_values WHERE id = ?`, sealedValueID(id, d)); err != nil {
+			return fmt.Errorf("delete sealed %s: %w", d.Name, err)
 		}
 	}
-	if !row.roleARN.Valid {
-		row.externalID, row.principal, row.trustPolicy = sql.NullString{}, sql.NullString{}, sql.NullString{}
-	}
-	// Dependencies: exactly the secrets this row references.
+	return nil
+}
+
+// recordSecretDependencies makes the connection depend on exactly the
+// secrets its row references.
+func recordSecretDependencies(ctx context.Context, tx *sql.Tx, id string, row *awsRow, creating bool) error {
 	if !creating {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM mz_object_dependencies WHERE object_id = ?`, id); err != nil {
 			return fmt.Errorf("reset dependencies: %w", err)
 		}
 	}
-	for _, sid := range []sql.NullString{row.accessKeyIDSecretID, row.secretAccessKeySecretID, row.sessionTokenSecretID} {
-		if sid.Valid {
-			if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO mz_object_dependencies (object_id, referenced_object_id) VALUES (?, ?)`, id, sid.String); err != nil {
-				return fmt.Errorf("record dependency: %w", err)
-			}
+	for _, d := range connection.Options {
+		sid := row.options[d.Name].secretID
+		if sid == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO mz_object_dependencies (object_id, referenced_object_id) VALUES (?, ?)`, id, sid); err != nil {
+			return fmt.Errorf("record dependency: %w", err)
 		}
 	}
 	return nil
@@ -326,11 +320,11 @@ func (c *Catalog) applyAWSOptions(ctx context.Context, tx *sql.Tx, id string, ro
 func (c *Catalog) setS3(ctx context.Context, tx *sql.Tx, id string, opts sqlparse.Options, using sqlparse.Name, creating bool) error {
 	o, ok := opts.Get(connection.Prefix)
 	if !ok {
-		return errorf(sqlparse.CodeSyntaxError, firstPos(opts), "an S3 connection requires PREFIX")
+		return errorf(sqlstate.SyntaxError, firstPos(opts), "an S3 connection requires PREFIX")
 	}
 	for _, other := range opts {
 		if other.Name != connection.Prefix {
-			return errorf(sqlparse.CodeSyntaxError, other.Pos, "option %s is not valid for an S3 connection", other.Name).
+			return errorf(sqlstate.SyntaxError, other.Pos, "option %s is not valid for an S3 connection", other.Name).
 				WithHint("Set it on the AWS connection that this connection uses.")
 		}
 	}
@@ -343,10 +337,10 @@ func (c *Catalog) setS3(ctx context.Context, tx *sql.Tx, id string, opts sqlpars
 		return err
 	}
 	if aws == nil {
-		return errorf(CodeUndefinedObject, using.Pos, "connection %q does not exist", using.Value)
+		return errorf(sqlstate.UndefinedObject, using.Pos, "connection %q does not exist", using.Value)
 	}
 	if aws.typ != sqlparse.ConnectionAWS {
-		return errorf(CodeWrongObjectType, using.Pos, "connection %q is not an AWS connection", using.Value)
+		return errorf(sqlstate.WrongObjectType, using.Pos, "connection %q is not an AWS connection", using.Value)
 	}
 	if creating {
 		_, err = tx.ExecContext(ctx, `INSERT INTO mz_s3_connections (id, aws_connection_id, bucket, prefix) VALUES (?, ?, ?, ?)`, id, aws.id, u.Bucket, u.Prefix)
@@ -358,62 +352,6 @@ func (c *Catalog) setS3(ctx context.Context, tx *sql.Tx, id string, opts sqlpars
 	}
 	_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO mz_object_dependencies (object_id, referenced_object_id) VALUES (?, ?)`, id, aws.id)
 	return err
-}
-
-// awsOptions rebuilds the option list of a stored AWS connection. An
-// inline session token comes back as an empty Secret: its value stays sealed.
-func awsOptions(ctx context.Context, q querier, row *awsRow) (sqlparse.Options, error) {
-	var opts sqlparse.Options
-	str := func(name connection.Option, v sql.NullString) {
-		if v.Valid {
-			opts = append(opts, sqlparse.Option{Name: name, Kind: sqlparse.ValueString, String: v.String})
-		}
-	}
-	ref := func(name connection.Option, id sql.NullString) error {
-		if !id.Valid {
-			return nil
-		}
-		n, known := row.secretNames[id.String]
-		var err error
-		if !known {
-			n, err = secretName(ctx, q, id.String)
-		}
-		if err != nil {
-			return fmt.Errorf("secret %s of %s: %w", id.String, name, err)
-		}
-		opts = append(opts, sqlparse.Option{Name: name, Kind: sqlparse.ValueSecretRef, SecretRef: sqlparse.Name{Value: n}})
-		return nil
-	}
-	str(connection.AccessKeyID, row.accessKeyID)
-	if err := ref(connection.AccessKeyID, row.accessKeyIDSecretID); err != nil {
-		return nil, err
-	}
-	if err := ref(connection.SecretAccessKey, row.secretAccessKeySecretID); err != nil {
-		return nil, err
-	}
-	if row.sessionToken.Valid {
-		opts = append(opts, sqlparse.Option{Name: connection.SessionToken, Kind: sqlparse.ValueSecret})
-	}
-	if err := ref(connection.SessionToken, row.sessionTokenSecretID); err != nil {
-		return nil, err
-	}
-	str(connection.AssumeRoleARN, row.roleARN)
-	str(connection.AssumeRoleSessionName, row.sessionName)
-	if row.duration.Valid {
-		opts = append(opts, sqlparse.Option{Name: connection.AssumeRoleDuration, Kind: sqlparse.ValueDuration, Duration: time.Duration(row.duration.Int64) * time.Second})
-	}
-	str(connection.Region, row.region)
-	str(connection.Endpoint, row.endpoint)
-	str(connection.STSEndpoint, row.stsEndpoint)
-	return opts, nil
-}
-
-func loadAWSRow(ctx context.Context, q querier, id string) (*awsRow, error) {
-	var row awsRow
-	if err := q.QueryRowContext(ctx, `SELECT `+awsColumns+` FROM mz_aws_connections WHERE id = ?`, id).Scan(row.scanArgs()...); err != nil {
-		return nil, fmt.Errorf("load aws connection %s: %w", id, err)
-	}
-	return &row, nil
 }
 
 // statementFor rebuilds the CREATE statement of a stored connection.
@@ -469,7 +407,7 @@ func (c *Catalog) alterConnection(ctx context.Context, tx *sql.Tx, s *sqlparse.A
 			res.Notices = append(res.Notices, fmt.Sprintf("connection %q does not exist, skipping", s.Name.Value))
 			return nil
 		}
-		return errorf(CodeUndefinedObject, s.Name.Pos, "connection %q does not exist", s.Name.Value)
+		return errorf(sqlstate.UndefinedObject, s.Name.Pos, "connection %q does not exist", s.Name.Value)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE mz_connections SET updated_at = ? WHERE id = ?`, c.now(), conn.id); err != nil {
 		return fmt.Errorf("update connection: %w", err)
@@ -480,7 +418,7 @@ func (c *Catalog) alterConnection(ctx context.Context, tx *sql.Tx, s *sqlparse.A
 			return err
 		}
 		if other != nil && other.id != conn.id {
-			return errorf(CodeDuplicateObject, s.RenameTo.Pos, "connection %q already exists", s.RenameTo.Value)
+			return errorf(sqlstate.DuplicateObject, s.RenameTo.Pos, "connection %q already exists", s.RenameTo.Value)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE mz_connections SET name = ? WHERE id = ?`, s.RenameTo.Value, conn.id); err != nil {
 			return fmt.Errorf("rename connection: %w", err)
@@ -530,15 +468,14 @@ func (c *Catalog) alterConnection(ctx context.Context, tx *sql.Tx, s *sqlparse.A
 		if err := c.applyAWSOptions(ctx, tx, conn.id, row, opts, false); err != nil {
 			return err
 		}
-		if row.roleARN.Valid && !row.externalID.Valid {
+		if row.has(connection.AssumeRoleARN) && !row.externalID.Valid {
 			if row.externalID, err = c.externalIDFor(ctx, tx, conn.id); err != nil {
 				return err
 			}
 		}
 		c.fillTrust(row)
-		if _, err := tx.ExecContext(ctx, `UPDATE mz_aws_connections SET (`+awsColumns+`) = (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ?`,
-			append(row.values(), conn.id)...); err != nil {
-			return fmt.Errorf("update aws connection: %w", err)
+		if err := updateAWSRow(ctx, tx, conn.id, row); err != nil {
+			return err
 		}
 		deps, err := dependents(ctx, tx, conn.id)
 		if err != nil {
@@ -634,7 +571,7 @@ func (c *Catalog) drop(ctx context.Context, tx *sql.Tx, s *sqlparse.Drop, res *R
 				res.Notices = append(res.Notices, fmt.Sprintf("%s %q does not exist, skipping", kind, n.Value))
 				continue
 			}
-			return errorf(CodeUndefinedObject, n.Pos, "%s %q does not exist", kind, n.Value)
+			return errorf(sqlstate.UndefinedObject, n.Pos, "%s %q does not exist", kind, n.Value)
 		}
 		deps, err := dependentsClosure(ctx, tx, id)
 		if err != nil {
@@ -649,7 +586,7 @@ func (c *Catalog) drop(ctx context.Context, tx *sql.Tx, s *sqlparse.Drop, res *R
 				}
 			}
 			if len(blocking) > 0 {
-				return errorf(CodeDependentObjects, n.Pos, "cannot drop %s %q: still depended upon by connection %s", kind, n.Value, quoteList(blocking)).
+				return errorf(sqlstate.DependentObjects, n.Pos, "cannot drop %s %q: still depended upon by connection %s", kind, n.Value, quoteList(blocking)).
 					WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
 			}
 		}
@@ -693,7 +630,7 @@ func namedIn(s *sqlparse.Drop, name string) bool {
 func dropObject(ctx context.Context, tx *sql.Tx, id string) error {
 	for _, q := range []string{
 		`DELETE FROM mz_object_dependencies WHERE object_id = ?1 OR referenced_object_id = ?1`,
-		`DELETE FROM conncat_secret_values WHERE id = ?1 OR id = ?1 || '/session_token'`,
+		`DELETE FROM conncat_secret_values WHERE id = ?1`,
 		`DELETE FROM mz_s3_connections WHERE id = ?1`,
 		`DELETE FROM mz_aws_connections WHERE id = ?1`,
 		`DELETE FROM mz_connection_validations WHERE connection_id = ?1`,
@@ -701,6 +638,14 @@ func dropObject(ctx context.Context, tx *sql.Tx, id string) error {
 		`DELETE FROM mz_secrets WHERE id = ?1`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {
+			return fmt.Errorf("drop %s: %w", id, err)
+		}
+	}
+	for _, d := range connection.Options {
+		if d.Secret != connection.SecretSealed {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM conncat_secret_values WHERE id = ?`, sealedValueID(id, d)); err != nil {
 			return fmt.Errorf("drop %s: %w", id, err)
 		}
 	}

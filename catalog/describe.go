@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/conncat/conncat/connection"
+	"github.com/conncat/conncat/internal/sqlstate"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -58,7 +59,7 @@ func (c *Catalog) describe(ctx context.Context, q querier, name string) (*Descri
 		return nil, err
 	}
 	if conn == nil {
-		return nil, errorf(CodeUndefinedObject, -1, "connection %q does not exist", name)
+		return nil, errorf(sqlstate.UndefinedObject, -1, "connection %q does not exist", name)
 	}
 	d := &Description{ID: conn.id, Name: conn.name, Type: conn.typ, AWSConnection: conn.name}
 	awsID := conn.id
@@ -72,16 +73,16 @@ func (c *Catalog) describe(ctx context.Context, q querier, name string) (*Descri
 	if err != nil {
 		return nil, err
 	}
-	d.StaticKeys = !row.roleARN.Valid
-	d.AssumeRoleARN, d.SessionName = row.roleARN.String, row.sessionName.String
-	d.Duration = time.Duration(row.duration.Int64) * time.Second
+	spec := row.spec(awsID, d.AWSConnection, "")
+	d.StaticKeys = !spec.AssumesRole()
+	d.AssumeRoleARN, d.SessionName, d.Duration = spec.RoleARN, spec.SessionName, spec.Duration
 	d.Principal, d.ExternalID = row.principal.String, row.externalID.String
 	if row.trustPolicy.Valid {
 		d.TrustPolicy = indentJSON(row.trustPolicy.String)
 	}
-	d.Region, d.Endpoint, d.STSEndpoint = row.region.String, row.endpoint.String, row.stsEndpoint.String
+	d.Region, d.Endpoint, d.STSEndpoint = spec.Region, spec.Endpoint, spec.STSEndpoint
 	if conn.typ == sqlparse.ConnectionS3 {
-		d.PermissionPolicy = indentJSON(PermissionPolicy(partitionOf(row.roleARN.String), d.Bucket, d.Prefix))
+		d.PermissionPolicy = indentJSON(PermissionPolicy(partitionOf(spec.RoleARN), d.Bucket, d.Prefix))
 	}
 	return d, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	sqlite3 "github.com/mattn/go-sqlite3"
 
+	"github.com/conncat/conncat/internal/sqlstate"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -73,7 +74,7 @@ func (g *readGuard) deny(action string) int {
 
 // err turns a denial into the error the caller sees.
 func (g *readGuard) err(q *sqlparse.Query) *sqlparse.Error {
-	e := errorf(sqlparse.CodeInsufficientPrivilege, q.Pos(), "%s%s", guardMessage, g.refused)
+	e := errorf(sqlstate.InsufficientPrivilege, q.Pos(), "%s%s", guardMessage, g.refused)
 	e.Detail = "SQLite's authorizer refused a query that conncat's query gate let through; this is a bug worth reporting with the query."
 	e.Hint = "Catalog queries may only read the catalog tables (" + strings.Join(sortedTables(), ", ") + ")."
 	return e

@@ -149,6 +149,9 @@ func (c *Catalog) migrate(ctx context.Context, target int) error {
 	}
 }
 
+// Tables lists the tables SELECT may read, sorted.
+func Tables() []string { return sortedTables() }
+
 // catalogTables are the tables SELECT may read, by their names in SQLite.
 var catalogTables = map[string]bool{
 	"mz_connections": true, "mz_aws_connections": true, "mz_s3_connections": true,

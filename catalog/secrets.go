@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/conncat/conncat/internal/sqlstate"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -72,7 +73,7 @@ func (c *Catalog) currentSealer(ctx context.Context, tx *sql.Tx) (*sealer, error
 // reloadKey loads this handle's key again from its KeyProvider and adopts
 // it if it opens the key check read through q.
 func (c *Catalog) reloadKey(ctx context.Context, q querier) (*sealer, error) {
-	stale := sqlparse.Error{Code: CodePrerequisiteState, Position: -1, Err: ErrKeyMismatch,
+	stale := sqlparse.Error{Code: sqlstate.PrerequisiteState, Position: -1, Err: ErrKeyMismatch,
 		Message: "the catalog's key was rotated and this handle's key provider still gives a retired key",
 		Hint:    "Point this process's key provider (key file) at the new key, as RotateKey requires, then retry."}
 	key, err := c.opts.Keys.Key(ctx)
@@ -139,7 +140,7 @@ func (c *Catalog) createSecret(ctx context.Context, tx *sql.Tx, s *sqlparse.Crea
 			res.Notices = append(res.Notices, fmt.Sprintf("secret %q already exists, skipping", s.Name.Value))
 			return nil
 		}
-		return errorf(CodeDuplicateObject, s.Name.Pos, "secret %q already exists", s.Name.Value).
+		return errorf(sqlstate.DuplicateObject, s.Name.Pos, "secret %q already exists", s.Name.Value).
 			WithHint("Use CREATE SECRET IF NOT EXISTS to skip it when it exists, or ALTER SECRET to change its value.")
 	}
 	if id, err = nextID(ctx, tx); err != nil {
@@ -163,7 +164,7 @@ func (c *Catalog) alterSecret(ctx context.Context, tx *sql.Tx, s *sqlparse.Alter
 			res.Notices = append(res.Notices, fmt.Sprintf("secret %q does not exist, skipping", s.Name.Value))
 			return nil
 		}
-		return errorf(CodeUndefinedObject, s.Name.Pos, "secret %q does not exist", s.Name.Value)
+		return errorf(sqlstate.UndefinedObject, s.Name.Pos, "secret %q does not exist", s.Name.Value)
 	}
 	if s.RenameTo != nil {
 		other, err := secretID(ctx, tx, s.RenameTo.Value)
@@ -171,7 +172,7 @@ func (c *Catalog) alterSecret(ctx context.Context, tx *sql.Tx, s *sqlparse.Alter
 			return err
 		}
 		if other != "" && other != id {
-			return errorf(CodeDuplicateObject, s.RenameTo.Pos, "secret %q already exists", s.RenameTo.Value)
+			return errorf(sqlstate.DuplicateObject, s.RenameTo.Pos, "secret %q already exists", s.RenameTo.Value)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE mz_secrets SET name = ?, updated_at = ? WHERE id = ?`, s.RenameTo.Value, c.now(), id); err != nil {
 			return fmt.Errorf("rename secret: %w", err)

@@ -11,11 +11,11 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"time"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
 
 	"github.com/conncat/conncat/connection"
+	"github.com/conncat/conncat/internal/sqlstate"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -37,7 +37,7 @@ func (c *Catalog) show(ctx context.Context, s *sqlparse.Show, res *Result) error
 		return err
 	}
 	if conn == nil {
-		return errorf(CodeUndefinedObject, s.Name.Pos, "connection %q does not exist", s.Name.Value)
+		return errorf(sqlstate.UndefinedObject, s.Name.Pos, "connection %q does not exist", s.Name.Value)
 	}
 	switch s.Kind {
 	case sqlparse.ShowCreateConnection:
@@ -53,12 +53,12 @@ func (c *Catalog) show(ctx context.Context, s *sqlparse.Show, res *Result) error
 		if err != nil {
 			return err
 		}
-		if !row.roleARN.Valid {
-			return errorf(CodeWrongObjectType, s.Name.Pos, "connection %q does not assume a role, so it has no trust policy", s.Name.Value).
+		if !row.has(connection.AssumeRoleARN) {
+			return errorf(sqlstate.WrongObjectType, s.Name.Pos, "connection %q does not assume a role, so it has no trust policy", s.Name.Value).
 				WithHint("Trust policies apply to connections created with ASSUME ROLE ARN.")
 		}
 		if !row.trustPolicy.Valid {
-			return errorf(CodePrerequisiteState, s.Name.Pos, "no principal is configured, so conncat cannot write the trust policy").
+			return errorf(sqlstate.PrerequisiteState, s.Name.Pos, "no principal is configured, so conncat cannot write the trust policy").
 				WithHint(fmt.Sprintf("Open the catalog with a principal ARN. Until then the role must trust the identity conncat runs as, with the condition {\"StringEquals\": {\"sts:ExternalId\": %q}}.", row.externalID.String))
 		}
 		res.Columns = []string{"principal", "external_id", "trust_policy"}
@@ -66,7 +66,7 @@ func (c *Catalog) show(ctx context.Context, s *sqlparse.Show, res *Result) error
 		return nil
 	case sqlparse.ShowPermissionPolicy:
 		if conn.typ != sqlparse.ConnectionS3 {
-			return errorf(CodeWrongObjectType, s.Name.Pos, "connection %q is not an S3 connection", s.Name.Value).
+			return errorf(sqlstate.WrongObjectType, s.Name.Pos, "connection %q is not an S3 connection", s.Name.Value).
 				WithHint("A permission policy is for a bucket prefix: create an S3 connection with CREATE CONNECTION ... TO S3 (PREFIX = 's3://bucket/prefix/') USING AWS CONNECTION " + sqlparse.QuoteIdent(s.Name.Value) + ".")
 		}
 		var bucket, prefix, awsID string
@@ -75,7 +75,7 @@ func (c *Catalog) show(ctx context.Context, s *sqlparse.Show, res *Result) error
 		}
 		partition := "aws"
 		if row, err := loadAWSRow(ctx, c.db, awsID); err == nil {
-			partition = partitionOf(row.roleARN.String)
+			partition = partitionOf(row.text(connection.AssumeRoleARN))
 		}
 		res.Columns = []string{"permission_policy"}
 		res.Rows = [][]any{{indentJSON(PermissionPolicy(partition, bucket, prefix))}}
@@ -140,7 +140,7 @@ func collect(rows *sql.Rows, res *Result) error {
 	res.Rows = [][]any{}
 	for rows.Next() {
 		if len(res.Rows) >= MaxQueryRows {
-			return errorf(sqlparse.CodeProgramLimitExceeded, -1, "query returned more than %d rows", MaxQueryRows).
+			return errorf(sqlstate.ProgramLimitExceeded, -1, "query returned more than %d rows", MaxQueryRows).
 				WithHint("Add a WHERE clause or a LIMIT.")
 		}
 		vals := make([]any, len(cols))
@@ -166,7 +166,7 @@ func collect(rows *sql.Rows, res *Result) error {
 func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result) error {
 	text, err := q.SQLite(func(t sqlparse.TableRef) (string, error) {
 		if !catalogTables[t.Name] {
-			return "", errorf(sqlparse.CodeUndefinedTable, t.Pos, "relation %q does not exist", t.String()).
+			return "", errorf(sqlstate.UndefinedTable, t.Pos, "relation %q does not exist", t.String()).
 				WithHint("The catalog tables are " + strings.Join(sortedTables(), ", ") + ".")
 		}
 		return t.Name, nil
@@ -203,7 +203,7 @@ func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result) err
 		if e := c.undefinedColumn(ctx, err, q); e != nil {
 			return e
 		}
-		return errorf(sqlparse.CodeSyntaxError, q.Pos(), "query failed: %v", err)
+		return errorf(sqlstate.SyntaxError, q.Pos(), "query failed: %v", err)
 	}
 	if err := collect(rows, res); err != nil {
 		if ctx.Err() != nil {
@@ -218,14 +218,11 @@ func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result) err
 		}
 		// SQLite raised it while computing rows: a value a function
 		// refused (a bad JSON path, say).
-		return errorf(CodeDataException, q.Pos(), "query failed: %v", err)
+		return errorf(sqlstate.DataException, q.Pos(), "query failed: %v", err)
 	}
 	res.Tag = fmt.Sprintf("SELECT %d", len(res.Rows))
 	return nil
 }
-
-// CodeUndefinedColumn is PostgreSQL's 42703.
-const CodeUndefinedColumn = "42703"
 
 // undefinedColumn is 42703 for a query naming a column that does not
 // exist, pointing at it, with the nearest column of the tables it reads as
@@ -243,7 +240,7 @@ func (c *Catalog) undefinedColumn(ctx context.Context, err error, q *sqlparse.Qu
 	if column == written {
 		shown = `"` + written + `"`
 	}
-	e := errorf(CodeUndefinedColumn, q.ColumnPos(written), "column %s does not exist", shown)
+	e := errorf(sqlstate.UndefinedColumn, q.ColumnPos(written), "column %s does not exist", shown)
 	if near := sqlparse.Nearest(column, c.columnsOf(ctx, q.Tables())); near != "" {
 		e.Hint = `Perhaps you meant to reference the column "` + near + `".`
 	}
@@ -276,7 +273,7 @@ func (c *Catalog) columnsOf(ctx context.Context, refs []sqlparse.TableRef) []str
 // canceled is 57014 for a query whose context ended, worded as
 // PostgreSQL words a statement timeout and a cancel request.
 func canceled(ctx context.Context) *sqlparse.Error {
-	e := errorf(CodeQueryCanceled, -1, "canceling statement due to user request")
+	e := errorf(sqlstate.QueryCanceled, -1, "canceling statement due to user request")
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		e.Message = "canceling statement due to statement timeout"
 	}
@@ -291,7 +288,7 @@ func tooBig(err error, q *sqlparse.Query) *sqlparse.Error {
 	if !errors.As(err, &se) || se.Code != sqlite3.ErrTooBig {
 		return nil
 	}
-	e := errorf(sqlparse.CodeProgramLimitExceeded, q.Pos(), "query computed a value over %d MiB", MaxQueryValueLen>>20)
+	e := errorf(sqlstate.ProgramLimitExceeded, q.Pos(), "query computed a value over %d MiB", MaxQueryValueLen>>20)
 	e.Hint = "Catalog queries may not build strings or blobs that large."
 	e.Err = err
 	return e
@@ -339,7 +336,7 @@ func (c *Catalog) resolveID(ctx context.Context, q querier, id string) (*Resolve
 	var typ string
 	err := q.QueryRowContext(ctx, `SELECT name, type FROM mz_connections WHERE id = ?`, id).Scan(&r.name, &typ)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errorf(CodeUndefinedObject, -1, "connection %s no longer exists", id).
+		return nil, errorf(sqlstate.UndefinedObject, -1, "connection %s no longer exists", id).
 			WithHint("It was dropped; create it again and ask for a new client.")
 	}
 	if err != nil {
@@ -379,7 +376,7 @@ func (c *Catalog) resolve(ctx context.Context, q querier, name string) (*Resolve
 		return nil, err
 	}
 	if conn == nil {
-		return nil, errorf(CodeUndefinedObject, -1, "connection %q does not exist", name)
+		return nil, errorf(sqlstate.UndefinedObject, -1, "connection %q does not exist", name)
 	}
 	return c.resolveRef(ctx, q, conn)
 }
@@ -399,34 +396,9 @@ func (c *Catalog) resolveRef(ctx context.Context, q querier, conn *connRef) (*Re
 	if err != nil {
 		return nil, err
 	}
-	spec := connection.Spec{
-		ID: awsID, Name: awsName,
-		AccessKeyID: row.accessKeyID.String, RoleARN: row.roleARN.String, SessionName: row.sessionName.String,
-		Duration: time.Duration(row.duration.Int64) * time.Second, ExternalID: row.externalID.String,
-		Principal: c.opts.Principal, Region: row.region.String, Endpoint: row.endpoint.String, STSEndpoint: row.stsEndpoint.String,
-	}
-	open := func(id sql.NullString, dst *string) error {
-		if !id.Valid {
-			return nil
-		}
-		v, err := c.loadValue(ctx, q, id.String)
-		if err != nil {
-			return err
-		}
-		*dst = v
-		return nil
-	}
-	if err := errors.Join(
-		open(row.accessKeyIDSecretID, &spec.AccessKeyID),
-		open(row.secretAccessKeySecretID, &spec.SecretAccessKey),
-		open(row.sessionTokenSecretID, &spec.SessionToken),
-	); err != nil {
+	spec := row.spec(awsID, awsName, c.opts.Principal)
+	if err := c.openSecrets(ctx, q, row, &spec); err != nil {
 		return nil, err
-	}
-	if row.sessionToken.Valid {
-		if err := open(null(inlineTokenID(awsID)), &spec.SessionToken); err != nil {
-			return nil, err
-		}
 	}
 	r.AWS = spec
 	return r, nil

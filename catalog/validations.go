@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 
+	"github.com/conncat/conncat/internal/sqlstate"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -71,15 +72,11 @@ func (c *Catalog) ExecValidated(ctx context.Context, stmt sqlparse.Statement, va
 			return res, err
 		}
 		if attempt == 2 {
-			return nil, errorf(CodeSerializationFailure, stmt.Pos(), "the connection changed while it was being validated; nothing was applied").
+			return nil, errorf(sqlstate.SerializationFailure, stmt.Pos(), "the connection changed while it was being validated; nothing was applied").
 				WithHint("Run the statement again.")
 		}
 	}
 }
-
-// CodeSerializationFailure is PostgreSQL's 40001: a concurrent change
-// made the statement's work invalid; running it again may succeed.
-const CodeSerializationFailure = "40001"
 
 var (
 	errChangedWhileValidating = errors.New("the connection changed while it was validated")

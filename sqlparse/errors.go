@@ -6,21 +6,6 @@ import (
 	"unicode/utf8"
 )
 
-// SQLSTATE codes used by conncat, as in PostgreSQL.
-const (
-	CodeSyntaxError           = "42601"
-	CodeInvalidParameterValue = "22023"
-	CodeFeatureNotSupported   = "0A000"
-	CodeNameTooLong           = "42622"
-	CodeInvalidName           = "42602"
-	CodeReservedName          = "42939"
-	CodeProgramLimitExceeded  = "54000"
-	CodeCharacterNotInRepert  = "22021"
-	CodeUndefinedTable        = "42P01"
-	CodeInsufficientPrivilege = "42501"
-	CodeInternal              = "XX000"
-)
-
 // Error is the one error type of the dialect: a PostgreSQL SQLSTATE, a
 // message that names the offending thing, optional detail and hint, and the
 // byte offset of the offending token in the script given to Parse.

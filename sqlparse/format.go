@@ -1,9 +1,12 @@
 package sqlparse
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/conncat/conncat/connection"
 )
 
 // formatter prints statements in canonical form. With redact set, secret
@@ -224,8 +227,9 @@ func isBareIdent(s string) bool {
 }
 
 // keywords are the words printed quoted when used as names, so that a name
-// can never be mistaken for a clause when a statement is parsed back.
-var keywords = map[string]bool{
+// can never be mistaken for a clause when a statement is parsed back: the
+// statements' words and every word of every option.
+var keywords = withOptionWords(map[string]bool{
 	"access": true, "alter": true, "arn": true, "as": true, "assume": true, "aws": true,
 	"by": true, "cascade": true, "connection": true, "connections": true, "create": true,
 	"drop": true, "duration": true, "endpoint": true, "exists": true, "false": true,
@@ -235,4 +239,24 @@ var keywords = map[string]bool{
 	"secret": true, "secrets": true, "select": true, "session": true, "set": true,
 	"show": true, "sts": true, "to": true, "token": true, "true": true, "trust": true,
 	"using": true, "validate": true, "with": true,
+})
+
+// Keywords lists the dialect's keywords in upper case, sorted: what a
+// client offers for completion and quotes when used as a name.
+func Keywords() []string {
+	out := make([]string, 0, len(keywords))
+	for w := range keywords {
+		out = append(out, strings.ToUpper(w))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func withOptionWords(m map[string]bool) map[string]bool {
+	for _, d := range connection.Options {
+		for _, w := range d.Words() {
+			m[w] = true
+		}
+	}
+	return m
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/conncat/conncat/internal/sqlstate"
 )
 
 type tokenKind uint8
@@ -80,7 +82,7 @@ func (l *lexer) skipSpace() *Error {
 		comment:
 			for {
 				if l.pos >= len(l.src) {
-					return newError(CodeSyntaxError, start, "unterminated /* comment")
+					return newError(sqlstate.SyntaxError, start, "unterminated /* comment")
 				}
 				switch {
 				case strings.HasPrefix(l.src[l.pos:], "/*"):
@@ -114,17 +116,17 @@ func (l *lexer) next() (token, *Error) {
 	c := l.src[l.pos]
 	switch {
 	case c == 0:
-		return token{}, newError(CodeCharacterNotInRepert, start, "NUL byte in statement")
+		return token{}, newError(sqlstate.CharacterNotInRepert, start, "NUL byte in statement")
 	case isIdentStart(c):
 		for l.pos < len(l.src) && isIdentPart(l.src[l.pos]) {
 			l.pos++
 		}
 		word := l.src[start:l.pos]
 		if !utf8.ValidString(word) {
-			return token{}, newError(CodeCharacterNotInRepert, start, "invalid UTF-8 in identifier")
+			return token{}, newError(sqlstate.CharacterNotInRepert, start, "invalid UTF-8 in identifier")
 		}
 		if len(word) > MaxIdentifierLen {
-			return token{}, newError(CodeNameTooLong, start, "identifier is longer than %d bytes", MaxIdentifierLen)
+			return token{}, newError(sqlstate.NameTooLong, start, "identifier is longer than %d bytes", MaxIdentifierLen)
 		}
 		if err := checkNameChars(word, start); err != nil {
 			return token{}, err
@@ -157,9 +159,9 @@ func (l *lexer) quoted(q byte) (token, *Error) {
 		if i < 0 {
 			l.pos = len(l.src)
 			if q == '"' {
-				return token{}, newError(CodeSyntaxError, start, "unterminated quoted identifier")
+				return token{}, newError(sqlstate.SyntaxError, start, "unterminated quoted identifier")
 			}
-			return token{}, newError(CodeSyntaxError, start, "unterminated string literal")
+			return token{}, newError(sqlstate.SyntaxError, start, "unterminated string literal")
 		}
 		chunk := l.src[l.pos : l.pos+i]
 		l.pos += i + 1
@@ -182,17 +184,17 @@ func (l *lexer) quoted(q byte) (token, *Error) {
 		text = l.src[start+1 : l.pos-1]
 	}
 	if strings.IndexByte(text, 0) >= 0 {
-		return token{}, newError(CodeCharacterNotInRepert, start, "NUL byte in quoted text")
+		return token{}, newError(sqlstate.CharacterNotInRepert, start, "NUL byte in quoted text")
 	}
 	if !utf8.ValidString(text) {
-		return token{}, newError(CodeCharacterNotInRepert, start, "invalid UTF-8 in quoted text")
+		return token{}, newError(sqlstate.CharacterNotInRepert, start, "invalid UTF-8 in quoted text")
 	}
 	if q == '"' {
 		if text == "" {
-			return token{}, newError(CodeSyntaxError, start, "zero-length quoted identifier")
+			return token{}, newError(sqlstate.SyntaxError, start, "zero-length quoted identifier")
 		}
 		if len(text) > MaxIdentifierLen {
-			return token{}, newError(CodeNameTooLong, start, "identifier is longer than %d bytes", MaxIdentifierLen)
+			return token{}, newError(sqlstate.NameTooLong, start, "identifier is longer than %d bytes", MaxIdentifierLen)
 		}
 		if err := checkNameChars(text, start); err != nil {
 			return token{}, err
@@ -200,7 +202,7 @@ func (l *lexer) quoted(q byte) (token, *Error) {
 		return token{kind: tokQuotedIdent, text: text, pos: start, end: l.pos}, nil
 	}
 	if len(text) > MaxStringLen {
-		return token{}, newError(CodeProgramLimitExceeded, start, "string literal is longer than %d bytes", MaxStringLen)
+		return token{}, newError(sqlstate.ProgramLimitExceeded, start, "string literal is longer than %d bytes", MaxStringLen)
 	}
 	return token{kind: tokString, text: text, pos: start, end: l.pos}, nil
 }
@@ -270,7 +272,7 @@ func onlySpaceAndComments(s string) bool {
 func checkNameChars(name string, pos int) *Error {
 	for _, r := range name {
 		if unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029' {
-			return newError(CodeInvalidName, pos, "identifier contains the control character %U", r).
+			return newError(sqlstate.InvalidName, pos, "identifier contains the control character %U", r).
 				WithHint("Names may hold any printable character, but no control characters, direction overrides or line breaks.")
 		}
 	}

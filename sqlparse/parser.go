@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/conncat/conncat/connection"
+	"github.com/conncat/conncat/internal/sqlstate"
 )
 
 // Parse parses a script of statements separated by ';'. It stops at the
@@ -25,7 +26,7 @@ import (
 // ParsePiece.
 func Parse(script string) ([]Statement, error) {
 	if len(script) > MaxScriptLen {
-		return nil, finish(script, newError(CodeProgramLimitExceeded, -1, "script is longer than %d bytes", MaxScriptLen))
+		return nil, finish(script, newError(sqlstate.ProgramLimitExceeded, -1, "script is longer than %d bytes", MaxScriptLen))
 	}
 	pieces := Split(script)
 	stmts := make([]Statement, 0, len(pieces))
@@ -42,16 +43,16 @@ func Parse(script string) ([]Statement, error) {
 // ParseOne parses exactly one statement (a trailing ';' is allowed).
 func ParseOne(sql string) (Statement, error) {
 	if len(sql) > MaxScriptLen {
-		return nil, finish(sql, newError(CodeProgramLimitExceeded, -1, "statement is longer than %d bytes", MaxScriptLen))
+		return nil, finish(sql, newError(sqlstate.ProgramLimitExceeded, -1, "statement is longer than %d bytes", MaxScriptLen))
 	}
 	pieces := Split(sql)
 	switch len(pieces) {
 	case 0:
-		return nil, finish(sql, newError(CodeSyntaxError, len(sql), "empty statement"))
+		return nil, finish(sql, newError(sqlstate.SyntaxError, len(sql), "empty statement"))
 	case 1:
 		return ParsePiece(sql, pieces[0])
 	default:
-		return nil, finish(sql, newError(CodeSyntaxError, pieces[1].Offset, "expected one statement, found %d", len(pieces)).
+		return nil, finish(sql, newError(sqlstate.SyntaxError, pieces[1].Offset, "expected one statement, found %d", len(pieces)).
 			WithHint("Use Parse for scripts of several statements."))
 	}
 }
@@ -60,7 +61,7 @@ func ParseOne(sql string) (Statement, error) {
 // the statement and in errors are offsets in script.
 func ParsePiece(script string, piece Piece) (Statement, error) {
 	if len(piece.Text) > MaxScriptLen {
-		return nil, finish(script, newError(CodeProgramLimitExceeded, piece.Offset, "statement is longer than %d bytes", MaxScriptLen))
+		return nil, finish(script, newError(sqlstate.ProgramLimitExceeded, piece.Offset, "statement is longer than %d bytes", MaxScriptLen))
 	}
 	end := piece.Offset + len(piece.Text)
 	p := &parser{src: script, lex: lexer{src: script[:end], pos: piece.Offset}}
@@ -206,9 +207,9 @@ func (p *parser) unexpected(t token, want string) *Error {
 
 func syntaxErrorAt(t token, described, want string) *Error {
 	if want == "" {
-		return newError(CodeSyntaxError, t.pos, "syntax error at or near %s", described)
+		return newError(sqlstate.SyntaxError, t.pos, "syntax error at or near %s", described)
 	}
-	return newError(CodeSyntaxError, t.pos, "syntax error at or near %s: expected %s", described, want)
+	return newError(sqlstate.SyntaxError, t.pos, "syntax error at or near %s: expected %s", described, want)
 }
 
 // expectEnd checks that the statement has no trailing tokens.
@@ -295,7 +296,7 @@ func (p *parser) statement(piece Piece) (Statement, *Error) {
 		return p.show(t.pos)
 	}
 	if hint, ok := unsupported[strings.ToLower(t.text)]; ok && t.kind == tokIdent {
-		return nil, newError(CodeFeatureNotSupported, t.pos, "%s is not supported", strings.ToUpper(t.text)).WithHint(hint)
+		return nil, newError(sqlstate.FeatureNotSupported, t.pos, "%s is not supported", strings.ToUpper(t.text)).WithHint(hint)
 	}
 	return nil, p.unexpected(t, "CREATE, ALTER, DROP, VALIDATE, SHOW or SELECT")
 }
@@ -466,11 +467,11 @@ func (p *parser) createConnection(pos int) (Statement, *Error) {
 	var allowed []connection.Option
 	switch {
 	case isWord(t, "aws"):
-		s.Type, allowed = ConnectionAWS, connection.AWSOptions
+		s.Type, allowed = ConnectionAWS, connection.OptionsIn(connection.ScopeAWS)
 	case isWord(t, "s3"):
-		s.Type, allowed = ConnectionS3, []connection.Option{connection.Prefix}
+		s.Type, allowed = ConnectionS3, connection.OptionsIn(connection.ScopeS3)
 	case t.kind == tokIdent:
-		return nil, newError(CodeFeatureNotSupported, t.pos, "connections to %s are not supported", strings.ToUpper(t.text)).
+		return nil, newError(sqlstate.FeatureNotSupported, t.pos, "connections to %s are not supported", strings.ToUpper(t.text)).
 			WithHint("conncat supports connections TO AWS and TO S3.")
 	default:
 		return nil, p.unexpected(t, "AWS or S3")
@@ -489,7 +490,7 @@ func (p *parser) createConnection(pos int) (Statement, *Error) {
 		}
 	case ConnectionS3:
 		if !s.Options.Has(connection.Prefix) {
-			return nil, newError(CodeSyntaxError, open.pos, "an S3 connection requires PREFIX").
+			return nil, newError(sqlstate.SyntaxError, open.pos, "an S3 connection requires PREFIX").
 				WithHint("Write TO S3 (PREFIX = 's3://bucket/prefix/') USING AWS CONNECTION name.")
 		}
 		if err := p.expectWords("using", "aws", "connection"); err != nil {
@@ -531,7 +532,7 @@ func (p *parser) alterConnection(pos int) (Statement, *Error) {
 	}
 	// Every option an ALTER may name: the catalog checks it against the
 	// connection's type, which only it knows.
-	allowed := append(append([]connection.Option{}, connection.AWSOptions...), connection.Prefix)
+	allowed := connection.OptionsIn(connection.ScopeAWS, connection.ScopeS3)
 	seen := map[connection.Option]bool{}
 	for {
 		t, err := p.next()
@@ -568,7 +569,7 @@ func (p *parser) alterConnection(pos int) (Statement, *Error) {
 				o.ValuePos = o.Pos
 			}
 			if seen[o.Name] {
-				return nil, newError(CodeSyntaxError, o.Pos, "option %s is given more than once", o.Name)
+				return nil, newError(sqlstate.SyntaxError, o.Pos, "option %s is given more than once", o.Name)
 			}
 			seen[o.Name] = true
 			s.Actions = append(s.Actions, AlterAction{Kind: kind, Option: o})
@@ -605,7 +606,7 @@ func (p *parser) optionList(allowed []connection.Option) (Options, *Error) {
 			return nil, err
 		}
 		if opts.Has(o.Name) {
-			return nil, newError(CodeSyntaxError, o.Pos, "option %s is given more than once", o.Name)
+			return nil, newError(sqlstate.SyntaxError, o.Pos, "option %s is given more than once", o.Name)
 		}
 		opts = append(opts, o)
 		t, err := p.next()
@@ -624,9 +625,10 @@ func (p *parser) optionList(allowed []connection.Option) (Options, *Error) {
 // optionWords maps every option name, and EXTERNAL ID, to its words.
 var optionWords = func() map[connection.Option][]string {
 	m := map[connection.Option][]string{}
-	for _, o := range append(append([]connection.Option{}, connection.AWSOptions...), connection.Prefix, connection.S3Path, externalID) {
-		m[o] = strings.Fields(strings.ToLower(string(o)))
+	for _, d := range connection.Options {
+		m[d.Name] = d.Words()
 	}
+	m[externalID] = strings.Fields(strings.ToLower(string(externalID)))
 	return m
 }()
 
@@ -665,10 +667,10 @@ func (p *parser) optionName(allowed []connection.Option) (connection.Option, int
 	name := matchesOption(words)
 	spelled := strings.ToUpper(strings.Join(words, " "))
 	if name == externalID {
-		return "", 0, newError(CodeInvalidParameterValue, first.pos, "EXTERNAL ID cannot be set").WithHint(connection.ExternalIDHint)
+		return "", 0, newError(sqlstate.InvalidParameterValue, first.pos, "EXTERNAL ID cannot be set").WithHint(connection.ExternalIDHint)
 	}
 	if name == "" {
-		e := newError(CodeSyntaxError, first.pos, "unknown option %s", spelled)
+		e := newError(sqlstate.SyntaxError, first.pos, "unknown option %s", spelled)
 		if s := nearestOption(spelled, allowed); s != "" {
 			e.Hint = "Did you mean " + string(s) + "?"
 		} else {
@@ -681,8 +683,8 @@ func (p *parser) optionName(allowed []connection.Option) (connection.Option, int
 			return name, first.pos, nil
 		}
 	}
-	e := newError(CodeSyntaxError, first.pos, "option %s is not valid here", name)
-	if name == connection.Prefix || len(allowed) == 1 {
+	e := newError(sqlstate.SyntaxError, first.pos, "option %s is not valid here", name)
+	if def, _ := connection.LookupOption(name); def.Scope != connection.ScopeAWS || len(allowed) == 1 {
 		e.Hint = "Valid options are " + joinOptions(allowed) + "."
 	} else {
 		e.Hint = "Set " + string(name) + " on the AWS connection that this connection uses."
@@ -743,81 +745,46 @@ func (p *parser) option(allowed []connection.Option) (Option, *Error) {
 		return Option{}, err
 	}
 	o.ValuePos = v.pos
-	// SECRET name is allowed for the options that can hold a secret.
+	def, _ := connection.LookupOption(name)
 	if isWord(v, "secret") {
-		switch name {
-		case connection.AccessKeyID, connection.SecretAccessKey, connection.SessionToken:
-			n, err := p.name("the secret's name")
-			if err != nil {
-				return Option{}, err
-			}
-			o.Kind, o.SecretRef = ValueSecretRef, n
-			return o, nil
-		}
-		return Option{}, newError(CodeSyntaxError, v.pos, "%s cannot reference a secret", name).
-			WithHint("Give " + string(name) + " as a string literal.")
+		return p.secretRef(o, def, v)
 	}
-	switch name {
-	case connection.SecretAccessKey:
-		return Option{}, newError(CodeInvalidParameterValue, v.pos, "SECRET ACCESS KEY must reference a secret").
-			WithHint("Store the key first with CREATE SECRET name AS '...', then write SECRET ACCESS KEY = SECRET name.")
-	case connection.AssumeRoleDuration:
+	switch {
+	case def.Secret == connection.SecretRequired:
+		return Option{}, newError(sqlstate.InvalidParameterValue, v.pos, "%s must reference a secret", name).
+			WithHint("Store the key first with CREATE SECRET name AS '...', then write " + string(name) + " = SECRET name.")
+	case def.Value == connection.DurationValue:
 		return p.durationValue(o, v)
-	}
-	if v.kind != tokString {
+	case v.kind != tokString:
 		return Option{}, p.unexpectedValue(v, "a string literal for "+string(name))
-	}
-	if name == connection.SessionToken {
+	case def.Secret == connection.SecretSealed:
 		if v.text == "" {
-			return Option{}, newError(CodeInvalidParameterValue, v.pos, "SESSION TOKEN must not be empty").
-				WithHint("To stop using a session token, write ALTER CONNECTION name DROP (SESSION TOKEN).")
+			return Option{}, newError(sqlstate.InvalidParameterValue, v.pos, "%s must not be empty", name).
+				WithHint("To stop using a " + strings.ToLower(string(name)) + ", write ALTER CONNECTION name DROP (" + string(name) + ").")
 		}
 		o.Kind, o.Secret = ValueSecret, NewSecret(v.text)
 		return o, nil
 	}
 	o.Kind, o.String = ValueString, v.text
-	if rerr := checkOptionValue(name, v.text); rerr != nil {
+	if rerr := def.CheckValue(v.text); rerr != nil {
 		return Option{}, ValueError(v.pos, name, rerr)
 	}
 	return o, nil
 }
 
-// checkOptionValue applies the value rule of a string-valued option.
-func checkOptionValue(name connection.Option, value string) error {
-	var err error
-	switch name {
-	case connection.AssumeRoleARN:
-		_, err = connection.ParseRoleARN(value)
-	case connection.AssumeRoleSessionName:
-		err = connection.CheckSessionName(value)
-	case connection.AssumeRoleDuration:
-		_, err = connection.ParseDurationText(value)
-	case connection.Region:
-		err = connection.CheckRegion(value)
-	case connection.Endpoint, connection.STSEndpoint:
-		_, err = connection.ParseEndpoint(value)
-	case connection.Prefix, connection.S3Path:
-		_, err = connection.ParseS3URL(value)
-	case connection.AccessKeyID:
-		err = checkAccessKeyID(value)
+// secretRef parses the name after SECRET, for the options that may hold a
+// secret.
+func (p *parser) secretRef(o Option, def connection.OptionDef, v token) (Option, *Error) {
+	if def.Secret == connection.NotSecret {
+		return Option{}, newError(sqlstate.SyntaxError, v.pos, "%s cannot reference a secret", o.Name).
+			WithHint("Give " + string(o.Name) + " as a string literal.")
 	}
-	return err
-}
-
-// checkAccessKeyID catches the commonest mistake, a secret access key pasted
-// as the ID (secret keys hold '/' and '+', IDs never do), before it would be
-// stored in plain text. The value is not echoed: it may be that secret.
-func checkAccessKeyID(s string) error {
-	const hint = "An access key ID looks like 'AKIAIOSFODNN7EXAMPLE'. The secret access key goes in a SECRET."
-	if s == "" || len(s) > 128 {
-		return &connection.RuleError{Reason: "access key ID must be 1 to 128 characters", Hint: hint}
+	n, err := p.name("the secret's name")
+	if err != nil {
+		return Option{}, err
 	}
-	for _, c := range s {
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return &connection.RuleError{Reason: "access key ID may contain only letters, digits and underscores", Hint: hint}
-		}
-	}
-	return nil
+	o.Kind, o.SecretRef = ValueSecretRef, n
+	return o, nil
 }
 
 func (p *parser) durationValue(o Option, v token) (Option, *Error) {
@@ -826,7 +793,7 @@ func (p *parser) durationValue(o Option, v token) (Option, *Error) {
 	case tokNumber:
 		n, err := strconv.ParseInt(v.text, 10, 64)
 		if err != nil {
-			return Option{}, newError(CodeInvalidParameterValue, v.pos, "invalid ASSUME ROLE DURATION: %s is not a whole number of seconds", v.text).
+			return Option{}, newError(sqlstate.InvalidParameterValue, v.pos, "invalid ASSUME ROLE DURATION: %s is not a whole number of seconds", v.text).
 				WithHint("Give seconds (900 to 43200) or a duration such as '1h' or '90m'.")
 		}
 		o.Duration, rerr = connection.DurationFromSeconds(n)
@@ -850,7 +817,7 @@ func ValueError(pos int, name connection.Option, err error) *Error {
 	if name != "" {
 		msg = "invalid " + string(name) + ": " + msg
 	}
-	e := newError(CodeInvalidParameterValue, pos, "%s", msg)
+	e := newError(sqlstate.InvalidParameterValue, pos, "%s", msg)
 	var re *connection.RuleError
 	if errors.As(err, &re) {
 		e.Hint = re.Hint
@@ -872,7 +839,7 @@ func (p *parser) withValidate() (*bool, *Error) {
 	}
 	if !isWord(t, "validate") {
 		if t.kind == tokIdent {
-			e := newError(CodeSyntaxError, t.pos, "unknown WITH option %s", strings.ToUpper(t.text))
+			e := newError(sqlstate.SyntaxError, t.pos, "unknown WITH option %s", strings.ToUpper(t.text))
 			e.Hint = "The only WITH option here is VALIDATE."
 			return nil, e
 		}

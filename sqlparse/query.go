@@ -17,6 +17,8 @@ import (
 
 	// The TiDB parser needs a value-expression driver; this is its light one.
 	_ "github.com/pingcap/tidb/pkg/parser/test_driver"
+
+	"github.com/conncat/conncat/internal/sqlstate"
 )
 
 // Query is a read-only SELECT (with UNION, subqueries and WITH) over the
@@ -123,7 +125,7 @@ func parseQuery(script string, piece Piece) (*Query, *Error) {
 				}
 			}
 		}
-		return nil, newError(CodeCharacterNotInRepert, bad, "invalid UTF-8 in query")
+		return nil, newError(sqlstate.CharacterNotInRepert, bad, "invalid UTF-8 in query")
 	}
 	if e := checkQueryTokens(piece); e != nil {
 		return nil, e
@@ -138,12 +140,12 @@ func parseQuery(script string, piece Piece) (*Query, *Error) {
 		return nil, tidbError(piece, err)
 	}
 	if len(stmts) != 1 {
-		return nil, newError(CodeSyntaxError, piece.Offset, "expected one query, found %d", len(stmts))
+		return nil, newError(sqlstate.SyntaxError, piece.Offset, "expected one query, found %d", len(stmts))
 	}
 	switch stmts[0].(type) {
 	case *ast.SelectStmt, *ast.SetOprStmt:
 	default:
-		return nil, newError(CodeFeatureNotSupported, piece.Offset, "only SELECT queries are supported").
+		return nil, newError(sqlstate.FeatureNotSupported, piece.Offset, "only SELECT queries are supported").
 			WithHint("The catalog is changed only through CREATE, ALTER and DROP.")
 	}
 	q := &Query{stmt: stmts[0], pos: firstTokenPos(piece), text: piece.Text, offset: piece.Offset}
@@ -188,10 +190,10 @@ func checkQueryTokens(piece Piece) *Error {
 		case tok.kind == tokEOF:
 			return nil
 		case n >= MaxQueryTokens:
-			return newError(CodeProgramLimitExceeded, piece.Offset+tok.pos, "query has more than %d tokens", MaxQueryTokens).
+			return newError(sqlstate.ProgramLimitExceeded, piece.Offset+tok.pos, "query has more than %d tokens", MaxQueryTokens).
 				WithHint("Catalog queries are small; filter with a condition rather than a list of values.")
 		case tok.kind == tokNumber && len(tok.text) > MaxNumberLen:
-			return newError(CodeProgramLimitExceeded, piece.Offset+tok.pos, "numeric literal is longer than %d characters", MaxNumberLen)
+			return newError(sqlstate.ProgramLimitExceeded, piece.Offset+tok.pos, "numeric literal is longer than %d characters", MaxNumberLen)
 		}
 	}
 }
@@ -202,8 +204,8 @@ func checkQueryTokens(piece Piece) *Error {
 func queryLimitError(piece Piece, err *Error) *Error {
 	isQuoted := err.Position < len(piece.Text) && piece.Text[err.Position] == '"'
 	switch {
-	case err.Code == CodeCharacterNotInRepert, err.Code == CodeProgramLimitExceeded,
-		err.Code == CodeNameTooLong && !isQuoted:
+	case err.Code == sqlstate.CharacterNotInRepert, err.Code == sqlstate.ProgramLimitExceeded,
+		err.Code == sqlstate.NameTooLong && !isQuoted:
 		e := *err
 		e.Position += piece.Offset
 		return &e
@@ -218,7 +220,7 @@ func tidbParse(text string) (stmts []ast.StmtNode, err error) {
 	p := tidbParsers.Get().(*tidb.Parser)
 	defer func() {
 		if r := recover(); r != nil {
-			stmts, err = nil, newError(CodeSyntaxError, 0, "query could not be parsed").
+			stmts, err = nil, newError(sqlstate.SyntaxError, 0, "query could not be parsed").
 				WithHint("The query parser failed on this input; simplify the query (very long numbers or names are a common cause).")
 			return
 		}
@@ -279,7 +281,7 @@ func tidbError(piece Piece, err error) *Error {
 			pos = piece.Offset + len(strings.TrimRight(piece.Text, " \t\r\n"))
 		}
 	}
-	e := newError(CodeSyntaxError, pos, "syntax error in query")
+	e := newError(sqlstate.SyntaxError, pos, "syntax error in query")
 	// TiDB's own text names MySQL and quotes the input; neither helps here.
 	e.Hint = "Queries use SELECT over the catalog tables (mz_connections, mz_aws_connections, ...)."
 	if hasWord(piece.Text, "into") {
@@ -371,7 +373,7 @@ func (g *gate) scoped(with *ast.WithClause, body func(ast.Visitor)) {
 	for i, cte := range with.CTEs {
 		names[i] = cte.Name.L
 		if ReservedName(names[i]) {
-			g.fail(with, CodeReservedName, "WITH query name %q is reserved", cte.Name.O)
+			g.fail(with, sqlstate.ReservedName, "WITH query name %q is reserved", cte.Name.O)
 			g.err.Hint = "Names starting with sqlite_ or conncat_ belong to the catalog's storage; choose another name."
 			return
 		}
@@ -402,19 +404,19 @@ func (g *gate) Enter(n ast.Node) (ast.Node, bool) {
 	case *ast.SelectStmt:
 		g.depth++
 		if g.depth > MaxQueryDepth {
-			return g.fail(n, CodeProgramLimitExceeded, "query nests more than %d levels of SELECT", MaxQueryDepth)
+			return g.fail(n, sqlstate.ProgramLimitExceeded, "query nests more than %d levels of SELECT", MaxQueryDepth)
 		}
 		if n.Kind != ast.SelectStmtKindSelect {
-			return g.fail(n, CodeFeatureNotSupported, "TABLE and VALUES statements are not supported")
+			return g.fail(n, sqlstate.FeatureNotSupported, "TABLE and VALUES statements are not supported")
 		}
 		if n.SelectIntoOpt != nil {
-			return g.fail(n, CodeInsufficientPrivilege, "SELECT ... INTO is not allowed: queries are read-only")
+			return g.fail(n, sqlstate.InsufficientPrivilege, "SELECT ... INTO is not allowed: queries are read-only")
 		}
 		if n.LockInfo != nil && n.LockInfo.LockType != ast.SelectLockNone {
-			return g.fail(n, CodeFeatureNotSupported, "locking clauses (FOR UPDATE, FOR SHARE) are not supported")
+			return g.fail(n, sqlstate.FeatureNotSupported, "locking clauses (FOR UPDATE, FOR SHARE) are not supported")
 		}
 		if len(n.TableHints) > 0 {
-			return g.fail(n, CodeFeatureNotSupported, "optimizer hints are not supported")
+			return g.fail(n, sqlstate.FeatureNotSupported, "optimizer hints are not supported")
 		}
 		if n.With != nil {
 			with := n.With
@@ -442,33 +444,33 @@ func (g *gate) Enter(n ast.Node) (ast.Node, bool) {
 			return n, false
 		}
 		if schema != "" && !isCatalogSchema(schema) {
-			g.fail(n, CodeUndefinedTable, "relation %q does not exist", schema+"."+name)
+			g.fail(n, sqlstate.UndefinedTable, "relation %q does not exist", schema+"."+name)
 			g.err.Hint = "Only the catalog tables can be queried, unqualified or in schema mz_catalog or mz_internal."
 			return n, true
 		}
 		if len(n.IndexHints) > 0 || len(n.PartitionNames) > 0 || n.TableSample != nil || n.AsOf != nil {
-			return g.fail(n, CodeFeatureNotSupported, "index hints, partitions, TABLESAMPLE and AS OF are not supported")
+			return g.fail(n, sqlstate.FeatureNotSupported, "index hints, partitions, TABLESAMPLE and AS OF are not supported")
 		}
 		*g.tables = append(*g.tables, TableRef{Schema: schema, Name: name, Pos: g.nodePos(n)})
 		*g.nodes = append(*g.nodes, n)
 	case *ast.FuncCallExpr:
 		if n.Schema.L != "" || !allowedFunctions[n.FnName.L] {
-			return g.fail(n, "42883", "function %s is not allowed in catalog queries", n.FnName.O)
+			return g.fail(n, sqlstate.UndefinedFunction, "function %s is not allowed in catalog queries", n.FnName.O)
 		}
 	case *ast.AggregateFuncExpr:
 		if !allowedAggregates[strings.ToLower(n.F)] {
-			return g.fail(n, "42883", "function %s is not allowed in catalog queries", n.F)
+			return g.fail(n, sqlstate.UndefinedFunction, "function %s is not allowed in catalog queries", n.F)
 		}
 	case *ast.WindowFuncExpr:
 		if !allowedAggregates[strings.ToLower(n.Name)] {
-			return g.fail(n, "42883", "function %s is not allowed in catalog queries", n.Name)
+			return g.fail(n, sqlstate.UndefinedFunction, "function %s is not allowed in catalog queries", n.Name)
 		}
 	case *ast.VariableExpr:
-		return g.fail(n, CodeFeatureNotSupported, "variables are not supported in catalog queries")
+		return g.fail(n, sqlstate.FeatureNotSupported, "variables are not supported in catalog queries")
 	case ast.ParamMarkerExpr:
-		return g.fail(n, CodeFeatureNotSupported, "parameters are not supported in catalog queries")
+		return g.fail(n, sqlstate.FeatureNotSupported, "parameters are not supported in catalog queries")
 	case *ast.MatchAgainst, *ast.DefaultExpr, *ast.ValuesExpr:
-		return g.fail(n, CodeFeatureNotSupported, "%T is not supported in catalog queries", n)
+		return g.fail(n, sqlstate.FeatureNotSupported, "%T is not supported in catalog queries", n)
 	}
 	return n, false
 }

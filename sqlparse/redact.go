@@ -2,6 +2,8 @@ package sqlparse
 
 import (
 	"strings"
+
+	"github.com/conncat/conncat/internal/sqlstate"
 )
 
 // RedactSource returns sql with everything that may be a secret replaced
@@ -82,7 +84,7 @@ func (r *redactor) piece(p Piece) {
 func parsePieceSafely(src string, p Piece) (stmt Statement, err error) {
 	defer func() {
 		if recover() != nil {
-			stmt, err = nil, newError(CodeInternal, -1, "parser panicked")
+			stmt, err = nil, newError(sqlstate.Internal, -1, "parser panicked")
 		}
 	}()
 	return ParsePiece(src, p)

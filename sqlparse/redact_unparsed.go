@@ -168,14 +168,18 @@ func optionOrTypo(words []string) connection.Option {
 	if o := matchesOption(words); o != "" {
 		return o
 	}
-	all := append(append([]connection.Option{}, connection.AWSOptions...), connection.Prefix, connection.S3Path)
+	all := connection.OptionsIn(connection.ScopeAWS, connection.ScopeS3, connection.ScopeValidate)
 	return nearestOption(strings.ToUpper(strings.Join(words, " ")), all)
 }
 
 // visibleValue reports whether t, the value of option, is visibly not a
-// secret: a clean literal of an option that never holds one.
+// secret: a clean literal that the option's table row lets be shown.
 func visibleValue(option connection.Option, t rawToken) bool {
-	if option == connection.AssumeRoleDuration && t.kind == rawNumber {
+	def, ok := connection.LookupOption(option)
+	if !ok {
+		return false
+	}
+	if def.Value == connection.DurationValue && t.kind == rawNumber {
 		return true
 	}
 	if t.kind != rawString || t.unterminated {
@@ -185,19 +189,7 @@ func visibleValue(option connection.Option, t rawToken) bool {
 	if len(text) > MaxStringLen || !utf8.ValidString(text) || strings.IndexByte(text, 0) >= 0 {
 		return false
 	}
-	switch option {
-	case connection.AssumeRoleARN, connection.AssumeRoleSessionName, connection.AssumeRoleDuration,
-		connection.Region, connection.Prefix, connection.S3Path:
-		// Their value errors quote the value back: hiding it here would
-		// only hide what the message shows.
-		return true
-	case connection.Endpoint, connection.STSEndpoint:
-		return !strings.Contains(text, "@") // user:password@host
-	case connection.AccessKeyID:
-		// A secret key pasted in the wrong place must not be shown back.
-		return checkAccessKeyID(text) == nil
-	}
-	return false
+	return def.Echoes(text)
 }
 
 type rawKind uint8

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/conncat/conncat/internal/sqlstate"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -74,7 +75,7 @@ func TestErrorPositions(t *testing.T) {
 	if !asError(err, &e) {
 		t.Fatalf("want *sqlparse.Error, got %v", err)
 	}
-	if e.Code != sqlparse.CodeInvalidParameterValue || e.Line != 3 || e.Column != 11 || script[e.Position:e.Position+5] != "'Bad'" {
+	if e.Code != sqlstate.InvalidParameterValue || e.Line != 3 || e.Column != 11 || script[e.Position:e.Position+5] != "'Bad'" {
 		t.Fatalf("got code %s at line %d column %d offset %d", e.Code, e.Line, e.Column, e.Position)
 	}
 	if want := "\tREGION = 'Bad')\n\t         ^"; e.Caret(script) != want {
@@ -87,19 +88,19 @@ func TestLimits(t *testing.T) {
 	for _, tc := range []struct {
 		name, sql, code string
 	}{
-		{"identifier too long", "DROP SECRET " + long, sqlparse.CodeNameTooLong},
-		{"quoted identifier too long", `DROP SECRET "` + long + `"`, sqlparse.CodeNameTooLong},
-		{"string too long", "CREATE SECRET s AS '" + strings.Repeat("x", sqlparse.MaxStringLen+1) + "'", sqlparse.CodeProgramLimitExceeded},
-		{"script too long", strings.Repeat(" ", sqlparse.MaxScriptLen+1), sqlparse.CodeProgramLimitExceeded},
-		{"NUL byte", "CREATE SECRET s AS 'a\x00b'", sqlparse.CodeCharacterNotInRepert},
-		{"NUL outside strings", "SHOW\x00 SECRETS", sqlparse.CodeCharacterNotInRepert},
-		{"invalid UTF-8", "CREATE SECRET s AS '\xff'", sqlparse.CodeCharacterNotInRepert},
-		{"escape in a quoted name", "CREATE SECRET \"a\x1b[2Jb\" AS 'x'", sqlparse.CodeInvalidName},
-		{"newline in a quoted name", "DROP CONNECTION \"fake\nCREATE CONNECTION\"", sqlparse.CodeInvalidName},
-		{"carriage return in a quoted name", "SHOW CREATE CONNECTION \"a\rb\"", sqlparse.CodeInvalidName},
-		{"direction override in a name", "CREATE SECRET \"a\u202eb\" AS 'x'", sqlparse.CodeInvalidName},
-		{"C1 control in a bare name", "CREATE SECRET a\u0085b AS 'x'", sqlparse.CodeInvalidName},
-		{"deep nesting", "SELECT * FROM mz_connections WHERE id IN " + strings.Repeat("(SELECT id FROM mz_connections WHERE id IN ", 40) + "('u1')" + strings.Repeat(")", 40), sqlparse.CodeProgramLimitExceeded},
+		{"identifier too long", "DROP SECRET " + long, sqlstate.NameTooLong},
+		{"quoted identifier too long", `DROP SECRET "` + long + `"`, sqlstate.NameTooLong},
+		{"string too long", "CREATE SECRET s AS '" + strings.Repeat("x", sqlparse.MaxStringLen+1) + "'", sqlstate.ProgramLimitExceeded},
+		{"script too long", strings.Repeat(" ", sqlparse.MaxScriptLen+1), sqlstate.ProgramLimitExceeded},
+		{"NUL byte", "CREATE SECRET s AS 'a\x00b'", sqlstate.CharacterNotInRepert},
+		{"NUL outside strings", "SHOW\x00 SECRETS", sqlstate.CharacterNotInRepert},
+		{"invalid UTF-8", "CREATE SECRET s AS '\xff'", sqlstate.CharacterNotInRepert},
+		{"escape in a quoted name", "CREATE SECRET \"a\x1b[2Jb\" AS 'x'", sqlstate.InvalidName},
+		{"newline in a quoted name", "DROP CONNECTION \"fake\nCREATE CONNECTION\"", sqlstate.InvalidName},
+		{"carriage return in a quoted name", "SHOW CREATE CONNECTION \"a\rb\"", sqlstate.InvalidName},
+		{"direction override in a name", "CREATE SECRET \"a\u202eb\" AS 'x'", sqlstate.InvalidName},
+		{"C1 control in a bare name", "CREATE SECRET a\u0085b AS 'x'", sqlstate.InvalidName},
+		{"deep nesting", "SELECT * FROM mz_connections WHERE id IN " + strings.Repeat("(SELECT id FROM mz_connections WHERE id IN ", 40) + "('u1')" + strings.Repeat(")", 40), sqlstate.ProgramLimitExceeded},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := sqlparse.Parse(tc.sql)

@@ -12,7 +12,6 @@ import (
 	"github.com/peterh/liner"
 
 	"github.com/conncat/conncat"
-	"github.com/conncat/conncat/sqlparse"
 )
 
 const help = `Statements end with ';' and may span lines. Commands:
@@ -26,15 +25,10 @@ Try:
   SHOW TRUST POLICY FOR CONNECTION aws_conn;
   SELECT name, type FROM mz_connections;`
 
-// completionWords are the dialect's keywords offered by tab completion.
-var completionWords = []string{
-	"CREATE", "ALTER", "DROP", "SECRET", "CONNECTION", "CONNECTIONS", "SECRETS", "TO", "AWS", "S3",
-	"ACCESS", "KEY", "ID", "SESSION", "TOKEN", "ASSUME", "ROLE", "ARN", "NAME", "DURATION", "REGION",
-	"ENDPOINT", "STS", "PREFIX", "USING", "WITH", "VALIDATE", "SHOW", "TRUST", "PERMISSION", "POLICY",
-	"FOR", "SELECT", "FROM", "WHERE", "JOIN", "ON", "CASCADE", "RESTRICT", "RENAME", "SET", "RESET",
-	"IF", "EXISTS", "NOT", "AS", "PATH", "mz_connections", "mz_aws_connections", "mz_s3_connections",
-	"mz_secrets", "mz_object_dependencies", "mz_connection_validations",
-}
+// completionWords are the words offered by tab completion: the dialect's
+// keywords, the SELECT words it hands to the query engine, the tables.
+var completionWords = append(append(conncat.Keywords(),
+	"FROM", "WHERE", "JOIN", "ON", "ORDER", "GROUP", "LIMIT"), conncat.Tables()...)
 
 func (s *session) interactive(ctx context.Context, db string) {
 	line := liner.NewLiner()
@@ -109,7 +103,7 @@ func statementComplete(text string) bool {
 	if !strings.HasSuffix(trimmed, ";") {
 		return false
 	}
-	pieces := sqlparse.Split(trimmed)
+	pieces := conncat.Split(trimmed)
 	if len(pieces) == 0 {
 		return true
 	}
@@ -120,7 +114,7 @@ func statementComplete(text string) bool {
 // meta runs a backslash command; \q halts the session.
 func (s *session) meta(ctx context.Context, cmd string) {
 	fields := strings.Fields(cmd)
-	piece := sqlparse.Piece{Text: cmd}
+	piece := conncat.Piece{Text: cmd}
 	switch fields[0] {
 	case `\q`:
 		s.quit, s.halted = true, true
@@ -152,7 +146,7 @@ func (s *session) meta(ctx context.Context, cmd string) {
 		res, err := s.sandbox.command(ctx, s.cat, fields[1:])
 		s.report(cmd, piece, res, err)
 	default:
-		e := metaError(sqlparse.CodeSyntaxError, "unknown command %s", fields[0])
+		e := metaError(conncat.CodeSyntaxError, "unknown command %s", fields[0])
 		e.Hint = `\? lists the commands.`
 		s.report(cmd, piece, nil, e)
 	}
@@ -160,10 +154,10 @@ func (s *session) meta(ctx context.Context, cmd string) {
 
 // expanded is \x [on|off|auto]: without an argument it toggles, as in
 // psql. It changes table output only.
-func (s *session) expanded(cmd string, piece sqlparse.Piece, args []string) {
+func (s *session) expanded(cmd string, piece conncat.Piece, args []string) {
 	t, ok := s.out.(*tablePrinter)
 	if !ok {
-		s.report(cmd, piece, nil, metaError("0A000", `\x applies to -format table only`))
+		s.report(cmd, piece, nil, metaError(conncat.CodeFeatureNotSupported, `\x applies to -format table only`))
 		return
 	}
 	mode := expandedOn
@@ -173,7 +167,7 @@ func (s *session) expanded(cmd string, piece sqlparse.Piece, args []string) {
 	case len(args) == 1 && (args[0] == expandedOn || args[0] == expandedOff || args[0] == expandedAuto):
 		mode = args[0]
 	case len(args) > 0:
-		e := metaError("22023", `\x takes on, off or auto, not %q`, strings.Join(args, " "))
+		e := metaError(conncat.CodeInvalidParameterValue, `\x takes on, off or auto, not %q`, strings.Join(args, " "))
 		s.report(cmd, piece, nil, e)
 		return
 	}
@@ -188,12 +182,12 @@ func (s *session) describe(ctx context.Context, name string) (*conncat.Result, e
 	d, err := s.cat.Describe(ctx, name)
 	if err != nil {
 		var e *conncat.Error
-		if errors.As(err, &e) && e.Code == "42704" {
+		if errors.As(err, &e) && e.Code == conncat.CodeUndefinedObject {
 			e.Hint = `\d lists the connections.`
 		}
 		return nil, err
 	}
-	created, err := s.cat.Exec(ctx, "SHOW CREATE CONNECTION "+sqlparse.QuoteIdent(d.Name))
+	created, err := s.cat.Exec(ctx, "SHOW CREATE CONNECTION "+conncat.QuoteIdent(d.Name))
 	if err != nil {
 		return nil, err
 	}
@@ -219,13 +213,13 @@ func (s *session) text(cmd, tag, text string) {
 		fmt.Fprintln(s.stdout, text)
 		return
 	}
-	s.out.print(cmd, sqlparse.Piece{Text: cmd}, &conncat.Result{Tag: tag, Notices: strings.Split(text, "\n")}, nil)
+	s.out.print(cmd, conncat.Piece{Text: cmd}, &conncat.Result{Tag: tag, Notices: strings.Split(text, "\n")}, nil)
 }
 
 // historyEntry is how a statement is kept in the history: redacted, and on
 // one line. The line editor redraws a recalled entry that holds a newline
 // once per keypress, filling the screen with copies of it.
 func historyEntry(script string) string {
-	redacted := strings.TrimSpace(sqlparse.RedactSource(script))
+	redacted := strings.TrimSpace(conncat.Redact(script))
 	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(redacted)
 }

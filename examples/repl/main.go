@@ -24,7 +24,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/conncat/conncat"
-	"github.com/conncat/conncat/sqlparse"
 )
 
 type stringList []string
@@ -196,7 +195,7 @@ func (s *session) runInput(ctx context.Context, input string) {
 			return
 		}
 		trimmed := strings.TrimSpace(line)
-		if strings.HasPrefix(trimmed, `\`) && len(sqlparse.Split(pending.String())) == 0 {
+		if strings.HasPrefix(trimmed, `\`) && len(conncat.Split(pending.String())) == 0 {
 			pending.Reset() // only blanks and comments
 			s.meta(ctx, trimmed)
 			continue
@@ -227,7 +226,7 @@ func (s *session) runScript(ctx context.Context, script string) {
 }
 
 // exec runs one statement, with the spinner when there is a terminal.
-func (s *session) exec(ctx context.Context, script string, p sqlparse.Piece) (*conncat.Result, error) {
+func (s *session) exec(ctx context.Context, script string, p conncat.Piece) (*conncat.Result, error) {
 	if s.progress == nil {
 		return s.cat.ExecPiece(ctx, script, p)
 	}
@@ -237,7 +236,7 @@ func (s *session) exec(ctx context.Context, script string, p sqlparse.Piece) (*c
 }
 
 // report prints a statement's outcome and records a failure.
-func (s *session) report(script string, p sqlparse.Piece, res *conncat.Result, err error) {
+func (s *session) report(script string, p conncat.Piece, res *conncat.Result, err error) {
 	if s.sandbox != nil {
 		sandboxS3Hints(res, err)
 	}

@@ -14,12 +14,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/conncat/conncat"
-	"github.com/conncat/conncat/sqlparse"
 )
 
 // printer shows the outcome of one statement.
 type printer interface {
-	print(script string, p sqlparse.Piece, res *conncat.Result, err error)
+	print(script string, p conncat.Piece, res *conncat.Result, err error)
 }
 
 func newPrinter(format string, w io.Writer) (printer, error) {
@@ -98,7 +97,7 @@ type tablePrinter struct {
 	width int
 }
 
-func (t *tablePrinter) print(script string, p sqlparse.Piece, res *conncat.Result, err error) {
+func (t *tablePrinter) print(script string, p conncat.Piece, res *conncat.Result, err error) {
 	if res != nil {
 		for _, n := range res.Notices {
 			fmt.Fprintf(t.w, "NOTICE: %s\n", printable(n))
@@ -230,7 +229,7 @@ func writeExpanded(w io.Writer, cols []string, rows [][]any) {
 	}
 }
 
-func writeError(w io.Writer, script string, p sqlparse.Piece, err error) {
+func writeError(w io.Writer, script string, p conncat.Piece, err error) {
 	var e *conncat.Error
 	if !errors.As(err, &e) {
 		fmt.Fprintf(w, "ERROR: %s\n", printable(err.Error()))
@@ -255,7 +254,7 @@ type csvPrinter struct {
 	raw io.Writer
 }
 
-func (c *csvPrinter) print(script string, p sqlparse.Piece, res *conncat.Result, err error) {
+func (c *csvPrinter) print(script string, p conncat.Piece, res *conncat.Result, err error) {
 	if res != nil && res.Columns != nil {
 		cols := make([]string, len(res.Columns))
 		for i, name := range res.Columns {
@@ -303,15 +302,15 @@ func optional(s string) *string {
 	return &s
 }
 
-func (j *jsonPrinter) print(script string, p sqlparse.Piece, res *conncat.Result, err error) {
+func (j *jsonPrinter) print(script string, p conncat.Piece, res *conncat.Result, err error) {
 	// The echo is the statement as typed with possible secrets hidden; it
 	// needs no successful parse.
-	line := jsonLine{Statement: strings.TrimSpace(sqlparse.RedactSource(p.Text))}
+	line := jsonLine{Statement: strings.TrimSpace(conncat.Redact(p.Text))}
 	if res != nil {
 		line.Tag, line.Columns, line.Rows, line.Notices = optional(res.Tag), res.Columns, res.Rows, res.Notices
 	}
 	if err != nil {
-		je := &jsonError{Code: sqlparse.CodeInternal, Message: err.Error()}
+		je := &jsonError{Code: conncat.CodeInternal, Message: err.Error()}
 		var e *conncat.Error
 		if errors.As(err, &e) {
 			je.Code, je.Message, je.Detail, je.Hint = e.Code, e.Message, optional(e.Detail), optional(e.Hint)

@@ -71,14 +71,14 @@ func metaError(code, format string, args ...any) *conncat.Error {
 // command runs \sandbox [trust|untrust] NAME.
 func (sb *sandbox) command(ctx context.Context, cat *conncat.Catalog, args []string) (*conncat.Result, error) {
 	if sb == nil {
-		return nil, &conncat.Error{Code: "55000", Message: `\sandbox needs the REPL started with -sandbox`, Position: -1,
+		return nil, &conncat.Error{Code: conncat.CodePrerequisiteState, Message: `\sandbox needs the REPL started with -sandbox`, Position: -1,
 			Hint: "Run go run ./examples/repl -sandbox to play AWS in-process."}
 	}
 	if len(args) == 0 {
 		return &conncat.Result{Tag: "SANDBOX", Notices: strings.Split(sandboxHelp, "\n")}, nil
 	}
 	if len(args) != 2 || (args[0] != "trust" && args[0] != "untrust") {
-		return nil, metaError(sqlparse.CodeSyntaxError, `usage: \sandbox trust CONNECTION or \sandbox untrust CONNECTION`)
+		return nil, metaError(conncat.CodeSyntaxError, `usage: \sandbox trust CONNECTION or \sandbox untrust CONNECTION`)
 	}
 	name := strings.Trim(args[1], `"`)
 	roleARN, err := connectionRole(ctx, cat, name)
@@ -87,7 +87,7 @@ func (sb *sandbox) command(ctx context.Context, cat *conncat.Catalog, args []str
 	}
 	policy := awstest.TrustWithoutExternalID(sandboxPrincipal)
 	if args[0] == "trust" {
-		res, err := cat.Exec(ctx, "SHOW TRUST POLICY FOR CONNECTION "+sqlparse.QuoteIdent(name))
+		res, err := cat.Exec(ctx, "SHOW TRUST POLICY FOR CONNECTION "+conncat.QuoteIdent(name))
 		if err != nil {
 			return nil, err
 		}
@@ -95,7 +95,7 @@ func (sb *sandbox) command(ctx context.Context, cat *conncat.Catalog, args []str
 	}
 	if err := sb.sts.SetTrustPolicy(roleARN, policy); err != nil {
 		if err := sb.sts.AddRole(roleARN, policy); err != nil {
-			return nil, metaError(sqlparse.CodeInvalidParameterValue, "the sandbox cannot create role %s: %v", roleARN, err)
+			return nil, metaError(conncat.CodeInvalidParameterValue, "the sandbox cannot create role %s: %v", roleARN, err)
 		}
 	}
 	if args[0] == "trust" {
@@ -117,11 +117,11 @@ func connectionRole(ctx context.Context, cat *conncat.Catalog, name string) (str
 		return "", err
 	}
 	if len(res[0].Rows) == 0 {
-		return "", metaError("42704", "connection %q does not exist", name)
+		return "", metaError(conncat.CodeUndefinedObject, "connection %q does not exist", name)
 	}
 	arn, _ := res[0].Rows[0][0].(string)
 	if arn == "" {
-		return "", metaError("42809", "connection %q does not assume a role", name)
+		return "", metaError(conncat.CodeWrongObjectType, "connection %q does not assume a role", name)
 	}
 	return arn, nil
 }

@@ -1,0 +1,231 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/conncat/conncat/connection"
+	"github.com/conncat/conncat/sqlparse"
+)
+
+// storedOption is one option's value as mz_aws_connections holds it.
+type storedOption struct {
+	text     string // a literal; for a sealed secret, the Redacted marker
+	seconds  int64  // a duration
+	secretID string // a referenced secret
+}
+
+// awsRow is one row of mz_aws_connections. Its option columns come from
+// connection.Options, so no statement here lists them by hand.
+type awsRow struct {
+	options map[connection.Option]storedOption
+	// Derived from the role and the catalog's principal, never set by
+	// a statement.
+	principal, externalID, trustPolicy sql.NullString
+
+	// secretNames maps the secret IDs this row refers to back to the names
+	// the statement used, when known, so that create_sql can be written
+	// without reading them back. Not a column.
+	secretNames map[string]string
+}
+
+func (r *awsRow) has(o connection.Option) bool {
+	_, ok := r.options[o]
+	return ok
+}
+
+// text is a literal option's value, "" when it is not set.
+func (r *awsRow) text(o connection.Option) string { return r.options[o].text }
+
+// awsColumn is one option column: an option's literal value, or with
+// secret set the ID of the secret it references.
+type awsColumn struct {
+	name   string
+	def    connection.OptionDef
+	secret bool
+}
+
+var optionColumns = func() []awsColumn {
+	var cols []awsColumn
+	for _, d := range connection.Options {
+		if d.Column != "" {
+			cols = append(cols, awsColumn{d.Column, d, false})
+		}
+		if d.SecretColumn != "" {
+			cols = append(cols, awsColumn{d.SecretColumn, d, true})
+		}
+	}
+	return cols
+}()
+
+// awsColumns lists every column of mz_aws_connections but id, in the order
+// of scan and values.
+var awsColumns = func() string {
+	names := make([]string, 0, len(optionColumns)+3)
+	for _, c := range optionColumns {
+		names = append(names, c.name)
+	}
+	return strings.Join(append(names, "principal", "external_id", "example_trust_policy"), ", ")
+}()
+
+// awsPlaceholders is one ? per column of awsColumns.
+var awsPlaceholders = strings.TrimSuffix(strings.Repeat("?, ", len(optionColumns)+3), ", ")
+
+func (c awsColumn) holdsSeconds() bool { return !c.secret && c.def.Value == connection.DurationValue }
+
+// scan reads a row selected as awsColumns.
+func (r *awsRow) scan(s interface{ Scan(...any) error }) error {
+	texts := make([]sql.NullString, len(optionColumns))
+	seconds := make([]sql.NullInt64, len(optionColumns))
+	args := make([]any, 0, len(optionColumns)+3)
+	for i, c := range optionColumns {
+		if c.holdsSeconds() {
+			args = append(args, &seconds[i])
+		} else {
+			args = append(args, &texts[i])
+		}
+	}
+	if err := s.Scan(append(args, &r.principal, &r.externalID, &r.trustPolicy)...); err != nil {
+		return err
+	}
+	r.options = map[connection.Option]storedOption{}
+	for i, c := range optionColumns {
+		v := r.options[c.def.Name]
+		switch {
+		case c.secret && texts[i].Valid:
+			v.secretID = texts[i].String
+		case seconds[i].Valid:
+			v.seconds = seconds[i].Int64
+		case texts[i].Valid && !c.secret:
+			v.text = texts[i].String
+		default:
+			continue
+		}
+		r.options[c.def.Name] = v
+	}
+	return nil
+}
+
+// values are the row's columns in the order of awsColumns.
+func (r *awsRow) values() []any {
+	out := make([]any, 0, len(optionColumns)+3)
+	for _, c := range optionColumns {
+		v, ok := r.options[c.def.Name]
+		switch {
+		case !ok || c.secret != (v.secretID != ""):
+			out = append(out, nil)
+		case c.secret:
+			out = append(out, v.secretID)
+		case c.holdsSeconds():
+			out = append(out, v.seconds)
+		default:
+			out = append(out, v.text)
+		}
+	}
+	return append(out, r.principal, r.externalID, r.trustPolicy)
+}
+
+func loadAWSRow(ctx context.Context, q querier, id string) (*awsRow, error) {
+	var row awsRow
+	if err := row.scan(q.QueryRowContext(ctx, `SELECT `+awsColumns+` FROM mz_aws_connections WHERE id = ?`, id)); err != nil {
+		return nil, fmt.Errorf("load aws connection %s: %w", id, err)
+	}
+	return &row, nil
+}
+
+func insertAWSRow(ctx context.Context, tx *sql.Tx, id string, row *awsRow) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO mz_aws_connections (id, `+awsColumns+`) VALUES (?, `+awsPlaceholders+`)`,
+		append([]any{id}, row.values()...)...)
+	if err != nil {
+		return fmt.Errorf("insert aws connection: %w", err)
+	}
+	return nil
+}
+
+func updateAWSRow(ctx context.Context, tx *sql.Tx, id string, row *awsRow) error {
+	_, err := tx.ExecContext(ctx, `UPDATE mz_aws_connections SET (`+awsColumns+`) = (`+awsPlaceholders+`) WHERE id = ?`,
+		append(row.values(), id)...)
+	if err != nil {
+		return fmt.Errorf("update aws connection: %w", err)
+	}
+	return nil
+}
+
+// sealedValueID is where an option's inline secret is sealed, in
+// conncat_secret_values beside the named secrets.
+func sealedValueID(connID string, d connection.OptionDef) string { return connID + "/" + d.Column }
+
+// awsOptions rebuilds the option list of a stored AWS connection, in
+// canonical order. An inline secret comes back as an empty Secret: its
+// value stays sealed.
+func awsOptions(ctx context.Context, q querier, row *awsRow) (sqlparse.Options, error) {
+	var opts sqlparse.Options
+	for _, d := range connection.Options {
+		v, ok := row.options[d.Name]
+		if !ok || d.Scope != connection.ScopeAWS {
+			continue
+		}
+		o := sqlparse.Option{Name: d.Name}
+		switch {
+		case v.secretID != "":
+			n, known := row.secretNames[v.secretID]
+			var err error
+			if !known {
+				n, err = secretName(ctx, q, v.secretID)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("secret %s of %s: %w", v.secretID, d.Name, err)
+			}
+			o.Kind, o.SecretRef = sqlparse.ValueSecretRef, sqlparse.Name{Value: n}
+		case d.Secret == connection.SecretSealed:
+			o.Kind = sqlparse.ValueSecret
+		case d.Value == connection.DurationValue:
+			o.Kind, o.Duration = sqlparse.ValueDuration, time.Duration(v.seconds)*time.Second
+		default:
+			o.Kind, o.String = sqlparse.ValueString, v.text
+		}
+		opts = append(opts, o)
+	}
+	return opts, nil
+}
+
+// spec is the row as a Spec with its literal values only: no secret is
+// opened (openSecrets does that).
+func (r *awsRow) spec(id, name, principal string) connection.Spec {
+	s := connection.Spec{ID: id, Name: name, Principal: principal, ExternalID: r.externalID.String}
+	for _, d := range connection.Options {
+		v, ok := r.options[d.Name]
+		if ok && v.secretID == "" && d.Secret != connection.SecretSealed {
+			d.SetField(&s, v.text, v.seconds)
+		}
+	}
+	return s
+}
+
+// openSecrets fills spec's secret fields from the sealed values the row
+// references.
+func (c *Catalog) openSecrets(ctx context.Context, q querier, row *awsRow, spec *connection.Spec) error {
+	for _, d := range connection.Options {
+		v, ok := row.options[d.Name]
+		var sealedID string
+		switch {
+		case !ok:
+			continue
+		case v.secretID != "":
+			sealedID = v.secretID
+		case d.Secret == connection.SecretSealed:
+			sealedID = sealedValueID(spec.ID, d)
+		default:
+			continue
+		}
+		text, err := c.loadValue(ctx, q, sealedID)
+		if err != nil {
+			return err
+		}
+		d.SetField(spec, text, 0)
+	}
+	return nil
+}

@@ -1,0 +1,59 @@
+// Package sqlstate holds every SQLSTATE code conncat reports, named as
+// PostgreSQL's errcodes.txt names them, in one place: the parser, the
+// catalog and the root package all use these, and the root package
+// exports each of them to engines as CodeXxx.
+package sqlstate
+
+// Class 0A: the feature is not supported.
+const FeatureNotSupported = "0A000"
+
+// Class 08: the connection (to the catalog's database) failed.
+const ConnectionDoesNotExist = "08003"
+
+// Class 22: a value is wrong.
+const (
+	DataException         = "22000"
+	CharacterNotInRepert  = "22021"
+	InvalidParameterValue = "22023"
+)
+
+// Class 25 and 2B: transaction state, dependencies.
+const (
+	ReadOnlyTransaction = "25006"
+	DependentObjects    = "2BP01"
+)
+
+// Class 40: run the statement again.
+const SerializationFailure = "40001"
+
+// Class 42: syntax, names and access.
+const (
+	InsufficientPrivilege = "42501"
+	SyntaxError           = "42601"
+	InvalidName           = "42602"
+	NameTooLong           = "42622"
+	UndefinedColumn       = "42703"
+	UndefinedObject       = "42704"
+	DuplicateObject       = "42710"
+	WrongObjectType       = "42809"
+	UndefinedFunction     = "42883"
+	ReservedName          = "42939"
+	UndefinedTable        = "42P01"
+)
+
+// Classes 53 to 58: resources, limits, state, the system.
+const (
+	DiskFull             = "53100"
+	OutOfMemory          = "53200"
+	ProgramLimitExceeded = "54000"
+	PrerequisiteState    = "55000"
+	LockNotAvailable     = "55P03"
+	QueryCanceled        = "57014"
+	IOError              = "58030"
+)
+
+// Class XX: conncat's own failure.
+const (
+	Internal      = "XX000"
+	DataCorrupted = "XX001"
+)

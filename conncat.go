@@ -21,7 +21,7 @@ import (
 	"time"
 
 	// The SQLite driver the embedded catalog runs on.
-	_ "github.com/mattn/go-sqlite3"
+	sqlite3 "github.com/mattn/go-sqlite3"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -63,6 +63,24 @@ type StaticKey = catalog.StaticKey
 // ErrKeyMismatch is the cause (errors.Is) when the key does not open the
 // catalog: a wrong key file at Open, or a key RotateKey retired.
 var ErrKeyMismatch = catalog.ErrKeyMismatch
+
+// Resolved is a connection WITH ITS SECRETS OPENED, as Resolve returns
+// it: ID, Name, Type, AWS (the Spec to obtain credentials) and, for an S3
+// connection, S3 (bucket and prefix).
+type Resolved = catalog.Resolved
+
+// Spec is everything needed to obtain one connection's credentials,
+// secrets included. Its String and every fmt verb hide the secret fields.
+type Spec = connection.Spec
+
+// S3URL is an S3 connection's bucket and prefix.
+type S3URL = connection.S3URL
+
+// CacheOptions tunes the credential cache (WithCredentialCache): how long
+// before expiry a refresh starts, its jitter, the wait before retrying a
+// failed refresh and the time one refresh may take. The zero value is the
+// defaults.
+type CacheOptions = credentials.CacheOptions
 
 // Statement is a parsed statement (see ExecStatement); Piece is one
 // statement of a script as Split cuts it (see ExecPiece).
@@ -127,8 +145,8 @@ func WithName(name string) Option { return func(o *options) { o.name = name } }
 func WithAWSConfig(cfg aws.Config) Option { return func(o *options) { o.awsConfig = &cfg } }
 
 // WithCredentialCache tunes how connections' credentials are cached and
-// refreshed (see credentials.CacheOptions).
-func WithCredentialCache(opts credentials.CacheOptions) Option {
+// refreshed (see CacheOptions).
+func WithCredentialCache(opts CacheOptions) Option {
 	return func(o *options) { o.cacheOpts = opts }
 }
 
@@ -199,6 +217,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Catalog, error) {
 // engine keeps ownership: Close does not close db. For writers in several
 // processes, open db with _txlock=immediate and a busy timeout.
 func OpenDB(ctx context.Context, db *sql.DB, opts ...Option) (*Catalog, error) {
+	if _, ok := db.Driver().(*sqlite3.SQLiteDriver); !ok {
+		return nil, fmt.Errorf("conncat: OpenDB needs a handle of go-sqlite3 (github.com/mattn/go-sqlite3), not of %T", db.Driver())
+	}
 	o := options{}
 	for _, opt := range opts {
 		opt(&o)
@@ -240,16 +261,27 @@ func (c *Catalog) Close() error {
 
 // Exec runs a script statement by statement. It stops at the first error
 // and returns the results of the statements before it with the error.
-func (c *Catalog) Exec(ctx context.Context, script string) (_ []*Result, err error) {
+//
+// args are the values of a SELECT's parameters, $1, $2, ...: give them
+// for a script of one SELECT, never build SQL by quoting values into it.
+//
+//	res, err := cat.Exec(ctx, `SELECT external_id FROM mz_aws_connections a
+//		JOIN mz_connections c ON c.id = a.id WHERE c.name = $1`, name)
+func (c *Catalog) Exec(ctx context.Context, script string, args ...any) (_ []*Result, err error) {
 	// ExecStatement has its own boundary; this one is for the parser.
 	defer recoverStatement(-1, &err)
 	stmts, err := sqlparse.Parse(script)
 	if err != nil {
 		return nil, err
 	}
+	if len(args) > 0 && len(stmts) > 1 {
+		return nil, &Error{Code: CodeSyntaxError, Position: stmts[1].Pos(), Line: 0,
+			Message: "cannot insert multiple commands into a prepared statement",
+			Hint:    "Parameters ($1, ...) go with a script of one statement; run the others in their own call."}
+	}
 	results := make([]*Result, 0, len(stmts))
 	for _, stmt := range stmts {
-		r, err := c.ExecStatement(ctx, stmt)
+		r, err := c.ExecStatement(ctx, stmt, args...)
 		if r != nil {
 			// VALIDATE returns its rows with its error.
 			results = append(results, r)
@@ -261,9 +293,9 @@ func (c *Catalog) Exec(ctx context.Context, script string) (_ []*Result, err err
 	return results, nil
 }
 
-// ExecStatement runs one parsed statement, for engines with their own
-// splitter (see sqlparse.Split and sqlparse.ParsePiece).
-func (c *Catalog) ExecStatement(ctx context.Context, stmt Statement) (res *Result, err error) {
+// ExecStatement runs one parsed statement (see Parse), with the values of
+// its parameters if it is a SELECT that has them.
+func (c *Catalog) ExecStatement(ctx context.Context, stmt Statement, args ...any) (res *Result, err error) {
 	ctx, cancel := c.statementContext(ctx)
 	defer cancel()
 	defer func() { err = coded(ctx, err, stmt.Pos()) }()
@@ -271,13 +303,16 @@ func (c *Catalog) ExecStatement(ctx context.Context, stmt Statement) (res *Resul
 	if c.closed.Load() {
 		return nil, errDBClosed
 	}
+	if err := sqlparse.CheckArgs(stmt, len(args)); err != nil {
+		return nil, err
+	}
 	if s, ok := stmt.(*sqlparse.ValidateConnection); ok {
 		return c.validateConnection(ctx, s)
 	}
 	if validateFirst(stmt) {
 		res, err = c.cat.ExecValidated(ctx, stmt, c.validateBeforeCommit)
 	} else {
-		res, err = c.cat.Exec(ctx, stmt)
+		res, err = c.cat.Exec(ctx, stmt, args...)
 	}
 	if err != nil {
 		return nil, err
@@ -322,13 +357,14 @@ func (c *Catalog) Describe(ctx context.Context, name string) (_ *Description, er
 // session token), for code that calls AWS itself; the data plane's
 // AWSConfig and S3Location use it. Never show or log what it returns
 // beyond its description; Describe is the secret-free view.
-func (c *Catalog) Resolve(ctx context.Context, name string) (_ *catalog.Resolved, err error) {
+func (c *Catalog) Resolve(ctx context.Context, name string) (_ *Resolved, err error) {
 	defer func() { err = coded(ctx, err, -1) }()
 	return c.resolve(ctx, name)
 }
 
-// ConnectionSpec is Resolve's AWS part, for callers that only need credentials.
-func (c *Catalog) ConnectionSpec(ctx context.Context, name string) (_ connection.Spec, err error) {
+// ConnectionSpec is Resolve's AWS part, WITH ITS SECRETS OPENED, for
+// callers that obtain credentials themselves. Never show or log it.
+func (c *Catalog) ConnectionSpec(ctx context.Context, name string) (_ Spec, err error) {
 	defer func() { err = coded(ctx, err, -1) }()
 	r, err := c.resolve(ctx, name)
 	if err != nil {
@@ -349,6 +385,21 @@ func (c *Catalog) resolve(ctx context.Context, name string) (*catalog.Resolved, 
 // can run each (ExecPiece) and report each. A piece's Text is the
 // statement without its ';', Offset where it starts in the script.
 func Split(script string) []Piece { return sqlparse.Split(script) }
+
+// Parse parses a script into statements without running them, for an
+// engine that prepares a statement once and runs it many times (with
+// ExecStatement). Errors are *Error with a position in script.
+func Parse(script string) ([]Statement, error) {
+	stmts, err := sqlparse.Parse(script)
+	if err != nil {
+		return nil, err
+	}
+	return stmts, nil
+}
+
+// Params is the number of values a parsed statement takes: the highest n
+// of a SELECT's $n, 0 for every other statement.
+func Params(stmt Statement) int { return sqlparse.Params(stmt) }
 
 // Redact returns a script as it may be logged or kept in a history: every
 // value that may be a secret is replaced by '<redacted>', also in a

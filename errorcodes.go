@@ -32,6 +32,7 @@ const (
 	CodeWrongObjectType        = sqlstate.WrongObjectType
 	CodeUndefinedFunction      = sqlstate.UndefinedFunction
 	CodeReservedName           = sqlstate.ReservedName
+	CodeUndefinedParameter     = sqlstate.UndefinedParameter
 	CodeUndefinedTable         = sqlstate.UndefinedTable
 	CodeDiskFull               = sqlstate.DiskFull
 	CodeOutOfMemory            = sqlstate.OutOfMemory

@@ -35,6 +35,19 @@ func (c *Catalog) runValidation(ctx context.Context, r *catalog.Resolved, s3 *co
 	return validate.Run(ctx, validate.Target{Spec: r.AWS, NameSQL: sqlparse.QuoteIdent(r.AWS.Name), CatalogName: c.plane.catalogName, S3: s3}, opts), nil
 }
 
+// The checks of VALIDATE CONNECTION, in the order it runs them, by the
+// names its rows and CheckProgress carry.
+const (
+	CheckCredentials        = validate.CheckCredentials
+	CheckExternalIDRequired = validate.CheckExternalIDRequired
+	CheckBucketRegion       = validate.CheckBucketRegion
+	CheckList               = validate.CheckList
+	CheckWrite              = validate.CheckWrite
+	CheckRead               = validate.CheckRead
+	CheckDelete             = validate.CheckDelete
+	CheckMultipart          = validate.CheckMultipart
+)
+
 // CheckProgress is one finished check of a running validation.
 type CheckProgress struct {
 	Check, Status, Message string

@@ -86,7 +86,7 @@ func Open(ctx context.Context, db *sql.DB, opts Options) (*Catalog, error) {
 		return nil, err
 	}
 	c.seal.Store(sealer)
-	if err := c.migrate(ctx, len(migrations)); err != nil {
+	if err := c.migrate(ctx, schemaVersion()); err != nil {
 		return nil, err
 	}
 	if err := c.checkKey(ctx); err != nil {

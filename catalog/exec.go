@@ -38,8 +38,12 @@ type Result struct {
 var ErrNeedsNetwork = errors.New("catalog: statement needs the network; run it through conncat.Catalog")
 
 // Exec runs one statement. DDL runs in one transaction: on error nothing
-// is changed.
-func (c *Catalog) Exec(ctx context.Context, stmt sqlparse.Statement) (*Result, error) {
+// is changed. args are the values of a SELECT's $1, $2, ...: as many as
+// it has parameters.
+func (c *Catalog) Exec(ctx context.Context, stmt sqlparse.Statement, args ...any) (*Result, error) {
+	if err := sqlparse.CheckArgs(stmt, len(args)); err != nil {
+		return nil, err
+	}
 	res := &Result{}
 	var err error
 	switch s := stmt.(type) {
@@ -61,7 +65,7 @@ func (c *Catalog) Exec(ctx context.Context, stmt sqlparse.Statement) (*Result, e
 	case *sqlparse.Show:
 		err = c.show(ctx, s, res)
 	case *sqlparse.Query:
-		err = c.query(ctx, s, res)
+		err = c.query(ctx, s, res, args)
 	case *sqlparse.ValidateConnection:
 		return nil, ErrNeedsNetwork
 	default:

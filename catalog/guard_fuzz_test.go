@@ -57,7 +57,7 @@ func FuzzQueryGuard(f *testing.F) {
 			}
 			// A runaway query ends at the row budget or this deadline.
 			ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
-			err := c.query(ctx, q, &Result{})
+			err := c.query(ctx, q, &Result{}, nil)
 			cancel()
 			var e *sqlparse.Error
 			if err != nil && !errors.As(err, &e) {

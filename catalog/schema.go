@@ -98,8 +98,8 @@ INSERT INTO conncat_external_ids (connection_id, external_id)
 `,
 }
 
-// SchemaVersion is the version a fully migrated catalog has.
-var SchemaVersion = len(migrations)
+// schemaVersion is the version a fully migrated catalog has.
+func schemaVersion() int { return len(migrations) }
 
 // migrate brings the schema to version target.
 func (c *Catalog) migrate(ctx context.Context, target int) error {
@@ -156,11 +156,4 @@ func Tables() []string { return sortedTables() }
 var catalogTables = map[string]bool{
 	"mz_connections": true, "mz_aws_connections": true, "mz_s3_connections": true,
 	"mz_secrets": true, "mz_object_dependencies": true, "mz_connection_validations": true,
-}
-
-// OpenAtVersion creates or migrates db only up to schema version v and
-// stops. It exists for tests that check migrations from older versions.
-func OpenAtVersion(ctx context.Context, db *sql.DB, opts Options, v int) error {
-	c := &Catalog{db: db, opts: opts}
-	return c.migrate(ctx, v)
 }

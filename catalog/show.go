@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
+	"time"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
 
@@ -163,7 +165,10 @@ func collect(rows *sql.Rows, res *Result) error {
 
 // query runs a gated SELECT. Only catalog tables can be named; the query
 // runs in a read-only transaction on its own connection.
-func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result) error {
+func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result, args []any) error {
+	if err := checkParamValues(q, args); err != nil {
+		return err
+	}
 	text, err := q.SQLite(func(t sqlparse.TableRef) (string, error) {
 		if !catalogTables[t.Name] {
 			return "", errorf(sqlstate.UndefinedTable, t.Pos, "relation %q does not exist", t.String()).
@@ -189,7 +194,7 @@ func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result) err
 		return fmt.Errorf("query: %w", err)
 	}
 	defer unguard()
-	rows, err := conn.QueryContext(ctx, text)
+	rows, err := conn.QueryContext(ctx, text, args...)
 	if err != nil {
 		if ctx.Err() != nil {
 			return canceled(ctx)
@@ -402,4 +407,28 @@ func (c *Catalog) resolveRef(ctx context.Context, q querier, conn *connRef) (*Re
 	}
 	r.AWS = spec
 	return r, nil
+}
+
+// checkParamValues refuses a parameter value of a type the query cannot
+// compare with a column (22023, naming the parameter), so that nothing
+// reaches the driver that it would turn into text of its own choosing.
+func checkParamValues(q *sqlparse.Query, args []any) error {
+	for i, a := range args {
+		switch v := a.(type) {
+		case nil, string, []byte, bool, int, int8, int16, int32, int64,
+			uint8, uint16, uint32, float32, float64, time.Time:
+		case uint:
+			if uint64(v) > math.MaxInt64 {
+				return errorf(sqlstate.InvalidParameterValue, q.Pos(), "parameter $%d is out of range for a 64-bit integer", i+1)
+			}
+		case uint64:
+			if v > math.MaxInt64 {
+				return errorf(sqlstate.InvalidParameterValue, q.Pos(), "parameter $%d is out of range for a 64-bit integer", i+1)
+			}
+		default:
+			return errorf(sqlstate.InvalidParameterValue, q.Pos(), "parameter $%d has type %T, which a catalog query cannot take", i+1, a).
+				WithHint("Pass a string, a number, a bool, a time.Time, []byte or nil.")
+		}
+	}
+	return nil
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/mysql"
 
 	// The TiDB parser needs a value-expression driver; this is its light one.
-	_ "github.com/pingcap/tidb/pkg/parser/test_driver"
+	driver "github.com/pingcap/tidb/pkg/parser/test_driver"
 
 	"github.com/conncat/conncat/internal/sqlstate"
 )
@@ -42,6 +42,10 @@ type Query struct {
 	text  string
 	// offset is where text starts in the script.
 	offset int
+	// params is the highest $n; forSQLite says how they restore (as
+	// ?n for SQLite, as $n otherwise) during a restore.
+	params    int
+	forSQLite bool
 }
 
 // TableRef is a table a query reads, as written (lower-cased).
@@ -130,14 +134,18 @@ func parseQuery(script string, piece Piece) (*Query, *Error) {
 	if e := checkQueryTokens(piece); e != nil {
 		return nil, e
 	}
-	stmts, err := tidbParse(piece.Text)
+	text, numbers, perr := dollarParams(piece)
+	if perr != nil {
+		return nil, perr
+	}
+	stmts, err := tidbParse(text)
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) {
 			e.Position = piece.Offset
 			return nil, e
 		}
-		return nil, tidbError(piece, err)
+		return nil, tidbError(Piece{Text: text, Offset: piece.Offset}, err)
 	}
 	if len(stmts) != 1 {
 		return nil, newError(sqlstate.SyntaxError, piece.Offset, "expected one query, found %d", len(stmts))
@@ -149,11 +157,12 @@ func parseQuery(script string, piece Piece) (*Query, *Error) {
 			WithHint("The catalog is changed only through CREATE, ALTER and DROP.")
 	}
 	q := &Query{stmt: stmts[0], pos: firstTokenPos(piece), text: piece.Text, offset: piece.Offset}
-	g := &gate{piece: piece, tables: &q.tables, nodes: &q.nodes}
+	g := &gate{piece: piece, tables: &q.tables, nodes: &q.nodes, params: &queryParams{numbers: numbers, forSQLite: &q.forSQLite}}
 	stmts[0].Accept(g)
 	if g.err != nil {
 		return nil, g.err
 	}
+	q.params = g.params.max
 	return q, nil
 }
 
@@ -319,6 +328,15 @@ type gate struct {
 	ctes   []string // CTE names in scope, innermost last
 	depth  int
 	err    *Error
+	// params is shared by a gate and its children.
+	params *queryParams
+}
+
+// queryParams are a query's $n parameters as the gate found them.
+type queryParams struct {
+	numbers   map[int]int // offset of the '?' in the text -> n
+	max       int
+	forSQLite *bool
 }
 
 func (g *gate) fail(n ast.Node, code, msg string, args ...any) (ast.Node, bool) {
@@ -383,13 +401,13 @@ func (g *gate) scoped(with *ast.WithClause, body func(ast.Visitor)) {
 		if with.IsRecursive || cte.IsRecursive {
 			visible = names
 		}
-		child := &gate{piece: g.piece, tables: g.tables, nodes: g.nodes, ctes: append(append([]string{}, g.ctes...), visible...), depth: g.depth}
+		child := &gate{piece: g.piece, tables: g.tables, nodes: g.nodes, ctes: append(append([]string{}, g.ctes...), visible...), depth: g.depth, params: g.params}
 		cte.Query.Accept(child)
 		if child.err != nil && g.err == nil {
 			g.err = child.err
 		}
 	}
-	child := &gate{piece: g.piece, tables: g.tables, nodes: g.nodes, ctes: append(append([]string{}, g.ctes...), names...), depth: g.depth}
+	child := &gate{piece: g.piece, tables: g.tables, nodes: g.nodes, ctes: append(append([]string{}, g.ctes...), names...), depth: g.depth, params: g.params}
 	body(child)
 	if child.err != nil && g.err == nil {
 		g.err = child.err
@@ -467,12 +485,26 @@ func (g *gate) Enter(n ast.Node) (ast.Node, bool) {
 		}
 	case *ast.VariableExpr:
 		return g.fail(n, sqlstate.FeatureNotSupported, "variables are not supported in catalog queries")
-	case ast.ParamMarkerExpr:
-		return g.fail(n, sqlstate.FeatureNotSupported, "parameters are not supported in catalog queries")
+	case *driver.ParamMarkerExpr:
+		return g.param(n)
 	case *ast.MatchAgainst, *ast.DefaultExpr, *ast.ValuesExpr:
 		return g.fail(n, sqlstate.FeatureNotSupported, "%T is not supported in catalog queries", n)
 	}
 	return n, false
+}
+
+// param turns a '?' that stands for a $n into a param node; a '?' typed
+// as such (MySQL's marker) is refused.
+func (g *gate) param(n *driver.ParamMarkerExpr) (ast.Node, bool) {
+	number, ok := g.params.numbers[n.Offset]
+	if !ok {
+		g.fail(n, sqlstate.FeatureNotSupported, "? parameters are not supported in catalog queries")
+		g.err.Position = g.piece.Offset + n.Offset
+		g.err.Hint = "Write parameters as $1, $2, ..."
+		return n, true
+	}
+	g.params.max = max(g.params.max, number)
+	return &param{ParamMarkerExpr: n, number: number, forSQLite: g.params.forSQLite}, true
 }
 
 func (g *gate) Leave(n ast.Node) (ast.Node, bool) {
@@ -584,6 +616,7 @@ func (q *Query) restore(resolve func(TableRef) (string, error)) (string, error) 
 	// stays readable (and re-parses to itself).
 	r := &rewriter{forSQLite: resolve != nil}
 	defer r.undo()
+	q.forSQLite = r.forSQLite
 	if resolve != nil {
 		for i, n := range q.nodes {
 			resolved, err := resolve(q.tables[i])

@@ -8,8 +8,6 @@ import (
 
 	"github.com/conncat/conncat"
 	"github.com/conncat/conncat/awstest"
-	"github.com/conncat/conncat/sqlparse"
-	"github.com/conncat/conncat/validate"
 )
 
 // The sandbox plays both sides of the trust-policy dance without an AWS
@@ -109,21 +107,14 @@ func (sb *sandbox) command(ctx context.Context, cat *conncat.Catalog, args []str
 // connectionRole is the role a connection assumes, following an S3
 // connection to its AWS connection.
 func connectionRole(ctx context.Context, cat *conncat.Catalog, name string) (string, error) {
-	res, err := cat.Exec(ctx, `SELECT a.assume_role_arn FROM mz_connections c
-		LEFT JOIN mz_s3_connections s ON s.id = c.id
-		JOIN mz_aws_connections a ON a.id = COALESCE(s.aws_connection_id, c.id)
-		WHERE c.name = `+sqlparse.QuoteString(name))
+	d, err := cat.Describe(ctx, name)
 	if err != nil {
 		return "", err
 	}
-	if len(res[0].Rows) == 0 {
-		return "", metaError(conncat.CodeUndefinedObject, "connection %q does not exist", name)
-	}
-	arn, _ := res[0].Rows[0][0].(string)
-	if arn == "" {
+	if d.AssumeRoleARN == "" {
 		return "", metaError(conncat.CodeWrongObjectType, "connection %q does not assume a role", name)
 	}
-	return arn, nil
+	return d.AssumeRoleARN, nil
 }
 
 // sandboxS3Hint replaces the hint of a failed S3 check in the sandbox:
@@ -138,7 +129,7 @@ func sandboxS3Hints(res *conncat.Result, err error) {
 	if res != nil && len(res.Columns) >= 4 && res.Columns[0] == "check" && res.Columns[3] == "hint" {
 		for _, row := range res.Rows {
 			check, _ := row[0].(string)
-			if row[1] == "FAIL" && check != validate.CheckCredentials && check != validate.CheckExternalIDRequired {
+			if row[1] == "FAIL" && check != conncat.CheckCredentials && check != conncat.CheckExternalIDRequired {
 				row[3] = sandboxS3Hint
 				s3Failed = true
 			}

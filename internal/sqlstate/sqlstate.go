@@ -39,6 +39,7 @@ const (
 	UndefinedFunction     = "42883"
 	ReservedName          = "42939"
 	UndefinedTable        = "42P01"
+	UndefinedParameter    = "42P02"
 )
 
 // Classes 53 to 58: resources, limits, state, the system.

@@ -1,0 +1,89 @@
+package conncat_test
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/conncat/conncat"
+)
+
+// TestSelectParameters: values go in $n, never into the text; each binds
+// where its number says; every misuse is a coded error before anything runs.
+func TestSelectParameters(t *testing.T) {
+	ctx := context.Background()
+	cat := openTest(t, conncat.WithPrincipal(engineUser))
+	mustExec(t, cat, `CREATE CONNECTION a TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/A');
+		CREATE CONNECTION "it's" TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/B')`)
+	names := func(script string, args ...any) []any {
+		t.Helper()
+		res, err := cat.Exec(ctx, script, args...)
+		if err != nil {
+			t.Fatalf("%s %v: %v", script, args, err)
+		}
+		var out []any
+		for _, r := range res[0].Rows {
+			out = append(out, r[0])
+		}
+		return out
+	}
+	const byName = `SELECT name FROM mz_connections WHERE name = $1`
+	for _, tc := range []struct {
+		args []any
+		want []any
+	}{
+		{[]any{"a"}, []any{"a"}},
+		{[]any{"it's"}, []any{"it's"}},
+		{[]any{"' OR 1=1 --"}, nil},
+		{[]any{nil}, nil},
+	} {
+		if got := names(byName, tc.args...); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%v: got %v, want %v", tc.args, got, tc.want)
+		}
+	}
+	// Numbers bind by number, not by order of appearance.
+	got := names(`SELECT name FROM mz_connections WHERE name = $2 OR name = $2 || $1 ORDER BY name LIMIT $3`, "", "a", 5)
+	if !reflect.DeepEqual(got, []any{"a"}) {
+		t.Errorf("out of order: got %v", got)
+	}
+	// Parsed once, run with different values.
+	stmts, err := conncat.Parse(byName)
+	if err != nil || conncat.Params(stmts[0]) != 1 {
+		t.Fatalf("Parse: %v, params %d", err, conncat.Params(stmts[0]))
+	}
+	for _, name := range []string{"a", "it's"} {
+		res, err := cat.ExecStatement(ctx, stmts[0], name)
+		if err != nil || len(res.Rows) != 1 || res.Rows[0][0] != name {
+			t.Errorf("ExecStatement(%q) = %v, %v", name, res, err)
+		}
+	}
+
+	for _, tc := range []struct {
+		script string
+		args   []any
+		code   string
+	}{
+		{byName, nil, conncat.CodeSyntaxError},
+		{byName, []any{"a", "b"}, conncat.CodeSyntaxError},
+		{`SELECT name FROM mz_connections WHERE name = $2`, []any{"a"}, conncat.CodeSyntaxError},
+		{`DROP CONNECTION a`, []any{"a"}, conncat.CodeSyntaxError},
+		{`SHOW CONNECTIONS`, []any{"a"}, conncat.CodeSyntaxError},
+		{`VALIDATE CONNECTION a`, []any{"a"}, conncat.CodeSyntaxError},
+		{byName + `; ` + byName, []any{"a"}, conncat.CodeSyntaxError},
+		{byName, []any{struct{}{}}, conncat.CodeInvalidParameterValue},
+		{byName, []any{uint64(1 << 63)}, conncat.CodeInvalidParameterValue},
+		{`SELECT name FROM mz_connections WHERE name = ?`, []any{"a"}, conncat.CodeFeatureNotSupported},
+		{`SELECT $0`, nil, conncat.CodeUndefinedParameter},
+	} {
+		_, err := cat.Exec(ctx, tc.script, tc.args...)
+		var e *conncat.Error
+		if !errors.As(err, &e) || e.Code != tc.code {
+			t.Errorf("%s %v: err = %v, want %s", tc.script, tc.args, err, tc.code)
+		}
+	}
+	// Nothing was dropped by the refused DROP.
+	if got := names(`SELECT count(*) FROM mz_connections`); got[0] != int64(2) {
+		t.Errorf("connections after refused statements: %v", got)
+	}
+}

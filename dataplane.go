@@ -153,18 +153,7 @@ func (c *Catalog) awsConfig(ctx context.Context, r *catalog.Resolved) (aws.Confi
 	if err != nil {
 		return aws.Config{}, err
 	}
-	cfg := ambient.Copy()
-	cfg.Credentials = &liveCredentials{plane: c.plane, awsID: r.AWS.ID, name: r.AWS.Name}
-	if r.AWS.Region != "" {
-		cfg.Region = r.AWS.Region
-	}
-	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
-	}
-	if r.AWS.Endpoint != "" {
-		cfg.BaseEndpoint = aws.String(r.AWS.Endpoint)
-	}
-	return cfg, nil
+	return credentials.ConfigFor(ambient, r.AWS, &liveCredentials{plane: c.plane, awsID: r.AWS.ID, name: r.AWS.Name}), nil
 }
 
 // S3Location is an S3 connection made ready to use: a client with the
@@ -194,8 +183,7 @@ func (c *Catalog) S3Location(ctx context.Context, name string) (_ *S3Location, e
 	if err != nil {
 		return nil, err
 	}
-	pathStyle := r.AWS.Endpoint != ""
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle })
+	client := s3.NewFromConfig(cfg, credentials.S3Options(r.AWS))
 	return &S3Location{Client: client, Bucket: r.S3.Bucket, Prefix: r.S3.Prefix}, nil
 }
 

@@ -93,18 +93,14 @@ func NewSTSFactory(base aws.Config) STSFactory {
 	}
 }
 
-// STSOptions points an STS client at a connection's STS: the region is the
-// connection's, else the base config's, else us-east-1; the endpoint is the
-// connection's STS ENDPOINT, else its ENDPOINT, else whatever the base
-// config resolves (AWS_ENDPOINT_URL_STS, ...). creds signs the calls.
+// STSOptions points an STS client at a connection's STS: the region is
+// Region's; the endpoint is the connection's STS ENDPOINT, else its
+// ENDPOINT, else whatever the base config resolves (AWS_ENDPOINT_URL_STS,
+// ...). creds signs the calls.
 func STSOptions(spec connection.Spec, creds aws.CredentialsProvider) func(*sts.Options) {
 	return func(o *sts.Options) {
 		o.Credentials = creds
-		if spec.Region != "" {
-			o.Region = spec.Region
-		} else if o.Region == "" {
-			o.Region = "us-east-1"
-		}
+		o.Region = Region(spec, o.Region)
 		switch {
 		case spec.STSEndpoint != "":
 			o.BaseEndpoint = aws.String(spec.STSEndpoint)

@@ -97,6 +97,9 @@ type Options struct {
 	// finishes (checks run concurrently; calls are serialized), so a
 	// front end can show a long run as it happens.
 	Progress func(Result)
+	// Clients makes the STS and S3 clients; the zero value makes the
+	// SDK's from Ambient.
+	Clients Clients
 }
 
 // Run runs every check that can run and returns their results in the
@@ -105,13 +108,9 @@ func Run(ctx context.Context, t Target, o Options) []Result {
 	if o.CheckTimeout == 0 {
 		o.CheckTimeout = 20 * time.Second
 	}
-	r := &runner{t: t, o: o, spec: t.Spec, region: t.Spec.Region, progressMu: new(sync.Mutex), reported: map[string]bool{}}
-	if r.region == "" {
-		r.region = o.Ambient.Region
-	}
-	if r.region == "" {
-		r.region = "us-east-1"
-	}
+	o.Clients = o.Clients.withDefaults(o.Ambient)
+	r := &runner{t: t, o: o, spec: t.Spec, region: credentials.Region(t.Spec, o.Ambient.Region),
+		progressMu: new(sync.Mutex), reported: map[string]bool{}}
 	var results []Result
 	var creds aws.CredentialsProvider
 	if t.Spec.AssumesRole() {
@@ -199,15 +198,8 @@ func (r *runner) objectOp(action, url string) Op {
 	return op
 }
 
-func (r *runner) stsClient(creds aws.CredentialsProvider) *sts.Client {
-	return r.stsClientFor(r.spec, creds)
-}
-
-// stsClientFor is stsClient for a hop of spec (EngineHop for the jump role).
-func (r *runner) stsClientFor(spec connection.Spec, creds aws.CredentialsProvider) *sts.Client {
-	return sts.NewFromConfig(r.o.Ambient, credentials.STSOptions(spec, creds), func(o *sts.Options) {
-		o.APIOptions = append(o.APIOptions, recordAttempts)
-	})
+func (r *runner) stsClient(creds aws.CredentialsProvider) STSAPI {
+	return r.o.Clients.STS(r.spec, creds)
 }
 
 // credentialProblem says whether a classified error is about the keys
@@ -274,7 +266,7 @@ func (r *runner) assumeRole(ctx context.Context) (aws.CredentialsProvider, Resul
 	}
 	// Every hop but the last: the jump role, with no external ID.
 	for _, hop := range hops[:len(hops)-1] {
-		creds, _, err := credentials.AssumeHop(ctxCheck, r.stsClientFor(r.spec.EngineHop(), caller), hop)
+		creds, _, err := credentials.AssumeHop(ctxCheck, r.o.Clients.STS(r.spec.EngineHop(), caller), hop)
 		if err != nil {
 			op := r.op("sts:AssumeRole", hop.RoleARN)
 			op.Caller, op.ExternalID = "the engine's AWS credentials", ""
@@ -365,15 +357,7 @@ func (r *runner) s3Checks(ctx context.Context, creds aws.CredentialsProvider, cr
 		}
 		return out
 	}
-	client := s3.NewFromConfig(r.o.Ambient, func(o *s3.Options) {
-		o.APIOptions = append(o.APIOptions, recordAttempts)
-		o.Credentials = creds
-		o.Region = r.region
-		if r.spec.Endpoint != "" {
-			o.BaseEndpoint = aws.String(r.spec.Endpoint)
-			o.UsePathStyle = true
-		}
-	})
+	client := r.o.Clients.S3(r.spec, creds)
 	bucket := r.t.S3.Bucket
 	key := r.t.S3.Prefix + ".conncat-validate-" + uuid.NewString()
 	url := func(k string) string { return "s3://" + bucket + "/" + k }
@@ -399,7 +383,7 @@ func (r *runner) s3Checks(ctx context.Context, creds aws.CredentialsProvider, cr
 	return out
 }
 
-func (r *runner) bucketRegion(ctx context.Context, client *s3.Client) Result {
+func (r *runner) bucketRegion(ctx context.Context, client HeadBucketAPI) Result {
 	head, err := client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(r.t.S3.Bucket)})
 	if err != nil {
 		return fail(Classify(r.op("s3:ListBucket", "s3://"+r.t.S3.Bucket), err))
@@ -416,7 +400,7 @@ func (r *runner) bucketRegion(ctx context.Context, client *s3.Client) Result {
 
 // writeReadDelete writes a test object, reads it back, deletes it and
 // confirms it is gone. The object is deleted even when the read fails.
-func (r *runner) writeReadDelete(ctx context.Context, client *s3.Client, bucket, key, url string) (w, rd, del Result) {
+func (r *runner) writeReadDelete(ctx context.Context, client objectAPI, bucket, key, url string) (w, rd, del Result) {
 	body := make([]byte, 32)
 	_, _ = rand.Read(body)
 	payload := []byte("conncat VALIDATE CONNECTION test object; safe to delete\n" + hex.EncodeToString(body) + "\n")
@@ -470,7 +454,10 @@ func (r *runner) writeReadDelete(ctx context.Context, client *s3.Client, bucket,
 	return w, rd, del
 }
 
-func (r *runner) multipart(ctx context.Context, client *s3.Client, bucket, key string) Result {
+func (r *runner) multipart(ctx context.Context, client interface {
+	CreateMultipartUploadAPI
+	AbortMultipartUploadAPI
+}, bucket, key string) Result {
 	url := "s3://" + bucket + "/" + key
 	up, err := client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/conncat/conncat"
 )
@@ -73,6 +74,7 @@ func TestSelectParameters(t *testing.T) {
 		{byName + `; ` + byName, []any{"a"}, conncat.CodeSyntaxError},
 		{byName, []any{struct{}{}}, conncat.CodeInvalidParameterValue},
 		{byName, []any{uint64(1 << 63)}, conncat.CodeInvalidParameterValue},
+		{byName, []any{time.Now()}, conncat.CodeInvalidParameterValue},
 		{`SELECT name FROM mz_connections WHERE name = ?`, []any{"a"}, conncat.CodeFeatureNotSupported},
 		{`SELECT $0`, nil, conncat.CodeUndefinedParameter},
 	} {

@@ -129,7 +129,13 @@ func (c *Catalog) checkKey(ctx context.Context) error {
 func (c *Catalog) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	tx, err := c.db.BeginTx(ctx, nil)
+	return withTx(ctx, c.db, fn)
+}
+
+// withTx runs fn in a transaction of db, committed if fn succeeds and
+// rolled back otherwise (also when fn panics).
+func withTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}

@@ -54,50 +54,11 @@ func (c *Catalog) createConnection(ctx context.Context, tx *sql.Tx, s *sqlparse.
 	if err != nil {
 		return err
 	}
-	now := c.now()
-	insertConnection := func(createSQL *sqlparse.CreateConnection) error {
-		text, redacted := "", ""
-		if createSQL != nil {
-			text, redacted = createSQL.String(), sqlparse.RedactAllLiterals(createSQL)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO mz_connections (id, name, type, owner, create_sql, redacted_create_sql, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, s.Name.Value, string(s.Type), c.opts.Owner, text, redacted, now, now); err != nil {
-			return fmt.Errorf("insert connection: %w", err)
-		}
-		return nil
-	}
 	switch s.Type {
 	case sqlparse.ConnectionAWS:
-		var row awsRow
-		if err := c.applyAWSOptions(ctx, tx, id, &row, s.Options, true); err != nil {
-			return err
-		}
-		if row.has(connection.AssumeRoleARN) {
-			row.externalID = null(c.newExternalID(ctx))
-			c.fillTrust(&row)
-			if c.principal == nil {
-				res.Notices = append(res.Notices, "no principal is configured: conncat assumes the role with its ambient AWS credentials, "+
-					"so the role's trust policy must name that identity (principal and example_trust_policy are NULL)")
-			}
-		}
-		// create_sql comes from the row as it will be stored, exactly as
-		// rewriteCreateSQL would rebuild it, without reading it back.
-		opts, err := awsOptions(ctx, tx, &row)
-		if err != nil {
-			return err
-		}
-		if err := insertConnection(&sqlparse.CreateConnection{Name: sqlparse.Name{Value: s.Name.Value}, Type: s.Type, Options: opts}); err != nil {
-			return err
-		}
-		if err := insertAWSRow(ctx, tx, id, &row); err != nil {
-			return err
-		}
-		if row.externalID.Valid {
-			return rememberExternalID(ctx, tx, id, row.externalID.String)
-		}
-		return nil
+		return c.createAWS(ctx, tx, id, s, res)
 	case sqlparse.ConnectionS3:
-		if err := insertConnection(nil); err != nil {
+		if err := c.insertConnection(ctx, tx, id, s.Name.Value, s.Type, nil); err != nil {
 			return err
 		}
 		if err := c.setS3(ctx, tx, id, s.Options, *s.UsingAWS, true); err != nil {
@@ -105,6 +66,55 @@ func (c *Catalog) createConnection(ctx context.Context, tx *sql.Tx, s *sqlparse.
 		}
 	}
 	return c.rewriteCreateSQL(ctx, tx, id)
+}
+
+// insertConnection writes a connection's mz_connections row; createSQL,
+// when known, is its create_sql (else rewriteCreateSQL writes it later).
+func (c *Catalog) insertConnection(ctx context.Context, tx *sql.Tx, id, name string, typ sqlparse.ConnectionType, createSQL *sqlparse.CreateConnection) error {
+	text, redacted := "", ""
+	if createSQL != nil {
+		text, redacted = createSQL.String(), sqlparse.RedactAllLiterals(createSQL)
+	}
+	now := c.now()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO mz_connections (id, name, type, owner, create_sql, redacted_create_sql, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, name, string(typ), c.opts.Owner, text, redacted, now, now); err != nil {
+		return fmt.Errorf("insert connection: %w", err)
+	}
+	return nil
+}
+
+// createAWS writes a new AWS connection: its rows, its external ID and
+// trust policy when it assumes a role, and its create_sql.
+func (c *Catalog) createAWS(ctx context.Context, tx *sql.Tx, id string, s *sqlparse.CreateConnection, res *Result) error {
+	var row awsRow
+	if err := c.applyAWSOptions(ctx, tx, id, &row, s.Options, true); err != nil {
+		return err
+	}
+	if row.has(connection.AssumeRoleARN) {
+		row.externalID = null(c.newExternalID(ctx))
+		c.fillTrust(&row)
+		if c.principal == nil {
+			res.Notices = append(res.Notices, "no principal is configured: conncat assumes the role with its ambient AWS credentials, "+
+				"so the role's trust policy must name that identity (principal and example_trust_policy are NULL)")
+		}
+	}
+	// create_sql comes from the row as it will be stored, exactly as
+	// rewriteCreateSQL would rebuild it, without reading it back.
+	opts, err := awsOptions(ctx, tx, &row)
+	if err != nil {
+		return err
+	}
+	created := &sqlparse.CreateConnection{Name: sqlparse.Name{Value: s.Name.Value}, Type: s.Type, Options: opts}
+	if err := c.insertConnection(ctx, tx, id, s.Name.Value, s.Type, created); err != nil {
+		return err
+	}
+	if err := insertAWSRow(ctx, tx, id, &row); err != nil {
+		return err
+	}
+	if row.externalID.Valid {
+		return rememberExternalID(ctx, tx, id, row.externalID.String)
+	}
+	return nil
 }
 
 // fillTrust sets principal and example_trust_policy from the catalog's principal.
@@ -413,33 +423,56 @@ func (c *Catalog) alterConnection(ctx context.Context, tx *sql.Tx, s *sqlparse.A
 		return fmt.Errorf("update connection: %w", err)
 	}
 	if s.RenameTo != nil {
-		other, err := lookupConnection(ctx, tx, s.RenameTo.Value)
-		if err != nil {
-			return err
-		}
-		if other != nil && other.id != conn.id {
-			return errorf(sqlstate.DuplicateObject, s.RenameTo.Pos, "connection %q already exists", s.RenameTo.Value)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE mz_connections SET name = ? WHERE id = ?`, s.RenameTo.Value, conn.id); err != nil {
-			return fmt.Errorf("rename connection: %w", err)
-		}
-		// The connection's own create_sql and that of S3 connections using it name it.
-		deps, err := dependents(ctx, tx, conn.id)
-		if err != nil {
-			return err
-		}
-		for _, id := range append([]string{conn.id}, ids(deps)...) {
-			if err := c.rewriteCreateSQL(ctx, tx, id); err != nil {
-				return err
-			}
-		}
-		return nil
+		return c.renameConnection(ctx, tx, conn, *s.RenameTo)
 	}
 	stmt, err := statementFor(ctx, tx, conn.id)
 	if err != nil {
 		return err
 	}
-	opts := stmt.Options
+	opts := alteredOptions(stmt.Options, s, res)
+	switch conn.typ {
+	case sqlparse.ConnectionAWS:
+		if err := c.alterAWS(ctx, tx, conn.id, opts, res); err != nil {
+			return err
+		}
+	case sqlparse.ConnectionS3:
+		if err := c.setS3(ctx, tx, conn.id, opts, *stmt.UsingAWS, false); err != nil {
+			return err
+		}
+		res.Changed = append(res.Changed, conn.id)
+	}
+	return c.rewriteCreateSQL(ctx, tx, conn.id)
+}
+
+// renameConnection renames a connection and rewrites the create_sql that
+// names it: its own, and that of the S3 connections using it.
+func (c *Catalog) renameConnection(ctx context.Context, tx *sql.Tx, conn *connRef, to sqlparse.Name) error {
+	other, err := lookupConnection(ctx, tx, to.Value)
+	if err != nil {
+		return err
+	}
+	if other != nil && other.id != conn.id {
+		return errorf(sqlstate.DuplicateObject, to.Pos, "connection %q already exists", to.Value)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE mz_connections SET name = ? WHERE id = ?`, to.Value, conn.id); err != nil {
+		return fmt.Errorf("rename connection: %w", err)
+	}
+	deps, err := dependents(ctx, tx, conn.id)
+	if err != nil {
+		return err
+	}
+	for _, id := range append([]string{conn.id}, ids(deps)...) {
+		if err := c.rewriteCreateSQL(ctx, tx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// alteredOptions applies an ALTER's SET, DROP and RESET actions to the
+// stored options, noting each DROP or RESET of an option that is not set.
+func alteredOptions(stored sqlparse.Options, s *sqlparse.AlterConnection, res *Result) sqlparse.Options {
+	opts := stored
 	// Stored options have no source position: errors about them point at
 	// the name of the connection being altered.
 	for i := range opts {
@@ -459,36 +492,35 @@ func (c *Catalog) alterConnection(ctx context.Context, tx *sql.Tx, s *sqlparse.A
 		}
 		opts = kept
 	}
-	switch conn.typ {
-	case sqlparse.ConnectionAWS:
-		row, err := loadAWSRow(ctx, tx, conn.id)
-		if err != nil {
-			return err
-		}
-		if err := c.applyAWSOptions(ctx, tx, conn.id, row, opts, false); err != nil {
-			return err
-		}
-		if row.has(connection.AssumeRoleARN) && !row.externalID.Valid {
-			if row.externalID, err = c.externalIDFor(ctx, tx, conn.id); err != nil {
-				return err
-			}
-		}
-		c.fillTrust(row)
-		if err := updateAWSRow(ctx, tx, conn.id, row); err != nil {
-			return err
-		}
-		deps, err := dependents(ctx, tx, conn.id)
-		if err != nil {
-			return err
-		}
-		res.Changed = append(append(res.Changed, conn.id), ids(deps)...)
-	case sqlparse.ConnectionS3:
-		if err := c.setS3(ctx, tx, conn.id, opts, *stmt.UsingAWS, false); err != nil {
-			return err
-		}
-		res.Changed = append(res.Changed, conn.id)
+	return opts
+}
+
+// alterAWS stores an AWS connection's new option set, keeping its external
+// ID (or giving it one when it starts assuming a role), and marks it and
+// the S3 connections using it changed.
+func (c *Catalog) alterAWS(ctx context.Context, tx *sql.Tx, id string, opts sqlparse.Options, res *Result) error {
+	row, err := loadAWSRow(ctx, tx, id)
+	if err != nil {
+		return err
 	}
-	return c.rewriteCreateSQL(ctx, tx, conn.id)
+	if err := c.applyAWSOptions(ctx, tx, id, row, opts, false); err != nil {
+		return err
+	}
+	if row.has(connection.AssumeRoleARN) && !row.externalID.Valid {
+		if row.externalID, err = c.externalIDFor(ctx, tx, id); err != nil {
+			return err
+		}
+	}
+	c.fillTrust(row)
+	if err := updateAWSRow(ctx, tx, id, row); err != nil {
+		return err
+	}
+	deps, err := dependents(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	res.Changed = append(append(res.Changed, id), ids(deps)...)
+	return nil
 }
 
 type depRef struct {

@@ -114,39 +114,41 @@ func (c *Catalog) migrate(ctx context.Context, target int) error {
 	if _, err := c.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS conncat_schema (version INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("create conncat_schema: %w", err)
 	}
-	for {
-		tx, err := c.db.BeginTx(ctx, nil)
+	for done := false; !done; {
+		err := withTx(ctx, c.db, func(tx *sql.Tx) (err error) {
+			done, err = migrateOne(ctx, tx, target)
+			return err
+		})
 		if err != nil {
-			return fmt.Errorf("begin migration: %w", err)
-		}
-		var version int
-		err = tx.QueryRowContext(ctx, `SELECT version FROM conncat_schema`).Scan(&version)
-		if errors.Is(err, sql.ErrNoRows) {
-			_, err = tx.ExecContext(ctx, `INSERT INTO conncat_schema (version) VALUES (0)`)
-		}
-		if err != nil {
-			tx.Rollback()
-			return fmt.Errorf("read schema version: %w", err)
-		}
-		if version > len(migrations) {
-			tx.Rollback()
-			return fmt.Errorf("catalog schema version %d is newer than this conncat (%d): upgrade conncat", version, len(migrations))
-		}
-		if version >= target {
-			return tx.Rollback()
-		}
-		if _, err := tx.ExecContext(ctx, migrations[version]); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %d: %w", version+1, err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE conncat_schema SET version = ?`, version+1); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %d: %w", version+1, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migration %d: commit: %w", version+1, err)
+			return err
 		}
 	}
+	return nil
+}
+
+// migrateOne applies the next migration, if the schema is below target,
+// in tx; done reports that it was not.
+func migrateOne(ctx context.Context, tx *sql.Tx, target int) (done bool, err error) {
+	var version int
+	err = tx.QueryRowContext(ctx, `SELECT version FROM conncat_schema`).Scan(&version)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, err = tx.ExecContext(ctx, `INSERT INTO conncat_schema (version) VALUES (0)`)
+	}
+	switch {
+	case err != nil:
+		return false, fmt.Errorf("read schema version: %w", err)
+	case version > len(migrations):
+		return false, fmt.Errorf("catalog schema version %d is newer than this conncat (%d): upgrade conncat", version, len(migrations))
+	case version >= target:
+		return true, nil
+	}
+	if _, err := tx.ExecContext(ctx, migrations[version]); err != nil {
+		return false, fmt.Errorf("migration %d: %w", version+1, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE conncat_schema SET version = ?`, version+1); err != nil {
+		return false, fmt.Errorf("migration %d: %w", version+1, err)
+	}
+	return false, nil
 }
 
 // Tables lists the tables SELECT may read, sorted.

@@ -53,88 +53,21 @@ func format(s Statement, redact bool) string {
 func (f *formatter) statement(s Statement) {
 	switch s := s.(type) {
 	case *CreateSecret:
-		f.WriteString("CREATE SECRET ")
-		if s.IfNotExists {
-			f.WriteString("IF NOT EXISTS ")
-		}
-		f.name(s.Name)
+		f.head("CREATE SECRET ", s.IfNotExists, "IF NOT EXISTS ", s.Name)
 		f.WriteString(" AS ")
 		f.secret(s.Value)
 	case *AlterSecret:
-		f.WriteString("ALTER SECRET ")
-		if s.IfExists {
-			f.WriteString("IF EXISTS ")
-		}
-		f.name(s.Name)
-		if s.RenameTo != nil {
-			f.WriteString(" RENAME TO ")
-			f.name(*s.RenameTo)
-		} else {
+		f.head("ALTER SECRET ", s.IfExists, "IF EXISTS ", s.Name)
+		if !f.renameTo(s.RenameTo) {
 			f.WriteString(" AS ")
 			f.secret(s.Value)
 		}
 	case *Drop:
-		f.WriteString("DROP ")
-		f.WriteString(string(s.Kind))
-		f.WriteByte(' ')
-		if s.IfExists {
-			f.WriteString("IF EXISTS ")
-		}
-		for i, n := range s.Names {
-			if i > 0 {
-				f.WriteString(", ")
-			}
-			f.name(n)
-		}
-		if s.Cascade {
-			f.WriteString(" CASCADE")
-		}
+		f.drop(s)
 	case *CreateConnection:
-		f.WriteString("CREATE CONNECTION ")
-		if s.IfNotExists {
-			f.WriteString("IF NOT EXISTS ")
-		}
-		f.name(s.Name)
-		f.WriteString(" TO ")
-		f.WriteString(strings.ToUpper(string(s.Type)))
-		f.WriteString(" (")
-		for i, o := range s.Options {
-			if i > 0 {
-				f.WriteString(", ")
-			}
-			f.option(o)
-		}
-		f.WriteByte(')')
-		if s.UsingAWS != nil {
-			f.WriteString(" USING AWS CONNECTION ")
-			f.name(*s.UsingAWS)
-		}
-		f.validate(s.Validate)
+		f.createConnection(s)
 	case *AlterConnection:
-		f.WriteString("ALTER CONNECTION ")
-		if s.IfExists {
-			f.WriteString("IF EXISTS ")
-		}
-		f.name(s.Name)
-		if s.RenameTo != nil {
-			f.WriteString(" RENAME TO ")
-			f.name(*s.RenameTo)
-		}
-		for i, a := range s.Actions {
-			if i > 0 {
-				f.WriteByte(',')
-			}
-			f.WriteByte(' ')
-			f.WriteString(string(a.Kind))
-			f.WriteString(" (")
-			if a.Kind == AlterSet {
-				f.option(a.Option)
-			} else {
-				f.WriteString(string(a.Option.Name))
-			}
-			f.WriteByte(')')
-		}
-		f.validate(s.Validate)
+		f.alterConnection(s)
 	case *ValidateConnection:
 		f.WriteString("VALIDATE CONNECTION ")
 		f.name(s.Name)
@@ -153,6 +86,82 @@ func (f *formatter) statement(s Statement) {
 	case *Query:
 		f.WriteString(s.String())
 	}
+}
+
+// head writes a statement's keywords, its IF [NOT] EXISTS and its name.
+func (f *formatter) head(keywords string, cond bool, condText string, name Name) {
+	f.WriteString(keywords)
+	if cond {
+		f.WriteString(condText)
+	}
+	f.name(name)
+}
+
+// renameTo writes RENAME TO new_name when there is one.
+func (f *formatter) renameTo(n *Name) bool {
+	if n == nil {
+		return false
+	}
+	f.WriteString(" RENAME TO ")
+	f.name(*n)
+	return true
+}
+
+func (f *formatter) drop(s *Drop) {
+	f.WriteString("DROP ")
+	f.WriteString(string(s.Kind))
+	f.WriteByte(' ')
+	if s.IfExists {
+		f.WriteString("IF EXISTS ")
+	}
+	for i, n := range s.Names {
+		if i > 0 {
+			f.WriteString(", ")
+		}
+		f.name(n)
+	}
+	if s.Cascade {
+		f.WriteString(" CASCADE")
+	}
+}
+
+func (f *formatter) createConnection(s *CreateConnection) {
+	f.head("CREATE CONNECTION ", s.IfNotExists, "IF NOT EXISTS ", s.Name)
+	f.WriteString(" TO ")
+	f.WriteString(strings.ToUpper(string(s.Type)))
+	f.WriteString(" (")
+	for i, o := range s.Options {
+		if i > 0 {
+			f.WriteString(", ")
+		}
+		f.option(o)
+	}
+	f.WriteByte(')')
+	if s.UsingAWS != nil {
+		f.WriteString(" USING AWS CONNECTION ")
+		f.name(*s.UsingAWS)
+	}
+	f.validate(s.Validate)
+}
+
+func (f *formatter) alterConnection(s *AlterConnection) {
+	f.head("ALTER CONNECTION ", s.IfExists, "IF EXISTS ", s.Name)
+	f.renameTo(s.RenameTo)
+	for i, a := range s.Actions {
+		if i > 0 {
+			f.WriteByte(',')
+		}
+		f.WriteByte(' ')
+		f.WriteString(string(a.Kind))
+		f.WriteString(" (")
+		if a.Kind == AlterSet {
+			f.option(a.Option)
+		} else {
+			f.WriteString(string(a.Option.Name))
+		}
+		f.WriteByte(')')
+	}
+	f.validate(s.Validate)
 }
 
 func (f *formatter) option(o Option) {

@@ -381,24 +381,11 @@ func (p *parser) createSecret(pos int) (Statement, *Error) {
 func (p *parser) alterSecret(pos int) (Statement, *Error) {
 	s := &AlterSecret{pos: pos}
 	var err *Error
-	if s.IfExists, err = p.ifExists(); err != nil {
+	if s.IfExists, s.Name, s.RenameTo, err = p.alterTarget("the secret's name"); err != nil {
 		return nil, err
 	}
-	if s.Name, err = p.name("the secret's name"); err != nil {
-		return nil, err
-	}
-	if ok, err := p.acceptWord("rename"); err != nil {
-		return nil, err
-	} else if ok {
-		if err := p.expectWords("to"); err != nil {
-			return nil, err
-		}
-		n, err := p.name("the new name")
-		if err != nil {
-			return nil, err
-		}
-		s.RenameTo = &n
-		return s, p.expectEnd()
+	if s.RenameTo != nil {
+		return s, nil
 	}
 	if s.Value, _, err = p.secretValue(); err != nil {
 		return nil, err
@@ -508,80 +495,49 @@ func (p *parser) createConnection(pos int) (Statement, *Error) {
 	return s, p.expectEnd()
 }
 
+// alterTarget parses what every ALTER starts with: [IF EXISTS] name, and
+// a whole RENAME TO new_name statement (renameTo set, end checked).
+func (p *parser) alterTarget(what string) (ifExists bool, name Name, renameTo *Name, err *Error) {
+	if ifExists, err = p.ifExists(); err != nil {
+		return
+	}
+	if name, err = p.name(what); err != nil {
+		return
+	}
+	ok, err := p.acceptWord("rename")
+	if err != nil || !ok {
+		return
+	}
+	if err = p.expectWords("to"); err != nil {
+		return
+	}
+	n, err := p.name("the new name")
+	if err != nil {
+		return
+	}
+	return ifExists, name, &n, p.expectEnd()
+}
+
 func (p *parser) alterConnection(pos int) (Statement, *Error) {
 	s := &AlterConnection{pos: pos}
 	var err *Error
-	if s.IfExists, err = p.ifExists(); err != nil {
+	if s.IfExists, s.Name, s.RenameTo, err = p.alterTarget("the connection's name"); err != nil {
 		return nil, err
 	}
-	if s.Name, err = p.name("the connection's name"); err != nil {
-		return nil, err
+	if s.RenameTo != nil {
+		return s, nil
 	}
-	if ok, err := p.acceptWord("rename"); err != nil {
-		return nil, err
-	} else if ok {
-		if err := p.expectWords("to"); err != nil {
-			return nil, err
-		}
-		n, err := p.name("the new name")
-		if err != nil {
-			return nil, err
-		}
-		s.RenameTo = &n
-		return s, p.expectEnd()
-	}
-	// Every option an ALTER may name: the catalog checks it against the
-	// connection's type, which only it knows.
-	allowed := connection.OptionsIn(connection.ScopeAWS, connection.ScopeS3)
 	seen := map[connection.Option]bool{}
 	for {
-		t, err := p.next()
+		kind, err := p.alterKind(len(s.Actions) == 0)
 		if err != nil {
 			return nil, err
 		}
-		var kind AlterKind
-		switch {
-		case isWord(t, "set"):
-			kind = AlterSet
-		case isWord(t, "drop"):
-			kind = AlterDrop
-		case isWord(t, "reset"):
-			kind = AlterReset
-		default:
-			if len(s.Actions) == 0 {
-				return nil, p.unexpected(t, "SET, DROP, RESET or RENAME TO")
-			}
-			return nil, p.unexpected(t, "SET, DROP or RESET")
-		}
-		if err := p.expectPunct("("); err != nil {
+		actions, err := p.alterActionList(kind, seen)
+		if err != nil {
 			return nil, err
 		}
-		for {
-			var o Option
-			if kind == AlterSet {
-				if o, err = p.option(allowed); err != nil {
-					return nil, err
-				}
-			} else {
-				if o.Name, o.Pos, err = p.optionName(allowed); err != nil {
-					return nil, err
-				}
-				o.ValuePos = o.Pos
-			}
-			if seen[o.Name] {
-				return nil, newError(sqlstate.SyntaxError, o.Pos, "option %s is given more than once", o.Name)
-			}
-			seen[o.Name] = true
-			s.Actions = append(s.Actions, AlterAction{Kind: kind, Option: o})
-			if ok, err := p.acceptPunct(","); err != nil {
-				return nil, err
-			} else if !ok {
-				break
-			}
-		}
-		if err := p.expectPunct(")"); err != nil {
-			return nil, err
-		}
+		s.Actions = append(s.Actions, actions...)
 		if ok, err := p.acceptPunct(","); err != nil {
 			return nil, err
 		} else if !ok {
@@ -592,6 +548,59 @@ func (p *parser) alterConnection(pos int) (Statement, *Error) {
 		return nil, err
 	}
 	return s, p.expectEnd()
+}
+
+// alterKind reads SET, DROP or RESET (first: RENAME TO was possible too).
+func (p *parser) alterKind(first bool) (AlterKind, *Error) {
+	t, err := p.next()
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case isWord(t, "set"):
+		return AlterSet, nil
+	case isWord(t, "drop"):
+		return AlterDrop, nil
+	case isWord(t, "reset"):
+		return AlterReset, nil
+	case first:
+		return "", p.unexpected(t, "SET, DROP, RESET or RENAME TO")
+	}
+	return "", p.unexpected(t, "SET, DROP or RESET")
+}
+
+// alterActionList parses ( option [, ...] ) after SET, or ( name [, ...] )
+// after DROP and RESET. Every option an ALTER may name is allowed: the
+// catalog checks it against the connection's type, which only it knows.
+func (p *parser) alterActionList(kind AlterKind, seen map[connection.Option]bool) ([]AlterAction, *Error) {
+	allowed := connection.OptionsIn(connection.ScopeAWS, connection.ScopeS3)
+	if err := p.expectPunct("("); err != nil {
+		return nil, err
+	}
+	var actions []AlterAction
+	for {
+		var o Option
+		var err *Error
+		if kind == AlterSet {
+			o, err = p.option(allowed)
+		} else {
+			o.Name, o.Pos, err = p.optionName(allowed)
+			o.ValuePos = o.Pos
+		}
+		if err != nil {
+			return nil, err
+		}
+		if seen[o.Name] {
+			return nil, newError(sqlstate.SyntaxError, o.Pos, "option %s is given more than once", o.Name)
+		}
+		seen[o.Name] = true
+		actions = append(actions, AlterAction{Kind: kind, Option: o})
+		if ok, err := p.acceptPunct(","); err != nil {
+			return nil, err
+		} else if !ok {
+			return actions, p.expectPunct(")")
+		}
+	}
 }
 
 // optionList parses ( option [, ...] ) and rejects repeated options.

@@ -235,60 +235,21 @@ func (r *runner) staticKeys(ctx context.Context) (aws.CredentialsProvider, Resul
 // external ID) and external_id_required (the last hop again, without it)
 // side by side: both need only the caller of the last hop.
 func (r *runner) assumeRole(ctx context.Context) (aws.CredentialsProvider, Result, Result) {
-	hops, err := connection.Hops(r.spec, r.t.CatalogName)
-	if err != nil {
-		return nil, Result{Check: CheckCredentials, Status: Fail, Message: err.Error(),
-				Hint: "Fix the connection's options with ALTER CONNECTION."},
-			Result{Check: CheckExternalIDRequired, Status: Skip, Message: "skipped: the connection's role chain is invalid"}
-	}
 	start := time.Now()
-	caller := r.o.Ambient.Credentials
-	callerName := "the engine's AWS credentials"
-	if r.spec.Principal != "" {
-		callerName = r.spec.Principal
-	}
-	if caller == nil {
-		return nil, Result{Check: CheckCredentials, Status: Fail, Message: "the engine has no AWS credentials to assume the role with",
-				Hint: "Give the engine credentials (environment, shared profile, web identity or instance role)."},
-			Result{Check: CheckExternalIDRequired, Status: Skip, Message: "skipped: the engine has no AWS credentials"}
-	}
 	ctxCheck, cancel := context.WithTimeout(ctx, r.o.CheckTimeout)
 	defer cancel()
-	// The engine's own credentials first: their absence (nothing in the
-	// environment, no profile, not on an instance) is the commonest first
-	// failure, and the SDK reports it as an instance-metadata error.
-	if _, err := caller.Retrieve(ctxCheck); err != nil && ctx.Err() == nil {
-		return nil, Result{Check: CheckCredentials, Status: Fail, Duration: time.Since(start),
-				Message: "the engine has no AWS credentials to assume the role with: " + rootCause(err),
-				Hint: "Give the engine credentials: AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in its environment, " +
-					"a web identity (IRSA) or an instance role. In the REPL, -sandbox plays AWS in-process."},
-			Result{Check: CheckExternalIDRequired, Status: Skip, Message: "skipped: the engine has no AWS credentials"}
+	last, caller, cred, ext := r.callerOfLastHop(ctx, ctxCheck, start)
+	if caller == nil {
+		return nil, cred, ext
 	}
-	// Every hop but the last: the jump role, with no external ID.
-	for _, hop := range hops[:len(hops)-1] {
-		creds, _, err := credentials.AssumeHop(ctxCheck, r.o.Clients.STS(r.spec.EngineHop(), caller), hop)
-		if err != nil {
-			op := r.op("sts:AssumeRole", hop.RoleARN)
-			op.Caller, op.ExternalID = "the engine's AWS credentials", ""
-			res := fail(Classify(op, err))
-			res.Check, res.Duration = CheckCredentials, time.Since(start)
-			res.Message = "jump role: " + res.Message
-			return nil, res, Result{Check: CheckExternalIDRequired, Status: Skip,
-				Message: "skipped: the engine could not assume its own principal " + hop.RoleARN}
-		}
-		caller = sdkcreds.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)
-	}
-	last := hops[len(hops)-1]
 	client := r.stsClient(caller)
-
 	var wg panics.Group
-	var cred, ext Result
 	var finalCreds aws.Credentials
 	wg.Go(func() {
 		creds, arn, err := credentials.AssumeHop(ctxCheck, client, last)
 		if err != nil {
 			op := r.op("sts:AssumeRole", last.RoleARN)
-			op.Caller = callerName
+			op.Caller = principalOrAmbientCredentials(r.spec.Principal)
 			cred = fail(Classify(op, err))
 		} else {
 			finalCreds = creds
@@ -316,6 +277,59 @@ func (r *runner) assumeRole(ctx context.Context) (aws.CredentialsProvider, Resul
 		return nil, cred, ext
 	}
 	return sdkcreds.NewStaticCredentialsProvider(finalCreds.AccessKeyID, finalCreds.SecretAccessKey, finalCreds.SessionToken), cred, ext
+}
+
+// callerOfLastHop plans the role chain and makes every hop but the last
+// (the jump role, with no external ID) with the engine's credentials. It
+// returns the last hop and who makes it, or a nil caller with the two
+// checks' results when the chain cannot get that far.
+func (r *runner) callerOfLastHop(ctx, ctxCheck context.Context, start time.Time) (connection.Hop, aws.CredentialsProvider, Result, Result) {
+	failed := func(cred Result, skipped string) (connection.Hop, aws.CredentialsProvider, Result, Result) {
+		cred.Check, cred.Status = CheckCredentials, Fail
+		return connection.Hop{}, nil, cred, Result{Check: CheckExternalIDRequired, Status: Skip, Message: "skipped: " + skipped}
+	}
+	hops, err := connection.Hops(r.spec, r.t.CatalogName)
+	if err != nil {
+		return failed(Result{Message: err.Error(), Hint: "Fix the connection's options with ALTER CONNECTION."},
+			"the connection's role chain is invalid")
+	}
+	caller := r.o.Ambient.Credentials
+	if caller == nil {
+		return failed(Result{Message: "the engine has no AWS credentials to assume the role with",
+			Hint: "Give the engine credentials (environment, shared profile, web identity or instance role)."},
+			"the engine has no AWS credentials")
+	}
+	// The engine's own credentials first: their absence (nothing in the
+	// environment, no profile, not on an instance) is the commonest first
+	// failure, and the SDK reports it as an instance-metadata error.
+	if _, err := caller.Retrieve(ctxCheck); err != nil && ctx.Err() == nil {
+		return failed(Result{Duration: time.Since(start),
+			Message: "the engine has no AWS credentials to assume the role with: " + rootCause(err),
+			Hint: "Give the engine credentials: AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in its environment, " +
+				"a web identity (IRSA) or an instance role. In the REPL, -sandbox plays AWS in-process."},
+			"the engine has no AWS credentials")
+	}
+	for _, hop := range hops[:len(hops)-1] {
+		creds, _, err := credentials.AssumeHop(ctxCheck, r.o.Clients.STS(r.spec.EngineHop(), caller), hop)
+		if err != nil {
+			op := r.op("sts:AssumeRole", hop.RoleARN)
+			op.Caller, op.ExternalID = "the engine's AWS credentials", ""
+			res := fail(Classify(op, err))
+			res.Duration = time.Since(start)
+			res.Message = "jump role: " + res.Message
+			return failed(res, "the engine could not assume its own principal "+hop.RoleARN)
+		}
+		caller = sdkcreds.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)
+	}
+	return hops[len(hops)-1], caller, Result{}, Result{}
+}
+
+// principalOrAmbientCredentials names who assumes the customer's role.
+func principalOrAmbientCredentials(p string) string {
+	if p == "" {
+		return "the engine's AWS credentials"
+	}
+	return p
 }
 
 // judgeNoExternalID: the customer's role must refuse the caller when the

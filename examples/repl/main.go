@@ -33,7 +33,7 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 type config struct {
 	db, principal, prefix, keyFile, format, onError, file string
-	allowHTTP, sandbox                                    bool
+	allowHTTP, sandbox, dbGiven                           bool
 	commands                                              stringList
 	statementTimeout                                      time.Duration
 }
@@ -49,8 +49,54 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
+// errUsage is a start-up failure already reported to stderr: exit 2.
+var errUsage = errors.New("usage")
+
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	var cfg config
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return 2
+	}
+	out, err := newPrinter(cfg.format, stdout)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	opts := catalogOptions(cfg)
+	var sb *sandbox
+	if cfg.sandbox {
+		var sbOpts []conncat.Option
+		var cleanup func()
+		if sb, sbOpts, cleanup, err = startSandbox(cfg); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 2
+		}
+		defer cleanup()
+		opts = append(opts, sbOpts...)
+	}
+	cat, err := conncat.Open(ctx, cfg.db, opts...)
+	if err != nil {
+		fmt.Fprintf(stderr, "cannot open catalog %s: %v\n", cfg.db, err)
+		return 2
+	}
+	defer cat.Close()
+	s := &session{cat: cat, out: out, format: cfg.format, stdout: stdout, stopOnError: cfg.onError == "stop", sandbox: sb}
+	if err := s.runInputs(ctx, cfg, stdin, stderr); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	if s.failed {
+		return 1
+	}
+	return 0
+}
+
+// parseFlags reads the command line (and the environment variables that
+// stand for flags) and checks it; errors are already on stderr.
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	cfg := &config{}
 	fs := flag.NewFlagSet("repl", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.db, "db", envOr("CONNCAT_DB", "conncat.db"), "catalog database file (CONNCAT_DB)")
@@ -65,30 +111,28 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.file, "f", "", "run the statements in this file")
 	fs.Var(&cfg.commands, "c", "run this SQL (repeatable)")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return nil, errUsage
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "unexpected argument %q\n", fs.Arg(0))
-		return 2
+	cfg.dbGiven = os.Getenv("CONNCAT_DB") != ""
+	fs.Visit(func(f *flag.Flag) { cfg.dbGiven = cfg.dbGiven || f.Name == "db" })
+	var problem string
+	switch {
+	case fs.NArg() > 0:
+		problem = fmt.Sprintf("unexpected argument %q", fs.Arg(0))
+	case cfg.onError != "continue" && cfg.onError != "stop":
+		problem = fmt.Sprintf("-on-error must be continue or stop, not %q", cfg.onError)
+	case cfg.sandbox && cfg.principal != "":
+		problem = "-sandbox brings its own principal; drop -principal"
 	}
-	out, err := newPrinter(cfg.format, stdout)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 2
+	if problem != "" {
+		fmt.Fprintln(stderr, problem)
+		return nil, errUsage
 	}
-	if cfg.onError != "continue" && cfg.onError != "stop" {
-		fmt.Fprintf(stderr, "-on-error must be continue or stop, not %q\n", cfg.onError)
-		return 2
-	}
-	dbGiven := os.Getenv("CONNCAT_DB") != ""
-	fs.Visit(func(f *flag.Flag) { dbGiven = dbGiven || f.Name == "db" })
-	if cfg.sandbox && cfg.principal != "" {
-		fmt.Fprintln(stderr, "-sandbox brings its own principal; drop -principal")
-		return 2
-	}
+	return cfg, nil
+}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
+// catalogOptions turns the catalog flags into Open's options.
+func catalogOptions(cfg *config) []conncat.Option {
 	opts := []conncat.Option{conncat.WithStatementTimeout(cfg.statementTimeout)}
 	if cfg.principal != "" {
 		opts = append(opts, conncat.WithPrincipal(cfg.principal))
@@ -102,35 +146,32 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if cfg.allowHTTP {
 		opts = append(opts, conncat.WithPlainHTTPEndpoints())
 	}
-	var sb *sandbox
-	if cfg.sandbox {
-		var sbOpts []conncat.Option
-		var err error
-		if sb, sbOpts, err = newSandbox(); err != nil {
-			fmt.Fprintln(stderr, err)
-			return 2
-		}
-		defer sb.Close()
-		opts = append(opts, sbOpts...)
-		if !dbGiven {
-			// A sandbox session leaves nothing behind unless asked to.
-			dir, err := os.MkdirTemp("", "conncat-sandbox")
-			if err != nil {
-				fmt.Fprintln(stderr, err)
-				return 2
-			}
-			defer os.RemoveAll(dir)
-			cfg.db = filepath.Join(dir, "sandbox.db")
-		}
-	}
-	cat, err := conncat.Open(ctx, cfg.db, opts...)
-	if err != nil {
-		fmt.Fprintf(stderr, "cannot open catalog %s: %v\n", cfg.db, err)
-		return 2
-	}
-	defer cat.Close()
-	s := &session{cat: cat, out: out, format: cfg.format, stdout: stdout, stopOnError: cfg.onError == "stop", sandbox: sb}
+	return opts
+}
 
+// startSandbox starts the in-process AWS and, unless -db was given, points
+// the catalog at a temporary file: a sandbox session leaves nothing behind
+// unless asked to. cleanup undoes both.
+func startSandbox(cfg *config) (*sandbox, []conncat.Option, func(), error) {
+	sb, opts, err := newSandbox()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if cfg.dbGiven {
+		return sb, opts, sb.Close, nil
+	}
+	dir, err := os.MkdirTemp("", "conncat-sandbox")
+	if err != nil {
+		sb.Close()
+		return nil, nil, nil, err
+	}
+	cfg.db = filepath.Join(dir, "sandbox.db")
+	return sb, opts, func() { sb.Close(); os.RemoveAll(dir) }, nil
+}
+
+// runInputs runs -c commands, else the -f file, else stdin: a terminal
+// interactively, anything else as a script.
+func (s *session) runInputs(ctx context.Context, cfg *config, stdin io.Reader, stderr io.Writer) error {
 	switch {
 	case len(cfg.commands) > 0:
 		for _, c := range cfg.commands {
@@ -138,30 +179,26 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 				break
 			}
 		}
+		return nil
 	case cfg.file != "":
 		b, err := os.ReadFile(cfg.file)
 		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 2
+			return err
 		}
 		s.runInput(ctx, string(b))
-	default:
-		if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) && cfg.format == "table" {
-			s.progress = newSpinner(stderr)
-			s.interactive(ctx, cfg.db)
-		} else {
-			b, err := io.ReadAll(stdin)
-			if err != nil {
-				fmt.Fprintln(stderr, err)
-				return 2
-			}
-			s.runInput(ctx, string(b))
-		}
+		return nil
 	}
-	if s.failed {
-		return 1
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) && cfg.format == "table" {
+		s.progress = newSpinner(stderr)
+		s.interactive(ctx, cfg.db)
+		return nil
 	}
-	return 0
+	b, err := io.ReadAll(stdin)
+	if err != nil {
+		return err
+	}
+	s.runInput(ctx, string(b))
+	return nil
 }
 
 type session struct {

@@ -61,7 +61,8 @@ func dollarParams(piece Piece) (text string, numbers map[int]int, err *Error) {
 }
 
 // skipQuotedRun returns the offset of the quote that closes the run
-// opened at i (” inside doubles the quote), or the last offset.
+// opened at i (a doubled quote inside is part of the run), or the last
+// offset.
 func skipQuotedRun(s string, i int) int {
 	q := s[i]
 	for j := i + 1; j < len(s); j++ {

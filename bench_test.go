@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/conncat/conncat"
-	"github.com/conncat/conncat/catalog"
+	"github.com/conncat/conncat/catalog/sqlite"
 	"github.com/conncat/conncat/internal/benchdata"
 )
 
@@ -40,7 +40,7 @@ func BenchmarkOpen(b *testing.B) {
 	b.Run("sqlite-open+ping/conns=100000", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			db, err := sql.Open("sqlite3", catalog.DSN(path))
+			db, err := sql.Open("sqlite3", sqlite.DSN(path))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -53,7 +53,7 @@ func BenchmarkOpen(b *testing.B) {
 	b.Run("load-all-connections/conns=100000", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			db, err := sql.Open("sqlite3", catalog.DSN(path))
+			db, err := sql.Open("sqlite3", sqlite.DSN(path))
 			if err != nil {
 				b.Fatal(err)
 			}

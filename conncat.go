@@ -21,11 +21,12 @@ import (
 	"time"
 
 	// The SQLite driver the embedded catalog runs on.
-	sqlite3 "github.com/mattn/go-sqlite3"
+	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/conncat/conncat/catalog"
+	"github.com/conncat/conncat/catalog/sqlite"
 	"github.com/conncat/conncat/connection"
 	"github.com/conncat/conncat/credentials"
 	"github.com/conncat/conncat/sqlparse"
@@ -194,12 +195,16 @@ func Open(ctx context.Context, path string, opts ...Option) (*Catalog, error) {
 		}
 		o.Keys = catalog.FileKey{Path: keyFile}
 	}
-	dsn := catalog.DSN(path)
-	db, err := sql.Open("sqlite3", dsn)
+	db, err := sql.Open("sqlite3", sqlite.DSN(path))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	cat, err := open(ctx, db, o)
+	store, err := sqlite.New(db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	cat, err := open(ctx, db, store, o)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -217,8 +222,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Catalog, error) {
 // engine keeps ownership: Close does not close db. For writers in several
 // processes, open db with _txlock=immediate and a busy timeout.
 func OpenDB(ctx context.Context, db *sql.DB, opts ...Option) (*Catalog, error) {
-	if _, ok := db.Driver().(*sqlite3.SQLiteDriver); !ok {
-		return nil, fmt.Errorf("conncat: OpenDB needs a handle of go-sqlite3 (github.com/mattn/go-sqlite3), not of %T", db.Driver())
+	store, err := sqlite.New(db)
+	if err != nil {
+		return nil, fmt.Errorf("conncat: OpenDB: %w", err)
 	}
 	o := options{}
 	for _, opt := range opts {
@@ -230,11 +236,11 @@ func OpenDB(ctx context.Context, db *sql.DB, opts ...Option) (*Catalog, error) {
 		}
 		o.Keys = catalog.FileKey{Path: o.keyFile}
 	}
-	return open(ctx, db, o)
+	return open(ctx, db, store, o)
 }
 
-func open(ctx context.Context, db *sql.DB, o options) (*Catalog, error) {
-	cat, err := catalog.Open(ctx, db, o.Options)
+func open(ctx context.Context, db *sql.DB, store catalog.Store, o options) (*Catalog, error) {
+	cat, err := catalog.Open(ctx, store, o.Options)
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/conncat/conncat"
-	"github.com/conncat/conncat/catalog"
+	"github.com/conncat/conncat/catalog/sqlite"
 )
 
 // The crash test: a child process runs mixed DDL against a catalog file
@@ -166,7 +166,7 @@ func checkCatalog(t *testing.T, path string, expected map[string]bool, inflight 
 		t.Fatalf("catalog does not open after a kill: %v", err)
 	}
 	defer cat.Close()
-	db, err := sql.Open("sqlite3", catalog.DSN(path))
+	db, err := sql.Open("sqlite3", sqlite.DSN(path))
 	if err != nil {
 		t.Fatal(err)
 	}

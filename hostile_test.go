@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/conncat/conncat"
-	"github.com/conncat/conncat/catalog"
+	"github.com/conncat/conncat/catalog/sqlite"
 )
 
 // snapshot renders every catalog table (and the sealed values) so that a
@@ -50,7 +50,7 @@ func TestHostileInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cat.Close()
-	raw, err := sql.Open("sqlite3", catalog.DSN(path))
+	raw, err := sql.Open("sqlite3", sqlite.DSN(path))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/conncat/conncat"
 	"github.com/conncat/conncat/awstest"
 	"github.com/conncat/conncat/catalog"
+	"github.com/conncat/conncat/catalog/sqlite"
 	"github.com/conncat/conncat/connection"
 	"github.com/conncat/conncat/credentials"
 	"github.com/conncat/conncat/sqlparse"
@@ -127,12 +128,12 @@ func TestSecretsNeverPrinted(t *testing.T) {
 func TestKeysAndCachesNeverPrinted(t *testing.T) {
 	ctx := context.Background()
 	key := catalog.StaticKey(bytes.Repeat([]byte("K"), 32))
-	db, err := sql.Open("sqlite3", catalog.DSN(filepath.Join(t.TempDir(), "k.db")))
+	db, err := sql.Open("sqlite3", sqlite.DSN(filepath.Join(t.TempDir(), "k.db")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	inner, err := catalog.Open(ctx, db, catalog.Options{Keys: key})
+	inner, err := catalog.Open(ctx, sqliteStore(t, db), catalog.Options{Keys: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,4 +241,14 @@ func TestOneSetOfSQLSTATEs(t *testing.T) {
 			return true
 		})
 	}
+}
+
+// sqliteStore is the SQLite store of db.
+func sqliteStore(t testing.TB, db *sql.DB) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.New(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -128,7 +128,7 @@ func (r *awsRow) values() []any {
 	return append(out, r.principal, r.externalID, r.trustPolicy)
 }
 
-func loadAWSRow(ctx context.Context, q querier, id string) (*awsRow, error) {
+func loadAWSRow(ctx context.Context, q Tx, id string) (*awsRow, error) {
 	var row awsRow
 	if err := row.scan(q.QueryRowContext(ctx, `SELECT `+awsColumns+` FROM mz_aws_connections WHERE id = ?`, id)); err != nil {
 		return nil, fmt.Errorf("load aws connection %s: %w", id, err)
@@ -136,7 +136,7 @@ func loadAWSRow(ctx context.Context, q querier, id string) (*awsRow, error) {
 	return &row, nil
 }
 
-func insertAWSRow(ctx context.Context, tx *sql.Tx, id string, row *awsRow) error {
+func insertAWSRow(ctx context.Context, tx Tx, id string, row *awsRow) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO mz_aws_connections (id, `+awsColumns+`) VALUES (?, `+awsPlaceholders+`)`,
 		append([]any{id}, row.values()...)...)
 	if err != nil {
@@ -145,7 +145,7 @@ func insertAWSRow(ctx context.Context, tx *sql.Tx, id string, row *awsRow) error
 	return nil
 }
 
-func updateAWSRow(ctx context.Context, tx *sql.Tx, id string, row *awsRow) error {
+func updateAWSRow(ctx context.Context, tx Tx, id string, row *awsRow) error {
 	_, err := tx.ExecContext(ctx, `UPDATE mz_aws_connections SET (`+awsColumns+`) = (`+awsPlaceholders+`) WHERE id = ?`,
 		append(row.values(), id)...)
 	if err != nil {
@@ -161,7 +161,7 @@ func sealedValueID(connID string, d connection.OptionDef) string { return connID
 // awsOptions rebuilds the option list of a stored AWS connection, in
 // canonical order. An inline secret comes back as an empty Secret: its
 // value stays sealed.
-func awsOptions(ctx context.Context, q querier, row *awsRow) (sqlparse.Options, error) {
+func awsOptions(ctx context.Context, q Tx, row *awsRow) (sqlparse.Options, error) {
 	var opts sqlparse.Options
 	for _, d := range connection.Options {
 		v, ok := row.options[d.Name]
@@ -207,7 +207,7 @@ func (r *awsRow) spec(id, name, principal string) connection.Spec {
 
 // openSecrets fills spec's secret fields from the sealed values the row
 // references.
-func (c *Catalog) openSecrets(ctx context.Context, q querier, row *awsRow, spec *connection.Spec) error {
+func (c *Catalog) openSecrets(ctx context.Context, q Tx, row *awsRow, spec *connection.Spec) error {
 	for _, d := range connection.Options {
 		v, ok := row.options[d.Name]
 		var sealedID string

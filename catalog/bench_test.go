@@ -25,7 +25,7 @@ var sizes = []int{1_000, 10_000, 100_000}
 func seeded(b *testing.B, n int) *catalog.Catalog {
 	b.Helper()
 	db := openDB(b, benchdata.Catalog(b, n))
-	c, err := catalog.Open(context.Background(), db, catalog.Options{Keys: benchdata.Key, Principal: benchdata.Principal})
+	c, err := catalog.Open(context.Background(), storeOf(b, db), catalog.Options{Keys: benchdata.Key, Principal: benchdata.Principal})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/conncat/conncat/catalog"
+	"github.com/conncat/conncat/catalog/sqlite"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -26,12 +27,22 @@ func fixedClock() time.Time { return time.Date(2026, 11, 22, 12, 0, 0, 0, time.U
 // openDB opens a fresh SQLite file the way conncat.Open does.
 func openDB(t testing.TB, path string) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite3", catalog.DSN(path))
+	db, err := sql.Open("sqlite3", sqlite.DSN(path))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// storeOf is the SQLite store of db.
+func storeOf(t testing.TB, db *sql.DB) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.New(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 func newCatalog(t testing.TB, opts catalog.Options) (*catalog.Catalog, string) {
@@ -43,7 +54,7 @@ func newCatalog(t testing.TB, opts catalog.Options) (*catalog.Catalog, string) {
 	if opts.Now == nil {
 		opts.Now = fixedClock
 	}
-	c, err := catalog.Open(context.Background(), openDB(t, path), opts)
+	c, err := catalog.Open(context.Background(), storeOf(t, openDB(t, path)), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

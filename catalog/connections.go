@@ -23,7 +23,7 @@ type connRef struct {
 	typ      sqlparse.ConnectionType
 }
 
-func lookupConnection(ctx context.Context, q querier, name string) (*connRef, error) {
+func lookupConnection(ctx context.Context, q Tx, name string) (*connRef, error) {
 	r := &connRef{name: name}
 	var typ string
 	err := q.QueryRowContext(ctx, `SELECT id, type FROM mz_connections WHERE name = ?`, name).Scan(&r.id, &typ)
@@ -37,7 +37,7 @@ func lookupConnection(ctx context.Context, q querier, name string) (*connRef, er
 	return r, nil
 }
 
-func (c *Catalog) createConnection(ctx context.Context, tx *sql.Tx, s *sqlparse.CreateConnection, res *Result) error {
+func (c *Catalog) createConnection(ctx context.Context, tx Tx, s *sqlparse.CreateConnection, res *Result) error {
 	existing, err := lookupConnection(ctx, tx, s.Name.Value)
 	if err != nil {
 		return err
@@ -70,7 +70,7 @@ func (c *Catalog) createConnection(ctx context.Context, tx *sql.Tx, s *sqlparse.
 
 // insertConnection writes a connection's mz_connections row; createSQL,
 // when known, is its create_sql (else rewriteCreateSQL writes it later).
-func (c *Catalog) insertConnection(ctx context.Context, tx *sql.Tx, id, name string, typ sqlparse.ConnectionType, createSQL *sqlparse.CreateConnection) error {
+func (c *Catalog) insertConnection(ctx context.Context, tx Tx, id, name string, typ sqlparse.ConnectionType, createSQL *sqlparse.CreateConnection) error {
 	text, redacted := "", ""
 	if createSQL != nil {
 		text, redacted = createSQL.String(), sqlparse.RedactAllLiterals(createSQL)
@@ -85,7 +85,7 @@ func (c *Catalog) insertConnection(ctx context.Context, tx *sql.Tx, id, name str
 
 // createAWS writes a new AWS connection: its rows, its external ID and
 // trust policy when it assumes a role, and its create_sql.
-func (c *Catalog) createAWS(ctx context.Context, tx *sql.Tx, id string, s *sqlparse.CreateConnection, res *Result) error {
+func (c *Catalog) createAWS(ctx context.Context, tx Tx, id string, s *sqlparse.CreateConnection, res *Result) error {
 	var row awsRow
 	if err := c.applyAWSOptions(ctx, tx, id, &row, s.Options, true); err != nil {
 		return err
@@ -131,7 +131,7 @@ func (c *Catalog) fillTrust(row *awsRow) {
 // role again (the one it had before it switched to static keys: the
 // customer's trust policy names it) or, the first time, a new one, which
 // it then keeps until DROP.
-func (c *Catalog) externalIDFor(ctx context.Context, tx *sql.Tx, id string) (sql.NullString, error) {
+func (c *Catalog) externalIDFor(ctx context.Context, tx Tx, id string) (sql.NullString, error) {
 	var externalID string
 	err := tx.QueryRowContext(ctx, `SELECT external_id FROM conncat_external_ids WHERE connection_id = ?`, id).Scan(&externalID)
 	switch {
@@ -144,7 +144,7 @@ func (c *Catalog) externalIDFor(ctx context.Context, tx *sql.Tx, id string) (sql
 	return null(externalID), rememberExternalID(ctx, tx, id, externalID)
 }
 
-func rememberExternalID(ctx context.Context, tx *sql.Tx, id, externalID string) error {
+func rememberExternalID(ctx context.Context, tx Tx, id, externalID string) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO conncat_external_ids (connection_id, external_id) VALUES (?, ?)`, id, externalID); err != nil {
 		return fmt.Errorf("record external id: %w", err)
 	}
@@ -196,7 +196,7 @@ func TrustPolicy(principal, externalID string) string {
 // applyAWSOptions checks a complete option set against every rule and
 // writes it into row, resolving secret names. creating is false for ALTER,
 // where an inline secret that was not set again keeps its sealed value.
-func (c *Catalog) applyAWSOptions(ctx context.Context, tx *sql.Tx, id string, row *awsRow, opts sqlparse.Options, creating bool) error {
+func (c *Catalog) applyAWSOptions(ctx context.Context, tx Tx, id string, row *awsRow, opts sqlparse.Options, creating bool) error {
 	if err := checkAWSOptionSet(opts); err != nil {
 		return err
 	}
@@ -238,7 +238,7 @@ func checkAWSOptionSet(opts sqlparse.Options) error {
 // storeOption checks one option against the catalog's own rules (its
 // endpoint policy, its principal) and turns it into its stored form:
 // a secret's name into its ID, an inline secret into a sealed value.
-func (c *Catalog) storeOption(ctx context.Context, tx *sql.Tx, id string, row *awsRow, o sqlparse.Option, creating bool) (storedOption, error) {
+func (c *Catalog) storeOption(ctx context.Context, tx Tx, id string, row *awsRow, o sqlparse.Option, creating bool) (storedOption, error) {
 	def, ok := connection.LookupOption(o.Name)
 	if !ok || def.Scope != connection.ScopeAWS {
 		return storedOption{}, errorf(sqlstate.SyntaxError, o.Pos, "option %s is not valid for an AWS connection", o.Name)
@@ -280,7 +280,7 @@ func (c *Catalog) storeOption(ctx context.Context, tx *sql.Tx, id string, row *a
 
 // existingSecretID is the ID of the secret an option references, or a
 // 42704 pointing at its name.
-func existingSecretID(ctx context.Context, tx *sql.Tx, o sqlparse.Option) (string, error) {
+func existingSecretID(ctx context.Context, tx Tx, o sqlparse.Option) (string, error) {
 	sid, err := secretID(ctx, tx, o.SecretRef.Value)
 	if err != nil {
 		return "", err
@@ -294,7 +294,7 @@ func existingSecretID(ctx context.Context, tx *sql.Tx, o sqlparse.Option) (strin
 
 // dropUnusedSealedValues deletes the sealed inline secrets that row no
 // longer holds (a SESSION TOKEN dropped, or now referenced as a SECRET).
-func dropUnusedSealedValues(ctx context.Context, tx *sql.Tx, id string, row *awsRow) error {
+func dropUnusedSealedValues(ctx context.Context, tx Tx, id string, row *awsRow) error {
 	for _, d := range connection.Options {
 		if v, ok := row.options[d.Name]; d.Secret != connection.SecretSealed || (ok && v.secretID == "") {
 			continue
@@ -308,7 +308,7 @@ func dropUnusedSealedValues(ctx context.Context, tx *sql.Tx, id string, row *aws
 
 // recordSecretDependencies makes the connection depend on exactly the
 // secrets its row references.
-func recordSecretDependencies(ctx context.Context, tx *sql.Tx, id string, row *awsRow, creating bool) error {
+func recordSecretDependencies(ctx context.Context, tx Tx, id string, row *awsRow, creating bool) error {
 	if !creating {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM mz_object_dependencies WHERE object_id = ?`, id); err != nil {
 			return fmt.Errorf("reset dependencies: %w", err)
@@ -319,7 +319,7 @@ func recordSecretDependencies(ctx context.Context, tx *sql.Tx, id string, row *a
 		if sid == "" {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO mz_object_dependencies (object_id, referenced_object_id) VALUES (?, ?)`, id, sid); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO mz_object_dependencies (object_id, referenced_object_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, id, sid); err != nil {
 			return fmt.Errorf("record dependency: %w", err)
 		}
 	}
@@ -327,7 +327,7 @@ func recordSecretDependencies(ctx context.Context, tx *sql.Tx, id string, row *a
 }
 
 // setS3 writes an S3 connection's row and its dependency on the AWS connection.
-func (c *Catalog) setS3(ctx context.Context, tx *sql.Tx, id string, opts sqlparse.Options, using sqlparse.Name, creating bool) error {
+func (c *Catalog) setS3(ctx context.Context, tx Tx, id string, opts sqlparse.Options, using sqlparse.Name, creating bool) error {
 	o, ok := opts.Get(connection.Prefix)
 	if !ok {
 		return errorf(sqlstate.SyntaxError, firstPos(opts), "an S3 connection requires PREFIX")
@@ -360,12 +360,12 @@ func (c *Catalog) setS3(ctx context.Context, tx *sql.Tx, id string, opts sqlpars
 	if err != nil {
 		return fmt.Errorf("write s3 connection: %w", err)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO mz_object_dependencies (object_id, referenced_object_id) VALUES (?, ?)`, id, aws.id)
+	_, err = tx.ExecContext(ctx, `INSERT INTO mz_object_dependencies (object_id, referenced_object_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, id, aws.id)
 	return err
 }
 
 // statementFor rebuilds the CREATE statement of a stored connection.
-func statementFor(ctx context.Context, q querier, id string) (*sqlparse.CreateConnection, error) {
+func statementFor(ctx context.Context, q Tx, id string) (*sqlparse.CreateConnection, error) {
 	var name, typ string
 	if err := q.QueryRowContext(ctx, `SELECT name, type FROM mz_connections WHERE id = ?`, id).Scan(&name, &typ); err != nil {
 		return nil, fmt.Errorf("load connection %s: %w", id, err)
@@ -394,7 +394,7 @@ func statementFor(ctx context.Context, q querier, id string) (*sqlparse.CreateCo
 
 // rewriteCreateSQL regenerates create_sql and redacted_create_sql from the
 // stored rows, after any change to the connection or to a name it refers to.
-func (c *Catalog) rewriteCreateSQL(ctx context.Context, tx *sql.Tx, id string) error {
+func (c *Catalog) rewriteCreateSQL(ctx context.Context, tx Tx, id string) error {
 	stmt, err := statementFor(ctx, tx, id)
 	if err != nil {
 		return err
@@ -407,7 +407,7 @@ func (c *Catalog) rewriteCreateSQL(ctx context.Context, tx *sql.Tx, id string) e
 	return nil
 }
 
-func (c *Catalog) alterConnection(ctx context.Context, tx *sql.Tx, s *sqlparse.AlterConnection, res *Result) error {
+func (c *Catalog) alterConnection(ctx context.Context, tx Tx, s *sqlparse.AlterConnection, res *Result) error {
 	conn, err := lookupConnection(ctx, tx, s.Name.Value)
 	if err != nil {
 		return err
@@ -446,7 +446,7 @@ func (c *Catalog) alterConnection(ctx context.Context, tx *sql.Tx, s *sqlparse.A
 
 // renameConnection renames a connection and rewrites the create_sql that
 // names it: its own, and that of the S3 connections using it.
-func (c *Catalog) renameConnection(ctx context.Context, tx *sql.Tx, conn *connRef, to sqlparse.Name) error {
+func (c *Catalog) renameConnection(ctx context.Context, tx Tx, conn *connRef, to sqlparse.Name) error {
 	other, err := lookupConnection(ctx, tx, to.Value)
 	if err != nil {
 		return err
@@ -498,7 +498,7 @@ func alteredOptions(stored sqlparse.Options, s *sqlparse.AlterConnection, res *R
 // alterAWS stores an AWS connection's new option set, keeping its external
 // ID (or giving it one when it starts assuming a role), and marks it and
 // the S3 connections using it changed.
-func (c *Catalog) alterAWS(ctx context.Context, tx *sql.Tx, id string, opts sqlparse.Options, res *Result) error {
+func (c *Catalog) alterAWS(ctx context.Context, tx Tx, id string, opts sqlparse.Options, res *Result) error {
 	row, err := loadAWSRow(ctx, tx, id)
 	if err != nil {
 		return err
@@ -536,7 +536,7 @@ func ids(ds []depRef) []string {
 }
 
 // dependents lists the objects that reference id directly.
-func dependents(ctx context.Context, q querier, id string) ([]depRef, error) {
+func dependents(ctx context.Context, q Tx, id string) ([]depRef, error) {
 	rows, err := q.QueryContext(ctx, `SELECT c.id, c.name FROM mz_object_dependencies d JOIN mz_connections c ON c.id = d.object_id
 		WHERE d.referenced_object_id = ? ORDER BY c.name`, id)
 	if err != nil {
@@ -556,7 +556,7 @@ func dependents(ctx context.Context, q querier, id string) ([]depRef, error) {
 
 // dependentsClosure lists every object that depends on id, directly or not,
 // dependents after what they depend on.
-func dependentsClosure(ctx context.Context, q querier, id string) ([]depRef, error) {
+func dependentsClosure(ctx context.Context, q Tx, id string) ([]depRef, error) {
 	var out []depRef
 	seen := map[string]bool{id: true}
 	queue := []string{id}
@@ -578,7 +578,7 @@ func dependentsClosure(ctx context.Context, q querier, id string) ([]depRef, err
 	return out, nil
 }
 
-func (c *Catalog) drop(ctx context.Context, tx *sql.Tx, s *sqlparse.Drop, res *Result) error {
+func (c *Catalog) drop(ctx context.Context, tx Tx, s *sqlparse.Drop, res *Result) error {
 	kind := "secret"
 	if s.Kind == sqlparse.ObjectConnection {
 		kind = "connection"
@@ -659,15 +659,17 @@ func namedIn(s *sqlparse.Drop, name string) bool {
 
 // dropObject removes a secret or connection and everything keyed by it.
 // The caller has checked that nothing still depends on it.
-func dropObject(ctx context.Context, tx *sql.Tx, id string) error {
+func dropObject(ctx context.Context, tx Tx, id string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM mz_object_dependencies WHERE object_id = ? OR referenced_object_id = ?`, id, id); err != nil {
+		return fmt.Errorf("drop %s: %w", id, err)
+	}
 	for _, q := range []string{
-		`DELETE FROM mz_object_dependencies WHERE object_id = ?1 OR referenced_object_id = ?1`,
-		`DELETE FROM conncat_secret_values WHERE id = ?1`,
-		`DELETE FROM mz_s3_connections WHERE id = ?1`,
-		`DELETE FROM mz_aws_connections WHERE id = ?1`,
-		`DELETE FROM mz_connection_validations WHERE connection_id = ?1`,
-		`DELETE FROM mz_connections WHERE id = ?1`,
-		`DELETE FROM mz_secrets WHERE id = ?1`,
+		`DELETE FROM conncat_secret_values WHERE id = ?`,
+		`DELETE FROM mz_s3_connections WHERE id = ?`,
+		`DELETE FROM mz_aws_connections WHERE id = ?`,
+		`DELETE FROM mz_connection_validations WHERE connection_id = ?`,
+		`DELETE FROM mz_connections WHERE id = ?`,
+		`DELETE FROM mz_secrets WHERE id = ?`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {
 			return fmt.Errorf("drop %s: %w", id, err)

@@ -46,14 +46,14 @@ type Description struct {
 // Describe returns a connection's description, read in one snapshot and
 // without opening any secret.
 func (c *Catalog) Describe(ctx context.Context, name string) (d *Description, err error) {
-	err = c.inReadTx(ctx, func(q querier) error {
+	err = c.store.Read(ctx, func(q Tx) error {
 		d, err = c.describe(ctx, q, name)
 		return err
 	})
 	return d, err
 }
 
-func (c *Catalog) describe(ctx context.Context, q querier, name string) (*Description, error) {
+func (c *Catalog) describe(ctx context.Context, q Tx, name string) (*Description, error) {
 	conn, err := lookupConnection(ctx, q, name)
 	if err != nil {
 		return nil, err

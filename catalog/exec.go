@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -49,19 +48,19 @@ func (c *Catalog) Exec(ctx context.Context, stmt sqlparse.Statement, args ...any
 	switch s := stmt.(type) {
 	case *sqlparse.CreateSecret:
 		res.Tag = "CREATE SECRET"
-		err = c.inTx(ctx, func(tx *sql.Tx) error { return c.createSecret(ctx, tx, s, res) })
+		err = c.store.Write(ctx, func(tx Tx) error { return c.createSecret(ctx, tx, s, res) })
 	case *sqlparse.AlterSecret:
 		res.Tag = "ALTER SECRET"
-		err = c.inTx(ctx, func(tx *sql.Tx) error { return c.alterSecret(ctx, tx, s, res) })
+		err = c.store.Write(ctx, func(tx Tx) error { return c.alterSecret(ctx, tx, s, res) })
 	case *sqlparse.CreateConnection:
 		res.Tag = "CREATE CONNECTION"
-		err = c.inTx(ctx, func(tx *sql.Tx) error { return c.createConnection(ctx, tx, s, res) })
+		err = c.store.Write(ctx, func(tx Tx) error { return c.createConnection(ctx, tx, s, res) })
 	case *sqlparse.AlterConnection:
 		res.Tag = "ALTER CONNECTION"
-		err = c.inTx(ctx, func(tx *sql.Tx) error { return c.alterConnection(ctx, tx, s, res) })
+		err = c.store.Write(ctx, func(tx Tx) error { return c.alterConnection(ctx, tx, s, res) })
 	case *sqlparse.Drop:
 		res.Tag = "DROP " + string(s.Kind)
-		err = c.inTx(ctx, func(tx *sql.Tx) error { return c.drop(ctx, tx, s, res) })
+		err = c.store.Write(ctx, func(tx Tx) error { return c.drop(ctx, tx, s, res) })
 	case *sqlparse.Show:
 		err = c.show(ctx, s, res)
 	case *sqlparse.Query:

@@ -3,7 +3,6 @@ package catalog
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 
@@ -28,7 +27,7 @@ type Resolved struct {
 // one snapshot of the catalog: a concurrent ALTER SECRET is seen wholly
 // or not at all.
 func (c *Catalog) Resolve(ctx context.Context, name string) (r *Resolved, err error) {
-	err = c.inReadTx(ctx, func(q querier) error {
+	err = c.store.Read(ctx, func(q Tx) error {
 		r, err = c.resolve(ctx, q, name)
 		return err
 	})
@@ -38,14 +37,14 @@ func (c *Catalog) Resolve(ctx context.Context, name string) (r *Resolved, err er
 // ResolveID is Resolve by object ID, which survives RENAME: the data
 // plane holds IDs so that a renamed connection keeps working.
 func (c *Catalog) ResolveID(ctx context.Context, id string) (r *Resolved, err error) {
-	err = c.inReadTx(ctx, func(q querier) error {
+	err = c.store.Read(ctx, func(q Tx) error {
 		r, err = c.resolveID(ctx, q, id)
 		return err
 	})
 	return r, err
 }
 
-func (c *Catalog) resolveID(ctx context.Context, q querier, id string) (*Resolved, error) {
+func (c *Catalog) resolveID(ctx context.Context, q Tx, id string) (*Resolved, error) {
 	r := &connRef{id: id}
 	var typ string
 	err := q.QueryRowContext(ctx, `SELECT name, type FROM mz_connections WHERE id = ?`, id).Scan(&r.name, &typ)
@@ -60,31 +59,7 @@ func (c *Catalog) resolveID(ctx context.Context, q querier, id string) (*Resolve
 	return c.resolveRef(ctx, q, r)
 }
 
-// inReadTx runs fn on one connection inside a deferred transaction: in
-// WAL mode every read in it sees one snapshot, and it takes no write lock
-// (go-sqlite3 begins every database/sql transaction as the DSN's
-// _txlock=immediate says, which would queue a read behind every writer).
-func (c *Catalog) inReadTx(ctx context.Context, fn func(querier) error) error {
-	conn, err := c.db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("read: %w", err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `BEGIN DEFERRED`); err != nil {
-		return fmt.Errorf("begin read: %w", err)
-	}
-	// Deferred, so that a panic in fn still ends the transaction. A
-	// connection whose rollback failed is discarded, never reused inside
-	// an open transaction.
-	defer func() {
-		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`); err != nil {
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		}
-	}()
-	return fn(conn)
-}
-
-func (c *Catalog) resolve(ctx context.Context, q querier, name string) (*Resolved, error) {
+func (c *Catalog) resolve(ctx context.Context, q Tx, name string) (*Resolved, error) {
 	conn, err := lookupConnection(ctx, q, name)
 	if err != nil {
 		return nil, err
@@ -95,7 +70,7 @@ func (c *Catalog) resolve(ctx context.Context, q querier, name string) (*Resolve
 	return c.resolveRef(ctx, q, conn)
 }
 
-func (c *Catalog) resolveRef(ctx context.Context, q querier, conn *connRef) (*Resolved, error) {
+func (c *Catalog) resolveRef(ctx context.Context, q Tx, conn *connRef) (*Resolved, error) {
 	r := &Resolved{ID: conn.id, Name: conn.name, Type: conn.typ}
 	awsID, awsName := conn.id, conn.name
 	if conn.typ == sqlparse.ConnectionS3 {

@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"testing"
@@ -31,10 +32,11 @@ func TestRotateKey(t *testing.T) {
 		t.Fatalf("after rotation the running catalog reads %v", err)
 	}
 	// The file now opens only with the new key.
-	if _, err := catalog.Open(ctx, openDB(t, path), catalog.Options{Keys: testKey}); !errors.Is(err, catalog.ErrKeyMismatch) {
+	if _, err := catalog.Open(ctx, storeOf(t, openDB(t, path)), catalog.Options{Keys: testKey}); !errors.Is(err, catalog.ErrKeyMismatch) {
 		t.Fatalf("old key after rotation: %v", err)
 	}
-	reopened, err := catalog.Open(ctx, openDB(t, path), catalog.Options{Keys: newKey})
+	reopenedDB := openDB(t, path)
+	reopened, err := catalog.Open(ctx, storeOf(t, reopenedDB), catalog.Options{Keys: newKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,23 +46,23 @@ func TestRotateKey(t *testing.T) {
 
 	// A value that does not open (here: sealed under another key) stops
 	// the rotation and leaves every value as it was.
-	if _, err := reopened.DB().Exec(`UPDATE conncat_secret_values SET ciphertext = x'00' || ciphertext WHERE id = (SELECT id FROM mz_secrets WHERE name = 'sk')`); err != nil {
+	if _, err := reopenedDB.Exec(`UPDATE conncat_secret_values SET ciphertext = x'00' || ciphertext WHERE id = (SELECT id FROM mz_secrets WHERE name = 'sk')`); err != nil {
 		t.Fatal(err)
 	}
-	before := sealedValues(t, reopened)
+	before := sealedValues(t, reopenedDB)
 	err = reopened.RotateKey(ctx, catalog.StaticKey([]byte("conncat-test-key-third-012345678")))
 	if !errors.Is(err, catalog.ErrKeyMismatch) || !strings.Contains(err.Error(), "nothing was changed") {
 		t.Fatalf("corrupt value: %v", err)
 	}
-	if after := sealedValues(t, reopened); after != before {
+	if after := sealedValues(t, reopenedDB); after != before {
 		t.Fatal("a failed rotation changed sealed values")
 	}
 }
 
-func sealedValues(t *testing.T, c *catalog.Catalog) string {
+func sealedValues(t *testing.T, db *sql.DB) string {
 	t.Helper()
 	var s string
-	if err := c.DB().QueryRow(`SELECT group_concat(id || hex(nonce) || hex(ciphertext), ',') FROM (SELECT * FROM conncat_secret_values ORDER BY id)`).Scan(&s); err != nil {
+	if err := db.QueryRow(`SELECT group_concat(id || hex(nonce) || hex(ciphertext), ',') FROM (SELECT * FROM conncat_secret_values ORDER BY id)`).Scan(&s); err != nil {
 		t.Fatal(err)
 	}
 	return s

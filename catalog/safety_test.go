@@ -113,7 +113,7 @@ func TestReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cat.db")
 	opts := catalog.Options{Keys: testKey, Now: fixedClock, Principal: "arn:aws:iam::000000000000:user/conncat"}
 	db := openDB(t, path)
-	c, err := catalog.Open(context.Background(), db, opts)
+	c, err := catalog.Open(context.Background(), storeOf(t, db), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestReopen(t *testing.T) {
 	}
 	before := dump(c)
 	db.Close()
-	c2, err := catalog.Open(context.Background(), openDB(t, path), opts)
+	c2, err := catalog.Open(context.Background(), storeOf(t, openDB(t, path)), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,51 +144,12 @@ func TestReopen(t *testing.T) {
 	}
 }
 
-// TestMigrateFromFirstVersion writes a catalog at schema version 1, then
-// opens it with the current code, which migrates it and keeps its data.
-func TestMigrateFromFirstVersion(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "cat.db")
-	db := openDB(t, path)
-	if err := catalog.OpenAtVersion(context.Background(), db, catalog.Options{Keys: testKey, Now: fixedClock}, 1); err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'mz_connection_validations'`).Scan(&n); err != nil || n != 0 {
-		t.Fatalf("version 1 should not have mz_connection_validations (n=%d, %v)", n, err)
-	}
-	if _, err := db.Exec(`INSERT INTO mz_secrets (id, name, created_at, updated_at) VALUES ('u1', 'old', 'then', 'then');
-		INSERT INTO mz_connections VALUES ('u2', 'r', 'aws', 'o', 'CREATE CONNECTION r TO AWS (ASSUME ROLE ARN = ''arn:aws:iam::123456789012:role/A'')', '', 'then', 'then');
-		INSERT INTO mz_aws_connections (id, assume_role_arn, external_id) VALUES ('u2', 'arn:aws:iam::123456789012:role/A', 'old-external-id');
-		UPDATE conncat_ids SET next = 3`); err != nil {
-		t.Fatal(err)
-	}
-	c, err := catalog.Open(context.Background(), db, catalog.Options{Keys: testKey, Now: fixedClock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v int
-	if err := db.QueryRow(`SELECT version FROM conncat_schema`).Scan(&v); err != nil || v != catalog.SchemaVersion {
-		t.Fatalf("version = %d (%v), want %d", v, err, catalog.SchemaVersion)
-	}
-	if r := mustExec(t, c, `SELECT name FROM mz_secrets; SELECT count(*) FROM mz_connection_validations`); r[0].Rows[0][0] != "old" || r[1].Rows[0][0] != int64(0) {
-		t.Fatalf("after migration: %v %v", r[0].Rows, r[1].Rows)
-	}
-	// Migration 3 remembered the old connection's external ID: switching
-	// to static keys and back keeps it.
-	mustExec(t, c, `CREATE SECRET sk AS 'fake';
-		ALTER CONNECTION r SET (ACCESS KEY ID = 'AKIAIOSFODNN7EXAMPLE', SECRET ACCESS KEY = SECRET sk), DROP (ASSUME ROLE ARN);
-		ALTER CONNECTION r SET (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/A'), DROP (ACCESS KEY ID, SECRET ACCESS KEY)`)
-	if r := mustExec(t, c, `SELECT external_id FROM mz_aws_connections`); r[0].Rows[0][0] != "old-external-id" {
-		t.Fatalf("external ID after migration and a round trip through static keys: %v", r[0].Rows)
-	}
-}
-
 // TestWrongKey: a catalog opened with another key refuses to open and
 // changes nothing.
 func TestWrongKey(t *testing.T) {
 	_, path := newCatalog(t, catalog.Options{})
 	before, _ := os.ReadFile(path)
-	_, err := catalog.Open(context.Background(), openDB(t, path), catalog.Options{Keys: catalog.StaticKey(bytes.Repeat([]byte("k"), 32))})
+	_, err := catalog.Open(context.Background(), storeOf(t, openDB(t, path)), catalog.Options{Keys: catalog.StaticKey(bytes.Repeat([]byte("k"), 32))})
 	if !errors.Is(err, catalog.ErrKeyMismatch) {
 		t.Fatalf("err = %v, want ErrKeyMismatch", err)
 	}

@@ -73,28 +73,28 @@ func (c *Catalog) RotateKey(ctx context.Context, newKeys KeyProvider) error {
 	if err != nil {
 		return fmt.Errorf("new key: %w", err)
 	}
-	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
-	tx, err := c.db.BeginTx(ctx, nil)
+	var old *sealer
+	err = c.store.Write(ctx, func(tx Tx) error {
+		// The current key, reloaded if another handle rotated it
+		// meanwhile: a stale handle rotates from the key the values are
+		// sealed under.
+		var err error
+		if old, err = c.currentSealer(ctx, tx); err != nil {
+			return err
+		}
+		if err := reseal(ctx, tx, old, next); err != nil {
+			return err
+		}
+		// Readers outside the write lock may see either side of the
+		// commit: while it lands they get a sealer that opens both.
+		c.seal.Store(&sealer{aead: next.aead, previous: old})
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback() // no-op after Commit
-	// The current key, reloaded if another handle rotated it meanwhile: a
-	// stale handle rotates from the key the values are sealed under.
-	old, err := c.currentSealer(ctx, tx)
-	if err != nil {
+		if old != nil {
+			c.seal.Store(old)
+		}
 		return err
-	}
-	if err := reseal(ctx, tx, old, next); err != nil {
-		return err
-	}
-	// Readers outside the write lock may see either side of the commit:
-	// while it lands they get a sealer that opens both.
-	c.seal.Store(&sealer{aead: next.aead, previous: old})
-	if err := tx.Commit(); err != nil {
-		c.seal.Store(old)
-		return fmt.Errorf("rotate key: commit: %w", err)
 	}
 	c.seal.Store(next)
 	return nil
@@ -108,7 +108,7 @@ type sealedValue struct {
 
 // reseal re-encrypts every sealed value of the catalog from old to next
 // inside tx.
-func reseal(ctx context.Context, tx *sql.Tx, old, next *sealer) error {
+func reseal(ctx context.Context, tx Tx, old, next *sealer) error {
 	values, err := readSealedValues(ctx, tx)
 	if err != nil {
 		return fmt.Errorf("read sealed values: %w", err)
@@ -129,7 +129,7 @@ func reseal(ctx context.Context, tx *sql.Tx, old, next *sealer) error {
 	return nil
 }
 
-func readSealedValues(ctx context.Context, tx *sql.Tx) ([]sealedValue, error) {
+func readSealedValues(ctx context.Context, tx Tx) ([]sealedValue, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id, nonce, ciphertext FROM conncat_secret_values`)
 	if err != nil {
 		return nil, err
@@ -148,7 +148,7 @@ func readSealedValues(ctx context.Context, tx *sql.Tx) ([]sealedValue, error) {
 
 // storeValue seals and stores (or replaces) a value under id, with the
 // catalog's current key (see currentSealer).
-func (c *Catalog) storeValue(ctx context.Context, tx *sql.Tx, id, value string) error {
+func (c *Catalog) storeValue(ctx context.Context, tx Tx, id, value string) error {
 	s, err := c.currentSealer(ctx, tx)
 	if err != nil {
 		return err
@@ -166,7 +166,7 @@ func (c *Catalog) storeValue(ctx context.Context, tx *sql.Tx, id, value string) 
 }
 
 // loadValue opens the value stored under id.
-func (c *Catalog) loadValue(ctx context.Context, q querier, id string) (string, error) {
+func (c *Catalog) loadValue(ctx context.Context, q Tx, id string) (string, error) {
 	var nonce, ct []byte
 	if err := q.QueryRowContext(ctx, `SELECT nonce, ciphertext FROM conncat_secret_values WHERE id = ?`, id).Scan(&nonce, &ct); err != nil {
 		return "", fmt.Errorf("load sealed value %s: %w", id, err)
@@ -191,7 +191,7 @@ func (c *Catalog) loadValue(ctx context.Context, q querier, id string) (string, 
 // another process), it reloads its key from its KeyProvider; if that is
 // still the old key, it refuses: a value sealed under a retired key would
 // be lost for good at the next rotation.
-func (c *Catalog) currentSealer(ctx context.Context, tx *sql.Tx) (*sealer, error) {
+func (c *Catalog) currentSealer(ctx context.Context, tx Tx) (*sealer, error) {
 	s := c.seal.Load()
 	nonce, ct, err := readKeyCheck(ctx, tx)
 	switch {
@@ -208,7 +208,7 @@ func (c *Catalog) currentSealer(ctx context.Context, tx *sql.Tx) (*sealer, error
 
 // reloadKey loads this handle's key again from its KeyProvider and adopts
 // it if it opens the key check read through q.
-func (c *Catalog) reloadKey(ctx context.Context, q querier) (*sealer, error) {
+func (c *Catalog) reloadKey(ctx context.Context, q Tx) (*sealer, error) {
 	stale := sqlparse.Error{Code: sqlstate.PrerequisiteState, Position: -1, Err: ErrKeyMismatch,
 		Message: "the catalog's key was rotated and this handle's key provider still gives a retired key",
 		Hint:    "Point this process's key provider (key file) at the new key, as RotateKey requires, then retry."}
@@ -236,7 +236,7 @@ func (c *Catalog) reloadKey(ctx context.Context, q querier) (*sealer, error) {
 }
 
 // readKeyCheck reads the sealed key check (sql.ErrNoRows in a new catalog).
-func readKeyCheck(ctx context.Context, q querier) (nonce, ct []byte, err error) {
+func readKeyCheck(ctx context.Context, q Tx) (nonce, ct []byte, err error) {
 	err = q.QueryRowContext(ctx, `SELECT nonce, ciphertext FROM conncat_secret_values WHERE id = ?`, keyCheckID).Scan(&nonce, &ct)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		err = fmt.Errorf("read key check: %w", err)

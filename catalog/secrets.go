@@ -17,7 +17,7 @@ type querier interface {
 }
 
 // secretID returns the ID of the named secret, or "" when there is none.
-func secretID(ctx context.Context, q querier, name string) (string, error) {
+func secretID(ctx context.Context, q Tx, name string) (string, error) {
 	var id string
 	err := q.QueryRowContext(ctx, `SELECT id FROM mz_secrets WHERE name = ?`, name).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -26,13 +26,13 @@ func secretID(ctx context.Context, q querier, name string) (string, error) {
 	return id, err
 }
 
-func secretName(ctx context.Context, q querier, id string) (string, error) {
+func secretName(ctx context.Context, q Tx, id string) (string, error) {
 	var name string
 	err := q.QueryRowContext(ctx, `SELECT name FROM mz_secrets WHERE id = ?`, id).Scan(&name)
 	return name, err
 }
 
-func (c *Catalog) createSecret(ctx context.Context, tx *sql.Tx, s *sqlparse.CreateSecret, res *Result) error {
+func (c *Catalog) createSecret(ctx context.Context, tx Tx, s *sqlparse.CreateSecret, res *Result) error {
 	id, err := secretID(ctx, tx, s.Name.Value)
 	if err != nil {
 		return err
@@ -56,7 +56,7 @@ func (c *Catalog) createSecret(ctx context.Context, tx *sql.Tx, s *sqlparse.Crea
 	return c.storeValue(ctx, tx, id, s.Value.Unredacted())
 }
 
-func (c *Catalog) alterSecret(ctx context.Context, tx *sql.Tx, s *sqlparse.AlterSecret, res *Result) error {
+func (c *Catalog) alterSecret(ctx context.Context, tx Tx, s *sqlparse.AlterSecret, res *Result) error {
 	id, err := secretID(ctx, tx, s.Name.Value)
 	if err != nil {
 		return err

@@ -16,15 +16,20 @@ import (
 // error instead of exhausting memory.
 const MaxQueryRows = 100_000
 
+// show answers a SHOW statement from one snapshot of the catalog.
 func (c *Catalog) show(ctx context.Context, s *sqlparse.Show, res *Result) error {
 	res.Tag = "SHOW"
+	return c.store.Read(ctx, func(q Tx) error { return c.showIn(ctx, q, s, res) })
+}
+
+func (c *Catalog) showIn(ctx context.Context, q Tx, s *sqlparse.Show, res *Result) error {
 	switch s.Kind {
 	case sqlparse.ShowConnections:
-		return c.rows(ctx, res, `SELECT name, type FROM mz_connections ORDER BY name`)
+		return rows(ctx, q, res, `SELECT name, type FROM mz_connections ORDER BY name`)
 	case sqlparse.ShowSecrets:
-		return c.rows(ctx, res, `SELECT name FROM mz_secrets ORDER BY name`)
+		return rows(ctx, q, res, `SELECT name FROM mz_secrets ORDER BY name`)
 	}
-	conn, err := lookupConnection(ctx, c.db, s.Name.Value)
+	conn, err := lookupConnection(ctx, q, s.Name.Value)
 	if err != nil {
 		return err
 	}
@@ -33,15 +38,15 @@ func (c *Catalog) show(ctx context.Context, s *sqlparse.Show, res *Result) error
 	}
 	switch s.Kind {
 	case sqlparse.ShowCreateConnection:
-		return c.rows(ctx, res, `SELECT name, create_sql FROM mz_connections WHERE id = ?`, conn.id)
+		return rows(ctx, q, res, `SELECT name, create_sql FROM mz_connections WHERE id = ?`, conn.id)
 	case sqlparse.ShowTrustPolicy:
 		awsID := conn.id
 		if conn.typ == sqlparse.ConnectionS3 {
-			if err := c.db.QueryRowContext(ctx, `SELECT aws_connection_id FROM mz_s3_connections WHERE id = ?`, conn.id).Scan(&awsID); err != nil {
+			if err := q.QueryRowContext(ctx, `SELECT aws_connection_id FROM mz_s3_connections WHERE id = ?`, conn.id).Scan(&awsID); err != nil {
 				return fmt.Errorf("load s3 connection: %w", err)
 			}
 		}
-		row, err := loadAWSRow(ctx, c.db, awsID)
+		row, err := loadAWSRow(ctx, q, awsID)
 		if err != nil {
 			return err
 		}
@@ -62,11 +67,11 @@ func (c *Catalog) show(ctx context.Context, s *sqlparse.Show, res *Result) error
 				WithHint("A permission policy is for a bucket prefix: create an S3 connection with CREATE CONNECTION ... TO S3 (PREFIX = 's3://bucket/prefix/') USING AWS CONNECTION " + sqlparse.QuoteIdent(s.Name.Value) + ".")
 		}
 		var bucket, prefix, awsID string
-		if err := c.db.QueryRowContext(ctx, `SELECT bucket, prefix, aws_connection_id FROM mz_s3_connections WHERE id = ?`, conn.id).Scan(&bucket, &prefix, &awsID); err != nil {
+		if err := q.QueryRowContext(ctx, `SELECT bucket, prefix, aws_connection_id FROM mz_s3_connections WHERE id = ?`, conn.id).Scan(&bucket, &prefix, &awsID); err != nil {
 			return fmt.Errorf("load s3 connection: %w", err)
 		}
 		partition := "aws"
-		if row, err := loadAWSRow(ctx, c.db, awsID); err == nil {
+		if row, err := loadAWSRow(ctx, q, awsID); err == nil {
 			partition = partitionOf(row.text(connection.AssumeRoleARN))
 		}
 		res.Columns = []string{"permission_policy"}
@@ -114,8 +119,8 @@ func PermissionPolicy(partition, bucket, prefix string) string {
 }
 
 // rows runs an internal query and fills res with its columns and rows.
-func (c *Catalog) rows(ctx context.Context, res *Result, query string, args ...any) error {
-	rows, err := c.db.QueryContext(ctx, query, args...)
+func rows(ctx context.Context, q Tx, res *Result, query string, args ...any) error {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("query catalog: %w", err)
 	}

@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"reflect"
@@ -20,7 +19,7 @@ type CheckResult struct {
 // validation with these, so that the table always shows the latest run
 // of every check. A connection dropped meanwhile records nothing.
 func (c *Catalog) RecordValidation(ctx context.Context, connectionID string, results []CheckResult) error {
-	return c.inTx(ctx, func(tx *sql.Tx) error {
+	return c.store.Write(ctx, func(tx Tx) error {
 		var one int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM mz_connections WHERE id = ?`, connectionID).Scan(&one); err != nil {
 			return fmt.Errorf("record validation: %w", err)
@@ -32,7 +31,7 @@ func (c *Catalog) RecordValidation(ctx context.Context, connectionID string, res
 	})
 }
 
-func (c *Catalog) recordValidation(ctx context.Context, tx *sql.Tx, connectionID string, results []CheckResult) error {
+func (c *Catalog) recordValidation(ctx context.Context, tx Tx, connectionID string, results []CheckResult) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM mz_connection_validations WHERE connection_id = ?`, connectionID); err != nil {
 		return fmt.Errorf("record validation: %w", err)
 	}
@@ -91,7 +90,7 @@ func (c *Catalog) execValidatedOnce(ctx context.Context, stmt sqlparse.Statement
 	// 1. The dry run: the connection as stmt would leave it.
 	var planned *Resolved
 	var skip bool
-	err := c.inTx(ctx, func(tx *sql.Tx) (err error) {
+	err := c.store.Write(ctx, func(tx Tx) (err error) {
 		if _, planned, skip, err = c.applyValidated(ctx, tx, stmt); err != nil {
 			return err
 		}
@@ -111,7 +110,7 @@ func (c *Catalog) execValidatedOnce(ctx context.Context, stmt sqlparse.Statement
 	// 3. Apply again; commit only what was validated.
 	ctx = context.WithValue(ctx, pinnedExternalID{}, planned.AWS.ExternalID)
 	var res *Result
-	err = c.inTx(ctx, func(tx *sql.Tx) error {
+	err = c.store.Write(ctx, func(tx Tx) error {
 		var r *Resolved
 		var err error
 		if res, r, skip, err = c.applyValidated(ctx, tx, stmt); err != nil || skip {
@@ -131,7 +130,7 @@ func (c *Catalog) execValidatedOnce(ctx context.Context, stmt sqlparse.Statement
 // applyValidated applies CREATE or ALTER CONNECTION in tx and returns its
 // result and the connection as it leaves it, or skip when IF [NOT] EXISTS
 // made it a no-op.
-func (c *Catalog) applyValidated(ctx context.Context, tx *sql.Tx, stmt sqlparse.Statement) (res *Result, r *Resolved, skip bool, err error) {
+func (c *Catalog) applyValidated(ctx context.Context, tx Tx, stmt sqlparse.Statement) (res *Result, r *Resolved, skip bool, err error) {
 	res = &Result{}
 	var name string
 	var apply func() error

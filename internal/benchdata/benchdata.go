@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/conncat/conncat/catalog"
+	"github.com/conncat/conncat/catalog/sqlite"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -63,7 +64,7 @@ func master(n int) (string, error) {
 		dir = d
 	}
 	path := filepath.Join(dir, fmt.Sprintf("catalog-%d.db", n))
-	db, err := sql.Open("sqlite3", catalog.DSN(path))
+	db, err := sql.Open("sqlite3", sqlite.DSN(path))
 	if err != nil {
 		return "", err
 	}
@@ -82,7 +83,11 @@ func master(n int) (string, error) {
 // the WAL into the main file so that one file is the whole catalog.
 func fill(db *sql.DB, n int) error {
 	ctx := context.Background()
-	c, err := catalog.Open(ctx, db, catalog.Options{Keys: Key, Principal: Principal})
+	st, err := sqlite.New(db)
+	if err != nil {
+		return err
+	}
+	c, err := catalog.Open(ctx, st, catalog.Options{Keys: Key, Principal: Principal})
 	if err != nil {
 		return err
 	}

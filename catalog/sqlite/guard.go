@@ -1,4 +1,4 @@
-package catalog
+package sqlite
 
 import (
 	"database/sql"
@@ -8,6 +8,7 @@ import (
 
 	sqlite3 "github.com/mattn/go-sqlite3"
 
+	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/internal/sqlstate"
 	"github.com/conncat/conncat/sqlparse"
 )
@@ -39,7 +40,7 @@ func (g *readGuard) authorize(op int, arg1, arg2, dbName string) int {
 	case sqlite3.SQLITE_SELECT, sqliteRecursive:
 		return sqlite3.SQLITE_OK
 	case sqlite3.SQLITE_READ:
-		if catalogTables[arg1] && (dbName == "main" || dbName == "") {
+		if catalog.IsTable(arg1) && (dbName == "main" || dbName == "") {
 			return sqlite3.SQLITE_OK
 		}
 		// A table or CTE from which no column is read (count(*), EXISTS)
@@ -74,9 +75,9 @@ func (g *readGuard) deny(action string) int {
 
 // err turns a denial into the error the caller sees.
 func (g *readGuard) err(q *sqlparse.Query) *sqlparse.Error {
-	e := errorf(sqlstate.InsufficientPrivilege, q.Pos(), "%s%s", guardMessage, g.refused)
+	e := &sqlparse.Error{Code: sqlstate.InsufficientPrivilege, Position: q.Pos(), Message: guardMessage + g.refused}
 	e.Detail = "SQLite's authorizer refused a query that conncat's query gate let through; this is a bug worth reporting with the query."
-	e.Hint = "Catalog queries may only read the catalog tables (" + strings.Join(sortedTables(), ", ") + ")."
+	e.Hint = "Catalog queries may only read the catalog tables (" + strings.Join(catalog.Tables(), ", ") + ")."
 	return e
 }
 

@@ -1,4 +1,4 @@
-package catalog
+package sqlite
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -43,8 +44,8 @@ func FuzzQueryGuard(f *testing.F) {
 	for _, s := range guardSeeds {
 		f.Add(s)
 	}
-	c := guardCatalog(f)
-	before := guardSnapshot(f, c.db)
+	c, st := guardCatalog(f)
+	before := guardSnapshot(f, st.db)
 	f.Fuzz(func(t *testing.T, input string) {
 		stmts, err := sqlparse.Parse(input)
 		if err != nil {
@@ -57,7 +58,7 @@ func FuzzQueryGuard(f *testing.F) {
 			}
 			// A runaway query ends at the row budget or this deadline.
 			ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
-			err := c.query(ctx, q, &Result{}, nil)
+			_, err := c.Exec(ctx, q)
 			cancel()
 			var e *sqlparse.Error
 			if err != nil && !errors.As(err, &e) {
@@ -67,7 +68,7 @@ func FuzzQueryGuard(f *testing.F) {
 				t.Fatalf("the gate let through a query SQLite's authorizer refused:\ninput: %q\nerror: %s", input, e.Message)
 			}
 		}
-		if after := guardSnapshot(t, c.db); after != before {
+		if after := guardSnapshot(t, st.db); after != before {
 			t.Fatalf("a query changed the catalog:\ninput: %q", input)
 		}
 	})
@@ -76,7 +77,7 @@ func FuzzQueryGuard(f *testing.F) {
 // TestReadGuard checks the guard itself on SQL the gate would never let
 // through, compiled directly.
 func TestReadGuard(t *testing.T) {
-	c := guardCatalog(t)
+	_, st := guardCatalog(t)
 	ctx := context.Background()
 	for _, tc := range []struct {
 		sql     string
@@ -100,7 +101,7 @@ func TestReadGuard(t *testing.T) {
 		{`ATTACH ':memory:' AS x`, "perform SQLite action 24 (:memory:, , )", nil},
 		{`PRAGMA query_only = OFF`, "perform SQLite action 19 (query_only, OFF, )", nil},
 	} {
-		conn, err := c.db.Conn(ctx)
+		conn, err := st.db.Conn(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,16 +129,20 @@ func TestReadGuard(t *testing.T) {
 	}
 }
 
-func guardCatalog(tb testing.TB) *Catalog {
+func guardCatalog(tb testing.TB) (*catalog.Catalog, *Store) {
 	tb.Helper()
 	db, err := sql.Open("sqlite3", DSN(filepath.Join(tb.TempDir(), "guard.db")))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	c, err := Open(context.Background(), db, Options{
+	st, err := New(db)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c, err := catalog.Open(context.Background(), st, catalog.Options{
 		Principal: "arn:aws:iam::111122223333:role/conncat-principal",
-		Keys:      StaticKey([]byte("conncat-test-key-0123456789abcde")),
+		Keys:      catalog.StaticKey([]byte("conncat-test-key-0123456789abcde")),
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -155,7 +160,7 @@ func guardCatalog(tb testing.TB) *Catalog {
 			tb.Fatal(err)
 		}
 	}
-	return c
+	return c, st
 }
 
 // guardSnapshot is every row of every table, as text.
@@ -167,15 +172,20 @@ func guardSnapshot(tb testing.TB, db *sql.DB) string {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		res := &Result{}
-		if err := collect(rows, res); err != nil {
-			tb.Fatal(err)
-		}
 		b.WriteString(table)
-		for _, r := range res.Rows {
-			fmt.Fprintf(&b, "%q\n", r)
-			b.WriteString("\n")
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				tb.Fatal(err)
+			}
+			fmt.Fprintf(&b, "%q\n", vals)
 		}
+		rows.Close()
 	}
 	return b.String()
 }

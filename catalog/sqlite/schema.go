@@ -1,4 +1,4 @@
-package catalog
+package sqlite
 
 import (
 	"context"
@@ -98,24 +98,27 @@ INSERT INTO conncat_external_ids (connection_id, external_id)
 `,
 }
 
-// schemaVersion is the version a fully migrated catalog has.
-func schemaVersion() int { return len(migrations) }
+// SchemaVersion is the version a fully migrated catalog has.
+func SchemaVersion() int { return len(migrations) }
 
-// migrate brings the schema to version target.
-func (c *Catalog) migrate(ctx context.Context, target int) error {
-	// A catalog already at the target is only read: opening it takes no
-	// write lock, so a process opens while another one holds the lock.
+// Migrate brings the schema to the current version.
+func (s *Store) Migrate(ctx context.Context) error { return s.migrate(ctx, SchemaVersion()) }
+
+// migrate brings the schema to version target. A catalog already there is
+// only read: opening it takes no write lock, so a process opens while
+// another one holds the lock.
+func (s *Store) migrate(ctx context.Context, target int) error {
 	var version int
-	if err := c.db.QueryRowContext(ctx, `SELECT version FROM conncat_schema`).Scan(&version); err == nil && version == target {
+	if err := s.db.QueryRowContext(ctx, `SELECT version FROM conncat_schema`).Scan(&version); err == nil && version == target {
 		return nil
 	}
-	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
-	if _, err := c.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS conncat_schema (version INTEGER NOT NULL)`); err != nil {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS conncat_schema (version INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("create conncat_schema: %w", err)
 	}
 	for done := false; !done; {
-		err := withTx(ctx, c.db, func(tx *sql.Tx) (err error) {
+		err := withTx(ctx, s.db, func(tx *sql.Tx) (err error) {
 			done, err = migrateOne(ctx, tx, target)
 			return err
 		})
@@ -149,13 +152,4 @@ func migrateOne(ctx context.Context, tx *sql.Tx, target int) (done bool, err err
 		return false, fmt.Errorf("migration %d: %w", version+1, err)
 	}
 	return false, nil
-}
-
-// Tables lists the tables SELECT may read, sorted.
-func Tables() []string { return sortedTables() }
-
-// catalogTables are the tables SELECT may read, by their names in SQLite.
-var catalogTables = map[string]bool{
-	"mz_connections": true, "mz_aws_connections": true, "mz_s3_connections": true,
-	"mz_secrets": true, "mz_object_dependencies": true, "mz_connection_validations": true,
 }

@@ -1,0 +1,79 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"github.com/conncat/conncat/catalog"
+	"github.com/conncat/conncat/catalog/sqlite"
+	"github.com/conncat/conncat/sqlparse"
+)
+
+// testKey is an obviously fake key for tests.
+var testKey = catalog.StaticKey([]byte("conncat-test-key-0123456789abcde"))
+
+func mustExec(t *testing.T, c *catalog.Catalog, script string) []*catalog.Result {
+	t.Helper()
+	stmts, err := sqlparse.Parse(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*catalog.Result
+	for _, s := range stmts {
+		r, err := c.Exec(context.Background(), s)
+		if err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// TestMigrateFromFirstVersion writes a catalog at schema version 1, then
+// opens it with the current code, which migrates it and keeps its data.
+func TestMigrateFromFirstVersion(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cat.db")
+	db, err := sql.Open("sqlite3", sqlite.DSN(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st, err := sqlite.New(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.MigrateTo(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'mz_connection_validations'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("version 1 should not have mz_connection_validations (n=%d, %v)", n, err)
+	}
+	if _, err := db.Exec(`INSERT INTO mz_secrets (id, name, created_at, updated_at) VALUES ('u1', 'old', 'then', 'then');
+		INSERT INTO mz_connections VALUES ('u2', 'r', 'aws', 'o', 'CREATE CONNECTION r TO AWS (ASSUME ROLE ARN = ''arn:aws:iam::123456789012:role/A'')', '', 'then', 'then');
+		INSERT INTO mz_aws_connections (id, assume_role_arn, external_id) VALUES ('u2', 'arn:aws:iam::123456789012:role/A', 'old-external-id');
+		UPDATE conncat_ids SET next = 3`); err != nil {
+		t.Fatal(err)
+	}
+	c, err := catalog.Open(context.Background(), st, catalog.Options{Keys: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v int
+	if err := db.QueryRow(`SELECT version FROM conncat_schema`).Scan(&v); err != nil || v != sqlite.SchemaVersion() {
+		t.Fatalf("version = %d (%v), want %d", v, err, sqlite.SchemaVersion())
+	}
+	if r := mustExec(t, c, `SELECT name FROM mz_secrets; SELECT count(*) FROM mz_connection_validations`); r[0].Rows[0][0] != "old" || r[1].Rows[0][0] != int64(0) {
+		t.Fatalf("after migration: %v %v", r[0].Rows, r[1].Rows)
+	}
+	// Migration 3 remembered the old connection's external ID: switching
+	// to static keys and back keeps it.
+	mustExec(t, c, `CREATE SECRET sk AS 'fake';
+		ALTER CONNECTION r SET (ACCESS KEY ID = 'AKIAIOSFODNN7EXAMPLE', SECRET ACCESS KEY = SECRET sk), DROP (ASSUME ROLE ARN);
+		ALTER CONNECTION r SET (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/A'), DROP (ACCESS KEY ID, SECRET ACCESS KEY)`)
+	if r := mustExec(t, c, `SELECT external_id FROM mz_aws_connections`); r[0].Rows[0][0] != "old-external-id" {
+		t.Fatalf("external ID after migration and a round trip through static keys: %v", r[0].Rows)
+	}
+}

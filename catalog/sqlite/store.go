@@ -1,0 +1,226 @@
+// Package sqlite keeps a conncat catalog in a SQLite file (go-sqlite3):
+// the embedded default, for one machine and any number of processes on it.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	sqlite3 "github.com/mattn/go-sqlite3"
+
+	"github.com/conncat/conncat/catalog"
+	"github.com/conncat/conncat/internal/sqlstate"
+	"github.com/conncat/conncat/sqlparse"
+)
+
+// Store is a catalog in a SQLite database.
+type Store struct {
+	db *sql.DB
+	// writeMu serialises DDL in this process so that goroutines queue here
+	// instead of meeting SQLITE_BUSY; busy_timeout covers other processes,
+	// and _txlock=immediate makes each transaction take SQLite's write
+	// lock at BEGIN, so it never fails half-way on its first write.
+	writeMu sync.Mutex
+}
+
+// New returns the store of db, which must be a go-sqlite3 handle opened
+// with DSN's settings (or at least _txlock=immediate and a busy timeout).
+// The caller keeps ownership of db.
+func New(db *sql.DB) (*Store, error) {
+	if _, ok := db.Driver().(*sqlite3.SQLiteDriver); !ok {
+		return nil, fmt.Errorf("a SQLite catalog needs a handle of go-sqlite3 (github.com/mattn/go-sqlite3), not of %T", db.Driver())
+	}
+	return &Store{db: db}, nil
+}
+
+// DB returns the store's handle.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// StatementCacheSize is how many prepared statements each SQLite
+// connection keeps (go-sqlite3's _stmt_cache_size). A CREATE CONNECTION
+// runs a handful of fixed statements; without the cache SQLite compiles
+// each of them again on every call.
+const StatementCacheSize = 64
+
+// DSN is the go-sqlite3 data source name conncat opens a catalog file
+// with: WAL (readers never wait for the writer), a busy timeout for writers
+// in other processes, foreign keys, _txlock=immediate (a transaction takes
+// the write lock at BEGIN, so a transaction never fails half-way when it
+// first writes; synchronous=NORMAL is WAL's durable-on-checkpoint mode (a
+// power cut may lose the last commits, never corrupt the file).
+func DSN(path string) string {
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_busy_timeout", "10000")
+	q.Set("_foreign_keys", "on")
+	q.Set("_txlock", "immediate")
+	q.Set("_synchronous", "NORMAL")
+	q.Set("_stmt_cache_size", strconv.Itoa(StatementCacheSize))
+	return "file:" + filepath.ToSlash(path) + "?" + q.Encode()
+}
+
+// Write implements catalog.Store.
+func (s *Store) Write(ctx context.Context, fn func(catalog.Tx) error) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return withTx(ctx, s.db, func(tx *sql.Tx) error { return fn(tx) })
+}
+
+// withTx runs fn in a transaction of db, committed if fn succeeds and
+// rolled back otherwise. The rollback is deferred, not called on error
+// only: fn runs engine code (the clock, WITH (VALIDATE)'s network checks),
+// and if that panics the transaction must still end, or its connection
+// would keep SQLite's write lock and every later writer would wait for it.
+func withTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback() // no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Read implements catalog.Store: fn runs on one connection inside a
+// deferred transaction, so in WAL mode every read in it sees one snapshot
+// and it takes no write lock (go-sqlite3 begins every database/sql
+// transaction as the DSN's _txlock=immediate says, which would queue a
+// read behind every writer).
+func (s *Store) Read(ctx context.Context, fn func(catalog.Tx) error) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `BEGIN DEFERRED`); err != nil {
+		return fmt.Errorf("begin read: %w", err)
+	}
+	// Deferred, so that a panic in fn still ends the transaction. A
+	// connection whose rollback failed is discarded, never reused inside
+	// an open transaction.
+	defer func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`); err != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	return fn(conn)
+}
+
+// Query implements catalog.Store. The query runs on its own connection
+// with PRAGMA query_only (SQLite itself refuses any write), an authorizer
+// that lets it read only the catalog tables and call only the allowed
+// functions, and a cap on the length of every value it computes.
+func (s *Store) Query(ctx context.Context, q *sqlparse.Query, args []any, collect func(*sql.Rows) error) error {
+	text, err := q.SQLite(func(t sqlparse.TableRef) (string, error) {
+		if !catalog.IsTable(t.Name) {
+			return "", catalog.UndefinedTableError(t)
+		}
+		return t.Name, nil
+	})
+	if err != nil {
+		return err
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("query: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA query_only = ON`); err != nil {
+		return fmt.Errorf("query: %w", err)
+	}
+	defer conn.ExecContext(context.Background(), `PRAGMA query_only = OFF`)
+	g, unguard, err := guard(conn, q.CTENames())
+	if err != nil {
+		return fmt.Errorf("query: %w", err)
+	}
+	defer unguard()
+	rows, err := conn.QueryContext(ctx, text, args...)
+	if err != nil {
+		return s.queryError(ctx, q, g, err, true)
+	}
+	if err := collect(rows); err != nil {
+		var coded *sqlparse.Error
+		if errors.As(err, &coded) {
+			return err
+		}
+		return s.queryError(ctx, q, g, err, false)
+	}
+	return nil
+}
+
+// queryError names what went wrong with a query SQLite refused (compiling)
+// or failed while computing its rows.
+func (s *Store) queryError(ctx context.Context, q *sqlparse.Query, g *readGuard, err error, compiling bool) error {
+	switch {
+	case ctx.Err() != nil:
+		return catalog.CanceledError(ctx)
+	case g.refused != "":
+		return g.err(q)
+	}
+	if e := tooBig(err, q); e != nil {
+		return e
+	}
+	if e := s.undefinedColumn(ctx, err, q); e != nil {
+		return e
+	}
+	return catalog.QueryFailedError(q, compiling, err)
+}
+
+// undefinedColumn is 42703 for a query naming a column that does not
+// exist, or nil for any other error. SQLite says which column only in its
+// message ("no such column: c.nam"), so this one reads the message.
+func (s *Store) undefinedColumn(ctx context.Context, err error, q *sqlparse.Query) *sqlparse.Error {
+	const prefix = "no such column: "
+	var se sqlite3.Error
+	if !errors.As(err, &se) || !strings.HasPrefix(se.Error(), prefix) {
+		return nil
+	}
+	return catalog.UndefinedColumnError(q, strings.TrimPrefix(se.Error(), prefix), s.columnsOf(ctx, q.Tables()), err)
+}
+
+// columnsOf lists the columns of the catalog tables refs name.
+func (s *Store) columnsOf(ctx context.Context, refs []sqlparse.TableRef) []string {
+	var cols []string
+	for _, t := range refs {
+		if !catalog.IsTable(t.Name) {
+			continue
+		}
+		rows, err := s.db.QueryContext(ctx, `SELECT name FROM pragma_table_info(?)`, t.Name)
+		if err != nil {
+			return cols
+		}
+		for rows.Next() {
+			var name string
+			if rows.Scan(&name) == nil {
+				cols = append(cols, name)
+			}
+		}
+		rows.Close()
+	}
+	return cols
+}
+
+// tooBig is the error for a query that computed a value over
+// MaxQueryValueLen, or nil.
+func tooBig(err error, q *sqlparse.Query) *sqlparse.Error {
+	var se sqlite3.Error
+	if !errors.As(err, &se) || se.Code != sqlite3.ErrTooBig {
+		return nil
+	}
+	return &sqlparse.Error{Code: sqlstate.ProgramLimitExceeded, Position: q.Pos(), Err: err,
+		Message: fmt.Sprintf("query computed a value over %d MiB", MaxQueryValueLen>>20),
+		Hint:    "Catalog queries may not build strings or blobs that large."}
+}

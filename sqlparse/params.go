@@ -92,12 +92,12 @@ func skipTo(s string, i int, end string) int {
 // the n-th argument there whatever the order parameters appear in.
 type param struct {
 	*driver.ParamMarkerExpr
-	number    int
-	forSQLite *bool
+	number int
+	target *restoreTarget
 }
 
 func (p *param) Restore(ctx *tidbformat.RestoreCtx) error {
-	if *p.forSQLite {
+	if *p.target == forSQLite {
 		ctx.WritePlain("?" + strconv.Itoa(p.number))
 	} else {
 		ctx.WritePlain("$" + strconv.Itoa(p.number))

@@ -125,8 +125,13 @@ func runQuery(t *testing.T, input string) string {
 		return b.String() + "sqlite error: " + err.Error() + "\n"
 	}
 	b.WriteString("sqlite: " + sqlite + "\n")
+	pg, err := q.PostgreSQL(func(tr sqlparse.TableRef) (string, error) { return "cat." + tr.Name, nil })
+	if err != nil {
+		return b.String() + "postgres error: " + err.Error() + "\n"
+	}
+	b.WriteString("postgres: " + pg + "\n")
 	if again := q.String(); again != strings.TrimSuffix(strings.SplitN(b.String(), "\n", 2)[0], "\n") {
-		t.Errorf("SQLite() changed the query: %s", again)
+		t.Errorf("SQLite() or PostgreSQL() changed the query: %s", again)
 	}
 	return b.String()
 }

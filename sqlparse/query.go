@@ -42,10 +42,10 @@ type Query struct {
 	text  string
 	// offset is where text starts in the script.
 	offset int
-	// params is the highest $n; forSQLite says how they restore (as
-	// ?n for SQLite, as $n otherwise) during a restore.
-	params    int
-	forSQLite bool
+	// params is the highest $n; target says how they restore (as ?n for
+	// SQLite, as $n otherwise) during a restore.
+	params int
+	target restoreTarget
 }
 
 // TableRef is a table a query reads, as written (lower-cased).
@@ -157,7 +157,7 @@ func parseQuery(script string, piece Piece) (*Query, *Error) {
 			WithHint("The catalog is changed only through CREATE, ALTER and DROP.")
 	}
 	q := &Query{stmt: stmts[0], pos: firstTokenPos(piece), text: piece.Text, offset: piece.Offset}
-	g := &gate{piece: piece, tables: &q.tables, nodes: &q.nodes, params: &queryParams{numbers: numbers, forSQLite: &q.forSQLite}}
+	g := &gate{piece: piece, tables: &q.tables, nodes: &q.nodes, params: &queryParams{numbers: numbers, target: &q.target}}
 	stmts[0].Accept(g)
 	if g.err != nil {
 		return nil, g.err
@@ -334,9 +334,9 @@ type gate struct {
 
 // queryParams are a query's $n parameters as the gate found them.
 type queryParams struct {
-	numbers   map[int]int // offset of the '?' in the text -> n
-	max       int
-	forSQLite *bool
+	numbers map[int]int // offset of the '?' in the text -> n
+	max     int
+	target  *restoreTarget
 }
 
 func (g *gate) fail(n ast.Node, code, msg string, args ...any) (ast.Node, bool) {
@@ -485,6 +485,12 @@ func (g *gate) Enter(n ast.Node) (ast.Node, bool) {
 		}
 	case *ast.VariableExpr:
 		return g.fail(n, sqlstate.FeatureNotSupported, "variables are not supported in catalog queries")
+	case *ast.PatternLikeOrIlikeExpr:
+		if !n.IsLike {
+			g.fail(n, sqlstate.FeatureNotSupported, "ILIKE is not supported in catalog queries")
+			g.err.Hint = "Compare lower-cased text: lower(name) LIKE lower('Pattern%')."
+			return n, true
+		}
 	case *driver.ParamMarkerExpr:
 		return g.param(n)
 	case *ast.MatchAgainst, *ast.DefaultExpr, *ast.ValuesExpr:
@@ -504,7 +510,7 @@ func (g *gate) param(n *driver.ParamMarkerExpr) (ast.Node, bool) {
 		return n, true
 	}
 	g.params.max = max(g.params.max, number)
-	return &param{ParamMarkerExpr: n, number: number, forSQLite: g.params.forSQLite}, true
+	return &param{ParamMarkerExpr: n, number: number, target: g.params.target}, true
 }
 
 func (g *gate) Leave(n ast.Node) (ast.Node, bool) {
@@ -587,7 +593,7 @@ func (*Query) statement() {}
 // double-quoted, LIMIT n OFFSET m. Queries hold no secrets, so it is also
 // UnredactedSQL.
 func (q *Query) String() string {
-	s, err := q.restore(nil)
+	s, err := q.restore(nil, forReading)
 	if err != nil {
 		// Restore fails only on nodes the gate refuses; show the input.
 		return q.text
@@ -600,23 +606,46 @@ func (q *Query) UnredactedSQL() string { return q.String() }
 
 // SQLite restores the query as SQLite-ready text. resolve maps every table
 // reference to the name SQLite should read (or refuses it); names are
-// written double-quoted, strings without charset prefixes.
+// written in backquotes, strings without charset prefixes, parameters as
+// ?n, and NULLs sort as PostgreSQL sorts them (last ascending, first
+// descending), so both stores give the same order.
 func (q *Query) SQLite(resolve func(TableRef) (string, error)) (string, error) {
 	if resolve == nil {
 		return "", fmt.Errorf("sqlparse: Query.SQLite needs a resolver")
 	}
-	return q.restore(resolve)
+	return q.restore(resolve, forSQLite)
 }
+
+// PostgreSQL restores the query as PostgreSQL-ready text: resolve maps
+// every table reference to its (schema-qualified, quoted) name; names are
+// written lower case in double quotes (the catalog's columns are lower
+// case, and SQLite matches names without regard to case, so both stores
+// read the same columns), parameters as $n.
+func (q *Query) PostgreSQL(resolve func(TableRef) (string, error)) (string, error) {
+	if resolve == nil {
+		return "", fmt.Errorf("sqlparse: Query.PostgreSQL needs a resolver")
+	}
+	return q.restore(resolve, forPostgreSQL)
+}
+
+// restoreTarget is what a restore writes for.
+type restoreTarget uint8
+
+const (
+	forReading restoreTarget = iota // String: canonical and readable
+	forSQLite
+	forPostgreSQL
+)
 
 // restore writes the query. Table names are swapped for resolved ones and
 // LIMIT m,n is rewritten as LIMIT n OFFSET m for the duration of the
 // restore, then put back, so the Query is unchanged afterwards.
-func (q *Query) restore(resolve func(TableRef) (string, error)) (string, error) {
-	// Only the text SQLite runs gets every operand parenthesised; String
-	// stays readable (and re-parses to itself).
-	r := &rewriter{forSQLite: resolve != nil}
+func (q *Query) restore(resolve func(TableRef) (string, error), target restoreTarget) (string, error) {
+	// Only the text a database runs gets every operand parenthesised;
+	// String stays readable (and re-parses to itself).
+	r := &rewriter{target: target}
 	defer r.undo()
-	q.forSQLite = r.forSQLite
+	q.target = target
 	if resolve != nil {
 		for i, n := range q.nodes {
 			resolved, err := resolve(q.tables[i])
@@ -624,21 +653,29 @@ func (q *Query) restore(resolve func(TableRef) (string, error)) (string, error) 
 				return "", err
 			}
 			n, schema, name := n, n.Schema, n.Name
-			n.Schema, n.Name = model.NewCIStr(""), model.NewCIStr(resolved)
+			// "schema.table" names a table in a schema (PostgreSQL's).
+			resolvedSchema, resolvedName, qualified := strings.Cut(resolved, ".")
+			if !qualified {
+				resolvedSchema, resolvedName = "", resolved
+			}
+			n.Schema, n.Name = model.NewCIStr(resolvedSchema), model.NewCIStr(resolvedName)
 			r.undos = append(r.undos, func() { n.Schema, n.Name = schema, name })
 		}
 	}
 	q.stmt.Accept(r)
 	var b strings.Builder
-	// For SQLite, names go in backquotes: SQLite reads an unknown
-	// "double-quoted" name as a string literal, so a misspelled column
-	// would quietly become a constant; an unknown `name` is an error.
-	quoting := tidbformat.RestoreNameDoubleQuotes
-	if r.forSQLite {
-		quoting = tidbformat.RestoreNameBackQuotes
+	flags := tidbformat.RestoreStringSingleQuotes | tidbformat.RestoreKeyWordUppercase | tidbformat.RestoreStringWithoutCharset
+	switch target {
+	case forSQLite:
+		// Names go in backquotes: SQLite reads an unknown "double-quoted"
+		// name as a string literal, so a misspelled column would quietly
+		// become a constant; an unknown `name` is an error.
+		flags |= tidbformat.RestoreNameBackQuotes
+	case forPostgreSQL:
+		flags |= tidbformat.RestoreNameDoubleQuotes | tidbformat.RestoreNameLowercase
+	default:
+		flags |= tidbformat.RestoreNameDoubleQuotes
 	}
-	flags := tidbformat.RestoreStringSingleQuotes | tidbformat.RestoreKeyWordUppercase |
-		quoting | tidbformat.RestoreStringWithoutCharset
 	if err := q.stmt.Restore(tidbformat.NewRestoreCtx(flags, &b)); err != nil {
 		return "", fmt.Errorf("sqlparse: restore query: %w", err)
 	}
@@ -649,8 +686,8 @@ func (q *Query) restore(resolve func(TableRef) (string, error)) (string, error) 
 // operands in parentheses, for the duration of a restore, and remembers
 // how to undo every temporary change.
 type rewriter struct {
-	forSQLite bool
-	undos     []func()
+	target restoreTarget
+	undos  []func()
 }
 
 func (r *rewriter) undo() {
@@ -669,10 +706,16 @@ func (r *rewriter) Leave(n ast.Node) (ast.Node, bool) {
 		n.Count, n.Offset = limitOffset{ExprNode: count, offset: offset}, nil
 		r.undos = append(r.undos, func() { n.Count, n.Offset = count, offset })
 	}
-	if !r.forSQLite {
+	if r.target == forReading {
 		return n, true
 	}
 	switch n := n.(type) {
+	case *ast.OrderByClause:
+		if r.target == forSQLite {
+			for _, item := range n.Items {
+				r.nullsAsPostgreSQL(item)
+			}
+		}
 	case *ast.BinaryOperationExpr:
 		r.parenthesize(&n.L, &n.R)
 	case *ast.UnaryOperationExpr:
@@ -683,6 +726,13 @@ func (r *rewriter) Leave(n ast.Node) (ast.Node, bool) {
 		r.parenthesize(&n.Expr)
 	case *ast.PatternLikeOrIlikeExpr:
 		r.parenthesize(&n.Expr, &n.Pattern)
+		if r.target == forSQLite && n.Escape == '\\' {
+			// PostgreSQL's LIKE escapes with a backslash unless told
+			// otherwise; SQLite's has no escape unless told.
+			pattern := n.Pattern
+			n.Pattern = backslashEscaped{pattern}
+			r.undos = append(r.undos, func() { n.Pattern = pattern })
+		}
 	case *ast.BetweenExpr:
 		r.parenthesize(&n.Expr, &n.Left, &n.Right)
 	case *ast.PatternInExpr:
@@ -711,6 +761,46 @@ func (r *rewriter) parenthesize(operands ...*ast.ExprNode) {
 		*o = parenthesized{ExprNode: orig}
 		r.undos = append(r.undos, func() { *o = orig })
 	}
+}
+
+// nullsAsPostgreSQL makes SQLite sort NULLs as PostgreSQL does: last in
+// ascending order, first in descending (SQLite's default is the reverse).
+// ByItem writes its expression, then DESC; the wrapper writes both and the
+// NULLS clause, with the item's own DESC off for the restore.
+func (r *rewriter) nullsAsPostgreSQL(n *ast.ByItem) {
+	expr, desc := n.Expr, n.Desc
+	n.Expr, n.Desc = nullsOrdered{ExprNode: expr, desc: desc}, false
+	r.undos = append(r.undos, func() { n.Expr, n.Desc = expr, desc })
+}
+
+// nullsOrdered restores an ORDER BY item with PostgreSQL's NULL order.
+type nullsOrdered struct {
+	ast.ExprNode
+	desc bool
+}
+
+func (o nullsOrdered) Restore(ctx *tidbformat.RestoreCtx) error {
+	if err := o.ExprNode.Restore(ctx); err != nil {
+		return err
+	}
+	if o.desc {
+		ctx.WriteKeyWord(" DESC NULLS FIRST")
+	} else {
+		ctx.WriteKeyWord(" NULLS LAST")
+	}
+	return nil
+}
+
+// backslashEscaped restores a LIKE pattern followed by ESCAPE '\'.
+type backslashEscaped struct{ ast.ExprNode }
+
+func (p backslashEscaped) Restore(ctx *tidbformat.RestoreCtx) error {
+	if err := p.ExprNode.Restore(ctx); err != nil {
+		return err
+	}
+	ctx.WriteKeyWord(" ESCAPE ")
+	ctx.WriteString(`\`)
+	return nil
 }
 
 // parenthesized restores its expression inside parentheses.

@@ -138,10 +138,11 @@ func (s *Store) Query(ctx context.Context, q *sqlparse.Query, args []any, collec
 		return fmt.Errorf("query: %w", err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `PRAGMA query_only = ON`); err != nil {
+	// case_sensitive_like: LIKE compares case as PostgreSQL's does.
+	if _, err := conn.ExecContext(ctx, `PRAGMA query_only = ON; PRAGMA case_sensitive_like = ON`); err != nil {
 		return fmt.Errorf("query: %w", err)
 	}
-	defer conn.ExecContext(context.Background(), `PRAGMA query_only = OFF`)
+	defer conn.ExecContext(context.Background(), `PRAGMA query_only = OFF; PRAGMA case_sensitive_like = OFF`)
 	g, unguard, err := guard(conn, q.CTENames())
 	if err != nil {
 		return fmt.Errorf("query: %w", err)

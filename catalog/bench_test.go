@@ -9,11 +9,12 @@ import (
 
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/internal/benchdata"
+	"github.com/conncat/conncat/internal/testenv"
 	"github.com/conncat/conncat/sqlparse"
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := testenv.RunWithPostgres(m)
 	benchdata.Cleanup()
 	os.Exit(code)
 }

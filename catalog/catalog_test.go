@@ -63,20 +63,30 @@ func newCatalog(t testing.TB, opts catalog.Options) (*catalog.Catalog, string) {
 
 var uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 
-// TestGolden runs testdata/ files. Each file gets a fresh catalog, opened
-// with the options on its first line's "open" directive if any.
+// TestGolden runs testdata/ files on every store, expecting the same
+// output from each; testdata/backend/<store>/ holds the cases of one store
+// only (its own functions). Each file gets a fresh catalog, opened with
+// the options on its first line's "open" directive if any.
 //
 //	open principal=ARN prefix=P allow-http    reopen with these options (new catalog)
 //	exec      each statement: its tag, notices and changed IDs, or its error
-//	query     one statement: columns and rows
+//	query     one statement: columns and rows (args=(v1,v2) bind $1, $2)
 //
 // Generated UUIDs print as <uuid>.
 func TestGolden(t *testing.T) {
+	forEachBackend(t, testGolden)
+}
+
+func testGolden(t *testing.T, backend string) {
 	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
-		if strings.Contains(filepath.ToSlash(path), "/fuzz/") {
+		slashed := filepath.ToSlash(path)
+		if strings.Contains(slashed, "/fuzz/") {
 			return // the fuzz corpus, not golden files
 		}
-		c, _ := newCatalog(t, catalog.Options{})
+		if strings.Contains(slashed, "/backend/") && !strings.Contains(slashed, "/backend/"+backend+"/") {
+			return // another store's own cases
+		}
+		c := newCatalogOn(t, backend, catalog.Options{})
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
 			ctx := context.Background()
 			switch d.Cmd {
@@ -92,7 +102,7 @@ func TestGolden(t *testing.T) {
 						opts.Endpoints.AllowHTTP = true
 					}
 				}
-				c, _ = newCatalog(t, opts)
+				c = newCatalogOn(t, backend, opts)
 				return ""
 			case "exec":
 				var b strings.Builder
@@ -123,7 +133,15 @@ func TestGolden(t *testing.T) {
 				if err != nil {
 					return formatError(d.Input, err)
 				}
-				res, err := c.Exec(ctx, stmt)
+				var args []any
+				for _, a := range d.CmdArgs {
+					if a.Key == "args" {
+						for _, v := range a.Vals {
+							args = append(args, v)
+						}
+					}
+				}
+				res, err := c.Exec(ctx, stmt, args...)
 				if err != nil {
 					return formatError(d.Input, err)
 				}

@@ -12,8 +12,10 @@ import (
 // TestExternalIDs: every role connection gets its own external ID, the
 // configured prefix then a version 7 UUID, so IDs made later sort later
 // (inserts land at the end of the external_id index).
-func TestExternalIDs(t *testing.T) {
-	c, _ := newCatalog(t, catalog.Options{ExternalIDPrefix: "acme-"})
+func TestExternalIDs(t *testing.T) { forEachBackend(t, testExternalIDs) }
+
+func testExternalIDs(t *testing.T, backend string) {
+	c := newCatalogOn(t, backend, catalog.Options{ExternalIDPrefix: "acme-"})
 	mustExec(t, c, `
 		CREATE CONNECTION a TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/A');
 		CREATE CONNECTION b TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/B');
@@ -41,7 +43,11 @@ func TestExternalIDs(t *testing.T) {
 // names the external ID; switching the connection to static keys and back
 // to a role must not change it (DROP and CREATE does: a new object).
 func TestExternalIDOutlivesStaticKeys(t *testing.T) {
-	c, _ := newCatalog(t, catalog.Options{})
+	forEachBackend(t, testExternalIDOutlivesStaticKeys)
+}
+
+func testExternalIDOutlivesStaticKeys(t *testing.T, backend string) {
+	c := newCatalogOn(t, backend, catalog.Options{})
 	mustExec(t, c, `CREATE SECRET sk AS 'fake-secret-key';
 		CREATE CONNECTION a TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/A')`)
 	externalID := func() any {

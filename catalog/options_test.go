@@ -44,7 +44,9 @@ var optionSamples = map[connection.Option]struct {
 // TestEveryOptionRoundTrips drives every row of the option table through
 // CREATE, the stored row, create_sql, Resolve and an ALTER that drops it:
 // the generic row mapping must carry each one without code of its own.
-func TestEveryOptionRoundTrips(t *testing.T) {
+func TestEveryOptionRoundTrips(t *testing.T) { forEachBackend(t, testEveryOptionRoundTrips) }
+
+func testEveryOptionRoundTrips(t *testing.T, backend string) {
 	ctx := context.Background()
 	for _, def := range connection.Options {
 		if def.Scope != connection.ScopeAWS {
@@ -56,7 +58,7 @@ func TestEveryOptionRoundTrips(t *testing.T) {
 			continue
 		}
 		t.Run(string(def.Name), func(t *testing.T) {
-			c, _ := newCatalog(t, catalog.Options{})
+			c := newCatalogOn(t, backend, catalog.Options{})
 			run := func(sql string) *catalog.Result {
 				t.Helper()
 				stmts, err := sqlparse.Parse(sql)

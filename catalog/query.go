@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/conncat/conncat/internal/sqlstate"
@@ -20,6 +21,10 @@ func collect(rows *sql.Rows, res *Result) error {
 	}
 	res.Columns = cols
 	res.Rows = [][]any{}
+	types, err := rows.ColumnTypes()
+	if err != nil {
+		return err
+	}
 	for rows.Next() {
 		if len(res.Rows) >= MaxQueryRows {
 			return errorf(sqlstate.ProgramLimitExceeded, -1, "query returned more than %d rows", MaxQueryRows).
@@ -34,13 +39,41 @@ func collect(rows *sql.Rows, res *Result) error {
 			return err
 		}
 		for i, v := range vals {
-			if b, ok := v.([]byte); ok {
-				vals[i] = string(b)
-			}
+			vals[i] = normalize(v, types[i])
 		}
 		res.Rows = append(res.Rows, vals)
 	}
 	return rows.Err()
+}
+
+// normalize gives a value the Go type both stores agree on, the one
+// Result documents (string, int64, float64, []byte or nil): SQLite has no
+// boolean and no small integer, so PostgreSQL's become int64 (true is 1);
+// a NUMERIC (avg, sum of integers on PostgreSQL) becomes float64 as
+// SQLite computes it; text arrives as string.
+func normalize(v any, t *sql.ColumnType) any {
+	switch v := v.(type) {
+	case []byte:
+		return string(v)
+	case bool:
+		if v {
+			return int64(1)
+		}
+		return int64(0)
+	case int32:
+		return int64(v)
+	case int16:
+		return int64(v)
+	case float32:
+		return float64(v)
+	case string:
+		if t.DatabaseTypeName() == "NUMERIC" {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				return f
+			}
+		}
+	}
+	return v
 }
 
 // query runs a gated SELECT through the store, which adds its own second

@@ -10,6 +10,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -80,6 +81,7 @@ func (c *PostgresCluster) Schema() string {
 // StartPostgres initialises and starts a cluster. PostgreSQL refuses to
 // run as root, so as root it runs as the postgres OS user.
 func StartPostgres() (*PostgresCluster, error) {
+	removeAbandonedClusters()
 	dir, err := os.MkdirTemp("", "conncat-pg-")
 	if err != nil {
 		return nil, err
@@ -104,6 +106,24 @@ func StartPostgres() (*PostgresCluster, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// removeAbandonedClusters removes the directories of clusters whose test
+// binary was killed before it could stop them (Pdeathsig already stopped
+// the server): no postmaster.pid names a live process.
+func removeAbandonedClusters() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "conncat-pg-*"))
+	for _, dir := range dirs {
+		b, err := os.ReadFile(filepath.Join(dir, "data", "postmaster.pid"))
+		if err == nil {
+			if pid, err := strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0]); err == nil && syscall.Kill(pid, 0) == nil {
+				continue
+			}
+		}
+		if info, err := os.Stat(dir); err == nil && time.Since(info.ModTime()) > time.Minute {
+			os.RemoveAll(dir)
+		}
+	}
 }
 
 func postgresUser() (*syscall.Credential, error) {

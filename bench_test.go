@@ -9,10 +9,11 @@ import (
 	"github.com/conncat/conncat"
 	"github.com/conncat/conncat/catalog/sqlite"
 	"github.com/conncat/conncat/internal/benchdata"
+	"github.com/conncat/conncat/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := testenv.RunWithPostgres(m)
 	benchdata.Cleanup()
 	os.Exit(code)
 }

@@ -24,8 +24,11 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/conncat/conncat/catalog"
+	"github.com/conncat/conncat/catalog/postgres"
 	"github.com/conncat/conncat/catalog/sqlite"
 	"github.com/conncat/conncat/connection"
 	"github.com/conncat/conncat/credentials"
@@ -102,6 +105,7 @@ type Catalog struct {
 
 type options struct {
 	catalog.Options
+	schema     string
 	keyFile    string
 	name       string
 	timeout    time.Duration
@@ -179,12 +183,30 @@ func WithStatementTimeout(d time.Duration) Option {
 // WithClock sets the clock used for timestamps (tests).
 func WithClock(now func() time.Time) Option { return func(o *options) { o.Now = now } }
 
-// Open opens (creating if needed) the catalog in the SQLite file at path.
-func Open(ctx context.Context, path string, opts ...Option) (*Catalog, error) {
+// WithSchema names the PostgreSQL schema a catalog's tables live in
+// (default "conncat"), so that one database can hold several catalogs:
+// 1 to 48 lower-case letters, digits and underscores. SQLite catalogs have
+// their own file instead and ignore it.
+func WithSchema(name string) Option { return func(o *options) { o.schema = name } }
+
+// Open opens (creating if needed) a catalog: in PostgreSQL when target is
+// a postgres:// or postgresql:// URL (pgx's connection string, with its
+// parameters: sslmode, target_session_attrs, several hosts, ...), else in
+// the SQLite file at target.
+//
+// A catalog in PostgreSQL is shared by every node that opens the same
+// database and schema. Its sealing key must be given (WithKeyFile or
+// WithKeyProvider): the key never enters the database, and Open refuses
+// to guess one.
+func Open(ctx context.Context, target string, opts ...Option) (*Catalog, error) {
 	o := options{}
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if IsPostgresURL(target) {
+		return openPostgres(ctx, target, o)
+	}
+	path := target
 	if o.name == "" {
 		o.name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	}
@@ -218,17 +240,63 @@ func Open(ctx context.Context, path string, opts ...Option) (*Catalog, error) {
 	return cat, nil
 }
 
-// OpenDB uses a SQLite handle the engine already holds (go-sqlite3). The
-// engine keeps ownership: Close does not close db. For writers in several
-// processes, open db with _txlock=immediate and a busy timeout.
-func OpenDB(ctx context.Context, db *sql.DB, opts ...Option) (*Catalog, error) {
-	store, err := sqlite.New(db)
-	if err != nil {
-		return nil, fmt.Errorf("conncat: OpenDB: %w", err)
+// IsPostgresURL reports whether Open reads target as a PostgreSQL URL.
+func IsPostgresURL(target string) bool {
+	lower := strings.ToLower(target)
+	return strings.HasPrefix(lower, "postgres://") || strings.HasPrefix(lower, "postgresql://")
+}
+
+// openPostgres opens a catalog in the PostgreSQL database url names.
+func openPostgres(ctx context.Context, url string, o options) (*Catalog, error) {
+	if o.Keys == nil && o.keyFile == "" {
+		return nil, errors.New("conncat: a catalog in PostgreSQL needs its sealing key: give WithKeyFile or WithKeyProvider " +
+			"(the key never enters the database, so every node must be given the same one)")
 	}
+	if o.Keys == nil {
+		o.Keys = catalog.FileKey{Path: o.keyFile}
+	}
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		// pgx's message names the problem without the password.
+		return nil, fmt.Errorf("conncat: catalog URL: %w", err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	store, err := postgres.New(db, o.schema)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if o.name == "" {
+		o.name = store.Schema()
+	}
+	cat, err := open(ctx, db, store, o)
+	if err != nil {
+		db.Close()
+		return nil, coded(ctx, err, -1)
+	}
+	cat.owns = true
+	return cat, nil
+}
+
+// OpenDB uses a handle the engine already holds: go-sqlite3's, or pgx's
+// database/sql driver (github.com/jackc/pgx/v5/stdlib) for a catalog in
+// PostgreSQL (see WithSchema). The engine keeps ownership: Close does not
+// close db. For SQLite writers in several processes, open db with
+// _txlock=immediate and a busy timeout.
+func OpenDB(ctx context.Context, db *sql.DB, opts ...Option) (*Catalog, error) {
 	o := options{}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	var store catalog.Store
+	var err error
+	if _, isPgx := db.Driver().(*stdlib.Driver); isPgx {
+		store, err = postgres.New(db, o.schema)
+	} else if store, err = sqlite.New(db); err != nil {
+		err = fmt.Errorf("%w, or of pgx's database/sql driver for PostgreSQL", err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("conncat: OpenDB: %w", err)
 	}
 	if o.Keys == nil {
 		if o.keyFile == "" {

@@ -3,7 +3,6 @@ package conncat_test
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	"github.com/conncat/conncat"
-	"github.com/conncat/conncat/catalog/sqlite"
 )
 
 // The crash test: a child process runs mixed DDL against a catalog file
@@ -30,13 +28,19 @@ import (
 const crashChildEnv = "CONNCAT_CRASH_CHILD_DB"
 
 // TestCrashChild is the child's body; it does nothing in a normal run.
+// Its catalog is a SQLite file, or a PostgreSQL URL with a schema and a
+// key file.
 func TestCrashChild(t *testing.T) {
-	path := os.Getenv(crashChildEnv)
-	if path == "" {
+	target := os.Getenv(crashChildEnv)
+	if target == "" {
 		return
 	}
 	ctx := context.Background()
-	cat, err := conncat.Open(ctx, path)
+	var opts []conncat.Option
+	if schema := os.Getenv("CONNCAT_CRASH_SCHEMA"); schema != "" {
+		opts = append(opts, conncat.WithSchema(schema), conncat.WithKeyFile(os.Getenv("CONNCAT_CRASH_KEY")))
+	}
+	cat, err := conncat.Open(ctx, target, opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child open:", err)
 		os.Exit(3)
@@ -69,11 +73,17 @@ func TestCrashChild(t *testing.T) {
 	os.Exit(0)
 }
 
-func TestCrashSafety(t *testing.T) {
+func TestCrashSafety(t *testing.T) { forEachBackend(t, testCrashSafety) }
+
+func testCrashSafety(t *testing.T, backend string) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "crash.db")
+	p := newPlace(t, backend)
+	keyFile := filepath.Join(dir, "crash.key")
+	if backend == "postgres" {
+		p.opts = []conncat.Option{conncat.WithSchema(p.schema), conncat.WithKeyFile(keyFile)}
+	}
 	ctx := context.Background()
-	cat, err := conncat.Open(ctx, path) // creates the file and its key
+	cat, err := conncat.Open(ctx, p.target, p.opts...) // creates the catalog and its key
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +98,8 @@ func TestCrashSafety(t *testing.T) {
 			t.Fatal(err)
 		}
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), crashChildEnv+"="+path, fmt.Sprintf("CONNCAT_CRASH_RUN=%d", run))
+		cmd.Env = append(os.Environ(), crashChildEnv+"="+p.target, fmt.Sprintf("CONNCAT_CRASH_RUN=%d", run),
+			"CONNCAT_CRASH_SCHEMA="+p.schema, "CONNCAT_CRASH_KEY="+keyFile)
 		cmd.Stdout = logFile
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
@@ -106,7 +117,7 @@ func TestCrashSafety(t *testing.T) {
 		if inflight != "" {
 			midStatement++
 		}
-		state = checkCatalog(t, path, expected, inflight)
+		state = checkCatalog(t, p, expected, inflight)
 	}
 	t.Logf("%d statements completed over 25 kills, %d kills during a statement", completed, midStatement)
 	if completed == 0 || midStatement == 0 {
@@ -157,33 +168,36 @@ func apply(state map[string]bool, op string) {
 	}
 }
 
-// checkCatalog verifies the file after a kill and returns the objects it holds.
-func checkCatalog(t *testing.T, path string, expected map[string]bool, inflight string) map[string]bool {
+// checkCatalog verifies the catalog after a kill and returns the objects
+// it holds.
+func checkCatalog(t *testing.T, p place, expected map[string]bool, inflight string) map[string]bool {
 	t.Helper()
 	ctx := context.Background()
-	cat, err := conncat.Open(ctx, path)
+	cat, err := conncat.Open(ctx, p.target, p.opts...)
 	if err != nil {
 		t.Fatalf("catalog does not open after a kill: %v", err)
 	}
 	defer cat.Close()
-	db, err := sql.Open("sqlite3", sqlite.DSN(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	var integrity string
-	if err := db.QueryRow(`PRAGMA integrity_check`).Scan(&integrity); err != nil || integrity != "ok" {
-		t.Fatalf("integrity_check: %q %v", integrity, err)
+	db := p.raw(t)
+	// PostgreSQL checks its own integrity and foreign keys on every
+	// commit; SQLite is asked.
+	if p.backend == "sqlite" {
+		var integrity, fk string
+		if err := db.QueryRow(`PRAGMA integrity_check`).Scan(&integrity); err != nil || integrity != "ok" {
+			t.Fatalf("integrity_check: %q %v", integrity, err)
+		}
+		if err := db.QueryRow(`SELECT count(*) FROM pragma_foreign_key_check`).Scan(&fk); err != nil || fk != "0" {
+			t.Fatalf("foreign key violations: %s %v", fk, err)
+		}
 	}
 	for _, q := range []struct{ what, sql string }{
-		{"foreign key violations", `SELECT count(*) FROM pragma_foreign_key_check`},
 		{"dependencies of missing objects", `SELECT count(*) FROM mz_object_dependencies d WHERE d.object_id NOT IN (SELECT id FROM mz_connections)`},
 		{"dependencies on missing objects", `SELECT count(*) FROM mz_object_dependencies d WHERE d.referenced_object_id NOT IN (SELECT id FROM mz_connections UNION SELECT id FROM mz_secrets)`},
 		{"AWS connections without their row", `SELECT count(*) FROM mz_connections c WHERE c.type = 'aws' AND c.id NOT IN (SELECT id FROM mz_aws_connections)`},
 		{"S3 connections without their row", `SELECT count(*) FROM mz_connections c WHERE c.type = 's3' AND c.id NOT IN (SELECT id FROM mz_s3_connections)`},
 		{"connections without create_sql", `SELECT count(*) FROM mz_connections WHERE create_sql = ''`},
 		{"secrets without a sealed value", `SELECT count(*) FROM mz_secrets WHERE id NOT IN (SELECT id FROM conncat_secret_values)`},
-		{"sealed values of nothing", `SELECT count(*) FROM conncat_secret_values v WHERE v.id <> 'conncat-key-check' AND v.id NOT IN (SELECT id FROM mz_secrets) AND substr(v.id, 1, instr(v.id, '/') - 1) NOT IN (SELECT id FROM mz_connections)`},
+		{"sealed values of nothing", `SELECT count(*) FROM conncat_secret_values v WHERE v.id <> 'conncat-key-check' AND v.id NOT IN (SELECT id FROM mz_secrets) AND NOT EXISTS (SELECT 1 FROM mz_connections c WHERE v.id LIKE c.id || '/%')`},
 		{"secret-key connections missing a dependency", `SELECT count(*) FROM mz_aws_connections a WHERE a.secret_access_key_secret_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM mz_object_dependencies d WHERE d.object_id = a.id AND d.referenced_object_id = a.secret_access_key_secret_id)`},
 	} {
 		var n int

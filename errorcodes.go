@@ -3,8 +3,12 @@ package conncat
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"io"
+	"net"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	sqlite3 "github.com/mattn/go-sqlite3"
 
 	"github.com/conncat/conncat/internal/sqlstate"
@@ -16,6 +20,8 @@ import (
 const (
 	CodeFeatureNotSupported    = sqlstate.FeatureNotSupported
 	CodeConnectionDoesNotExist = sqlstate.ConnectionDoesNotExist
+	CodeUnableToConnect        = sqlstate.UnableToConnect
+	CodeConnectionFailure      = sqlstate.ConnectionFailure
 	CodeDataException          = sqlstate.DataException
 	CodeCharacterNotInRepert   = sqlstate.CharacterNotInRepert
 	CodeInvalidParameterValue  = sqlstate.InvalidParameterValue
@@ -85,6 +91,11 @@ func classify(ctx context.Context, err error) (code, message string) {
 			return CodeQueryCanceled, "canceling statement due to statement timeout"
 		}
 		return CodeQueryCanceled, "canceling statement due to user request"
+	}
+	if code, message, ok := classifyPostgres(err); ok {
+		return code, message
+	}
+	switch {
 	case isSQLite(err, sqlite3.ErrBusy), isSQLite(err, sqlite3.ErrLocked):
 		return CodeLockNotAvailable, "could not obtain the catalog's lock: " + err.Error()
 	case isSQLite(err, sqlite3.ErrFull):
@@ -107,3 +118,27 @@ func isSQLite(err error, code sqlite3.ErrNo) bool {
 	var se sqlite3.Error
 	return errors.As(err, &se) && se.Code == code
 }
+
+// classifyPostgres codes an error of the PostgreSQL store: PostgreSQL's
+// own SQLSTATE and message (a unique violation is the duplicate object it
+// means, 42710), and 08xxx for a connection that could not be made or was
+// lost, with the driver's words after conncat's.
+func classifyPostgres(err error) (code, message string, ok bool) {
+	var pe *pgconn.PgError
+	var connect *pgconn.ConnectError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &pe) && pe.Code == pgUniqueViolation:
+		return CodeDuplicateObject, "an object with that name or ID already exists: " + pe.Message, true
+	case errors.As(err, &pe):
+		return pe.Code, pe.Message, true
+	case errors.As(err, &connect):
+		return CodeUnableToConnect, "could not connect to the catalog's database: " + connect.Unwrap().Error(), true
+	case pgconn.SafeToRetry(err), errors.As(err, &netErr), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, driver.ErrBadConn):
+		return CodeConnectionFailure, "lost the connection to the catalog's database: " + err.Error(), true
+	}
+	return "", "", false
+}
+
+// pgUniqueViolation is PostgreSQL's 23505, which conncat reports as 42710.
+const pgUniqueViolation = "23505"

@@ -5,13 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/conncat/conncat"
-	"github.com/conncat/conncat/catalog/sqlite"
 )
 
 // snapshot renders every catalog table (and the sealed values) so that a
@@ -42,19 +40,11 @@ func snapshot(t *testing.T, db *sql.DB) string {
 // TestHostileInput: statements that try to get around the rules are
 // refused with the expected SQLSTATE, never panic, never leak the secret
 // in the error, and leave the catalog exactly as it was.
-func TestHostileInput(t *testing.T) {
+func TestHostileInput(t *testing.T) { forEachBackend(t, testHostileInput) }
+
+func testHostileInput(t *testing.T, backend string) {
 	const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-	path := filepath.Join(t.TempDir(), "hostile.db")
-	cat, err := conncat.Open(context.Background(), path, conncat.WithPublicAddressesOnly())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cat.Close()
-	raw, err := sql.Open("sqlite3", sqlite.DSN(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	cat, raw := openOn(t, backend, conncat.WithPublicAddressesOnly())
 	mustExec(t, cat, `CREATE SECRET sk AS '`+secret+`'`)
 	mustExec(t, cat, `CREATE CONNECTION k TO AWS (ACCESS KEY ID = 'AKIAIOSFODNN7EXAMPLE', SECRET ACCESS KEY = SECRET sk)`)
 
@@ -124,7 +114,7 @@ func TestHostileInput(t *testing.T) {
 	// context, with a clear error.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	_, err = cat.Exec(ctx, "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n")
+	_, err := cat.Exec(ctx, "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n")
 	var e *conncat.Error
 	if !errors.As(err, &e) || (e.Code != "57014" && e.Code != "54000") {
 		t.Fatalf("runaway query: %v", err)

@@ -31,7 +31,9 @@ import (
 // JSON handlers (installed as the default logger, so anything conncat or
 // the engine logs is captured too), never shows the secret — and neither
 // do results, notices or errors of a session that uses it.
-func TestSecretsNeverPrinted(t *testing.T) {
+func TestSecretsNeverPrinted(t *testing.T) { forEachBackend(t, testSecretsNeverPrinted) }
+
+func testSecretsNeverPrinted(t *testing.T, backend string) {
 	const secretKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 	const token = "FwoGZXIvYXdzEXAMPLESESSIONTOKEN"
 	var logs bytes.Buffer
@@ -43,7 +45,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	fake := awstest.NewSTS()
 	defer fake.Close()
 	key, secret := fake.AddUser(engineUser)
-	cat := openTest(t, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret)))
+	cat, _ := openOn(t, backend, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret)))
 	ctx := context.Background()
 
 	var out strings.Builder

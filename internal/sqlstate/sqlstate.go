@@ -8,7 +8,11 @@ package sqlstate
 const FeatureNotSupported = "0A000"
 
 // Class 08: the connection (to the catalog's database) failed.
-const ConnectionDoesNotExist = "08003"
+const (
+	UnableToConnect        = "08001"
+	ConnectionDoesNotExist = "08003"
+	ConnectionFailure      = "08006"
+)
 
 // Class 22: a value is wrong.
 const (

@@ -46,7 +46,7 @@ func (s *session) interactive(ctx context.Context, db string) {
 	line.SetWordCompleter(func(text string, pos int) (string, []string, string) {
 		return s.complete(ctx, text, pos)
 	})
-	fmt.Fprintf(s.stdout, "conncat on %s. Type \\? for help, \\q to quit.\n", db)
+	fmt.Fprintf(s.stdout, "conncat on %s. Type \\? for help, \\q to quit.\n", displayTarget(db))
 	if s.sandbox != nil {
 		fmt.Fprintln(s.stdout, "Sandbox: AWS is played in-process. \\sandbox shows how.")
 	}

@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -32,10 +33,10 @@ func (s *stringList) String() string     { return strings.Join(*s, "; ") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 type config struct {
-	db, principal, prefix, keyFile, format, onError, file string
-	allowHTTP, sandbox, dbGiven                           bool
-	commands                                              stringList
-	statementTimeout                                      time.Duration
+	db, schema, principal, prefix, keyFile, format, onError, file string
+	allowHTTP, sandbox, dbGiven                                   bool
+	commands                                                      stringList
+	statementTimeout                                              time.Duration
 }
 
 func envOr(name, def string) string {
@@ -78,7 +79,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	cat, err := conncat.Open(ctx, cfg.db, opts...)
 	if err != nil {
-		fmt.Fprintf(stderr, "cannot open catalog %s: %v\n", cfg.db, err)
+		fmt.Fprintf(stderr, "cannot open catalog %s: %v\n", displayTarget(cfg.db), err)
 		return 2
 	}
 	defer cat.Close()
@@ -99,10 +100,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	cfg := &config{}
 	fs := flag.NewFlagSet("repl", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.db, "db", envOr("CONNCAT_DB", "conncat.db"), "catalog database file (CONNCAT_DB)")
+	fs.StringVar(&cfg.db, "db", envOr("CONNCAT_DB", "conncat.db"), "catalog: a SQLite file, or a postgres:// URL shared by many nodes (CONNCAT_DB)")
+	fs.StringVar(&cfg.schema, "schema", os.Getenv("CONNCAT_SCHEMA"), "PostgreSQL schema of the catalog's tables; default conncat (CONNCAT_SCHEMA)")
 	fs.StringVar(&cfg.principal, "principal", os.Getenv("CONNCAT_PRINCIPAL_ARN"), "ARN of the role or user customers trust (CONNCAT_PRINCIPAL_ARN)")
 	fs.StringVar(&cfg.prefix, "external-id-prefix", os.Getenv("CONNCAT_EXTERNAL_ID_PREFIX"), "prefix of generated external IDs (CONNCAT_EXTERNAL_ID_PREFIX)")
-	fs.StringVar(&cfg.keyFile, "key-file", os.Getenv("CONNCAT_KEY_FILE"), "file holding the secret-sealing key; default <db>.key (CONNCAT_KEY_FILE)")
+	fs.StringVar(&cfg.keyFile, "key-file", os.Getenv("CONNCAT_KEY_FILE"), "file holding the secret-sealing key; default <db>.key for SQLite, required for PostgreSQL (CONNCAT_KEY_FILE)")
 	fs.BoolVar(&cfg.allowHTTP, "allow-http-endpoints", os.Getenv("CONNCAT_ALLOW_HTTP_ENDPOINTS") == "1", "accept http:// endpoints on non-loopback hosts (CONNCAT_ALLOW_HTTP_ENDPOINTS=1)")
 	fs.StringVar(&cfg.format, "format", envOr("CONNCAT_FORMAT", "table"), "output format: table, csv or json (CONNCAT_FORMAT)")
 	fs.StringVar(&cfg.onError, "on-error", envOr("CONNCAT_ON_ERROR", "continue"), "after a failed statement: continue or stop (CONNCAT_ON_ERROR)")
@@ -131,6 +133,19 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	return cfg, nil
 }
 
+// displayTarget is the catalog's location as it may be printed: a URL
+// without its password.
+func displayTarget(target string) string {
+	if !conncat.IsPostgresURL(target) {
+		return target
+	}
+	u, err := url.Parse(target)
+	if err != nil {
+		return "the PostgreSQL URL given (it does not parse)"
+	}
+	return u.Redacted()
+}
+
 // catalogOptions turns the catalog flags into Open's options.
 func catalogOptions(cfg *config) []conncat.Option {
 	opts := []conncat.Option{conncat.WithStatementTimeout(cfg.statementTimeout)}
@@ -142,6 +157,9 @@ func catalogOptions(cfg *config) []conncat.Option {
 	}
 	if cfg.keyFile != "" {
 		opts = append(opts, conncat.WithKeyFile(cfg.keyFile))
+	}
+	if cfg.schema != "" {
+		opts = append(opts, conncat.WithSchema(cfg.schema))
 	}
 	if cfg.allowHTTP {
 		opts = append(opts, conncat.WithPlainHTTPEndpoints())

@@ -1,0 +1,163 @@
+package conncat_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/conncat/conncat"
+	"github.com/conncat/conncat/internal/testenv"
+)
+
+// TestPostgresNeedsItsKey: the key never enters the database, so a
+// catalog in PostgreSQL opens only when given one, and says so.
+func TestPostgresNeedsItsKey(t *testing.T) {
+	cluster := testenv.Postgres(t)
+	_, err := conncat.Open(context.Background(), cluster.URL, conncat.WithSchema(cluster.Schema()))
+	if err == nil || !strings.Contains(err.Error(), "WithKeyFile") || !strings.Contains(err.Error(), "never enters the database") {
+		t.Fatalf("Open without a key: %v", err)
+	}
+	for _, schema := range []string{"Upper", "1st", "a-b", "a.b", strings.Repeat("s", 49)} {
+		if _, err := conncat.Open(context.Background(), cluster.URL, conncat.WithSchema(schema), conncat.WithKeyFile(filepath.Join(t.TempDir(), "k"))); err == nil {
+			t.Errorf("schema %q accepted", schema)
+		}
+	}
+}
+
+// TestPostgresUnreachable: a database that does not answer is a coded
+// 08001 error that does not repeat the URL's password.
+func TestPostgresUnreachable(t *testing.T) {
+	url := fmt.Sprintf("postgres://conncat:fake-password-8472@127.0.0.1:%d/conncat?sslmode=disable&connect_timeout=2", testenv.FreePort(t))
+	_, err := conncat.Open(context.Background(), url, conncat.WithKeyFile(filepath.Join(t.TempDir(), "k")))
+	var e *conncat.Error
+	if !errors.As(err, &e) || e.Code != conncat.CodeUnableToConnect {
+		t.Fatalf("Open of a closed port: %v", err)
+	}
+	if strings.Contains(fmt.Sprintf("%v %+v", err, e), "fake-password-8472") {
+		t.Fatalf("the error repeats the password: %v", err)
+	}
+}
+
+// TestPostgresNodesShareOneCatalog: nodes that open the same schema
+// together migrate it once; their DDL is serialised, so contended
+// IF NOT EXISTS and DROP IF EXISTS give exact results; a second schema in
+// the same database is another catalog.
+func TestPostgresNodesShareOneCatalog(t *testing.T) {
+	p := newPlace(t, "postgres")
+	ctx := context.Background()
+	const nodes = 6
+	cats := make([]*conncat.Catalog, nodes)
+	var wg sync.WaitGroup
+	errs := make(chan error, nodes*50)
+	for i := range cats {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cat, err := conncat.Open(ctx, p.target, p.opts...)
+			if err != nil {
+				errs <- fmt.Errorf("node %d: open: %w", i, err)
+				return
+			}
+			cats[i] = cat
+		}()
+	}
+	wg.Wait()
+	for _, cat := range cats {
+		if cat != nil {
+			defer cat.Close()
+		}
+	}
+	if len(errs) > 0 {
+		t.Fatal(<-errs)
+	}
+	for i, cat := range cats {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 10 {
+				name := fmt.Sprintf("shared_%d", j%5)
+				previous := fmt.Sprintf(`"own_%d_%d"`, i, j-1) // quoted: own_0_-1 is a name too
+				for _, sql := range []string{
+					"CREATE CONNECTION IF NOT EXISTS " + name + " TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/R')",
+					fmt.Sprintf("CREATE CONNECTION own_%d_%d TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/R')", i, j),
+					"DROP CONNECTION IF EXISTS " + previous,
+					"SELECT count(*) FROM mz_connections",
+				} {
+					if _, err := cat.Exec(ctx, sql); err != nil {
+						errs <- fmt.Errorf("node %d: %s: %w", i, sql, err)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	res := mustExec(t, cats[0], `SELECT count(*) FROM mz_connections WHERE name LIKE 'shared\_%';
+		SELECT count(*) FROM mz_connections WHERE name LIKE 'own\_%';
+		SELECT count(DISTINCT external_id), count(*) FROM mz_aws_connections;
+		SELECT count(DISTINCT id) FROM mz_connections`)
+	if res[0].Rows[0][0] != int64(5) || res[1].Rows[0][0] != int64(nodes) {
+		t.Fatalf("shared %v, own %v: want 5 and %d", res[0].Rows, res[1].Rows, nodes)
+	}
+	if res[2].Rows[0][0] != res[2].Rows[0][1] {
+		t.Fatalf("external IDs not unique: %v", res[2].Rows)
+	}
+
+	other := newPlace(t, "postgres").open(t)
+	mustExec(t, other, "CREATE CONNECTION shared_0 TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/Other')")
+	if r := mustExec(t, other, "SELECT count(*) FROM mz_connections"); r[0].Rows[0][0] != int64(1) {
+		t.Fatalf("a second schema sees %v connections", r[0].Rows)
+	}
+}
+
+// TestPostgresQueriesCannotReachSealedValues checks the second layer on
+// its own: the role catalog queries run as may read the catalog tables
+// and is refused the sealed values, whatever the gate lets through.
+func TestPostgresQueriesCannotReachSealedValues(t *testing.T) {
+	p := newPlace(t, "postgres")
+	cat := p.open(t)
+	mustExec(t, cat, "CREATE SECRET sk AS 'fake-sealed-value'")
+	raw := p.raw(t)
+	ctx := context.Background()
+	conn, err := raw.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "SET ROLE conncat_reader_"+p.schema); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM mz_secrets").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the reader cannot read mz_secrets: %d %v", n, err)
+	}
+	for _, table := range []string{"conncat_secret_values", "conncat_ids", "conncat_external_ids"} {
+		err := conn.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n)
+		if err == nil || !strings.Contains(err.Error(), "permission denied") {
+			t.Errorf("the reader reads %s: %v", table, err)
+		}
+	}
+}
+
+// TestPostgresStatementTimeout: a runaway query stops at the statement
+// budget with 57014, on the server too (statement_timeout).
+func TestPostgresStatementTimeout(t *testing.T) {
+	cat := newPlace(t, "postgres").open(t, conncat.WithStatementTimeout(300*time.Millisecond))
+	start := time.Now()
+	_, err := cat.Exec(context.Background(), "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n")
+	var e *conncat.Error
+	if !errors.As(err, &e) || e.Code != conncat.CodeQueryCanceled {
+		t.Fatalf("runaway query: %v", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("the query ran %v past a 300 ms budget", took)
+	}
+}

@@ -78,6 +78,17 @@ func (c awsColumn) holdsSeconds() bool { return !c.secret && c.def.Value == conn
 
 // scan reads a row selected as awsColumns.
 func (r *awsRow) scan(s interface{ Scan(...any) error }) error {
+	targets, fill := r.scanTargets()
+	if err := s.Scan(targets...); err != nil {
+		return err
+	}
+	fill()
+	return nil
+}
+
+// scanTargets are the Scan destinations of awsColumns, and the function
+// that fills the row from them once scanned.
+func (r *awsRow) scanTargets() ([]any, func()) {
 	texts := make([]sql.NullString, len(optionColumns))
 	seconds := make([]sql.NullInt64, len(optionColumns))
 	args := make([]any, 0, len(optionColumns)+3)
@@ -88,9 +99,10 @@ func (r *awsRow) scan(s interface{ Scan(...any) error }) error {
 			args = append(args, &texts[i])
 		}
 	}
-	if err := s.Scan(append(args, &r.principal, &r.externalID, &r.trustPolicy)...); err != nil {
-		return err
-	}
+	return append(args, &r.principal, &r.externalID, &r.trustPolicy), func() { r.fill(texts, seconds) }
+}
+
+func (r *awsRow) fill(texts []sql.NullString, seconds []sql.NullInt64) {
 	r.options = map[connection.Option]storedOption{}
 	for i, c := range optionColumns {
 		v := r.options[c.def.Name]
@@ -106,7 +118,6 @@ func (r *awsRow) scan(s interface{ Scan(...any) error }) error {
 		}
 		r.options[c.def.Name] = v
 	}
-	return nil
 }
 
 // values are the row's columns in the order of awsColumns.
@@ -193,7 +204,7 @@ func awsOptions(ctx context.Context, q Tx, row *awsRow) (sqlparse.Options, error
 }
 
 // spec is the row as a Spec with its literal values only: no secret is
-// opened (openSecrets does that).
+// opened (the resolve query reads them; openResolved opens them).
 func (r *awsRow) spec(id, name, principal string) connection.Spec {
 	s := connection.Spec{ID: id, Name: name, Principal: principal, ExternalID: r.externalID.String}
 	for _, d := range connection.Options {
@@ -203,29 +214,4 @@ func (r *awsRow) spec(id, name, principal string) connection.Spec {
 		}
 	}
 	return s
-}
-
-// openSecrets fills spec's secret fields from the sealed values the row
-// references.
-func (c *Catalog) openSecrets(ctx context.Context, q Tx, row *awsRow, spec *connection.Spec) error {
-	for _, d := range connection.Options {
-		v, ok := row.options[d.Name]
-		var sealedID string
-		switch {
-		case !ok:
-			continue
-		case v.secretID != "":
-			sealedID = v.secretID
-		case d.Secret == connection.SecretSealed:
-			sealedID = sealedValueID(spec.ID, d)
-		default:
-			continue
-		}
-		text, err := c.loadValue(ctx, q, sealedID)
-		if err != nil {
-			return err
-		}
-		d.SetField(spec, text, 0)
-	}
-	return nil
 }

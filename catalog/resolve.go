@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/conncat/conncat/connection"
 	"github.com/conncat/conncat/internal/sqlstate"
@@ -23,72 +24,131 @@ type Resolved struct {
 	S3 *connection.S3URL
 }
 
-// Resolve loads a connection by name with its secrets opened, all from
-// one snapshot of the catalog: a concurrent ALTER SECRET is seen wholly
-// or not at all.
-func (c *Catalog) Resolve(ctx context.Context, name string) (r *Resolved, err error) {
-	err = c.store.Read(ctx, func(q Tx) error {
-		r, err = c.resolve(ctx, q, name)
-		return err
-	})
+// Resolve loads a connection by name with its secrets opened, in one
+// statement, so from one snapshot of the catalog: a concurrent ALTER
+// SECRET is seen wholly or not at all.
+func (c *Catalog) Resolve(ctx context.Context, name string) (*Resolved, error) {
+	return c.resolveIn(ctx, c.store.Reader(), name)
+}
+
+// resolveIn is Resolve inside a transaction (WITH (VALIDATE)'s dry run
+// resolves what the statement would leave).
+func (c *Catalog) resolveIn(ctx context.Context, q Tx, name string) (*Resolved, error) {
+	r, err := c.resolveWhere(ctx, q, resolveByName, name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errorf(sqlstate.UndefinedObject, -1, "connection %q does not exist", name)
+	}
 	return r, err
 }
 
 // ResolveID is Resolve by object ID, which survives RENAME: the data
 // plane holds IDs so that a renamed connection keeps working.
-func (c *Catalog) ResolveID(ctx context.Context, id string) (r *Resolved, err error) {
-	err = c.store.Read(ctx, func(q Tx) error {
-		r, err = c.resolveID(ctx, q, id)
-		return err
-	})
-	return r, err
-}
-
-func (c *Catalog) resolveID(ctx context.Context, q Tx, id string) (*Resolved, error) {
-	r := &connRef{id: id}
-	var typ string
-	err := q.QueryRowContext(ctx, `SELECT name, type FROM mz_connections WHERE id = ?`, id).Scan(&r.name, &typ)
+func (c *Catalog) ResolveID(ctx context.Context, id string) (*Resolved, error) {
+	r, err := c.resolveWhere(ctx, c.store.Reader(), resolveByID, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errorf(sqlstate.UndefinedObject, -1, "connection %s no longer exists", id).
 			WithHint("It was dropped; create it again and ask for a new client.")
 	}
-	if err != nil {
-		return nil, fmt.Errorf("look up connection: %w", err)
-	}
-	r.typ = sqlparse.ConnectionType(typ)
-	return c.resolveRef(ctx, q, r)
+	return r, err
 }
 
-func (c *Catalog) resolve(ctx context.Context, q Tx, name string) (*Resolved, error) {
-	conn, err := lookupConnection(ctx, q, name)
-	if err != nil {
-		return nil, err
-	}
-	if conn == nil {
-		return nil, errorf(sqlstate.UndefinedObject, -1, "connection %q does not exist", name)
-	}
-	return c.resolveRef(ctx, q, conn)
-}
-
-func (c *Catalog) resolveRef(ctx context.Context, q Tx, conn *connRef) (*Resolved, error) {
-	r := &Resolved{ID: conn.id, Name: conn.name, Type: conn.typ}
-	awsID, awsName := conn.id, conn.name
-	if conn.typ == sqlparse.ConnectionS3 {
-		var u connection.S3URL
-		if err := q.QueryRowContext(ctx, `SELECT s.bucket, s.prefix, s.aws_connection_id, c.name FROM mz_s3_connections s JOIN mz_connections c ON c.id = s.aws_connection_id WHERE s.id = ?`, conn.id).
-			Scan(&u.Bucket, &u.Prefix, &awsID, &awsName); err != nil {
-			return nil, fmt.Errorf("load s3 connection: %w", err)
+// resolveQuery reads a connection, the AWS connection holding its
+// credentials, and every sealed value they use, in one statement: one
+// round trip and one snapshot on every store. Its sealed-value columns
+// come from the option table: for each option that may reference a
+// secret, the referenced value; for each inline secret, its sealed value.
+var resolveByName, resolveByID = func() (string, string) {
+	var cols, joins []string
+	for i, d := range connection.Options {
+		if d.SecretColumn != "" {
+			alias := fmt.Sprintf("ref%d", i)
+			cols = append(cols, alias+".nonce", alias+".ciphertext")
+			joins = append(joins, fmt.Sprintf("LEFT JOIN conncat_secret_values %s ON %s.id = a.%s", alias, alias, d.SecretColumn))
 		}
-		r.S3 = &u
+		if d.Secret == connection.SecretSealed {
+			alias := fmt.Sprintf("inline%d", i)
+			cols = append(cols, alias+".nonce", alias+".ciphertext")
+			joins = append(joins, fmt.Sprintf("LEFT JOIN conncat_secret_values %s ON %s.id = ac.id || '/%s'", alias, alias, d.Column))
+		}
 	}
-	row, err := loadAWSRow(ctx, q, awsID)
-	if err != nil {
-		return nil, err
+	var aws []string
+	for _, col := range strings.Split(awsColumns, ", ") {
+		aws = append(aws, "a."+strings.TrimSpace(col))
 	}
-	spec := row.spec(awsID, awsName, c.opts.Principal)
-	if err := c.openSecrets(ctx, q, row, &spec); err != nil {
+	base := `SELECT c.id, c.name, c.type, s.bucket, s.prefix, ac.id, ac.name, ` + strings.Join(aws, ", ") + `, ` + strings.Join(cols, ", ") + `
+		FROM mz_connections c
+		LEFT JOIN mz_s3_connections s ON s.id = c.id
+		JOIN mz_connections ac ON ac.id = COALESCE(s.aws_connection_id, c.id)
+		JOIN mz_aws_connections a ON a.id = ac.id
+		` + strings.Join(joins, "\n\t\t")
+	return base + ` WHERE c.name = ?`, base + ` WHERE c.id = ?`
+}()
+
+// sealedPair is one sealed value as the resolve query returns it.
+type sealedPair struct{ nonce, ct []byte }
+
+func (c *Catalog) resolveWhere(ctx context.Context, q Tx, query, arg string) (*Resolved, error) {
+	var r Resolved
+	var typ string
+	var bucket, prefix sql.NullString
+	var row awsRow
+	awsTargets, fill := row.scanTargets()
+	refs, inline := map[connection.Option]*sealedPair{}, map[connection.Option]*sealedPair{}
+	targets := append([]any{&r.ID, &r.Name, &typ, &bucket, &prefix, &r.AWS.ID, &r.AWS.Name}, awsTargets...)
+	for _, d := range connection.Options {
+		if d.SecretColumn != "" {
+			refs[d.Name] = &sealedPair{}
+			targets = append(targets, &refs[d.Name].nonce, &refs[d.Name].ct)
+		}
+		if d.Secret == connection.SecretSealed {
+			inline[d.Name] = &sealedPair{}
+			targets = append(targets, &inline[d.Name].nonce, &inline[d.Name].ct)
+		}
+	}
+	if err := q.QueryRowContext(ctx, query, arg).Scan(targets...); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("resolve connection: %w", err)
+	}
+	fill()
+	r.Type = sqlparse.ConnectionType(typ)
+	if r.Type == sqlparse.ConnectionS3 {
+		r.S3 = &connection.S3URL{Bucket: bucket.String, Prefix: prefix.String}
+	}
+	spec := row.spec(r.AWS.ID, r.AWS.Name, c.opts.Principal)
+	if err := c.openResolved(ctx, q, &row, &spec, refs, inline); err != nil {
 		return nil, err
 	}
 	r.AWS = spec
-	return r, nil
+	return &r, nil
+}
+
+// openResolved opens the sealed values the resolve query returned into
+// spec's secret fields.
+func (c *Catalog) openResolved(ctx context.Context, q Tx, row *awsRow, spec *connection.Spec, refs, inline map[connection.Option]*sealedPair) error {
+	for _, d := range connection.Options {
+		v, ok := row.options[d.Name]
+		var id string
+		var sealed *sealedPair
+		switch {
+		case !ok:
+			continue
+		case v.secretID != "":
+			id, sealed = v.secretID, refs[d.Name]
+		case d.Secret == connection.SecretSealed:
+			id, sealed = sealedValueID(spec.ID, d), inline[d.Name]
+		default:
+			continue
+		}
+		if sealed == nil || sealed.nonce == nil {
+			return fmt.Errorf("load sealed value %s: %w", id, sql.ErrNoRows)
+		}
+		text, err := c.openValue(ctx, q, id, sealed.nonce, sealed.ct)
+		if err != nil {
+			return err
+		}
+		d.SetField(spec, text, 0)
+	}
+	return nil
 }

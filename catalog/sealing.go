@@ -165,12 +165,10 @@ func (c *Catalog) storeValue(ctx context.Context, tx Tx, id, value string) error
 	return nil
 }
 
-// loadValue opens the value stored under id.
-func (c *Catalog) loadValue(ctx context.Context, q Tx, id string) (string, error) {
-	var nonce, ct []byte
-	if err := q.QueryRowContext(ctx, `SELECT nonce, ciphertext FROM conncat_secret_values WHERE id = ?`, id).Scan(&nonce, &ct); err != nil {
-		return "", fmt.Errorf("load sealed value %s: %w", id, err)
-	}
+// openValue opens a sealed value read under id; if this handle's key no
+// longer opens it (another handle rotated the key), the key is reloaded
+// from the KeyProvider once.
+func (c *Catalog) openValue(ctx context.Context, q Tx, id string, nonce, ct []byte) (string, error) {
 	v, err := c.seal.Load().open(id, nonce, ct)
 	if errors.Is(err, ErrKeyMismatch) {
 		// Another handle may have rotated the key: reload ours and retry.

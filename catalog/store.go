@@ -32,6 +32,10 @@ type Store interface {
 	// Read runs fn in one read-only transaction: one snapshot, no write
 	// lock taken.
 	Read(ctx context.Context, fn func(Tx) error) error
+	// Reader runs reads of one statement each outside any transaction,
+	// each statement its own snapshot: the hot path (Resolve) is one
+	// statement and one round trip.
+	Reader() Tx
 	// Query runs a gated SELECT with its parameter values, in a read-only
 	// transaction behind the store's own second layer (a reader that can
 	// see only the catalog tables), and hands its rows to collect. Errors

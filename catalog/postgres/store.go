@@ -79,7 +79,7 @@ func (s *Store) Write(ctx context.Context, fn func(catalog.Tx) error) error {
 	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, s.lockKey); err != nil {
 		return fmt.Errorf("lock catalog: %w", err)
 	}
-	if err := fn(&boundTx{tx: tx, s: s}); err != nil {
+	if err := fn(&boundTx{q: tx, s: s}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -96,26 +96,30 @@ func (s *Store) Read(ctx context.Context, fn func(catalog.Tx) error) error {
 		return fmt.Errorf("begin read: %w", err)
 	}
 	defer tx.Rollback()
-	return fn(&boundTx{tx: tx, s: s})
+	return fn(&boundTx{q: tx, s: s})
 }
+
+// Reader implements catalog.Store: statements outside any transaction,
+// each its own snapshot, in the catalog's schema.
+func (s *Store) Reader() catalog.Tx { return &boundTx{q: s.db, s: s} }
 
 // boundTx runs the executor's statements in the catalog's schema, with
 // their ? placeholders as PostgreSQL's $n.
 type boundTx struct {
-	tx *sql.Tx
-	s  *Store
+	q catalog.Tx // a *sql.Tx, or the *sql.DB for Reader
+	s *Store
 }
 
 func (t *boundTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(ctx, t.s.bind(query), args...)
+	return t.q.ExecContext(ctx, t.s.bind(query), args...)
 }
 
 func (t *boundTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(ctx, t.s.bind(query), args...)
+	return t.q.QueryContext(ctx, t.s.bind(query), args...)
 }
 
 func (t *boundTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(ctx, t.s.bind(query), args...)
+	return t.q.QueryRowContext(ctx, t.s.bind(query), args...)
 }
 
 // catalogTables are every table of the schema, which the executor's

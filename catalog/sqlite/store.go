@@ -119,6 +119,10 @@ func (s *Store) Read(ctx context.Context, fn func(catalog.Tx) error) error {
 	return fn(conn)
 }
 
+// Reader implements catalog.Store: the handle itself, whose statements
+// run in autocommit, each one snapshot.
+func (s *Store) Reader() catalog.Tx { return s.db }
+
 // Query implements catalog.Store. The query runs on its own connection
 // with PRAGMA query_only (SQLite itself refuses any write), an authorizer
 // that lets it read only the catalog tables and call only the allowed

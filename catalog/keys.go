@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // KeyProvider supplies the 32-byte AES-256 key that seals secret values.
@@ -65,25 +66,39 @@ func (f FileKey) read() ([]byte, error) {
 	return key[:32], nil
 }
 
+// create writes a new key beside the final name, syncs it, then links it
+// into place: the link is atomic, so a reader never sees a half-written
+// key file, and of processes creating it at once exactly one wins (the
+// others get fs.ErrExist and read the winner's).
 func (f FileKey) create() ([]byte, error) {
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("generate key: %w", err)
 	}
-	file, err := os.OpenFile(f.Path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	tmp, err := os.CreateTemp(filepath.Dir(f.Path), "."+filepath.Base(f.Path)+".new-*")
 	if err != nil {
 		return nil, err
 	}
-	if _, err := file.Write(key); err != nil {
-		file.Close()
-		os.Remove(f.Path)
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("key file: %w", err)
+	}
+	if _, err := tmp.Write(key); err != nil {
+		tmp.Close()
 		return nil, fmt.Errorf("write key file: %w", err)
 	}
-	if err := file.Sync(); err != nil {
-		file.Close()
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
 		return nil, fmt.Errorf("sync key file: %w", err)
 	}
-	return key, file.Close()
+	if err := tmp.Close(); err != nil {
+		return nil, fmt.Errorf("write key file: %w", err)
+	}
+	if err := os.Link(tmp.Name(), f.Path); err != nil {
+		return nil, err
+	}
+	return key, nil
 }
 
 // StaticKey is a KeyProvider for a key held in memory (tests, or an engine

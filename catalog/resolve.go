@@ -24,32 +24,122 @@ type Resolved struct {
 	S3 *connection.S3URL
 }
 
-// Resolve loads a connection by name with its secrets opened, in one
-// statement, so from one snapshot of the catalog: a concurrent ALTER
-// SECRET is seen wholly or not at all.
+// Resolve loads a connection by name with its secrets opened, all from
+// one snapshot of the catalog: a concurrent ALTER SECRET is seen wholly or
+// not at all.
 func (c *Catalog) Resolve(ctx context.Context, name string) (*Resolved, error) {
-	return c.resolveIn(ctx, c.store.Reader(), name)
-}
-
-// resolveIn is Resolve inside a transaction (WITH (VALIDATE)'s dry run
-// resolves what the statement would leave).
-func (c *Catalog) resolveIn(ctx context.Context, q Tx, name string) (*Resolved, error) {
-	r, err := c.resolveWhere(ctx, q, resolveByName, name)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errorf(sqlstate.UndefinedObject, -1, "connection %q does not exist", name)
-	}
-	return r, err
+	return c.resolveOutside(ctx, false, name)
 }
 
 // ResolveID is Resolve by object ID, which survives RENAME: the data
 // plane holds IDs so that a renamed connection keeps working.
 func (c *Catalog) ResolveID(ctx context.Context, id string) (*Resolved, error) {
-	r, err := c.resolveWhere(ctx, c.store.Reader(), resolveByID, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errorf(sqlstate.UndefinedObject, -1, "connection %s no longer exists", id).
+	return c.resolveOutside(ctx, true, id)
+}
+
+// resolveOutside resolves outside any transaction of the caller's. Where
+// statements cost round trips (PostgreSQL) it is one joined statement,
+// its own snapshot; in process (SQLite) a few narrow statements in one
+// read transaction are faster than joining eight tables.
+func (c *Catalog) resolveOutside(ctx context.Context, byID bool, key string) (r *Resolved, err error) {
+	if c.store.RoundTrips() {
+		return c.resolveIn(ctx, c.store.Reader(), byID, key)
+	}
+	err = c.store.Read(ctx, func(q Tx) error {
+		r, err = c.resolveIn(ctx, q, byID, key)
+		return err
+	})
+	return r, err
+}
+
+// resolveIn resolves by ID or name with q, which may be inside a
+// transaction (WITH (VALIDATE)'s dry run resolves what the statement
+// would leave).
+func (c *Catalog) resolveIn(ctx context.Context, q Tx, byID bool, key string) (*Resolved, error) {
+	var r *Resolved
+	var err error
+	switch {
+	case c.store.RoundTrips() && byID:
+		r, err = c.resolveJoined(ctx, q, resolveByID, key)
+	case c.store.RoundTrips():
+		r, err = c.resolveJoined(ctx, q, resolveByName, key)
+	default:
+		r, err = c.resolveNarrow(ctx, q, byID, key)
+	}
+	switch {
+	case !errors.Is(err, sql.ErrNoRows):
+		return r, err
+	case byID:
+		return nil, errorf(sqlstate.UndefinedObject, -1, "connection %s no longer exists", key).
 			WithHint("It was dropped; create it again and ask for a new client.")
 	}
-	return r, err
+	return nil, errorf(sqlstate.UndefinedObject, -1, "connection %q does not exist", key)
+}
+
+// resolveNarrow reads the connection, its S3 row, its AWS row and each
+// sealed value it uses, one statement each.
+func (c *Catalog) resolveNarrow(ctx context.Context, q Tx, byID bool, key string) (*Resolved, error) {
+	r := &Resolved{}
+	var typ string
+	where := `name = ?`
+	if byID {
+		where = `id = ?`
+	}
+	if err := q.QueryRowContext(ctx, `SELECT id, name, type FROM mz_connections WHERE `+where, key).Scan(&r.ID, &r.Name, &typ); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("look up connection: %w", err)
+	}
+	r.Type = sqlparse.ConnectionType(typ)
+	awsID, awsName := r.ID, r.Name
+	if r.Type == sqlparse.ConnectionS3 {
+		var u connection.S3URL
+		if err := q.QueryRowContext(ctx, `SELECT s.bucket, s.prefix, s.aws_connection_id, c.name FROM mz_s3_connections s JOIN mz_connections c ON c.id = s.aws_connection_id WHERE s.id = ?`, r.ID).
+			Scan(&u.Bucket, &u.Prefix, &awsID, &awsName); err != nil {
+			return nil, fmt.Errorf("load s3 connection: %w", err)
+		}
+		r.S3 = &u
+	}
+	row, err := loadAWSRow(ctx, q, awsID)
+	if err != nil {
+		return nil, err
+	}
+	spec := row.spec(awsID, awsName, c.opts.Principal)
+	if err := c.openSecrets(ctx, q, row, &spec); err != nil {
+		return nil, err
+	}
+	r.AWS = spec
+	return r, nil
+}
+
+// openSecrets fills spec's secret fields from the sealed values the row
+// references, one statement each.
+func (c *Catalog) openSecrets(ctx context.Context, q Tx, row *awsRow, spec *connection.Spec) error {
+	for _, d := range connection.Options {
+		v, ok := row.options[d.Name]
+		var id string
+		switch {
+		case !ok:
+			continue
+		case v.secretID != "":
+			id = v.secretID
+		case d.Secret == connection.SecretSealed:
+			id = sealedValueID(spec.ID, d)
+		default:
+			continue
+		}
+		var nonce, ct []byte
+		if err := q.QueryRowContext(ctx, `SELECT nonce, ciphertext FROM conncat_secret_values WHERE id = ?`, id).Scan(&nonce, &ct); err != nil {
+			return fmt.Errorf("load sealed value %s: %w", id, err)
+		}
+		text, err := c.openValue(ctx, q, id, nonce, ct)
+		if err != nil {
+			return err
+		}
+		d.SetField(spec, text, 0)
+	}
+	return nil
 }
 
 // resolveQuery reads a connection, the AWS connection holding its
@@ -87,7 +177,7 @@ var resolveByName, resolveByID = func() (string, string) {
 // sealedPair is one sealed value as the resolve query returns it.
 type sealedPair struct{ nonce, ct []byte }
 
-func (c *Catalog) resolveWhere(ctx context.Context, q Tx, query, arg string) (*Resolved, error) {
+func (c *Catalog) resolveJoined(ctx context.Context, q Tx, query, arg string) (*Resolved, error) {
 	var r Resolved
 	var typ string
 	var bucket, prefix sql.NullString

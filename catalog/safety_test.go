@@ -231,3 +231,30 @@ func testConcurrentDDLAndSelect(t *testing.T, backend string) {
 		t.Fatalf("left behind: %v connections, %v dependencies", r[0].Rows, r[1].Rows)
 	}
 }
+
+// TestFileKeyCreatedOnceUnderRace: nodes that start together with one key
+// file path all get the same key, and none reads a half-written file.
+func TestFileKeyCreatedOnceUnderRace(t *testing.T) {
+	for range 20 {
+		path := filepath.Join(t.TempDir(), "race.key")
+		keys := make([][]byte, 8)
+		errs := make([]error, 8)
+		var wg sync.WaitGroup
+		for i := range keys {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				keys[i], errs[i] = catalog.FileKey{Path: path}.Key(context.Background())
+			}()
+		}
+		wg.Wait()
+		for i := range keys {
+			if errs[i] != nil || !bytes.Equal(keys[i], keys[0]) {
+				t.Fatalf("goroutine %d: key %x, err %v; goroutine 0 got %x", i, keys[i], errs[i], keys[0])
+			}
+		}
+		if leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".race.key.new-*")); len(leftovers) > 0 {
+			t.Fatalf("temporary key files left behind: %v", leftovers)
+		}
+	}
+}

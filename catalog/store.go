@@ -33,9 +33,14 @@ type Store interface {
 	// lock taken.
 	Read(ctx context.Context, fn func(Tx) error) error
 	// Reader runs reads of one statement each outside any transaction,
-	// each statement its own snapshot: the hot path (Resolve) is one
-	// statement and one round trip.
+	// each statement its own snapshot.
 	Reader() Tx
+	// RoundTrips reports whether every statement costs a network round
+	// trip (PostgreSQL). Then Resolve is one statement joining everything
+	// it needs, read through Reader; in process (SQLite), where joining
+	// eight tables costs more than a few narrow statements, it is those in
+	// one Read.
+	RoundTrips() bool
 	// Query runs a gated SELECT with its parameter values, in a read-only
 	// transaction behind the store's own second layer (a reader that can
 	// see only the catalog tables), and hands its rows to collect. Errors

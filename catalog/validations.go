@@ -158,6 +158,6 @@ func (c *Catalog) applyValidated(ctx context.Context, tx Tx, stmt sqlparse.State
 	if skip && (existing != nil) == creating {
 		return res, nil, true, nil
 	}
-	r, err = c.resolveIn(ctx, tx, name)
+	r, err = c.resolveIn(ctx, tx, false, name)
 	return res, r, false, err
 }

@@ -103,6 +103,9 @@ func (s *Store) Read(ctx context.Context, fn func(catalog.Tx) error) error {
 // each its own snapshot, in the catalog's schema.
 func (s *Store) Reader() catalog.Tx { return &boundTx{q: s.db, s: s} }
 
+// RoundTrips implements catalog.Store: every statement is one.
+func (s *Store) RoundTrips() bool { return true }
+
 // boundTx runs the executor's statements in the catalog's schema, with
 // their ? placeholders as PostgreSQL's $n.
 type boundTx struct {

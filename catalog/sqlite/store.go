@@ -123,6 +123,9 @@ func (s *Store) Read(ctx context.Context, fn func(catalog.Tx) error) error {
 // run in autocommit, each one snapshot.
 func (s *Store) Reader() catalog.Tx { return s.db }
 
+// RoundTrips implements catalog.Store: SQLite runs in process.
+func (s *Store) RoundTrips() bool { return false }
+
 // Query implements catalog.Store. The query runs on its own connection
 // with PRAGMA query_only (SQLite itself refuses any write), an authorizer
 // that lets it read only the catalog tables and call only the allowed

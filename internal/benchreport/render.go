@@ -63,6 +63,15 @@ func sections() []section {
 		alt: "catalog:SeedQueryRaw/conns=100000", altLabel: "same SQL straight to SQLite",
 	})
 
+	pgRows := []comparison{
+		{label: "CREATE CONNECTION committed, 1000 conns", bench: "postgres:CreateConnection",
+			alt: "postgres:RawInsert", altLabel: "raw INSERT + commit (pgx)", target: withinRatio(2, "≤ 2× raw")},
+		{label: "Resolve by name, 1000 conns", bench: "postgres:ResolveByName",
+			alt: "postgres:RawSelect", altLabel: "raw SELECT by unique name (pgx)", target: withinRatio(1.5, "≤ 1.5× raw")},
+		{label: "seed SELECT (parse, gate, reader role, run), 1000 conns", bench: "postgres:SeedQuery",
+			alt: "postgres:SeedQueryRaw", altLabel: "same SQL straight to PostgreSQL"},
+	}
+
 	var credRows []comparison
 	for _, g := range []string{"1", "16", "256"} {
 		t := withinRatio(1.5, "≤ 1.5× SDK")
@@ -83,6 +92,7 @@ func sections() []section {
 				alt: "sqlparse:ParseSelectTiDBOnly", altLabel: "TiDB parser alone"},
 		}},
 		{title: "Catalog", command: "go test ./catalog -run '^$' -bench . -benchmem", rows: catalogRows},
+		{title: "Catalog on PostgreSQL (a throwaway PostgreSQL 15 cluster on loopback, fsync off)", command: "go test ./catalog/postgres -run '^$' -bench . -benchmem", rows: pgRows},
 		{title: "Open", command: "go test . -run '^$' -bench Open -benchmem", rows: []comparison{
 			{label: "conncat.Open + Close, 100000 conns", bench: "conncat:Open/conncat.Open/conns=100000",
 				alt: "conncat:Open/sqlite-open+ping/conns=100000", altLabel: "SQLite file opened + ping",

@@ -95,7 +95,11 @@ type (
 
 // Catalog is an open conncat catalog. It is safe for concurrent use.
 type Catalog struct {
-	cat              *catalog.Catalog
+	cat *catalog.Catalog
+	// stopWatch ends the goroutine that applies other handles' changes;
+	// watchDone closes when it has.
+	stopWatch        context.CancelFunc
+	watchDone        chan struct{}
 	db               *sql.DB
 	owns             bool
 	plane            *dataPlane
@@ -320,13 +324,37 @@ func open(ctx context.Context, db *sql.DB, store catalog.Store, o options) (*Cat
 	if o.timeoutSet {
 		timeout = o.timeout
 	}
-	return &Catalog{cat: cat, db: db, plane: plane, statementTimeout: timeout}, nil
+	c := &Catalog{cat: cat, db: db, plane: plane, statementTimeout: timeout, watchDone: make(chan struct{})}
+	c.watch()
+	return c, nil
+}
+
+// watch applies the changes other handles of the catalog make (other
+// processes on a SQLite file, other nodes on PostgreSQL) to this one's
+// credential caches, until Close.
+func (c *Catalog) watch() {
+	ctx, cancel := context.WithCancel(context.Background())
+	c.stopWatch = cancel
+	go func() {
+		defer close(c.watchDone)
+		c.cat.Watch(ctx, func(ids []string, all bool) {
+			if all {
+				c.plane.invalidateAll()
+			} else {
+				c.plane.invalidate(ids)
+			}
+		})
+	}()
 }
 
 // Close closes the database if Open opened it. Every call on a closed
 // catalog fails with 08003.
 func (c *Catalog) Close() error {
-	c.closed.Store(true)
+	if c.closed.Swap(true) {
+		return nil
+	}
+	c.stopWatch()
+	<-c.watchDone
 	if c.owns {
 		return c.db.Close()
 	}

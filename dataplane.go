@@ -113,6 +113,20 @@ func (d *dataPlane) invalidate(ids []string) {
 	}
 }
 
+// invalidateAll forgets every provider: the catalog may have changed in
+// ways this process did not hear of.
+func (d *dataPlane) invalidateAll() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.generation++
+	for id, p := range d.providers {
+		if c, ok := p.(*credentials.Cache); ok {
+			c.Invalidate()
+		}
+		delete(d.providers, id)
+	}
+}
+
 // liveCredentials is the provider in every config handed out: it looks up
 // the connection's current provider on each call, so ALTER SECRET, ALTER
 // CONNECTION and DROP CONNECTION take effect on configs already in use.

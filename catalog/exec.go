@@ -48,19 +48,19 @@ func (c *Catalog) Exec(ctx context.Context, stmt sqlparse.Statement, args ...any
 	switch s := stmt.(type) {
 	case *sqlparse.CreateSecret:
 		res.Tag = "CREATE SECRET"
-		err = c.store.Write(ctx, func(tx Tx) error { return c.createSecret(ctx, tx, s, res) })
+		err = c.ddl(ctx, res, func(tx Tx) error { return c.createSecret(ctx, tx, s, res) })
 	case *sqlparse.AlterSecret:
 		res.Tag = "ALTER SECRET"
-		err = c.store.Write(ctx, func(tx Tx) error { return c.alterSecret(ctx, tx, s, res) })
+		err = c.ddl(ctx, res, func(tx Tx) error { return c.alterSecret(ctx, tx, s, res) })
 	case *sqlparse.CreateConnection:
 		res.Tag = "CREATE CONNECTION"
-		err = c.store.Write(ctx, func(tx Tx) error { return c.createConnection(ctx, tx, s, res) })
+		err = c.ddl(ctx, res, func(tx Tx) error { return c.createConnection(ctx, tx, s, res) })
 	case *sqlparse.AlterConnection:
 		res.Tag = "ALTER CONNECTION"
-		err = c.store.Write(ctx, func(tx Tx) error { return c.alterConnection(ctx, tx, s, res) })
+		err = c.ddl(ctx, res, func(tx Tx) error { return c.alterConnection(ctx, tx, s, res) })
 	case *sqlparse.Drop:
 		res.Tag = "DROP " + string(s.Kind)
-		err = c.store.Write(ctx, func(tx Tx) error { return c.drop(ctx, tx, s, res) })
+		err = c.ddl(ctx, res, func(tx Tx) error { return c.drop(ctx, tx, s, res) })
 	case *sqlparse.Show:
 		err = c.show(ctx, s, res)
 	case *sqlparse.Query:
@@ -74,6 +74,24 @@ func (c *Catalog) Exec(ctx context.Context, stmt sqlparse.Statement, args ...any
 		return nil, err
 	}
 	return res, nil
+}
+
+// ddl runs one DDL statement's work in a write transaction and publishes,
+// in the same transaction, what it changed to the catalog's other handles.
+func (c *Catalog) ddl(ctx context.Context, res *Result, fn func(Tx) error) error {
+	return c.store.Write(ctx, func(tx Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return c.store.Publish(ctx, tx, res.Changed)
+	})
+}
+
+// Watch calls changed with the connections that any handle of this
+// catalog changed (this one included), soon after each commit, until ctx
+// ends; all means changes may have been missed. See Store.Watch.
+func (c *Catalog) Watch(ctx context.Context, changed func(ids []string, all bool)) {
+	c.store.Watch(ctx, changed)
 }
 
 // quoteList renders names for messages: "a", "b".

@@ -47,6 +47,16 @@ type Store interface {
 	// are *sqlparse.Error with a SQLSTATE for everything the query did
 	// wrong (a missing table or column, a value too large, a refusal).
 	Query(ctx context.Context, q *sqlparse.Query, args []any, collect func(*sql.Rows) error) error
+	// Publish tells the catalog's other handles (other processes, other
+	// nodes) that the connections ids changed, inside the write
+	// transaction tx: they learn of it when it commits, never of a change
+	// that rolled back.
+	Publish(ctx context.Context, tx Tx, ids []string) error
+	// Watch calls changed with the IDs that handles changed, soon after
+	// they commit, until ctx ends. all means changes may have been missed
+	// (the feed was down, or fell behind): forget everything cached. Calls
+	// come from one goroutine; Watch returns when ctx ends.
+	Watch(ctx context.Context, changed func(ids []string, all bool))
 }
 
 // Tx is one transaction of a Store.

@@ -119,7 +119,10 @@ func (c *Catalog) execValidatedOnce(ctx context.Context, stmt sqlparse.Statement
 		if !reflect.DeepEqual(r, planned) {
 			return errChangedWhileValidating
 		}
-		return c.recordValidation(ctx, tx, r.ID, results)
+		if err := c.recordValidation(ctx, tx, r.ID, results); err != nil {
+			return err
+		}
+		return c.store.Publish(ctx, tx, res.Changed)
 	})
 	if err != nil {
 		return nil, err

@@ -96,6 +96,13 @@ CREATE TABLE conncat_external_ids (
 INSERT INTO conncat_external_ids (connection_id, external_id)
 	SELECT id, external_id FROM mz_aws_connections WHERE external_id IS NOT NULL;
 `,
+	// 4: the change feed other processes on the file poll (see Watch).
+	`
+CREATE TABLE conncat_changes (
+	seq INTEGER PRIMARY KEY AUTOINCREMENT,
+	ids TEXT NOT NULL
+);
+`,
 }
 
 // SchemaVersion is the version a fully migrated catalog has.

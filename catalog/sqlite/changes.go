@@ -1,0 +1,132 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+
+	"github.com/conncat/conncat/catalog"
+)
+
+// PollInterval is how often Watch looks for changes other processes
+// committed: the bound on how late a process sees another's ALTER or DROP.
+const PollInterval = 100 * time.Millisecond
+
+// keptChanges is how many feed entries stay; older ones are pruned. A
+// watcher that falls further behind than this forgets everything.
+const keptChanges = 1000
+
+// Publish implements catalog.Store: one row of conncat_changes, in the
+// statement's transaction.
+func (s *Store) Publish(ctx context.Context, tx catalog.Tx, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO conncat_changes (ids) VALUES (?)`, strings.Join(ids, ","))
+	if err != nil {
+		return err
+	}
+	if seq, err := res.LastInsertId(); err == nil && seq%100 == 0 {
+		_, err = tx.ExecContext(ctx, `DELETE FROM conncat_changes WHERE seq <= ?`, seq-keptChanges)
+		return err
+	}
+	return nil
+}
+
+// Watch implements catalog.Store by polling, on a connection of its own,
+// PRAGMA data_version (which moves when any other connection commits) and
+// reading the feed's new rows only when it moved.
+func (s *Store) Watch(ctx context.Context, changed func(ids []string, all bool)) {
+	w := &watcher{s: s, changed: changed, last: -1}
+	tick := time.NewTicker(PollInterval)
+	defer tick.Stop()
+	for {
+		w.poll(ctx)
+		select {
+		case <-ctx.Done():
+			w.close()
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+type watcher struct {
+	s       *Store
+	changed func(ids []string, all bool)
+	conn    *sql.Conn
+	version int64
+	last    int64 // the last feed entry seen; -1 before the first poll
+}
+
+func (w *watcher) close() {
+	if w.conn != nil {
+		w.conn.Close()
+		w.conn = nil
+	}
+}
+
+// poll reports what changed since the last poll. Any failure forgets
+// everything (a change may have been missed) and starts over.
+func (w *watcher) poll(ctx context.Context) {
+	if err := w.read(ctx); err != nil && ctx.Err() == nil {
+		w.close()
+		w.last = -1
+		w.changed(nil, true)
+	}
+}
+
+func (w *watcher) read(ctx context.Context) error {
+	if w.conn == nil {
+		conn, err := w.s.db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		w.conn = conn
+	}
+	var version int64
+	if err := w.conn.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&version); err != nil {
+		return err
+	}
+	if w.last >= 0 && version == w.version {
+		return nil
+	}
+	w.version = version
+	if w.last < 0 {
+		// The first poll: everything before now is already what the
+		// catalog reads; only later entries are news.
+		return w.conn.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM conncat_changes`).Scan(&w.last)
+	}
+	return w.readFeed(ctx)
+}
+
+func (w *watcher) readFeed(ctx context.Context) error {
+	var oldest sql.NullInt64
+	if err := w.conn.QueryRowContext(ctx, `SELECT min(seq) FROM conncat_changes`).Scan(&oldest); err != nil {
+		return err
+	}
+	if oldest.Valid && oldest.Int64 > w.last+1 {
+		w.changed(nil, true) // pruned past what this watcher saw
+	}
+	rows, err := w.conn.QueryContext(ctx, `SELECT seq, ids FROM conncat_changes WHERE seq > ? ORDER BY seq`, w.last)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var list string
+		if err := rows.Scan(&w.last, &list); err != nil {
+			return err
+		}
+		ids = append(ids, strings.Split(list, ",")...)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(ids) > 0 {
+		w.changed(ids, false)
+	}
+	return nil
+}

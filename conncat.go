@@ -318,7 +318,7 @@ func open(ctx context.Context, db *sql.DB, store catalog.Store, o options) (*Cat
 	}
 	plane := &dataPlane{
 		cat: cat, catalogName: o.name, cacheOpts: o.cacheOpts, publicOnly: o.publicOnly,
-		given: o.awsConfig, providers: map[string]aws.CredentialsProvider{},
+		given: o.awsConfig, providers: map[string]builtProvider{}, suspect: map[string]builtProvider{},
 	}
 	timeout := DefaultStatementTimeout
 	if o.timeoutSet {
@@ -339,7 +339,7 @@ func (c *Catalog) watch() {
 		defer close(c.watchDone)
 		c.cat.Watch(ctx, func(ids []string, all bool) {
 			if all {
-				c.plane.invalidateAll()
+				c.plane.suspectAll()
 			} else {
 				c.plane.invalidate(ids)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 
@@ -34,7 +35,12 @@ type dataPlane struct {
 
 	mu sync.Mutex
 	// providers holds the built provider of each AWS connection by ID.
-	providers map[string]aws.CredentialsProvider
+	providers map[string]builtProvider
+	// suspect holds the providers set aside when changes may have been
+	// missed (the change feed was down): each is checked against the
+	// catalog on next use and kept if its connection did not change, and
+	// served as last-good while the catalog's database is unreachable.
+	suspect map[string]builtProvider
 	// generation counts invalidations, so a provider built from a spec
 	// read before an ALTER is not kept after it.
 	generation uint64
@@ -61,39 +67,67 @@ func (d *dataPlane) ambientConfig(ctx context.Context) (aws.Config, error) {
 	return d.ambient, d.ambientErr
 }
 
+// builtProvider is a connection's provider and the spec it was built
+// from, to tell whether a later read of the catalog changed anything.
+type builtProvider struct {
+	p    aws.CredentialsProvider
+	spec connection.Spec
+}
+
 // provider returns the shared credentials provider of AWS connection id,
 // building it from the catalog on first use or after an invalidation.
 func (d *dataPlane) provider(ctx context.Context, id string) (aws.CredentialsProvider, error) {
 	d.mu.Lock()
-	p, ok := d.providers[id]
+	built, ok := d.providers[id]
+	suspect, wasSuspect := d.suspect[id]
 	gen := d.generation
 	d.mu.Unlock()
 	if ok {
-		return p, nil
+		return built.p, nil
 	}
 	r, err := d.cat.ResolveID(ctx, id)
 	if err != nil {
+		if wasSuspect && catalogUnreachable(err) {
+			return suspect.p, nil // keep-last-good through the outage
+		}
 		return nil, err
 	}
-	ambient, err := d.ambientConfig(ctx)
-	if err != nil && r.AWS.AssumesRole() {
+	if wasSuspect && reflect.DeepEqual(suspect.spec, r.AWS) {
+		built = suspect // unchanged: keep its cached credentials
+	} else if built, err = d.build(ctx, r); err != nil {
 		return nil, err
-	}
-	p, err = credentials.NewProvider(r.AWS, d.catalogName, ambient.Credentials, credentials.NewSTSFactory(ambient), d.cacheOpts)
-	if err != nil {
-		return nil, fmt.Errorf("connection %q: %w", r.Name, err)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if existing, ok := d.providers[id]; ok {
-		return existing, nil // another goroutine built it first: share one
+		return existing.p, nil // another goroutine built it first: share one
 	}
 	if d.generation == gen {
-		d.providers[id] = p
+		d.providers[id] = built
+		delete(d.suspect, id)
 	}
 	// Otherwise the catalog changed while we read it: use this provider
 	// for this call only, and let the next call read the new state.
-	return p, nil
+	return built.p, nil
+}
+
+func (d *dataPlane) build(ctx context.Context, r *catalog.Resolved) (builtProvider, error) {
+	ambient, err := d.ambientConfig(ctx)
+	if err != nil && r.AWS.AssumesRole() {
+		return builtProvider{}, err
+	}
+	p, err := credentials.NewProvider(r.AWS, d.catalogName, ambient.Credentials, credentials.NewSTSFactory(ambient), d.cacheOpts)
+	if err != nil {
+		return builtProvider{}, fmt.Errorf("connection %q: %w", r.Name, err)
+	}
+	return builtProvider{p: p, spec: r.AWS}, nil
+}
+
+// catalogUnreachable reports an error that says the catalog's database
+// could not be reached (08xxx), not that the connection is gone.
+func catalogUnreachable(err error) bool {
+	code, _ := classify(nil, err)
+	return strings.HasPrefix(code, "08")
 }
 
 // invalidate forgets the providers of the given connections; configs
@@ -106,23 +140,25 @@ func (d *dataPlane) invalidate(ids []string) {
 	defer d.mu.Unlock()
 	d.generation++
 	for _, id := range ids {
-		if c, ok := d.providers[id].(*credentials.Cache); ok {
-			c.Invalidate()
+		for _, m := range []map[string]builtProvider{d.providers, d.suspect} {
+			if c, ok := m[id].p.(*credentials.Cache); ok {
+				c.Invalidate()
+			}
+			delete(m, id)
 		}
-		delete(d.providers, id)
 	}
 }
 
-// invalidateAll forgets every provider: the catalog may have changed in
-// ways this process did not hear of.
-func (d *dataPlane) invalidateAll() {
+// suspectAll sets every provider aside: the catalog may have changed in
+// ways this process did not hear of. Each is checked on next use (see
+// provider) rather than dropped, so a feed that merely reconnected costs
+// no STS call, and an unreachable catalog does not stop the data plane.
+func (d *dataPlane) suspectAll() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.generation++
-	for id, p := range d.providers {
-		if c, ok := p.(*credentials.Cache); ok {
-			c.Invalidate()
-		}
+	for id, built := range d.providers {
+		d.suspect[id] = built
 		delete(d.providers, id)
 	}
 }

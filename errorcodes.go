@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	sqlite3 "github.com/mattn/go-sqlite3"
@@ -130,6 +131,8 @@ func classifyPostgres(err error) (code, message string, ok bool) {
 	switch {
 	case errors.As(err, &pe) && pe.Code == pgUniqueViolation:
 		return CodeDuplicateObject, "an object with that name or ID already exists: " + pe.Message, true
+	case errors.As(err, &pe) && strings.HasPrefix(pe.Code, pgUnavailableClass):
+		return CodeConnectionFailure, "the catalog's database is unavailable: " + pe.Message, true
 	case errors.As(err, &pe):
 		return pe.Code, pe.Message, true
 	case errors.As(err, &connect):
@@ -142,3 +145,9 @@ func classifyPostgres(err error) (code, message string, ok bool) {
 
 // pgUniqueViolation is PostgreSQL's 23505, which conncat reports as 42710.
 const pgUniqueViolation = "23505"
+
+// pgUnavailableClass starts PostgreSQL's 57P01 (admin shutdown), 57P02
+// (crash shutdown), 57P03 (cannot connect now) and 57P04: the server is
+// going away or not back yet, which to a caller is a lost connection
+// (08006), to retry once it is back.
+const pgUnavailableClass = "57P0"

@@ -228,8 +228,9 @@ func (s *Store) queryError(ctx context.Context, q *sqlparse.Query, err error) er
 		return catalog.CanceledError(ctx)
 	}
 	var pe *pgconn.PgError
-	if !errors.As(err, &pe) {
-		return catalog.QueryFailedError(q, true, err)
+	if !errors.As(err, &pe) || strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P0") {
+		// The connection, not the query: the caller codes it (08xxx).
+		return fmt.Errorf("query: %w", err)
 	}
 	switch pe.Code {
 	case sqlstate.UndefinedColumn:

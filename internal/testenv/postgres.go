@@ -31,7 +31,10 @@ func PostgresBin() string {
 }
 
 // PostgresCluster is a throwaway PostgreSQL cluster on 127.0.0.1: a fresh
-// data directory, a free port, fsync off (it lives for one test binary).
+// data directory, a free port, fsync off (it lives for one test binary,
+// and a crash of the server process keeps what the OS was handed; the
+// commit itself still waits for its WAL write, so RestartImmediate loses
+// nothing committed).
 type PostgresCluster struct {
 	// URL reaches the cluster's postgres database as its superuser.
 	URL     string
@@ -156,11 +159,12 @@ func (c *PostgresCluster) initdb() error {
 // start runs the postmaster in the foreground as a child, so that the
 // test binary owns it; Pdeathsig stops it if the binary dies first.
 func (c *PostgresCluster) start() error {
-	c.port = freePort()
+	if c.port == 0 {
+		c.port = freePort()
+	}
 	c.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.port)
 	cmd := c.command("postgres", "-D", filepath.Join(c.dir, "data"), "-p", strconv.Itoa(c.port),
-		"-h", "127.0.0.1", "-k", c.dir, "-c", "fsync=off", "-c", "synchronous_commit=off",
-		"-c", "full_page_writes=off", "-c", "max_connections=200")
+		"-h", "127.0.0.1", "-k", c.dir, "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=200")
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	cmd.Stdout, cmd.Stderr = c.out, c.out
 	if err := cmd.Start(); err != nil {
@@ -193,6 +197,17 @@ func (c *PostgresCluster) waitReady(within time.Duration) error {
 			return fmt.Errorf("postgres not ready after %v: %v\n%s", within, err, c.out)
 		}
 	}
+}
+
+// RestartImmediate stops the server as `pg_ctl restart -m immediate`
+// does (SIGQUIT: every backend ends at once, no checkpoint; the restart
+// replays the WAL) and starts it again on the same port.
+func (c *PostgresCluster) RestartImmediate() error {
+	if err := c.cmd.Process.Signal(syscall.SIGQUIT); err != nil {
+		return err
+	}
+	<-c.exited
+	return c.start()
 }
 
 // Stop stops the cluster (a fast shutdown) and removes its files.

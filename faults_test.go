@@ -1,0 +1,133 @@
+package conncat_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/conncat/conncat"
+	"github.com/conncat/conncat/internal/testenv"
+)
+
+// TestPostgresRestartMidLoad: the database restarts with an immediate
+// shutdown while several goroutines run DDL and SELECT. Statements in
+// flight fail with a coded 08xxx (or 57014) error within their budget,
+// never hang; the node recovers without being reopened; every statement
+// that returned success is still there; and a config handed out before
+// keeps serving its cached credentials throughout.
+func TestPostgresRestartMidLoad(t *testing.T) {
+	cluster, err := testenv.StartPostgres()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Stop()
+	ctx := context.Background()
+	const budget = 2 * time.Second
+	node, err := conncat.Open(ctx, cluster.URL, conncat.WithSchema("faults"),
+		conncat.WithKeyFile(filepath.Join(t.TempDir(), "k")), conncat.WithStatementTimeout(budget))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Close()
+	mustExec(t, node, `CREATE SECRET sk AS 'fake-secret-one';
+		CREATE CONNECTION k TO AWS (ACCESS KEY ID = 'AKIAFAKEFAKEFAKE', SECRET ACCESS KEY = SECRET sk)`)
+	cfg, err := node.AWSConfig(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var mu sync.Mutex
+	committed := map[string]bool{}
+	var failures, slow atomic.Int64
+	var uncoded []error
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				name := fmt.Sprintf("c_%d_%d", g, i)
+				start := time.Now()
+				_, err := node.Exec(ctx, "CREATE CONNECTION "+name+" TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/R')")
+				if took := time.Since(start); took > budget+time.Second {
+					slow.Add(1)
+				}
+				var e *conncat.Error
+				switch {
+				case err == nil:
+					mu.Lock()
+					committed[name] = true
+					mu.Unlock()
+				case errors.As(err, &e) && (strings.HasPrefix(e.Code, "08") || e.Code == conncat.CodeQueryCanceled || e.Code == "57P01"):
+					failures.Add(1)
+				default:
+					mu.Lock()
+					uncoded = append(uncoded, err)
+					mu.Unlock()
+				}
+				// The data plane keeps serving what it has cached.
+				if c, err := cfg.Credentials.Retrieve(ctx); err != nil || c.SecretAccessKey != "fake-secret-one" {
+					mu.Lock()
+					uncoded = append(uncoded, fmt.Errorf("cached credentials during the restart: %v", err))
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := cluster.RestartImmediate(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	for _, err := range uncoded {
+		t.Error(err)
+	}
+	if slow.Load() > 0 {
+		t.Errorf("%d statements took longer than their %v budget", slow.Load(), budget)
+	}
+	t.Logf("%d statements committed, %d failed with a coded error during the restart", len(committed), failures.Load())
+
+	// The node recovers on its own, and nothing that committed was lost.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := node.Exec(ctx, "SELECT 1")
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the node did not recover: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	res := mustExec(t, node, `SELECT name FROM mz_connections WHERE name LIKE 'c\_%';
+		SELECT count(*) FROM mz_connections c WHERE NOT EXISTS (SELECT 1 FROM mz_aws_connections a WHERE a.id = c.id)`)
+	present := map[string]bool{}
+	for _, r := range res[0].Rows {
+		present[r[0].(string)] = true
+	}
+	for name := range committed {
+		if !present[name] {
+			t.Errorf("committed connection %s was lost", name)
+		}
+	}
+	if res[1].Rows[0][0] != int64(0) {
+		t.Errorf("%v connections half-applied", res[1].Rows[0][0])
+	}
+	if len(committed) == 0 {
+		t.Fatal("nothing committed: the load never ran")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/conncat/conncat"
 	"github.com/conncat/conncat/catalog"
@@ -125,5 +126,62 @@ func TestRotateKeyAcrossProcesses(t *testing.T) {
 	}
 	if err := stale.RotateKey(ctx, catalog.StaticKey([]byte("conncat-test-key-fourth-01234567"))); err != nil {
 		t.Fatalf("a rotation from a handle opened before the last one: %v", err)
+	}
+}
+
+// TestRotateKeyWhileOtherNodesWrite: one handle rotates while another
+// (another process on SQLite, another node on PostgreSQL) keeps creating
+// secrets. Every write either succeeds or is refused with 55000, none is
+// sealed under the retired key (the next rotation, which opens every
+// value, succeeds), and the writer reads the values after the rotation.
+func TestRotateKeyWhileOtherNodesWrite(t *testing.T) {
+	forEachBackend(t, testRotateKeyWhileOtherNodesWrite)
+}
+
+func testRotateKeyWhileOtherNodesWrite(t *testing.T, backend string) {
+	p := newPlace(t, backend)
+	keyFile := filepath.Join(t.TempDir(), "shared.key")
+	p.opts = append(p.opts, conncat.WithKeyFile(keyFile))
+	rotator, writer := p.open(t), p.open(t)
+	ctx := context.Background()
+	done := make(chan []error)
+	stop := make(chan struct{})
+	go func() {
+		var errs []error
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				done <- errs
+				return
+			default:
+			}
+			_, err := writer.Exec(ctx, fmt.Sprintf("CREATE SECRET w_%d AS 'fake-value-%d'", i, i))
+			var e *conncat.Error
+			if err != nil && !(errors.As(err, &e) && e.Code == conncat.CodePrerequisiteState) {
+				errs = append(errs, err)
+			}
+		}
+	}()
+	time.Sleep(100 * time.Millisecond)
+	// The operator makes the new key durable where every node reads it,
+	// then rotates.
+	newKey := catalog.StaticKey([]byte("conncat-test-key-rotated-0123456"))
+	if err := os.WriteFile(keyFile, newKey, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := rotator.RotateKey(ctx, catalog.FileKey{Path: keyFile}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	close(stop)
+	for _, err := range <-done {
+		t.Errorf("writer during the rotation: %v", err)
+	}
+	mustExec(t, writer, `CREATE CONNECTION k TO AWS (ACCESS KEY ID = 'AKIAFAKEFAKEFAKE', SECRET ACCESS KEY = SECRET w_0)`)
+	if r, err := writer.Resolve(ctx, "k"); err != nil || r.AWS.SecretAccessKey != "fake-value-0" {
+		t.Fatalf("the writer reads after the rotation: %v", err)
+	}
+	if err := rotator.RotateKey(ctx, catalog.StaticKey([]byte("conncat-test-key-third-012345678"))); err != nil {
+		t.Fatalf("a value was sealed under the retired key: the next rotation fails: %v", err)
 	}
 }

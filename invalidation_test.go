@@ -3,12 +3,15 @@ package conncat_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/conncat/conncat"
+	"github.com/conncat/conncat/awstest"
 )
 
 // invalidationBound is how soon another handle's change must reach a
@@ -95,4 +98,68 @@ func TestListenerLossForgetsEverything(t *testing.T) {
 	}
 	mustExec(t, nodeA, `ALTER SECRET sk AS 'fake-secret-two'`)
 	eventually(t, "a change while the listener was down", func() bool { return retrieve().SecretAccessKey == "fake-secret-two" })
+}
+
+// TestNodesUnderLoadShareTheirSessions: three handles (processes on
+// SQLite, nodes on PostgreSQL) each run goroutines that take configs and
+// credentials for one role connection while others run DDL on unrelated
+// connections and SELECT. Each node assumes the customer's role exactly
+// once: changes to other connections invalidate only those.
+func TestNodesUnderLoadShareTheirSessions(t *testing.T) {
+	forEachBackend(t, testNodesUnderLoadShareTheirSessions)
+}
+
+func testNodesUnderLoadShareTheirSessions(t *testing.T, backend string) {
+	fake := awstest.NewSTS()
+	defer fake.Close()
+	key, secret := fake.AddUser(engineUser)
+	p := newPlace(t, backend)
+	p.opts = append(p.opts, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret)))
+	const nodes = 3
+	var cats [nodes]*conncat.Catalog
+	for i := range cats {
+		cats[i] = p.open(t)
+	}
+	mustExec(t, cats[0], `CREATE CONNECTION shared TO AWS (ASSUME ROLE ARN = '`+customerRole+`')`)
+	if err := fake.AddRole(customerRole, pastedTrustPolicy(t, cats[0], "shared")); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 1000)
+	for n, cat := range cats {
+		for g := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 15 {
+					cfg, err := cat.AWSConfig(ctx, "shared")
+					if err == nil {
+						_, err = cfg.Credentials.Retrieve(ctx)
+					}
+					if err != nil {
+						errs <- fmt.Errorf("node %d: credentials: %w", n, err)
+					}
+					other := fmt.Sprintf("other_%d_%d", n, g)
+					for _, sql := range []string{
+						"CREATE CONNECTION IF NOT EXISTS " + other + " TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/Other')",
+						fmt.Sprintf("ALTER CONNECTION %s SET (REGION = 'us-west-%d')", other, 1+i%2),
+						"SELECT count(*) FROM mz_connections",
+					} {
+						if _, err := cat.Exec(ctx, sql); err != nil {
+							errs <- fmt.Errorf("node %d: %s: %w", n, sql, err)
+						}
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := fake.Assumed(customerRole); got != nodes {
+		t.Fatalf("the customer's role was assumed %d times by %d nodes; want one session per node", got, nodes)
+	}
 }

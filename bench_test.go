@@ -3,8 +3,11 @@ package conncat_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/conncat/conncat"
 	"github.com/conncat/conncat/catalog/sqlite"
@@ -78,4 +81,56 @@ func BenchmarkOpen(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkInvalidation measures how long an ALTER SECRET takes to reach
+// a config already handed out: on the handle that ran it (in process),
+// on another handle of a SQLite file (another process: the feed is
+// polled), and on another node of a PostgreSQL catalog (LISTEN/NOTIFY).
+// ns/op is the mean; p99-ns the 99th percentile.
+func BenchmarkInvalidation(b *testing.B) {
+	for _, tc := range []struct{ name, backend string }{
+		{"in-process", "sqlite"}, {"other-handle-sqlite", "sqlite"}, {"other-node-postgres", "postgres"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			p := newPlace(b, tc.backend)
+			writer := p.open(b)
+			reader := writer
+			if tc.name != "in-process" {
+				reader = p.open(b)
+			}
+			ctx := context.Background()
+			mustExec(b, writer, `CREATE SECRET sk AS 'fake-0'; CREATE CONNECTION k TO AWS (ACCESS KEY ID = 'AKIAFAKEFAKEFAKE', SECRET ACCESS KEY = SECRET sk)`)
+			cfg, err := reader.AWSConfig(ctx, "k")
+			if err != nil {
+				b.Fatal(err)
+			}
+			var latencies []time.Duration
+			i := 0
+			for b.Loop() {
+				i++
+				want := fmt.Sprintf("fake-%d", i)
+				mustExec(b, writer, "ALTER SECRET sk AS '"+want+"'")
+				start := time.Now()
+				for {
+					c, err := cfg.Credentials.Retrieve(ctx)
+					if err == nil && c.SecretAccessKey == want {
+						break
+					}
+					if time.Since(start) > 5*time.Second {
+						b.Fatalf("change %d not seen after 5 s", i)
+					}
+					time.Sleep(50 * time.Microsecond)
+				}
+				latencies = append(latencies, time.Since(start))
+			}
+			slices.Sort(latencies)
+			var sum time.Duration
+			for _, l := range latencies {
+				sum += l
+			}
+			b.ReportMetric(float64(sum.Nanoseconds())/float64(len(latencies)), "ns/op")
+			b.ReportMetric(float64(latencies[len(latencies)*99/100].Nanoseconds()), "p99-ns")
+		})
+	}
 }

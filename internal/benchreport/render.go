@@ -139,6 +139,35 @@ func render(s samples, env []string) string {
 	}
 	b.WriteString(stampede(s))
 	b.WriteString(validation(s))
+	b.WriteString(invalidation(s))
+	return b.String()
+}
+
+// invalidation is the table of BenchmarkInvalidation: how soon a change
+// reaches a config already handed out, mean and 99th percentile, with the
+// issue's p99 bound.
+func invalidation(s samples) string {
+	var b strings.Builder
+	b.WriteString("\n### A change reaching a config already handed out (`BenchmarkInvalidation`)\n\n")
+	b.WriteString("| where the ALTER ran | mean | p99 | target |\n| --- | --- | --- | --- |\n")
+	for _, row := range []struct{ key, label string }{
+		{"in-process", "the same handle (in process)"},
+		{"other-handle-sqlite", "another handle of the SQLite file (another process)"},
+		{"other-node-postgres", "another node of the PostgreSQL catalog"},
+	} {
+		key := "conncat:Invalidation/" + row.key
+		mean, ok := s.median(key, "ns/op")
+		if !ok {
+			fmt.Fprintf(&b, "| %s | not run | | |\n", row.label)
+			continue
+		}
+		p99, _ := s.median(key, "p99-ns")
+		verdict := "p99 < 200 ms: **met**"
+		if p99 >= 200e6 {
+			verdict = "p99 < 200 ms: **missed**"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", row.label, duration(mean), duration(p99), verdict)
+	}
 	return b.String()
 }
 

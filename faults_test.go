@@ -2,6 +2,7 @@ package conncat_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -130,4 +131,100 @@ func TestPostgresRestartMidLoad(t *testing.T) {
 	if len(committed) == 0 {
 		t.Fatal("nothing committed: the load never ran")
 	}
+}
+
+// TestPostgresFailover: a primary and a streaming standby on loopback,
+// and a URL that names both with target_session_attrs=read-write. The
+// standby is promoted and the primary stopped: the node carries on against
+// the new primary without being reopened, with everything that had
+// replicated, and hears other nodes' changes again.
+func TestPostgresFailover(t *testing.T) {
+	primary, err := testenv.StartPostgres()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer primary.Stop()
+	standby, err := primary.StartStandby()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer standby.Stop()
+	url := fmt.Sprintf("postgres://postgres@127.0.0.1:%d,127.0.0.1:%d/postgres?sslmode=disable&target_session_attrs=read-write&connect_timeout=2",
+		primary.Port(), standby.Port())
+	keyFile := filepath.Join(t.TempDir(), "k")
+	ctx := context.Background()
+	open := func() *conncat.Catalog {
+		cat, err := conncat.Open(ctx, url, conncat.WithSchema("failover"), conncat.WithKeyFile(keyFile), conncat.WithStatementTimeout(3*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cat.Close() })
+		return cat
+	}
+	nodeA, nodeB := open(), open()
+	mustExec(t, nodeA, `CREATE SECRET sk AS 'fake-secret-one';
+		CREATE CONNECTION k TO AWS (ACCESS KEY ID = 'AKIAFAKEFAKEFAKE', SECRET ACCESS KEY = SECRET sk);
+		CREATE CONNECTION before_failover TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/R')`)
+	cfg, err := nodeB.AWSConfig(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := cfg.Credentials.Retrieve(ctx); err != nil || c.SecretAccessKey != "fake-secret-one" {
+		t.Fatalf("before the fail-over: %v", err)
+	}
+	// Asynchronous replication: wait until the standby has replayed
+	// everything, as an operator's planned fail-over does.
+	waitReplayed(t, primary)
+	if err := standby.Promote(); err != nil {
+		t.Fatal(err)
+	}
+	primary.Stop()
+
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		_, err := nodeA.Exec(ctx, `CREATE CONNECTION after_failover TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/R')`)
+		if err == nil {
+			break
+		}
+		var e *conncat.Error
+		if !errors.As(err, &e) || !strings.HasPrefix(e.Code, "08") && e.Code != conncat.CodeReadOnlyTransaction {
+			t.Fatalf("during the fail-over: %v", err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the node did not carry on against the new primary: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	res := mustExec(t, nodeA, `SELECT name FROM mz_connections ORDER BY name`)
+	if got := fmt.Sprint(res[0].Rows); got != "[[after_failover] [before_failover] [k]]" {
+		t.Fatalf("after the fail-over the catalog holds %s", got)
+	}
+	// Node B listens on the new primary: a change made there reaches it.
+	mustExec(t, nodeA, `ALTER SECRET sk AS 'fake-secret-two'`)
+	eventuallyWithin(t, 15*time.Second, "a change after the fail-over", func() bool {
+		c, err := cfg.Credentials.Retrieve(ctx)
+		return err == nil && c.SecretAccessKey == "fake-secret-two"
+	})
+}
+
+// waitReplayed waits until every standby of the primary has replayed all
+// of its WAL.
+func waitReplayed(t *testing.T, primary *testenv.PostgresCluster) {
+	t.Helper()
+	db, err := sql.Open("pgx", primary.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for range 100 {
+		var behind bool
+		if err := db.QueryRow(`SELECT count(*) = 0 OR bool_or(replay_lsn < pg_current_wal_lsn()) FROM pg_stat_replication`).Scan(&behind); err != nil {
+			t.Fatal(err)
+		}
+		if !behind {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("the standby did not catch up")
 }

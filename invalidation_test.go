@@ -23,10 +23,15 @@ const invalidationBound = time.Second
 // how long it took.
 func eventually(t *testing.T, what string, cond func() bool) time.Duration {
 	t.Helper()
+	return eventuallyWithin(t, invalidationBound, what, cond)
+}
+
+func eventuallyWithin(t *testing.T, bound time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
 	start := time.Now()
 	for !cond() {
-		if time.Since(start) > invalidationBound {
-			t.Fatalf("%s: not seen within %v", what, invalidationBound)
+		if time.Since(start) > bound {
+			t.Fatalf("%s: not seen within %v", what, bound)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

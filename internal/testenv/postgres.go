@@ -199,6 +199,46 @@ func (c *PostgresCluster) waitReady(within time.Duration) error {
 	}
 }
 
+// StartStandby makes a streaming standby of the cluster (pg_basebackup
+// -R: it follows the primary's WAL) and starts it on a port of its own.
+// The caller stops it.
+func (c *PostgresCluster) StartStandby() (*PostgresCluster, error) {
+	dir, err := os.MkdirTemp("", "conncat-pg-")
+	if err != nil {
+		return nil, err
+	}
+	s := &PostgresCluster{dir: dir, out: &syncBuffer{}, exited: make(chan struct{}), cred: c.cred}
+	if s.cred != nil {
+		if err := os.Chown(dir, int(s.cred.Uid), int(s.cred.Gid)); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+	}
+	backup := s.command("pg_basebackup", "-D", filepath.Join(dir, "data"), "-h", "127.0.0.1", "-p", strconv.Itoa(c.port),
+		"-U", "postgres", "-R", "-X", "stream", "--no-sync")
+	if out, err := backup.CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("pg_basebackup: %v\n%s", err, out)
+	}
+	if err := s.start(); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Promote makes a standby the primary (pg_ctl promote) and waits until it
+// accepts writes.
+func (c *PostgresCluster) Promote() error {
+	if out, err := c.command("pg_ctl", "promote", "-w", "-D", filepath.Join(c.dir, "data")).CombinedOutput(); err != nil {
+		return fmt.Errorf("pg_ctl promote: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// Port is the port the cluster listens on, on 127.0.0.1.
+func (c *PostgresCluster) Port() int { return c.port }
+
 // RestartImmediate stops the server as `pg_ctl restart -m immediate`
 // does (SIGQUIT: every backend ends at once, no checkpoint; the restart
 // replays the WAL) and starts it again on the same port.

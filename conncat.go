@@ -318,7 +318,7 @@ func open(ctx context.Context, db *sql.DB, store catalog.Store, o options) (*Cat
 	}
 	plane := &dataPlane{
 		cat: cat, catalogName: o.name, cacheOpts: o.cacheOpts, publicOnly: o.publicOnly,
-		given: o.awsConfig, providers: map[string]builtProvider{}, suspect: map[string]builtProvider{},
+		given: o.awsConfig, providers: map[string]builtProvider{}, suspect: map[string]builtProvider{}, idGeneration: map[string]uint64{},
 	}
 	timeout := DefaultStatementTimeout
 	if o.timeoutSet {

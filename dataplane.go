@@ -41,9 +41,12 @@ type dataPlane struct {
 	// catalog on next use and kept if its connection did not change, and
 	// served as last-good while the catalog's database is unreachable.
 	suspect map[string]builtProvider
-	// generation counts invalidations, so a provider built from a spec
-	// read before an ALTER is not kept after it.
-	generation uint64
+	// generation counts invalidations of everything, and idGeneration
+	// those of each connection, so a provider built from a spec read
+	// before an ALTER of its connection is not kept after it (changes to
+	// other connections do not matter).
+	generation   uint64
+	idGeneration map[string]uint64
 }
 
 // ambientConfig is the engine's own AWS config: the one given with
@@ -80,7 +83,7 @@ func (d *dataPlane) provider(ctx context.Context, id string) (aws.CredentialsPro
 	d.mu.Lock()
 	built, ok := d.providers[id]
 	suspect, wasSuspect := d.suspect[id]
-	gen := d.generation
+	gen, idGen := d.generation, d.idGeneration[id]
 	d.mu.Unlock()
 	if ok {
 		return built.p, nil
@@ -102,7 +105,7 @@ func (d *dataPlane) provider(ctx context.Context, id string) (aws.CredentialsPro
 	if existing, ok := d.providers[id]; ok {
 		return existing.p, nil // another goroutine built it first: share one
 	}
-	if d.generation == gen {
+	if d.generation == gen && d.idGeneration[id] == idGen {
 		d.providers[id] = built
 		delete(d.suspect, id)
 	}
@@ -138,8 +141,8 @@ func (d *dataPlane) invalidate(ids []string) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.generation++
 	for _, id := range ids {
+		d.idGeneration[id]++
 		for _, m := range []map[string]builtProvider{d.providers, d.suspect} {
 			if c, ok := m[id].p.(*credentials.Cache); ok {
 				c.Invalidate()

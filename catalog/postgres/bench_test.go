@@ -22,8 +22,8 @@ func TestMain(m *testing.M) { os.Exit(testenv.RunWithPostgres(m)) }
 // seededConns is the size of the benchmarks' catalog.
 const seededConns = 1000
 
-// roundTrips counts the statements a handle sends (BEGIN and COMMIT
-// included): each is one round trip to the server.
+// roundTrips counts the round trips a handle makes: each statement (BEGIN
+// and COMMIT included) and each pipelined batch.
 type roundTrips struct{ n atomic.Int64 }
 
 func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
@@ -32,6 +32,15 @@ func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.Tra
 }
 
 func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// A batch is sent as one pipeline: one round trip.
+func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	r.n.Add(1)
+	return ctx
+}
+
+func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
 
 // counted opens the test cluster with a round-trip counter.
 func counted(b *testing.B) (*sql.DB, *roundTrips) {

@@ -66,28 +66,6 @@ func (s *Store) DB() *sql.DB { return s.db }
 // Schema returns the schema the catalog's tables live in.
 func (s *Store) Schema() string { return s.schema }
 
-// Write implements catalog.Store. The advisory lock serialises the DDL of
-// this catalog across every node, so IF [NOT] EXISTS, dependency checks
-// and CASCADE see exactly the committed state; read committed isolation
-// lets each statement after the lock see every commit before it.
-func (s *Store) Write(ctx context.Context, fn func(catalog.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback() // no-op after Commit; also on a panic in fn
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, s.lockKey); err != nil {
-		return fmt.Errorf("lock catalog: %w", err)
-	}
-	if err := fn(&boundTx{q: tx, s: s}); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
 // Read implements catalog.Store: a read-only repeatable-read transaction,
 // one snapshot.
 func (s *Store) Read(ctx context.Context, fn func(catalog.Tx) error) error {

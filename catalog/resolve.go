@@ -142,35 +142,32 @@ func (c *Catalog) openSecrets(ctx context.Context, q Tx, row *awsRow, spec *conn
 	return nil
 }
 
-// resolveQuery reads a connection, the AWS connection holding its
-// credentials, and every sealed value they use, in one statement: one
-// round trip and one snapshot on every store. Its sealed-value columns
-// come from the option table: for each option that may reference a
-// secret, the referenced value; for each inline secret, its sealed value.
+// resolveByName and resolveByID read a connection, the AWS connection
+// holding its credentials, and every sealed value they use, in one
+// statement: one round trip and one snapshot. The sealed values come from
+// one join on every ID the option table says the row may use (each
+// referenced secret, each inline secret), a row per value found, so the
+// server probes one index once instead of joining it per option.
 var resolveByName, resolveByID = func() (string, string) {
-	var cols, joins []string
-	for i, d := range connection.Options {
+	var sealedIDs []string
+	for _, d := range connection.Options {
 		if d.SecretColumn != "" {
-			alias := fmt.Sprintf("ref%d", i)
-			cols = append(cols, alias+".nonce", alias+".ciphertext")
-			joins = append(joins, fmt.Sprintf("LEFT JOIN conncat_secret_values %s ON %s.id = a.%s", alias, alias, d.SecretColumn))
+			sealedIDs = append(sealedIDs, "a."+d.SecretColumn)
 		}
 		if d.Secret == connection.SecretSealed {
-			alias := fmt.Sprintf("inline%d", i)
-			cols = append(cols, alias+".nonce", alias+".ciphertext")
-			joins = append(joins, fmt.Sprintf("LEFT JOIN conncat_secret_values %s ON %s.id = ac.id || '/%s'", alias, alias, d.Column))
+			sealedIDs = append(sealedIDs, fmt.Sprintf("ac.id || '/%s'", d.Column))
 		}
 	}
 	var aws []string
 	for _, col := range strings.Split(awsColumns, ", ") {
 		aws = append(aws, "a."+strings.TrimSpace(col))
 	}
-	base := `SELECT c.id, c.name, c.type, s.bucket, s.prefix, ac.id, ac.name, ` + strings.Join(aws, ", ") + `, ` + strings.Join(cols, ", ") + `
+	base := `SELECT c.id, c.name, c.type, s.bucket, s.prefix, ac.id, ac.name, ` + strings.Join(aws, ", ") + `, v.id, v.nonce, v.ciphertext
 		FROM mz_connections c
 		LEFT JOIN mz_s3_connections s ON s.id = c.id
 		JOIN mz_connections ac ON ac.id = COALESCE(s.aws_connection_id, c.id)
 		JOIN mz_aws_connections a ON a.id = ac.id
-		` + strings.Join(joins, "\n\t\t")
+		LEFT JOIN conncat_secret_values v ON v.id IN (` + strings.Join(sealedIDs, ", ") + `)`
 	return base + ` WHERE c.name = ?`, base + ` WHERE c.id = ?`
 }()
 
@@ -178,28 +175,35 @@ var resolveByName, resolveByID = func() (string, string) {
 type sealedPair struct{ nonce, ct []byte }
 
 func (c *Catalog) resolveJoined(ctx context.Context, q Tx, query, arg string) (*Resolved, error) {
+	rows, err := q.QueryContext(ctx, query, arg)
+	if err != nil {
+		return nil, fmt.Errorf("resolve connection: %w", err)
+	}
+	defer rows.Close()
 	var r Resolved
 	var typ string
-	var bucket, prefix sql.NullString
+	var bucket, prefix, sealedID sql.NullString
 	var row awsRow
+	var pair sealedPair
 	awsTargets, fill := row.scanTargets()
-	refs, inline := map[connection.Option]*sealedPair{}, map[connection.Option]*sealedPair{}
-	targets := append([]any{&r.ID, &r.Name, &typ, &bucket, &prefix, &r.AWS.ID, &r.AWS.Name}, awsTargets...)
-	for _, d := range connection.Options {
-		if d.SecretColumn != "" {
-			refs[d.Name] = &sealedPair{}
-			targets = append(targets, &refs[d.Name].nonce, &refs[d.Name].ct)
+	targets := append(append([]any{&r.ID, &r.Name, &typ, &bucket, &prefix, &r.AWS.ID, &r.AWS.Name}, awsTargets...),
+		&sealedID, &pair.nonce, &pair.ct)
+	sealed := map[string]sealedPair{}
+	found := false
+	for rows.Next() {
+		if err := rows.Scan(targets...); err != nil {
+			return nil, fmt.Errorf("resolve connection: %w", err)
 		}
-		if d.Secret == connection.SecretSealed {
-			inline[d.Name] = &sealedPair{}
-			targets = append(targets, &inline[d.Name].nonce, &inline[d.Name].ct)
+		found = true
+		if sealedID.Valid {
+			sealed[sealedID.String] = sealedPair{pair.nonce, pair.ct}
 		}
 	}
-	if err := q.QueryRowContext(ctx, query, arg).Scan(targets...); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, err
-		}
+	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("resolve connection: %w", err)
+	}
+	if !found {
+		return nil, sql.ErrNoRows
 	}
 	fill()
 	r.Type = sqlparse.ConnectionType(typ)
@@ -207,34 +211,34 @@ func (c *Catalog) resolveJoined(ctx context.Context, q Tx, query, arg string) (*
 		r.S3 = &connection.S3URL{Bucket: bucket.String, Prefix: prefix.String}
 	}
 	spec := row.spec(r.AWS.ID, r.AWS.Name, c.opts.Principal)
-	if err := c.openResolved(ctx, q, &row, &spec, refs, inline); err != nil {
+	if err := c.openResolved(ctx, q, &row, &spec, sealed); err != nil {
 		return nil, err
 	}
 	r.AWS = spec
 	return &r, nil
 }
 
-// openResolved opens the sealed values the resolve query returned into
-// spec's secret fields.
-func (c *Catalog) openResolved(ctx context.Context, q Tx, row *awsRow, spec *connection.Spec, refs, inline map[connection.Option]*sealedPair) error {
+// openResolved opens the sealed values the resolve query returned, by
+// their IDs, into spec's secret fields.
+func (c *Catalog) openResolved(ctx context.Context, q Tx, row *awsRow, spec *connection.Spec, sealed map[string]sealedPair) error {
 	for _, d := range connection.Options {
 		v, ok := row.options[d.Name]
 		var id string
-		var sealed *sealedPair
 		switch {
 		case !ok:
 			continue
 		case v.secretID != "":
-			id, sealed = v.secretID, refs[d.Name]
+			id = v.secretID
 		case d.Secret == connection.SecretSealed:
-			id, sealed = sealedValueID(spec.ID, d), inline[d.Name]
+			id = sealedValueID(spec.ID, d)
 		default:
 			continue
 		}
-		if sealed == nil || sealed.nonce == nil {
+		pair, ok := sealed[id]
+		if !ok {
 			return fmt.Errorf("load sealed value %s: %w", id, sql.ErrNoRows)
 		}
-		text, err := c.openValue(ctx, q, id, sealed.nonce, sealed.ct)
+		text, err := c.openValue(ctx, q, id, pair.nonce, pair.ct)
 		if err != nil {
 			return err
 		}

@@ -128,6 +128,11 @@ func nextID(ctx context.Context, tx Tx) (string, error) {
 	if err := tx.QueryRowContext(ctx, `SELECT next FROM conncat_ids`).Scan(&n); err != nil {
 		return "", fmt.Errorf("allocate id: %w", err)
 	}
+	return takeID(ctx, tx, n)
+}
+
+// takeID takes ID n, read from the counter in this transaction.
+func takeID(ctx context.Context, tx Tx, n int64) (string, error) {
 	if _, err := tx.ExecContext(ctx, `UPDATE conncat_ids SET next = ?`, n+1); err != nil {
 		return "", fmt.Errorf("allocate id: %w", err)
 	}

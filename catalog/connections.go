@@ -23,6 +23,23 @@ type connRef struct {
 	typ      sqlparse.ConnectionType
 }
 
+// lookupForCreate looks a connection's name up and reads the ID counter in
+// one statement (one round trip where statements cost one): CREATE needs
+// both, and takes the ID only if the name is free.
+func lookupForCreate(ctx context.Context, q Tx, name string) (*connRef, int64, error) {
+	var id, typ sql.NullString
+	var next int64
+	err := q.QueryRowContext(ctx, `SELECT c.id, c.type, i.next FROM conncat_ids i LEFT JOIN mz_connections c ON c.name = ?`, name).
+		Scan(&id, &typ, &next)
+	if err != nil {
+		return nil, 0, fmt.Errorf("look up connection: %w", err)
+	}
+	if !id.Valid {
+		return nil, next, nil
+	}
+	return &connRef{id: id.String, name: name, typ: sqlparse.ConnectionType(typ.String)}, next, nil
+}
+
 func lookupConnection(ctx context.Context, q Tx, name string) (*connRef, error) {
 	r := &connRef{name: name}
 	var typ string
@@ -38,7 +55,7 @@ func lookupConnection(ctx context.Context, q Tx, name string) (*connRef, error) 
 }
 
 func (c *Catalog) createConnection(ctx context.Context, tx Tx, s *sqlparse.CreateConnection, res *Result) error {
-	existing, err := lookupConnection(ctx, tx, s.Name.Value)
+	existing, next, err := lookupForCreate(ctx, tx, s.Name.Value)
 	if err != nil {
 		return err
 	}
@@ -50,7 +67,7 @@ func (c *Catalog) createConnection(ctx context.Context, tx Tx, s *sqlparse.Creat
 		return errorf(sqlstate.DuplicateObject, s.Name.Pos, "connection %q already exists", s.Name.Value).
 			WithHint("Use CREATE CONNECTION IF NOT EXISTS to skip it when it exists, or ALTER CONNECTION to change it.")
 	}
-	id, err := nextID(ctx, tx)
+	id, err := takeID(ctx, tx, next)
 	if err != nil {
 		return err
 	}

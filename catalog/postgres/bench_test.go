@@ -74,7 +74,17 @@ func seeded(b *testing.B) (*catalog.Catalog, *roundTrips, string) {
 	for i := range seededConns {
 		exec(b, c, fmt.Sprintf("CREATE CONNECTION seed_%d TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/R%d')", i, i))
 	}
+	settle(b, db)
 	return c, trips, schema
+}
+
+// settle runs VACUUM ANALYZE on what was just written, so that
+// autovacuum does not wake up in the middle of the measurement.
+func settle(b *testing.B, db *sql.DB) {
+	b.Helper()
+	if _, err := db.Exec(`VACUUM ANALYZE`); err != nil {
+		b.Fatal(err)
+	}
 }
 
 func exec(b *testing.B, c *catalog.Catalog, sql string) *catalog.Result {
@@ -101,6 +111,7 @@ func rawTable(b *testing.B) (*sql.DB, *roundTrips) {
 		schema, schema, schema, seededConns-1)); err != nil {
 		b.Fatal(err)
 	}
+	settle(b, db)
 	if _, err := db.Exec("SET search_path TO " + schema); err != nil {
 		b.Fatal(err)
 	}

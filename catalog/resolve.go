@@ -155,18 +155,20 @@ var resolveByName, resolveByID = func() (string, string) {
 			sealedIDs = append(sealedIDs, "a."+d.SecretColumn)
 		}
 		if d.Secret == connection.SecretSealed {
-			sealedIDs = append(sealedIDs, fmt.Sprintf("ac.id || '/%s'", d.Column))
+			sealedIDs = append(sealedIDs, fmt.Sprintf("a.id || '/%s'", d.Column))
 		}
 	}
 	var aws []string
 	for _, col := range strings.Split(awsColumns, ", ") {
 		aws = append(aws, "a."+strings.TrimSpace(col))
 	}
-	base := `SELECT c.id, c.name, c.type, s.bucket, s.prefix, ac.id, ac.name, ` + strings.Join(aws, ", ") + `, v.id, v.nonce, v.ciphertext
+	// An AWS connection holds its own credentials: only an S3 connection
+	// needs its AWS connection's row (sc) read too.
+	base := `SELECT c.id, c.name, c.type, s.bucket, s.prefix, COALESCE(sc.id, c.id), COALESCE(sc.name, c.name), ` + strings.Join(aws, ", ") + `, v.id, v.nonce, v.ciphertext
 		FROM mz_connections c
 		LEFT JOIN mz_s3_connections s ON s.id = c.id
-		JOIN mz_connections ac ON ac.id = COALESCE(s.aws_connection_id, c.id)
-		JOIN mz_aws_connections a ON a.id = ac.id
+		LEFT JOIN mz_connections sc ON sc.id = s.aws_connection_id
+		JOIN mz_aws_connections a ON a.id = COALESCE(s.aws_connection_id, c.id)
 		LEFT JOIN conncat_secret_values v ON v.id IN (` + strings.Join(sealedIDs, ", ") + `)`
 	return base + ` WHERE c.name = ?`, base + ` WHERE c.id = ?`
 }()

@@ -94,9 +94,14 @@ func (w *watcher) read(ctx context.Context) error {
 	}
 	w.version = version
 	if w.last < 0 {
-		// The first poll: everything before now is already what the
-		// catalog reads; only later entries are news.
-		return w.conn.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM conncat_changes`).Scan(&w.last)
+		// The first poll (or the first after a failure) starts from the
+		// feed's end. What committed before it, since the handle opened,
+		// was not seen: everything cached is checked again.
+		if err := w.conn.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM conncat_changes`).Scan(&w.last); err != nil {
+			return err
+		}
+		w.changed(nil, true)
+		return nil
 	}
 	return w.readFeed(ctx)
 }

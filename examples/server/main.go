@@ -1,0 +1,163 @@
+// Command server speaks the PostgreSQL wire protocol over a conncat
+// catalog, so that psql and PostgreSQL drivers run the dialect:
+//
+//	CONNCAT_SERVER_PASSWORD=... go run ./examples/server -listen 127.0.0.1:6875 -db conncat.db
+//	psql "postgres://conncat@127.0.0.1:6875/conncat?sslmode=disable"
+//
+// It authenticates one user with SCRAM-SHA-256, serves TLS when given a
+// certificate (and refuses to listen beyond loopback without one), limits
+// connections and closes idle ones.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/conncat/conncat"
+)
+
+type config struct {
+	listen, db, schema, principal, prefix, keyFile string
+	user, passwordFile, tlsCert, tlsKey            string
+	maxConns                                       int
+	idleTimeout, statementTimeout                  time.Duration
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+func run(args []string, stderr io.Writer) int {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return 2
+	}
+	srv, err := newServer(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "server:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	cat, err := conncat.Open(ctx, cfg.db, catalogOptions(cfg)...)
+	if err != nil {
+		fmt.Fprintln(stderr, "server: cannot open the catalog:", err)
+		return 2
+	}
+	defer cat.Close()
+	srv.cat = cat
+	l, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		fmt.Fprintln(stderr, "server:", err)
+		return 2
+	}
+	fmt.Fprintf(stderr, "conncat server listening on %s\n", l.Addr())
+	go func() { <-ctx.Done(); l.Close() }()
+	srv.serve(ctx, l)
+	return 0
+}
+
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	cfg := &config{}
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:6875", "address to listen on; beyond loopback only with -tls-cert")
+	fs.StringVar(&cfg.db, "db", envOr("CONNCAT_DB", "conncat.db"), "catalog: a SQLite file or a postgres:// URL (CONNCAT_DB)")
+	fs.StringVar(&cfg.schema, "schema", os.Getenv("CONNCAT_SCHEMA"), "PostgreSQL schema of the catalog (CONNCAT_SCHEMA)")
+	fs.StringVar(&cfg.principal, "principal", os.Getenv("CONNCAT_PRINCIPAL_ARN"), "ARN customers trust (CONNCAT_PRINCIPAL_ARN)")
+	fs.StringVar(&cfg.prefix, "external-id-prefix", os.Getenv("CONNCAT_EXTERNAL_ID_PREFIX"), "prefix of external IDs")
+	fs.StringVar(&cfg.keyFile, "key-file", os.Getenv("CONNCAT_KEY_FILE"), "sealing key file (CONNCAT_KEY_FILE)")
+	fs.StringVar(&cfg.user, "user", "conncat", "the user clients log in as")
+	fs.StringVar(&cfg.passwordFile, "password-file", "", "file holding the user's password (else CONNCAT_SERVER_PASSWORD)")
+	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "TLS certificate (PEM)")
+	fs.StringVar(&cfg.tlsKey, "tls-key", "", "TLS private key (PEM)")
+	fs.IntVar(&cfg.maxConns, "max-connections", 100, "connections served at once; more are refused with 53300")
+	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", 10*time.Minute, "close a connection idle this long")
+	fs.DurationVar(&cfg.statementTimeout, "statement-timeout", conncat.DefaultStatementTimeout, "cancel a statement running this long")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "unexpected argument %q\n", fs.Arg(0))
+		return nil, errors.New("usage")
+	}
+	return cfg, nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func catalogOptions(cfg *config) []conncat.Option {
+	opts := []conncat.Option{conncat.WithStatementTimeout(cfg.statementTimeout)}
+	if cfg.principal != "" {
+		opts = append(opts, conncat.WithPrincipal(cfg.principal))
+	}
+	if cfg.prefix != "" {
+		opts = append(opts, conncat.WithExternalIDPrefix(cfg.prefix))
+	}
+	if cfg.keyFile != "" {
+		opts = append(opts, conncat.WithKeyFile(cfg.keyFile))
+	}
+	if cfg.schema != "" {
+		opts = append(opts, conncat.WithSchema(cfg.schema))
+	}
+	return opts
+}
+
+// newServer checks what the server must never start without: a password,
+// and TLS when it listens beyond loopback.
+func newServer(cfg *config) (*server, error) {
+	password := os.Getenv("CONNCAT_SERVER_PASSWORD")
+	if cfg.passwordFile != "" {
+		b, err := os.ReadFile(cfg.passwordFile)
+		if err != nil {
+			return nil, err
+		}
+		password = strings.TrimRight(string(b), "\r\n")
+	}
+	if password == "" {
+		return nil, errors.New("no password: set CONNCAT_SERVER_PASSWORD or -password-file (the server authenticates every client with SCRAM-SHA-256)")
+	}
+	v, err := newVerifier(password)
+	if err != nil {
+		return nil, err
+	}
+	srv := &server{cfg: cfg, verifier: v, slots: make(chan struct{}, cfg.maxConns), sessions: map[uint32]*session{}}
+	if cfg.tlsCert != "" || cfg.tlsKey != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey)
+		if err != nil {
+			return nil, fmt.Errorf("TLS: %w", err)
+		}
+		srv.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if srv.tls == nil && !loopbackOnly(cfg.listen) {
+		return nil, fmt.Errorf("refusing to listen on %s without TLS: give -tls-cert and -tls-key, or listen on 127.0.0.1", cfg.listen)
+	}
+	return srv, nil
+}
+
+// loopbackOnly reports whether addr can be reached only from this machine.
+func loopbackOnly(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

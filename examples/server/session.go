@@ -1,0 +1,341 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/conncat/conncat"
+)
+
+// session is one client connection.
+type session struct {
+	srv    *server
+	conn   net.Conn
+	be     *pgproto3.Backend
+	pid    uint32
+	secret []byte
+	user   string
+
+	mu      sync.Mutex
+	running context.CancelFunc // the statement in flight, for CancelRequest
+
+	prepared map[string]*prepared
+	portals  map[string]*portal
+}
+
+// prepared and portal are the extended protocol's named objects.
+type prepared struct{}
+type portal struct{}
+
+// run serves the session: start-up, authentication, then messages until
+// the client leaves, the idle timeout passes or the server stops.
+func (s *session) run(ctx context.Context) {
+	s.be = pgproto3.NewBackend(s.conn, s.conn)
+	ok, err := s.startup()
+	if err != nil || !ok {
+		return
+	}
+	s.greet()
+	for ctx.Err() == nil {
+		_ = s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.idleTimeout))
+		msg, err := s.be.Receive()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				s.fatal("57P05", "terminating connection due to idle-session timeout")
+			}
+			return
+		}
+		_ = s.conn.SetReadDeadline(time.Time{})
+		switch m := msg.(type) {
+		case *pgproto3.Query:
+			s.simpleQuery(ctx, m.String)
+		case *pgproto3.Terminate:
+			return
+		case *pgproto3.Sync:
+			s.ready()
+		case *pgproto3.Parse, *pgproto3.Bind, *pgproto3.Describe, *pgproto3.Execute, *pgproto3.Close, *pgproto3.Flush:
+			s.extendedUnsupported()
+		default:
+			s.fatal("08P01", fmt.Sprintf("unexpected message %T", msg))
+			return
+		}
+	}
+}
+
+// startup answers SSL and GSS requests and cancel requests, then reads the
+// startup message and authenticates. It reports whether the session goes
+// on.
+func (s *session) startup() (bool, error) {
+	for {
+		msg, err := s.be.ReceiveStartupMessage()
+		if err != nil {
+			return false, err
+		}
+		switch m := msg.(type) {
+		case *pgproto3.SSLRequest:
+			if !s.startTLS() {
+				return false, nil
+			}
+		case *pgproto3.GSSEncRequest:
+			if _, err := s.conn.Write([]byte("N")); err != nil {
+				return false, err
+			}
+		case *pgproto3.CancelRequest:
+			s.srv.cancel(m.ProcessID, m.SecretKey)
+			return false, nil
+		case *pgproto3.StartupMessage:
+			return s.authenticate(m), nil
+		default:
+			return false, fmt.Errorf("unexpected start-up message %T", msg)
+		}
+	}
+}
+
+// startTLS answers an SSLRequest: 'S' and a TLS handshake when the server
+// has a certificate, 'N' otherwise (the client then decides).
+func (s *session) startTLS() bool {
+	if s.srv.tls == nil {
+		_, err := s.conn.Write([]byte("N"))
+		return err == nil
+	}
+	if _, err := s.conn.Write([]byte("S")); err != nil {
+		return false
+	}
+	tc := tls.Server(s.conn, s.srv.tls)
+	if err := tc.Handshake(); err != nil {
+		return false
+	}
+	s.conn = tc
+	s.be = pgproto3.NewBackend(tc, tc)
+	return true
+}
+
+// authenticate runs SCRAM-SHA-256 for the configured user.
+func (s *session) authenticate(m *pgproto3.StartupMessage) bool {
+	s.user = m.Parameters["user"]
+	if s.user != s.srv.cfg.user {
+		s.fatal("28P01", fmt.Sprintf("password authentication failed for user %q", s.user))
+		return false
+	}
+	x := &scramExchange{v: s.srv.verifier}
+	s.be.Send(&pgproto3.AuthenticationSASL{AuthMechanisms: []string{"SCRAM-SHA-256"}})
+	if s.be.Flush() != nil || s.be.SetAuthType(pgproto3.AuthTypeSASL) != nil {
+		return false
+	}
+	initial, ok := s.receiveAuth().(*pgproto3.SASLInitialResponse)
+	if !ok || initial.AuthMechanism != "SCRAM-SHA-256" {
+		s.fatal("28000", "SCRAM-SHA-256 authentication expected")
+		return false
+	}
+	serverFirst, err := x.first(string(initial.Data))
+	if err != nil {
+		s.fatal("28P01", fmt.Sprintf("password authentication failed for user %q", s.user))
+		return false
+	}
+	s.be.Send(&pgproto3.AuthenticationSASLContinue{Data: []byte(serverFirst)})
+	if s.be.Flush() != nil || s.be.SetAuthType(pgproto3.AuthTypeSASLContinue) != nil {
+		return false
+	}
+	response, ok := s.receiveAuth().(*pgproto3.SASLResponse)
+	if !ok {
+		return false
+	}
+	serverFinal, err := x.final(string(response.Data))
+	if err != nil {
+		s.fatal("28P01", fmt.Sprintf("password authentication failed for user %q", s.user))
+		return false
+	}
+	s.be.Send(&pgproto3.AuthenticationSASLFinal{Data: []byte(serverFinal)})
+	s.be.Send(&pgproto3.AuthenticationOk{})
+	return true
+}
+
+func (s *session) receiveAuth() pgproto3.FrontendMessage {
+	msg, err := s.be.Receive()
+	if err != nil {
+		return nil
+	}
+	return msg
+}
+
+// greet sends what PostgreSQL sends after authentication: the session
+// parameters drivers read, the key for cancel requests, ReadyForQuery.
+func (s *session) greet() {
+	for _, p := range [][2]string{
+		{"server_version", "15.0 (conncat)"}, {"server_encoding", "UTF8"}, {"client_encoding", "UTF8"},
+		{"DateStyle", "ISO, MDY"}, {"TimeZone", "UTC"}, {"integer_datetimes", "on"},
+		{"standard_conforming_strings", "on"}, {"IntervalStyle", "postgres"}, {"is_superuser", "off"},
+		{"session_authorization", s.user}, {"application_name", ""},
+	} {
+		s.be.Send(&pgproto3.ParameterStatus{Name: p[0], Value: p[1]})
+	}
+	s.be.Send(&pgproto3.BackendKeyData{ProcessID: s.pid, SecretKey: s.secret})
+	s.ready()
+}
+
+func (s *session) ready() {
+	s.be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+	_ = s.be.Flush()
+}
+
+func (s *session) fatal(code, message string) {
+	s.be.Send(&pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: code, Message: message})
+	_ = s.be.Flush()
+}
+
+func (s *session) extendedUnsupported() {
+	s.be.Send(&pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: conncat.CodeFeatureNotSupported,
+		Message: "the extended query protocol is not supported yet by this server", Hint: "Use the simple query protocol (psql does)."})
+	_ = s.be.Flush()
+}
+
+// simpleQuery runs every statement of a Query message, each with its own
+// result, stopping at the first error, as PostgreSQL does.
+func (s *session) simpleQuery(ctx context.Context, text string) {
+	defer s.ready()
+	pieces := conncat.Split(text)
+	if len(pieces) == 0 {
+		s.be.Send(&pgproto3.EmptyQueryResponse{})
+		return
+	}
+	for _, p := range pieces {
+		res, err := s.execute(ctx, text, p)
+		if res != nil {
+			s.sendResult(res)
+		}
+		if err != nil {
+			s.sendError(text, err)
+			return
+		}
+	}
+}
+
+// execute runs one statement, cancellable by a CancelRequest.
+func (s *session) execute(ctx context.Context, text string, p conncat.Piece) (*conncat.Result, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	s.mu.Lock()
+	s.running = cancel
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.running = nil
+		s.mu.Unlock()
+		cancel()
+	}()
+	return s.srv.cat.ExecPiece(ctx, text, p)
+}
+
+func (s *session) cancelRunning() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running != nil {
+		s.running()
+	}
+}
+
+// sendResult writes a statement's rows (if any), notices and command tag.
+func (s *session) sendResult(res *conncat.Result) {
+	for _, n := range res.Notices {
+		s.be.Send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000", Message: n})
+	}
+	if res.Columns != nil {
+		types := columnTypes(res)
+		fields := make([]pgproto3.FieldDescription, len(res.Columns))
+		for i, name := range res.Columns {
+			fields[i] = pgproto3.FieldDescription{Name: []byte(name), DataTypeOID: types[i].oid, DataTypeSize: types[i].size, TypeModifier: -1}
+		}
+		s.be.Send(&pgproto3.RowDescription{Fields: fields})
+		for _, row := range res.Rows {
+			values := make([][]byte, len(row))
+			for i, v := range row {
+				values[i] = textValue(v)
+			}
+			s.be.Send(&pgproto3.DataRow{Values: values})
+		}
+	}
+	s.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(res.Tag)})
+}
+
+// sendError writes an error with its SQLSTATE, detail, hint and position
+// (PostgreSQL counts characters from 1; conncat bytes from 0).
+func (s *session) sendError(text string, err error) {
+	var e *conncat.Error
+	if !errors.As(err, &e) {
+		e = &conncat.Error{Code: conncat.CodeInternal, Message: "internal error", Position: -1}
+	}
+	msg := &pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: e.Code,
+		Message: e.Message, Detail: e.Detail, Hint: e.Hint}
+	if e.Position >= 0 && e.Position <= len(text) {
+		msg.Position = int32(utf8.RuneCountInString(text[:e.Position]) + 1)
+	}
+	s.be.Send(msg)
+}
+
+// pgType is a column's PostgreSQL type as RowDescription names it.
+type pgType struct {
+	oid  uint32
+	size int16
+}
+
+var (
+	typeText   = pgType{25, -1}
+	typeInt8   = pgType{20, 8}
+	typeFloat8 = pgType{701, 8}
+	typeBytea  = pgType{17, -1}
+)
+
+// columnTypes names each column's type from its values (the catalog's
+// values are strings, 64-bit integers, floats, bytes or NULL).
+func columnTypes(res *conncat.Result) []pgType {
+	types := make([]pgType, len(res.Columns))
+	for i := range types {
+		types[i] = typeOf(res.Rows, i)
+	}
+	return types
+}
+
+// typeOf is the type of column i's first non-NULL value; text when all
+// are NULL.
+func typeOf(rows [][]any, i int) pgType {
+	for _, row := range rows {
+		switch row[i].(type) {
+		case nil:
+			continue
+		case int64:
+			return typeInt8
+		case float64:
+			return typeFloat8
+		case []byte:
+			return typeBytea
+		}
+		return typeText
+	}
+	return typeText
+}
+
+// textValue is a value in PostgreSQL's text format; nil is NULL.
+func textValue(v any) []byte {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case string:
+		return []byte(v)
+	case int64:
+		return strconv.AppendInt(nil, v, 10)
+	case float64:
+		return strconv.AppendFloat(nil, v, 'g', -1, 64)
+	case []byte:
+		return []byte(fmt.Sprintf("\\x%x", v))
+	}
+	return []byte(fmt.Sprint(v))
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/conncat/conncat/internal/testenv"
+)
+
+// testPassword is obviously fake; the server lives for one test.
+const testPassword = "fake-server-password-5521"
+
+// startServer builds and starts the server on a free loopback port with a
+// fresh catalog and returns its URL (without the password).
+func startServer(t *testing.T, extra ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "server")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	port := testenv.FreePort(t)
+	cmd := exec.Command(bin, append([]string{"-listen", fmt.Sprintf("127.0.0.1:%d", port), "-db", filepath.Join(dir, "c.db")}, extra...)...)
+	cmd.Env = append(os.Environ(), "CONNCAT_SERVER_PASSWORD="+testPassword)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	for start := time.Now(); ; {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			break
+		}
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("the server did not start:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Sprintf("postgres://conncat@127.0.0.1:%d/conncat?sslmode=disable", port)
+}
+
+// psql runs psql against the server with verbose errors (SQLSTATE shown).
+func psql(t *testing.T, url, password, script string) (string, error) {
+	t.Helper()
+	cmd := exec.Command("psql", url, "-X", "-v", "VERBOSITY=verbose", "-v", "ON_ERROR_STOP=0", "-f", "-")
+	cmd.Env = append(os.Environ(), "PGPASSWORD="+password)
+	cmd.Stdin = strings.NewReader(script)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// TestPsqlWalkThrough: psql, which nobody here wrote, runs the seed's
+// statements through SCRAM: results, notices, command tags, and errors
+// with their SQLSTATE, hint and caret.
+func TestPsqlWalkThrough(t *testing.T) {
+	url := startServer(t, "-principal", "arn:aws:iam::000000000000:role/conncat")
+	out, err := psql(t, url, testPassword, `
+CREATE SECRET sk AS 'fake-secret-value-0001';
+CREATE CONNECTION aws_conn TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::001234567890:role/MyRole');
+CREATE CONNECTION s3_conn TO S3 (PREFIX = 's3://bucket/exports/') USING AWS CONNECTION aws_conn;
+SELECT name, type FROM mz_connections ORDER BY name;
+SHOW TRUST POLICY FOR CONNECTION aws_conn;
+SELECT principal, external_id FROM mz_aws_connections aws JOIN mz_connections c ON aws.id = c.id WHERE c.name = 'aws_conn';
+DROP SECRET nope;
+SELECT nam FROM mz_connections;
+CREATE CONNECTION IF NOT EXISTS aws_conn TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::001234567890:role/MyRole');
+`)
+	if err != nil {
+		t.Fatalf("psql: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"CREATE SECRET", "CREATE CONNECTION", " aws_conn | aws", " s3_conn  | s3", "(2 rows)",
+		"arn:aws:iam::000000000000:role/conncat", `"sts:ExternalId"`,
+		`ERROR:  42704: secret "nope" does not exist`,
+		`ERROR:  42703: column "nam" does not exist`, "LINE 1: SELECT nam FROM mz_connections", `HINT:  Perhaps you meant to reference the column "name".`,
+		`NOTICE:  00000: connection "aws_conn" already exists, skipping`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("psql output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "fake-secret-value-0001") {
+		t.Errorf("psql output shows the secret:\n%s", out)
+	}
+}
+
+// TestWrongPasswordRefused: SCRAM refuses a wrong password with 28P01 and
+// the server never learns it in clear.
+func TestWrongPasswordRefused(t *testing.T) {
+	url := startServer(t)
+	out, err := psql(t, url, "not-the-password", "SELECT 1;")
+	if err == nil || !strings.Contains(out, "password authentication failed") {
+		t.Fatalf("wrong password: %v\n%s", err, out)
+	}
+}
+
+// TestServerRefusesToStartUnsafely: no password, or a non-loopback
+// address without TLS, and the server does not start.
+func TestServerRefusesToStartUnsafely(t *testing.T) {
+	for _, tc := range []struct {
+		env  []string
+		args []string
+		want string
+	}{
+		{nil, []string{"-listen", "127.0.0.1:0"}, "no password"},
+		{[]string{"CONNCAT_SERVER_PASSWORD=" + testPassword}, []string{"-listen", "0.0.0.0:0"}, "without TLS"},
+	} {
+		cmd := exec.Command("go", append([]string{"run", "."}, append(tc.args, "-db", filepath.Join(t.TempDir(), "c.db"))...)...)
+		cmd.Env = append(os.Environ(), tc.env...)
+		for i, e := range cmd.Env {
+			if strings.HasPrefix(e, "CONNCAT_SERVER_PASSWORD=") && tc.env == nil {
+				cmd.Env[i] = "CONNCAT_SERVER_PASSWORD="
+			}
+		}
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), tc.want) {
+			t.Errorf("%v: started or said %q", tc.args, out)
+		}
+	}
+}
+
+// TestCancelStopsAStatement: a driver's cancel request (pgx sends one when
+// its context ends, as psql does on Ctrl-C) stops a VALIDATE waiting on an
+// endpoint that never answers, with 57014.
+func TestCancelStopsAStatement(t *testing.T) {
+	url := startServer(t, "-statement-timeout", "1m")
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // accept and never answer
+		}
+	}()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, strings.Replace(url, "conncat@", "conncat:"+testPassword+"@", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, fmt.Sprintf(`CREATE SECRET sk AS 'fake-secret-value-0002';
+		CREATE CONNECTION slow TO AWS (ACCESS KEY ID = 'AKIAFAKEFAKEFAKE', SECRET ACCESS KEY = SECRET sk, ENDPOINT = 'http://%s')`, silent.Addr()),
+		pgx.QueryExecModeSimpleProtocol); err != nil {
+		t.Fatal(err)
+	}
+	// The cancel request comes on its own connection, as PostgreSQL's
+	// protocol has it, while the statement waits on the silent endpoint.
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		_ = conn.PgConn().CancelRequest(ctx)
+	}()
+	start := time.Now()
+	_, err = conn.Exec(ctx, "VALIDATE CONNECTION slow WITH (S3 PATH = 's3://bucket/p/')", pgx.QueryExecModeSimpleProtocol)
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "57014" {
+		t.Fatalf("cancelled VALIDATE: %v, want 57014 from the server", err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("the cancel took %v to stop the statement", took)
+	}
+	// The session goes on.
+	var n int64
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM mz_connections", pgx.QueryExecModeSimpleProtocol).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("after the cancel: %d, %v", n, err)
+	}
+}

@@ -183,3 +183,61 @@ func TestCancelStopsAStatement(t *testing.T) {
 		t.Fatalf("after the cancel: %d, %v", n, err)
 	}
 }
+
+// TestPgxExtendedProtocol: pgx's default mode prepares every statement
+// (Parse, Describe, Bind, Execute, Sync): parameterised SELECTs, typed
+// columns scanned into Go types, SHOW, errors with their SQLSTATE, and a
+// prepared statement reused with other values.
+func TestPgxExtendedProtocol(t *testing.T) {
+	url := startServer(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, strings.Replace(url, "conncat@", "conncat:"+testPassword+"@", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE CONNECTION a TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/A', ASSUME ROLE DURATION = 3600);
+		CREATE CONNECTION "it's" TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/B')`); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a", "it's", "' OR 1=1 --"} {
+		var id string
+		var duration *int64
+		err := conn.QueryRow(ctx, `SELECT c.id, a.assume_role_duration FROM mz_connections c JOIN mz_aws_connections a ON a.id = c.id WHERE c.name = $1`, name).Scan(&id, &duration)
+		switch {
+		case name == "' OR 1=1 --":
+			if !errors.Is(err, pgx.ErrNoRows) {
+				t.Errorf("%q: %v", name, err)
+			}
+		case err != nil:
+			t.Errorf("%q: %v", name, err)
+		case name == "a" && (duration == nil || *duration != 3600):
+			t.Errorf("duration of a: %v", duration)
+		}
+	}
+	var n int64
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM mz_connections WHERE name <> $1`, "a").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("count: %d %v", n, err)
+	}
+	rows, err := conn.Query(ctx, `SHOW CONNECTIONS`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (string, error) {
+		var name, typ string
+		err := r.Scan(&name, &typ)
+		return name, err
+	})
+	if err != nil || strings.Join(names, ",") != "a,it's" {
+		t.Fatalf("SHOW CONNECTIONS: %v %v", names, err)
+	}
+	_, err = conn.Exec(ctx, `SELECT nam FROM mz_connections WHERE name = $1`, "a")
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "42703" || pe.Position == 0 {
+		t.Fatalf("undefined column: %v", err)
+	}
+	// The session is usable after an error.
+	if err := conn.QueryRow(ctx, `SELECT name FROM mz_connections WHERE id = $1`, "u1").Scan(new(string)); err != nil {
+		t.Fatalf("after an error: %v", err)
+	}
+}

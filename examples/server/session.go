@@ -30,11 +30,9 @@ type session struct {
 
 	prepared map[string]*prepared
 	portals  map[string]*portal
+	// failed: an extended-protocol message failed; skip to Sync.
+	failed bool
 }
-
-// prepared and portal are the extended protocol's named objects.
-type prepared struct{}
-type portal struct{}
 
 // run serves the session: start-up, authentication, then messages until
 // the client leaves, the idle timeout passes or the server stops.
@@ -62,9 +60,11 @@ func (s *session) run(ctx context.Context) {
 		case *pgproto3.Terminate:
 			return
 		case *pgproto3.Sync:
+			s.failed = false
+			delete(s.portals, "")
 			s.ready()
 		case *pgproto3.Parse, *pgproto3.Bind, *pgproto3.Describe, *pgproto3.Execute, *pgproto3.Close, *pgproto3.Flush:
-			s.extendedUnsupported()
+			s.extended(ctx, msg)
 		default:
 			s.fatal("08P01", fmt.Sprintf("unexpected message %T", msg))
 			return
@@ -193,12 +193,6 @@ func (s *session) fatal(code, message string) {
 	_ = s.be.Flush()
 }
 
-func (s *session) extendedUnsupported() {
-	s.be.Send(&pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: conncat.CodeFeatureNotSupported,
-		Message: "the extended query protocol is not supported yet by this server", Hint: "Use the simple query protocol (psql does)."})
-	_ = s.be.Flush()
-}
-
 // simpleQuery runs every statement of a Query message, each with its own
 // result, stopping at the first error, as PostgreSQL does.
 func (s *session) simpleQuery(ctx context.Context, text string) {
@@ -220,8 +214,13 @@ func (s *session) simpleQuery(ctx context.Context, text string) {
 	}
 }
 
-// execute runs one statement, cancellable by a CancelRequest.
+// execute runs one statement of a simple query.
 func (s *session) execute(ctx context.Context, text string, p conncat.Piece) (*conncat.Result, error) {
+	return s.runStatement(ctx, func(ctx context.Context) (*conncat.Result, error) { return s.srv.cat.ExecPiece(ctx, text, p) })
+}
+
+// runStatement runs a statement, cancellable by a CancelRequest.
+func (s *session) runStatement(ctx context.Context, fn func(context.Context) (*conncat.Result, error)) (*conncat.Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	s.mu.Lock()
 	s.running = cancel
@@ -232,7 +231,7 @@ func (s *session) execute(ctx context.Context, text string, p conncat.Piece) (*c
 		s.mu.Unlock()
 		cancel()
 	}()
-	return s.srv.cat.ExecPiece(ctx, text, p)
+	return fn(ctx)
 }
 
 func (s *session) cancelRunning() {
@@ -300,8 +299,24 @@ func columnTypes(res *conncat.Result) []pgType {
 	types := make([]pgType, len(res.Columns))
 	for i := range types {
 		types[i] = typeOf(res.Rows, i)
+		if _, allNULL := nonNULL(res.Rows, i); allNULL && integerColumns[res.Columns[i]] {
+			types[i] = typeInt8
+		}
 	}
 	return types
+}
+
+// integerColumns are the catalog's integer columns (every other is text),
+// to type a column whose values were all NULL, or absent, when described.
+var integerColumns = map[string]bool{"assume_role_duration": true, "duration_ms": true}
+
+func nonNULL(rows [][]any, i int) (any, bool) {
+	for _, row := range rows {
+		if row[i] != nil {
+			return row[i], false
+		}
+	}
+	return nil, true
 }
 
 // typeOf is the type of column i's first non-NULL value; text when all

@@ -1,0 +1,332 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"unicode"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/conncat/conncat"
+)
+
+// prepared is a statement named by Parse; portal a bound statement.
+type prepared struct {
+	text string
+	stmt conncat.Statement // nil for an empty query
+	// types are the result column types Describe announced, which every
+	// execution then keeps to (nil until described).
+	types []pgType
+}
+
+type portal struct {
+	prep    *prepared
+	args    []any
+	formats []int16
+	// result is the statement's result when Describe had to run it to
+	// know its columns; Execute then sends it instead of running again.
+	result *conncat.Result
+}
+
+// errProtocol is a client's misuse of the extended protocol (08P01 or
+// 26000), as opposed to a statement's own error.
+type errProtocol struct{ code, message string }
+
+func (e *errProtocol) Error() string { return e.message }
+
+// extended handles one message of the extended protocol. After an error
+// every message up to the next Sync is skipped, as PostgreSQL does.
+func (s *session) extended(ctx context.Context, msg pgproto3.FrontendMessage) {
+	if s.failed {
+		return
+	}
+	var err error
+	switch m := msg.(type) {
+	case *pgproto3.Parse:
+		err = s.parse(m)
+	case *pgproto3.Bind:
+		err = s.bind(m)
+	case *pgproto3.Describe:
+		err = s.describe(ctx, m)
+	case *pgproto3.Execute:
+		err = s.executePortal(ctx, m)
+	case *pgproto3.Close:
+		if m.ObjectType == 'S' {
+			delete(s.prepared, m.Name)
+		} else {
+			delete(s.portals, m.Name)
+		}
+		s.be.Send(&pgproto3.CloseComplete{})
+	case *pgproto3.Flush:
+		_ = s.be.Flush()
+	}
+	if err != nil {
+		s.failed = true
+		var pe *errProtocol
+		if errors.As(err, &pe) {
+			s.be.Send(&pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: pe.code, Message: pe.message})
+			return
+		}
+		s.sendError(s.textOf(msg), err)
+	}
+}
+
+// textOf is the statement text a message is about, so that an error's
+// position can be counted in it.
+func (s *session) textOf(msg pgproto3.FrontendMessage) string {
+	switch m := msg.(type) {
+	case *pgproto3.Parse:
+		return m.Query
+	case *pgproto3.Bind:
+		if p, ok := s.prepared[m.PreparedStatement]; ok {
+			return p.text
+		}
+	case *pgproto3.Execute:
+		if pt, ok := s.portals[m.Portal]; ok {
+			return pt.prep.text
+		}
+	case *pgproto3.Describe:
+		if p, ok := s.prepared[m.Name]; ok && m.ObjectType == 'S' {
+			return p.text
+		}
+		if pt, ok := s.portals[m.Name]; ok && m.ObjectType == 'P' {
+			return pt.prep.text
+		}
+	}
+	return ""
+}
+
+func (s *session) parse(m *pgproto3.Parse) error {
+	stmts, err := conncat.Parse(m.Query)
+	if err != nil {
+		return err
+	}
+	if len(stmts) > 1 {
+		return &conncat.Error{Code: conncat.CodeSyntaxError, Position: -1, Message: "cannot insert multiple commands into a prepared statement"}
+	}
+	p := &prepared{text: m.Query}
+	if len(stmts) == 1 {
+		p.stmt = stmts[0]
+	}
+	s.prepared[m.Name] = p
+	s.be.Send(&pgproto3.ParseComplete{})
+	return nil
+}
+
+func (s *session) bind(m *pgproto3.Bind) error {
+	p, ok := s.prepared[m.PreparedStatement]
+	if !ok {
+		return &errProtocol{"26000", fmt.Sprintf("prepared statement %q does not exist", m.PreparedStatement)}
+	}
+	want := 0
+	if p.stmt != nil {
+		want = conncat.Params(p.stmt)
+	}
+	if len(m.Parameters) != want {
+		return &errProtocol{"08P01", fmt.Sprintf("bind message supplies %d parameters, but prepared statement %q requires %d", len(m.Parameters), m.PreparedStatement, want)}
+	}
+	// Parameters are announced as text (Describe), so drivers send text;
+	// a binary text value is its bytes too.
+	args := make([]any, len(m.Parameters))
+	for i, v := range m.Parameters {
+		if v != nil {
+			args[i] = string(v)
+		}
+	}
+	s.portals[m.DestinationPortal] = &portal{prep: p, args: args, formats: m.ResultFormatCodes}
+	s.be.Send(&pgproto3.BindComplete{})
+	return nil
+}
+
+// validateColumns are VALIDATE CONNECTION's result columns, known without
+// running it (Describe must not reach the network).
+var validateColumns = []string{"check", "status", "message", "hint", "duration_ms"}
+
+func (s *session) describe(ctx context.Context, m *pgproto3.Describe) error {
+	if m.ObjectType == 'S' {
+		p, ok := s.prepared[m.Name]
+		if !ok {
+			return &errProtocol{"26000", fmt.Sprintf("prepared statement %q does not exist", m.Name)}
+		}
+		n := 0
+		if p.stmt != nil {
+			n = conncat.Params(p.stmt)
+		}
+		oids := make([]uint32, n)
+		for i := range oids {
+			oids[i] = typeText.oid
+		}
+		s.be.Send(&pgproto3.ParameterDescription{ParameterOIDs: oids})
+		return s.describeRows(ctx, &portal{prep: p, args: make([]any, n)}, false)
+	}
+	pt, ok := s.portals[m.Name]
+	if !ok {
+		return &errProtocol{"34000", fmt.Sprintf("portal %q does not exist", m.Name)}
+	}
+	return s.describeRows(ctx, pt, true)
+}
+
+// describeRows sends the RowDescription of a statement, or NoData. Only a
+// statement that returns rows and cannot change anything (SELECT, SHOW)
+// is run to learn its columns; a bound portal keeps that result.
+func (s *session) describeRows(ctx context.Context, pt *portal, keep bool) error {
+	p := pt.prep
+	switch {
+	case p.stmt == nil || !returnsRows(p.text):
+		s.be.Send(&pgproto3.NoData{})
+		return nil
+	case isValidate(p.text):
+		p.types = make([]pgType, len(validateColumns))
+		for i := range p.types {
+			p.types[i] = typeText
+		}
+		p.types[4] = typeInt8
+		s.be.Send(rowDescription(validateColumns, p.types, pt.formats))
+		return nil
+	}
+	res, err := s.runStatement(ctx, func(ctx context.Context) (*conncat.Result, error) {
+		return s.srv.cat.ExecStatement(ctx, p.stmt, pt.args...)
+	})
+	if err != nil {
+		return err
+	}
+	if p.types == nil {
+		p.types = columnTypes(res)
+	}
+	if keep {
+		pt.result = res
+	}
+	s.be.Send(rowDescription(res.Columns, p.types, pt.formats))
+	return nil
+}
+
+func (s *session) executePortal(ctx context.Context, m *pgproto3.Execute) error {
+	pt, ok := s.portals[m.Portal]
+	if !ok {
+		return &errProtocol{"34000", fmt.Sprintf("portal %q does not exist", m.Portal)}
+	}
+	if pt.prep.stmt == nil {
+		s.be.Send(&pgproto3.EmptyQueryResponse{})
+		return nil
+	}
+	res := pt.result
+	pt.result = nil
+	if res == nil {
+		var err error
+		res, err = s.runStatement(ctx, func(ctx context.Context) (*conncat.Result, error) {
+			return s.srv.cat.ExecStatement(ctx, pt.prep.stmt, pt.args...)
+		})
+		if res != nil && err != nil {
+			s.sendRows(res, pt)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	s.sendRows(res, pt)
+	s.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(res.Tag)})
+	return nil
+}
+
+// sendRows sends a result's notices and rows in the formats the portal
+// asked for; the RowDescription was Describe's.
+func (s *session) sendRows(res *conncat.Result, pt *portal) {
+	for _, n := range res.Notices {
+		s.be.Send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000", Message: n})
+	}
+	types := pt.prep.types
+	if types == nil {
+		types = columnTypes(res)
+	}
+	for _, row := range res.Rows {
+		values := make([][]byte, len(row))
+		for i, v := range row {
+			if formatOf(pt.formats, i) == 1 {
+				values[i] = binaryValue(v, types[i])
+			} else {
+				values[i] = textValue(v)
+			}
+		}
+		s.be.Send(&pgproto3.DataRow{Values: values})
+	}
+}
+
+// formatOf reads Bind's result format codes: none (all text), one (for
+// every column) or one per column.
+func formatOf(formats []int16, i int) int16 {
+	switch {
+	case len(formats) == 0:
+		return 0
+	case len(formats) == 1:
+		return formats[0]
+	case i < len(formats):
+		return formats[i]
+	}
+	return 0
+}
+
+func rowDescription(columns []string, types []pgType, formats []int16) *pgproto3.RowDescription {
+	fields := make([]pgproto3.FieldDescription, len(columns))
+	for i, name := range columns {
+		fields[i] = pgproto3.FieldDescription{Name: []byte(name), DataTypeOID: types[i].oid, DataTypeSize: types[i].size,
+			TypeModifier: -1, Format: formatOf(formats, i)}
+	}
+	return &pgproto3.RowDescription{Fields: fields}
+}
+
+// binaryValue is a value in PostgreSQL's binary format for its column's
+// type; nil is NULL.
+func binaryValue(v any, t pgType) []byte {
+	if v == nil {
+		return nil
+	}
+	switch t {
+	case typeInt8:
+		if n, ok := v.(int64); ok {
+			return binary.BigEndian.AppendUint64(nil, uint64(n))
+		}
+	case typeFloat8:
+		if f, ok := v.(float64); ok {
+			return binary.BigEndian.AppendUint64(nil, math.Float64bits(f))
+		}
+	case typeBytea:
+		if b, ok := v.([]byte); ok {
+			return b
+		}
+	}
+	return textValue(v) // text's binary format is its bytes
+}
+
+// returnsRows reports whether a statement's text starts with a keyword of
+// a statement that returns rows (SELECT, WITH, SHOW, VALIDATE, or a
+// parenthesised query).
+func returnsRows(text string) bool {
+	switch firstWord(text) {
+	case "select", "with", "show", "validate", "(":
+		return true
+	}
+	return false
+}
+
+func isValidate(text string) bool { return firstWord(text) == "validate" }
+
+// firstWord is the statement's first keyword, lower case, after blanks and
+// comments.
+func firstWord(text string) string {
+	for _, p := range conncat.Split(text) {
+		t := strings.TrimLeft(p.Text, " \t\r\n(")
+		if strings.HasPrefix(strings.TrimLeft(p.Text, " \t\r\n"), "(") {
+			return "("
+		}
+		end := strings.IndexFunc(t, func(r rune) bool { return !unicode.IsLetter(r) })
+		if end < 0 {
+			end = len(t)
+		}
+		return strings.ToLower(t[:end])
+	}
+	return ""
+}

@@ -5,7 +5,7 @@
 FUZZTIME ?= 50000x
 GO ?= go
 
-.PHONY: test vet unit fuzz bench repl fmt-check minio
+.PHONY: test vet unit fuzz bench repl fmt-check minio node-pg
 
 # MinIO for the S3 integration tests, built from a pinned version (about
 # 2.5 minutes the first time) and kept in the user cache between runs.
@@ -14,13 +14,27 @@ MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 MINIO_BIN ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/conncat/bin/minio
 export CONNCAT_MINIO := $(MINIO_BIN)
 
-test: fmt-check vet minio unit fuzz
+test: fmt-check vet minio node-pg unit fuzz
 
 minio:
 	@if [ ! -x "$(MINIO_BIN)" ]; then \
 		echo "installing MinIO $(MINIO_VERSION) into $(dir $(MINIO_BIN))"; \
 		mkdir -p "$(dir $(MINIO_BIN))" && \
 		cd / && GOBIN="$(dir $(MINIO_BIN))" GOFLAGS= $(GO) install github.com/minio/minio@$(MINIO_VERSION); \
+	fi
+
+# node-postgres (pg), a PostgreSQL driver nobody here wrote, for the wire
+# server's tests: installed from the npm registry at a pinned version into
+# the user cache the first time.
+NODE_PG_VERSION := 8.23.1
+NODE_PG_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/conncat/node-pg-$(NODE_PG_VERSION)
+export CONNCAT_NODE_PG := $(NODE_PG_DIR)/node_modules
+
+node-pg:
+	@if [ ! -d "$(NODE_PG_DIR)/node_modules/pg" ]; then \
+		echo "installing node-postgres $(NODE_PG_VERSION) into $(NODE_PG_DIR)"; \
+		mkdir -p "$(NODE_PG_DIR)" && \
+		npm install --silent --no-audit --no-fund --prefix "$(NODE_PG_DIR)" pg@$(NODE_PG_VERSION); \
 	fi
 
 fmt-check:

@@ -241,3 +241,60 @@ func TestPgxExtendedProtocol(t *testing.T) {
 		t.Fatalf("after an error: %v", err)
 	}
 }
+
+// nodePG is where the test command installs node-postgres (Makefile).
+func nodePG(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("CONNCAT_NODE_PG")
+	if dir == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir = filepath.Join(cache, "conncat", "node-pg-8.23.1", "node_modules")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "pg")); err != nil {
+		t.Fatalf("node-postgres is not installed in %s: run `make test` (it installs it) or set CONNCAT_NODE_PG", dir)
+	}
+	return dir
+}
+
+// TestNodePostgres: node-postgres, the Node.js driver, logs in with SCRAM,
+// runs DDL, parameterised SELECTs (the extended protocol) and gets an
+// error's SQLSTATE.
+func TestNodePostgres(t *testing.T) {
+	modules := nodePG(t)
+	url := startServer(t)
+	script := filepath.Join(t.TempDir(), "client.js")
+	if err := os.WriteFile(script, []byte(`
+const { Client } = require('pg');
+(async () => {
+  const client = new Client({ connectionString: process.env.URL });
+  await client.connect();
+  const out = {};
+  await client.query("CREATE CONNECTION a TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/A', ASSUME ROLE DURATION = 7200)");
+  const r = await client.query('SELECT c.name, a.assume_role_duration FROM mz_connections c JOIN mz_aws_connections a ON a.id = c.id WHERE c.name = $1', ['a']);
+  out.rows = r.rows;
+  out.command = r.command;
+  const none = await client.query('SELECT name FROM mz_connections WHERE name = $1', ["' OR 1=1 --"]);
+  out.injected = none.rowCount;
+  try { await client.query('DROP SECRET nope'); } catch (e) { out.code = e.code; out.message = e.message; }
+  const after = await client.query('SELECT count(*) AS n FROM mz_connections');
+  out.count = after.rows[0].n;
+  await client.end();
+  console.log(JSON.stringify(out));
+})().catch((e) => { console.error(e); process.exit(1); });
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("node", script)
+	cmd.Env = append(os.Environ(), "NODE_PATH="+modules, "URL="+strings.Replace(url, "conncat@", "conncat:"+testPassword+"@", 1))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, out)
+	}
+	want := `{"rows":[{"name":"a","assume_role_duration":"7200"}],"command":"SELECT","injected":0,"code":"42704","message":"secret \"nope\" does not exist","count":"1"}`
+	if got := strings.TrimSpace(string(out)); got != want {
+		t.Fatalf("node-postgres saw\n%s\nwant\n%s", got, want)
+	}
+}

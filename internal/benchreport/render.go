@@ -99,6 +99,13 @@ func sections() []section {
 				target: under(100e6, "< 100 ms")},
 			{label: "(what loading every connection would cost)", bench: "conncat:Open/load-all-connections/conns=100000"},
 		}},
+		{title: "Wire server (examples/server, in process, SQLite catalog of 1000 connections; PostgreSQL 15 on loopback)", command: "go test ./examples/server -run '^$' -bench . -benchmem", rows: []comparison{
+			{label: "parameterised SELECT by id through pgx", bench: "server:SelectByID/conncat-server",
+				alt: "server:SelectByID/postgresql", altLabel: "PostgreSQL itself, same client and query",
+				target: withinRatio(1.5, "≤ 1.5× PostgreSQL")},
+			{label: "connect (SCRAM-SHA-256) and close", bench: "server:Connect/conncat-server",
+				alt: "server:Connect/postgresql-trust", altLabel: "PostgreSQL, trust (no authentication)"},
+		}},
 		{title: "Credentials cache", command: "go test ./credentials -run '^$' -bench 'CachedRetrieve|RefreshStampede' -benchmem", rows: credRows},
 	}
 }

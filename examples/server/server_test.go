@@ -2,8 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -297,4 +305,78 @@ const { Client } = require('pg');
 	if got := strings.TrimSpace(string(out)); got != want {
 		t.Fatalf("node-postgres saw\n%s\nwant\n%s", got, want)
 	}
+}
+
+// TestTLSAndSessionParameters: with a certificate the server speaks TLS
+// (psql's sslmode=require), application_name comes back as PostgreSQL
+// reports it, drivers' SET of session parameters is accepted, and policy
+// columns are typed json.
+func TestTLSAndSessionParameters(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := selfSigned(t, dir)
+	url := strings.Replace(startServer(t, "-tls-cert", cert, "-tls-key", key), "sslmode=disable", "sslmode=require&application_name=walkthrough", 1)
+	out, err := psql(t, url, testPassword, `SHOW CONNECTIONS;
+SET extra_float_digits = 3;
+SET application_name TO 'renamed';
+SELECT 1 AS one;
+`)
+	if err != nil {
+		t.Fatalf("psql over TLS: %v\n%s", err, out)
+	}
+	for _, want := range []string{"(0 rows)", "SET", " one \n-----\n   1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("psql over TLS lacks %q:\n%s", want, out)
+		}
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, strings.Replace(url, "conncat@", "conncat:"+testPassword+"@", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if !conn.PgConn().Conn().(interface{ ConnectionState() tls.ConnectionState }).ConnectionState().HandshakeComplete {
+		t.Fatal("pgx's connection is not TLS")
+	}
+	if got := conn.PgConn().ParameterStatus("application_name"); got != "walkthrough" {
+		t.Fatalf("application_name reported as %q", got)
+	}
+	if _, err := conn.Exec(ctx, `CREATE CONNECTION r TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/R')`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := conn.Query(ctx, `SELECT example_trust_policy FROM mz_aws_connections WHERE id = $1`, "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	if oid := rows.FieldDescriptions()[0].DataTypeOID; oid != 114 {
+		t.Fatalf("example_trust_policy typed %d, want json (114)", oid)
+	}
+}
+
+// selfSigned writes a self-signed certificate for 127.0.0.1 and its key.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
 }

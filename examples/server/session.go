@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -32,6 +34,8 @@ type session struct {
 	portals  map[string]*portal
 	// failed: an extended-protocol message failed; skip to Sync.
 	failed bool
+	// params are the session parameters the client set.
+	params map[string]string
 }
 
 // run serves the session: start-up, authentication, then messages until
@@ -123,6 +127,11 @@ func (s *session) startTLS() bool {
 // authenticate runs SCRAM-SHA-256 for the configured user.
 func (s *session) authenticate(m *pgproto3.StartupMessage) bool {
 	s.user = m.Parameters["user"]
+	s.params = map[string]string{"application_name": m.Parameters["application_name"]}
+	if enc, ok := m.Parameters["client_encoding"]; ok && !isUTF8(enc) {
+		s.fatal("22023", fmt.Sprintf("client_encoding %q is not supported: conncat speaks UTF8 only", enc))
+		return false
+	}
 	if s.user != s.srv.cfg.user {
 		s.fatal("28P01", fmt.Sprintf("password authentication failed for user %q", s.user))
 		return false
@@ -175,7 +184,7 @@ func (s *session) greet() {
 		{"server_version", "15.0 (conncat)"}, {"server_encoding", "UTF8"}, {"client_encoding", "UTF8"},
 		{"DateStyle", "ISO, MDY"}, {"TimeZone", "UTC"}, {"integer_datetimes", "on"},
 		{"standard_conforming_strings", "on"}, {"IntervalStyle", "postgres"}, {"is_superuser", "off"},
-		{"session_authorization", s.user}, {"application_name", ""},
+		{"session_authorization", s.user}, {"application_name", s.params["application_name"]},
 	} {
 		s.be.Send(&pgproto3.ParameterStatus{Name: p[0], Value: p[1]})
 	}
@@ -203,6 +212,10 @@ func (s *session) simpleQuery(ctx context.Context, text string) {
 		return
 	}
 	for _, p := range pieces {
+		if res, ok := s.setParameter(p.Text); ok {
+			s.sendResult(res)
+			continue
+		}
 		res, err := s.execute(ctx, text, p)
 		if res != nil {
 			s.sendResult(res)
@@ -291,6 +304,7 @@ var (
 	typeInt8   = pgType{20, 8}
 	typeFloat8 = pgType{701, 8}
 	typeBytea  = pgType{17, -1}
+	typeJSON   = pgType{114, -1}
 )
 
 // columnTypes names each column's type from its values (the catalog's
@@ -302,6 +316,9 @@ func columnTypes(res *conncat.Result) []pgType {
 		if _, allNULL := nonNULL(res.Rows, i); allNULL && integerColumns[res.Columns[i]] {
 			types[i] = typeInt8
 		}
+		if types[i] == typeText && jsonColumns[res.Columns[i]] {
+			types[i] = typeJSON
+		}
 	}
 	return types
 }
@@ -309,6 +326,10 @@ func columnTypes(res *conncat.Result) []pgType {
 // integerColumns are the catalog's integer columns (every other is text),
 // to type a column whose values were all NULL, or absent, when described.
 var integerColumns = map[string]bool{"assume_role_duration": true, "duration_ms": true}
+
+// jsonColumns hold IAM policies, JSON documents: typed json (their text
+// format is the document), so clients that parse JSON get objects.
+var jsonColumns = map[string]bool{"example_trust_policy": true, "trust_policy": true, "permission_policy": true}
 
 func nonNULL(rows [][]any, i int) (any, bool) {
 	for _, row := range rows {
@@ -353,4 +374,36 @@ func textValue(v any) []byte {
 		return []byte(fmt.Sprintf("\\x%x", v))
 	}
 	return []byte(fmt.Sprint(v))
+}
+
+func isUTF8(enc string) bool {
+	switch strings.ToUpper(strings.ReplaceAll(enc, "-", "")) {
+	case "UTF8", "UNICODE":
+		return true
+	}
+	return false
+}
+
+// setParam reads "SET [SESSION|LOCAL] name {=|TO} value".
+var setParam = regexp.MustCompile(`(?is)^\s*SET\s+(?:SESSION\s+|LOCAL\s+)?([a-z_]+)\s*(?:=|\s+TO\s+)\s*'?([^';]*?)'?\s*$`)
+
+// settable are the session parameters drivers set at start-up, accepted
+// (and reported back where PostgreSQL reports them) without effect on
+// conncat's behaviour, which is fixed: UTF8, UTC, ISO dates.
+var settable = map[string]bool{"application_name": true, "extra_float_digits": true, "datestyle": true,
+	"timezone": true, "client_encoding": true, "search_path": true, "statement_timeout": true, "intervalstyle": true}
+
+// setParameter answers a SET of a session parameter, as PostgreSQL does
+// for the ones drivers send; anything else is the dialect's business.
+func (s *session) setParameter(text string) (*conncat.Result, bool) {
+	m := setParam.FindStringSubmatch(text)
+	if m == nil || !settable[strings.ToLower(m[1])] {
+		return nil, false
+	}
+	name := strings.ToLower(m[1])
+	s.params[name] = m[2]
+	if name == "application_name" {
+		s.be.Send(&pgproto3.ParameterStatus{Name: "application_name", Value: m[2]})
+	}
+	return &conncat.Result{Tag: "SET"}, true
 }

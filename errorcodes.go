@@ -19,37 +19,45 @@ import (
 // same conditions: compare them with Error.Code. Every code any statement
 // or API call can return is here.
 const (
-	CodeFeatureNotSupported    = sqlstate.FeatureNotSupported
-	CodeConnectionDoesNotExist = sqlstate.ConnectionDoesNotExist
-	CodeUnableToConnect        = sqlstate.UnableToConnect
-	CodeConnectionFailure      = sqlstate.ConnectionFailure
-	CodeDataException          = sqlstate.DataException
-	CodeCharacterNotInRepert   = sqlstate.CharacterNotInRepert
-	CodeInvalidParameterValue  = sqlstate.InvalidParameterValue
-	CodeReadOnlyTransaction    = sqlstate.ReadOnlyTransaction
-	CodeDependentObjects       = sqlstate.DependentObjects
-	CodeSerializationFailure   = sqlstate.SerializationFailure
-	CodeInsufficientPrivilege  = sqlstate.InsufficientPrivilege
-	CodeSyntaxError            = sqlstate.SyntaxError
-	CodeInvalidName            = sqlstate.InvalidName
-	CodeNameTooLong            = sqlstate.NameTooLong
-	CodeUndefinedColumn        = sqlstate.UndefinedColumn
-	CodeUndefinedObject        = sqlstate.UndefinedObject
-	CodeDuplicateObject        = sqlstate.DuplicateObject
-	CodeWrongObjectType        = sqlstate.WrongObjectType
-	CodeUndefinedFunction      = sqlstate.UndefinedFunction
-	CodeReservedName           = sqlstate.ReservedName
-	CodeUndefinedParameter     = sqlstate.UndefinedParameter
-	CodeUndefinedTable         = sqlstate.UndefinedTable
-	CodeDiskFull               = sqlstate.DiskFull
-	CodeOutOfMemory            = sqlstate.OutOfMemory
-	CodeProgramLimitExceeded   = sqlstate.ProgramLimitExceeded
-	CodePrerequisiteState      = sqlstate.PrerequisiteState
-	CodeLockNotAvailable       = sqlstate.LockNotAvailable
-	CodeQueryCanceled          = sqlstate.QueryCanceled
-	CodeIOError                = sqlstate.IOError
-	CodeInternal               = sqlstate.Internal
-	CodeDataCorrupted          = sqlstate.DataCorrupted
+	CodeFeatureNotSupported      = sqlstate.FeatureNotSupported
+	CodeConnectionDoesNotExist   = sqlstate.ConnectionDoesNotExist
+	CodeProtocolViolation        = sqlstate.ProtocolViolation
+	CodeInvalidStatementName     = sqlstate.InvalidStatementName
+	CodeInvalidAuthorizationSpec = sqlstate.InvalidAuthorizationSpec
+	CodeInvalidPassword          = sqlstate.InvalidPassword
+	CodeInvalidCursorName        = sqlstate.InvalidCursorName
+	CodeTooManyConnections       = sqlstate.TooManyConnections
+	CodeIdleSessionTimeout       = sqlstate.IdleSessionTimeout
+	CodeSuccessfulCompletion     = sqlstate.SuccessfulCompletion
+	CodeUnableToConnect          = sqlstate.UnableToConnect
+	CodeConnectionFailure        = sqlstate.ConnectionFailure
+	CodeDataException            = sqlstate.DataException
+	CodeCharacterNotInRepert     = sqlstate.CharacterNotInRepert
+	CodeInvalidParameterValue    = sqlstate.InvalidParameterValue
+	CodeReadOnlyTransaction      = sqlstate.ReadOnlyTransaction
+	CodeDependentObjects         = sqlstate.DependentObjects
+	CodeSerializationFailure     = sqlstate.SerializationFailure
+	CodeInsufficientPrivilege    = sqlstate.InsufficientPrivilege
+	CodeSyntaxError              = sqlstate.SyntaxError
+	CodeInvalidName              = sqlstate.InvalidName
+	CodeNameTooLong              = sqlstate.NameTooLong
+	CodeUndefinedColumn          = sqlstate.UndefinedColumn
+	CodeUndefinedObject          = sqlstate.UndefinedObject
+	CodeDuplicateObject          = sqlstate.DuplicateObject
+	CodeWrongObjectType          = sqlstate.WrongObjectType
+	CodeUndefinedFunction        = sqlstate.UndefinedFunction
+	CodeReservedName             = sqlstate.ReservedName
+	CodeUndefinedParameter       = sqlstate.UndefinedParameter
+	CodeUndefinedTable           = sqlstate.UndefinedTable
+	CodeDiskFull                 = sqlstate.DiskFull
+	CodeOutOfMemory              = sqlstate.OutOfMemory
+	CodeProgramLimitExceeded     = sqlstate.ProgramLimitExceeded
+	CodePrerequisiteState        = sqlstate.PrerequisiteState
+	CodeLockNotAvailable         = sqlstate.LockNotAvailable
+	CodeQueryCanceled            = sqlstate.QueryCanceled
+	CodeIOError                  = sqlstate.IOError
+	CodeInternal                 = sqlstate.Internal
+	CodeDataCorrupted            = sqlstate.DataCorrupted
 )
 
 // errDBClosed is database/sql's (unexported) error for a closed *sql.DB,

@@ -120,14 +120,14 @@ func (s *session) parse(m *pgproto3.Parse) error {
 func (s *session) bind(m *pgproto3.Bind) error {
 	p, ok := s.prepared[m.PreparedStatement]
 	if !ok {
-		return &errProtocol{"26000", fmt.Sprintf("prepared statement %q does not exist", m.PreparedStatement)}
+		return &errProtocol{conncat.CodeInvalidStatementName, fmt.Sprintf("prepared statement %q does not exist", m.PreparedStatement)}
 	}
 	want := 0
 	if p.stmt != nil {
 		want = conncat.Params(p.stmt)
 	}
 	if len(m.Parameters) != want {
-		return &errProtocol{"08P01", fmt.Sprintf("bind message supplies %d parameters, but prepared statement %q requires %d", len(m.Parameters), m.PreparedStatement, want)}
+		return &errProtocol{conncat.CodeProtocolViolation, fmt.Sprintf("bind message supplies %d parameters, but prepared statement %q requires %d", len(m.Parameters), m.PreparedStatement, want)}
 	}
 	// Parameters are announced as text (Describe), so drivers send text;
 	// a binary text value is its bytes too.
@@ -150,7 +150,7 @@ func (s *session) describe(ctx context.Context, m *pgproto3.Describe) error {
 	if m.ObjectType == 'S' {
 		p, ok := s.prepared[m.Name]
 		if !ok {
-			return &errProtocol{"26000", fmt.Sprintf("prepared statement %q does not exist", m.Name)}
+			return &errProtocol{conncat.CodeInvalidStatementName, fmt.Sprintf("prepared statement %q does not exist", m.Name)}
 		}
 		n := 0
 		if p.stmt != nil {
@@ -165,7 +165,7 @@ func (s *session) describe(ctx context.Context, m *pgproto3.Describe) error {
 	}
 	pt, ok := s.portals[m.Name]
 	if !ok {
-		return &errProtocol{"34000", fmt.Sprintf("portal %q does not exist", m.Name)}
+		return &errProtocol{conncat.CodeInvalidCursorName, fmt.Sprintf("portal %q does not exist", m.Name)}
 	}
 	return s.describeRows(ctx, pt, true)
 }
@@ -207,7 +207,7 @@ func (s *session) describeRows(ctx context.Context, pt *portal, keep bool) error
 func (s *session) executePortal(ctx context.Context, m *pgproto3.Execute) error {
 	pt, ok := s.portals[m.Portal]
 	if !ok {
-		return &errProtocol{"34000", fmt.Sprintf("portal %q does not exist", m.Portal)}
+		return &errProtocol{conncat.CodeInvalidCursorName, fmt.Sprintf("portal %q does not exist", m.Portal)}
 	}
 	if pt.prep.stmt == nil {
 		s.be.Send(&pgproto3.EmptyQueryResponse{})
@@ -236,7 +236,7 @@ func (s *session) executePortal(ctx context.Context, m *pgproto3.Execute) error 
 // asked for; the RowDescription was Describe's.
 func (s *session) sendRows(res *conncat.Result, pt *portal) {
 	for _, n := range res.Notices {
-		s.be.Send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000", Message: n})
+		s.be.Send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: conncat.CodeSuccessfulCompletion, Message: n})
 	}
 	types := pt.prep.types
 	if types == nil {

@@ -52,7 +52,7 @@ func (s *server) handle(ctx context.Context, conn net.Conn) {
 	default:
 		be := pgproto3.NewBackend(conn, conn)
 		if _, err := be.ReceiveStartupMessage(); err == nil {
-			be.Send(&pgproto3.ErrorResponse{Severity: "FATAL", Code: "53300", Message: "sorry, too many clients already"})
+			be.Send(&pgproto3.ErrorResponse{Severity: "FATAL", Code: conncat.CodeTooManyConnections, Message: "sorry, too many clients already"})
 			_ = be.Flush()
 		}
 		return

@@ -380,3 +380,44 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
 	}
 	return certFile, keyFile
 }
+
+// TestConnectionLimitAndIdleTimeout: a connection beyond -max-connections
+// is refused with 53300; a session idle past -idle-timeout is closed with
+// 57P05; a BEGIN a driver sends is refused and leaves no transaction open.
+func TestConnectionLimitAndIdleTimeout(t *testing.T) {
+	url := strings.Replace(startServer(t, "-max-connections", "1", "-idle-timeout", "500ms"), "conncat@", "conncat:"+testPassword+"@", 1)
+	ctx := context.Background()
+	// startServer's readiness probe held the only slot for a moment.
+	var first *pgx.Conn
+	var err error
+	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+		if first, err = pgx.Connect(ctx, url); err == nil || time.Since(start) > 2*time.Second {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = pgx.Connect(ctx, url)
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "53300" {
+		t.Fatalf("a second connection with -max-connections 1: %v", err)
+	}
+	if _, err := first.Exec(ctx, "BEGIN"); err == nil {
+		t.Fatal("BEGIN accepted")
+	}
+	if status := first.PgConn().TxStatus(); status != 'I' {
+		t.Fatalf("transaction status %q after BEGIN, want idle", status)
+	}
+	time.Sleep(time.Second)
+	if _, err := first.Exec(ctx, "SHOW CONNECTIONS"); err == nil {
+		t.Fatal("a session idle past the timeout still answers")
+	}
+	first.Close(ctx)
+	// Its slot is free again.
+	again, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatalf("after the idle session closed: %v", err)
+	}
+	again.Close(ctx)
+}

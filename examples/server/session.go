@@ -53,7 +53,7 @@ func (s *session) run(ctx context.Context) {
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
-				s.fatal("57P05", "terminating connection due to idle-session timeout")
+				s.fatal(conncat.CodeIdleSessionTimeout, "terminating connection due to idle-session timeout")
 			}
 			return
 		}
@@ -70,7 +70,7 @@ func (s *session) run(ctx context.Context) {
 		case *pgproto3.Parse, *pgproto3.Bind, *pgproto3.Describe, *pgproto3.Execute, *pgproto3.Close, *pgproto3.Flush:
 			s.extended(ctx, msg)
 		default:
-			s.fatal("08P01", fmt.Sprintf("unexpected message %T", msg))
+			s.fatal(conncat.CodeProtocolViolation, fmt.Sprintf("unexpected message %T", msg))
 			return
 		}
 	}
@@ -129,11 +129,11 @@ func (s *session) authenticate(m *pgproto3.StartupMessage) bool {
 	s.user = m.Parameters["user"]
 	s.params = map[string]string{"application_name": m.Parameters["application_name"]}
 	if enc, ok := m.Parameters["client_encoding"]; ok && !isUTF8(enc) {
-		s.fatal("22023", fmt.Sprintf("client_encoding %q is not supported: conncat speaks UTF8 only", enc))
+		s.fatal(conncat.CodeInvalidParameterValue, fmt.Sprintf("client_encoding %q is not supported: conncat speaks UTF8 only", enc))
 		return false
 	}
 	if s.user != s.srv.cfg.user {
-		s.fatal("28P01", fmt.Sprintf("password authentication failed for user %q", s.user))
+		s.fatal(conncat.CodeInvalidPassword, fmt.Sprintf("password authentication failed for user %q", s.user))
 		return false
 	}
 	x := &scramExchange{v: s.srv.verifier}
@@ -143,12 +143,12 @@ func (s *session) authenticate(m *pgproto3.StartupMessage) bool {
 	}
 	initial, ok := s.receiveAuth().(*pgproto3.SASLInitialResponse)
 	if !ok || initial.AuthMechanism != "SCRAM-SHA-256" {
-		s.fatal("28000", "SCRAM-SHA-256 authentication expected")
+		s.fatal(conncat.CodeInvalidAuthorizationSpec, "SCRAM-SHA-256 authentication expected")
 		return false
 	}
 	serverFirst, err := x.first(string(initial.Data))
 	if err != nil {
-		s.fatal("28P01", fmt.Sprintf("password authentication failed for user %q", s.user))
+		s.fatal(conncat.CodeInvalidPassword, fmt.Sprintf("password authentication failed for user %q", s.user))
 		return false
 	}
 	s.be.Send(&pgproto3.AuthenticationSASLContinue{Data: []byte(serverFirst)})
@@ -161,7 +161,7 @@ func (s *session) authenticate(m *pgproto3.StartupMessage) bool {
 	}
 	serverFinal, err := x.final(string(response.Data))
 	if err != nil {
-		s.fatal("28P01", fmt.Sprintf("password authentication failed for user %q", s.user))
+		s.fatal(conncat.CodeInvalidPassword, fmt.Sprintf("password authentication failed for user %q", s.user))
 		return false
 	}
 	s.be.Send(&pgproto3.AuthenticationSASLFinal{Data: []byte(serverFinal)})
@@ -258,7 +258,7 @@ func (s *session) cancelRunning() {
 // sendResult writes a statement's rows (if any), notices and command tag.
 func (s *session) sendResult(res *conncat.Result) {
 	for _, n := range res.Notices {
-		s.be.Send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: "00000", Message: n})
+		s.be.Send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: conncat.CodeSuccessfulCompletion, Message: n})
 	}
 	if res.Columns != nil {
 		types := columnTypes(res)

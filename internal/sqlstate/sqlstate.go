@@ -7,11 +7,26 @@ package sqlstate
 // Class 0A: the feature is not supported.
 const FeatureNotSupported = "0A000"
 
-// Class 08: the connection (to the catalog's database) failed.
+// Class 08: the connection (to the catalog's database, or a client's to
+// a server built on conncat) failed.
 const (
 	UnableToConnect        = "08001"
 	ConnectionDoesNotExist = "08003"
 	ConnectionFailure      = "08006"
+	ProtocolViolation      = "08P01"
+)
+
+// What a wire server built on conncat reports: success (00), a missing
+// prepared statement (26) or portal (34), authentication (28), too many
+// connections (53), an idle session closed (57).
+const (
+	InvalidStatementName     = "26000"
+	InvalidAuthorizationSpec = "28000"
+	InvalidPassword          = "28P01"
+	InvalidCursorName        = "34000"
+	TooManyConnections       = "53300"
+	IdleSessionTimeout       = "57P05"
+	SuccessfulCompletion     = "00000"
 )
 
 // Class 22: a value is wrong.

@@ -15,6 +15,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -95,7 +96,8 @@ type (
 
 // Catalog is an open conncat catalog. It is safe for concurrent use.
 type Catalog struct {
-	cat *catalog.Catalog
+	cat    *catalog.Catalog
+	events events
 	// stopWatch ends the goroutine that applies other handles' changes;
 	// watchDone closes when it has.
 	stopWatch        context.CancelFunc
@@ -109,6 +111,7 @@ type Catalog struct {
 
 type options struct {
 	catalog.Options
+	logger     *slog.Logger
 	schema     string
 	keyFile    string
 	name       string
@@ -316,15 +319,16 @@ func open(ctx context.Context, db *sql.DB, store catalog.Store, o options) (*Cat
 	if err != nil {
 		return nil, err
 	}
+	ev := newEvents(o.logger)
 	plane := &dataPlane{
-		cat: cat, catalogName: o.name, cacheOpts: o.cacheOpts, publicOnly: o.publicOnly,
+		cat: cat, catalogName: o.name, cacheOpts: o.cacheOpts, publicOnly: o.publicOnly, events: ev,
 		given: o.awsConfig, providers: map[string]builtProvider{}, suspect: map[string]builtProvider{}, idGeneration: map[string]uint64{},
 	}
 	timeout := DefaultStatementTimeout
 	if o.timeoutSet {
 		timeout = o.timeout
 	}
-	c := &Catalog{cat: cat, db: db, plane: plane, statementTimeout: timeout, watchDone: make(chan struct{})}
+	c := &Catalog{cat: cat, db: db, plane: plane, statementTimeout: timeout, watchDone: make(chan struct{}), events: ev}
 	c.watch()
 	return c, nil
 }
@@ -339,8 +343,10 @@ func (c *Catalog) watch() {
 		defer close(c.watchDone)
 		c.cat.Watch(ctx, func(ids []string, all bool) {
 			if all {
+				c.events.setAside()
 				c.plane.suspectAll()
 			} else {
+				c.events.invalidated(ids, "feed")
 				c.plane.invalidate(ids)
 			}
 		})
@@ -419,6 +425,10 @@ func (c *Catalog) ExecStatement(ctx context.Context, stmt Statement, args ...any
 	if err != nil {
 		return nil, err
 	}
+	if _, isQuery := stmt.(*sqlparse.Query); !isQuery && res.Tag != "SHOW" {
+		c.events.applied(stmt, res)
+	}
+	c.events.invalidated(res.Changed, "statement")
 	c.plane.invalidate(res.Changed)
 	return res, nil
 }
@@ -551,7 +561,11 @@ func (c *Catalog) RotateKey(ctx context.Context, newKeys KeyProvider) error {
 	if c.closed.Load() {
 		return coded(ctx, errDBClosed, -1)
 	}
-	return coded(ctx, c.cat.RotateKey(ctx, newKeys), -1)
+	if err := c.cat.RotateKey(ctx, newKeys); err != nil {
+		return coded(ctx, err, -1)
+	}
+	c.events.keyRotated()
+	return nil
 }
 
 // statementContext bounds a statement by the catalog's statement timeout

@@ -27,6 +27,7 @@ type dataPlane struct {
 	catalogName string
 	cacheOpts   credentials.CacheOptions
 	publicOnly  bool
+	events      events
 
 	ambientOnce sync.Once
 	given       *aws.Config
@@ -119,7 +120,9 @@ func (d *dataPlane) build(ctx context.Context, r *catalog.Resolved) (builtProvid
 	if err != nil && r.AWS.AssumesRole() {
 		return builtProvider{}, err
 	}
-	p, err := credentials.NewProvider(r.AWS, d.catalogName, ambient.Credentials, credentials.NewSTSFactory(ambient), d.cacheOpts)
+	opts, spec := d.cacheOpts, r.AWS
+	opts.OnRefresh = func(ev credentials.RefreshEvent) { d.events.refreshed(spec, ev) }
+	p, err := credentials.NewProvider(r.AWS, d.catalogName, ambient.Credentials, credentials.NewSTSFactory(ambient), opts)
 	if err != nil {
 		return builtProvider{}, fmt.Errorf("connection %q: %w", r.Name, err)
 	}

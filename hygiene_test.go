@@ -45,7 +45,8 @@ func testSecretsNeverPrinted(t *testing.T, backend string) {
 	fake := awstest.NewSTS()
 	defer fake.Close()
 	key, secret := fake.AddUser(engineUser)
-	cat, _ := openOn(t, backend, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret)))
+	cat, _ := openOn(t, backend, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret)),
+		conncat.WithLogger(slog.Default())) // conncat's own events go to the captured logs too
 	ctx := context.Background()
 
 	var out strings.Builder

@@ -110,6 +110,7 @@ func (c *Catalog) validateConnection(ctx context.Context, s *sqlparse.ValidateCo
 	if err != nil {
 		return nil, err
 	}
+	c.events.validated(ctx, r, results)
 	if err := c.cat.RecordValidation(ctx, r.ID, toCheckResults(results)); err != nil {
 		return nil, err
 	}
@@ -130,6 +131,7 @@ func (c *Catalog) validateBeforeCommit(ctx context.Context, r *catalog.Resolved)
 	if err != nil {
 		return nil, err
 	}
+	c.events.validated(ctx, r, results)
 	if validate.Failed(results) {
 		e := validationFailed(r.Name, -1, results)
 		e.Message += "; the statement was not applied"

@@ -30,6 +30,22 @@ type CacheOptions struct {
 	RefreshTimeout time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// OnRefresh, when set, is told how each refresh ended, outside the
+	// cache's lock and off the callers' path (for logs and metrics).
+	OnRefresh func(RefreshEvent)
+}
+
+// RefreshEvent is how one refresh ended.
+type RefreshEvent struct {
+	// Expires is when the new credentials expire (zero if they do not).
+	Expires time.Time
+	// Err is why the refresh failed; nil after a success.
+	Err error
+	// LastGoodUntil is set when the refresh failed but the previous
+	// credentials are still served, until they expire then.
+	LastGoodUntil time.Time
+	// Took is how long the refresh ran.
+	Took time.Duration
 }
 
 func (o CacheOptions) withDefaults() CacheOptions {
@@ -155,19 +171,32 @@ func (c *Cache) start() *refresh {
 }
 
 func (c *Cache) run(r *refresh) {
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.RefreshTimeout)
 	creds, err := retrieveRecovering(ctx, c.provider)
 	cancel()
+	event := c.settle(r, creds, err)
+	if c.opts.OnRefresh != nil {
+		event.Took = time.Since(start)
+		c.opts.OnRefresh(event)
+	}
+}
 
+// settle records a refresh's outcome and hands it to its waiters.
+func (c *Cache) settle(r *refresh, creds aws.Credentials, err error) RefreshEvent {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	defer close(r.done)
 	now := c.opts.Now()
+	event := RefreshEvent{Err: err}
+	if err == nil && creds.CanExpire {
+		event.Expires = creds.Expires
+	}
 	if c.inflight != r {
 		// Invalidated while we ran: hand the waiters what we got (they
 		// asked before the change) but keep nothing.
 		r.creds, r.err = creds, err
-		return
+		return event
 	}
 	c.inflight = nil
 	if err == nil {
@@ -176,15 +205,17 @@ func (c *Cache) run(r *refresh) {
 		c.refreshAt = c.nextRefresh(creds)
 		c.fresh.Store(&freshCreds{creds: creds, refreshAt: c.refreshAt})
 		r.creds = creds
-		return
+		return event
 	}
 	c.lastErr = err
 	c.retryAt = now.Add(c.opts.RetryAfter)
 	if c.have && !c.expired(now) {
 		r.creds = c.creds // keep last good
-		return
+		event.LastGoodUntil = c.creds.Expires
+		return event
 	}
 	r.err = c.failure()
+	return event
 }
 
 // failure is the error for callers when there are no usable credentials

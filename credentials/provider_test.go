@@ -309,3 +309,33 @@ func TestCacheJitterSpreadsRefreshes(t *testing.T) {
 		t.Fatalf("only %d distinct refresh times for 100 caches", len(seen))
 	}
 }
+
+// TestCacheReportsEachRefresh: OnRefresh hears every refresh: success with
+// the expiry, a failure while the last good credentials are still served
+// (and until when), and a failure with nothing left to serve.
+func TestCacheReportsEachRefresh(t *testing.T) {
+	clk := newClock()
+	f := newFake(clk)
+	events := make(chan RefreshEvent, 10)
+	c := NewCache(f.provider(), CacheOptions{Now: clk.Now, RefreshWindow: 5 * time.Minute, Jitter: time.Nanosecond,
+		RetryAfter: time.Second, OnRefresh: func(e RefreshEvent) { events <- e }})
+	ctx := context.Background()
+	good, err := c.Retrieve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := <-events; e.Err != nil || !e.Expires.Equal(good.Expires) || !e.LastGoodUntil.IsZero() {
+		t.Fatalf("success event %+v", e)
+	}
+	f.setFail(errors.New("AccessDenied: trust policy changed"))
+	clk.Add(58 * time.Minute)
+	_, _ = c.Retrieve(ctx)
+	if e := <-events; e.Err == nil || !e.LastGoodUntil.Equal(good.Expires) {
+		t.Fatalf("failure with last good: %+v", e)
+	}
+	clk.Add(3 * time.Minute)
+	_, _ = c.Retrieve(ctx)
+	if e := <-events; e.Err == nil || !e.LastGoodUntil.IsZero() {
+		t.Fatalf("failure with nothing left: %+v", e)
+	}
+}

@@ -1,0 +1,83 @@
+package conncat
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/conncat/conncat/connection"
+	"github.com/conncat/conncat/credentials"
+	"github.com/conncat/conncat/sqlparse"
+	"github.com/conncat/conncat/validate"
+)
+
+// WithLogger sends conncat's events to logger; without it conncat logs
+// nothing. Attribute names are stable: connection_id, connection, check,
+// status, sqlstate, expires_at, last_good_until, source, statement,
+// message, hint. WARN and ERROR mean an operator should act: a customer's
+// role stopped trusting the engine, credentials ran out. No event holds a
+// secret: statements are redacted, errors are the classified message that
+// VALIDATE would give.
+func WithLogger(logger *slog.Logger) Option { return func(o *options) { o.logger = logger } }
+
+// events writes conncat's log events; the zero value writes nothing.
+type events struct{ log *slog.Logger }
+
+func newEvents(l *slog.Logger) events {
+	if l == nil {
+		l = slog.New(slog.DiscardHandler)
+	}
+	return events{log: l}
+}
+
+// refreshed reports how a refresh of a connection's credentials ended.
+func (e events) refreshed(spec connection.Spec, ev credentials.RefreshEvent) {
+	attrs := []any{"connection_id", spec.ID, "connection", spec.Name, "took_ms", ev.Took.Milliseconds()}
+	switch {
+	case ev.Err == nil:
+		e.log.Info("credentials obtained", append(attrs, "expires_at", ev.Expires.UTC().Format(time.RFC3339))...)
+	case !ev.LastGoodUntil.IsZero():
+		p := classifyRefresh(spec, ev.Err)
+		e.log.Warn("credentials refresh failed; serving the last good credentials",
+			append(attrs, "message", p.Message, "hint", p.Hint, "last_good_until", ev.LastGoodUntil.UTC().Format(time.RFC3339))...)
+	default:
+		p := classifyRefresh(spec, ev.Err)
+		e.log.Error("credentials could not be obtained and none are left to serve",
+			append(attrs, "message", p.Message, "hint", p.Hint)...)
+	}
+}
+
+// classifyRefresh explains a refresh's error as VALIDATE would.
+func classifyRefresh(spec connection.Spec, err error) validate.Problem {
+	return validate.Classify(validate.Op{Action: "sts:AssumeRole", Resource: spec.RoleARN, Caller: spec.Principal,
+		Conn: sqlparse.QuoteIdent(spec.Name), ExternalID: spec.ExternalID, Region: spec.Region, Endpoint: spec.Endpoint}, err)
+}
+
+// invalidated reports connections whose cached credentials were dropped;
+// source is "statement" (this handle) or "feed" (another handle or node).
+func (e events) invalidated(ids []string, source string) {
+	if len(ids) > 0 {
+		e.log.Info("cached credentials dropped", "connection_ids", ids, "source", source)
+	}
+}
+
+// setAside reports that the change feed was down: every cached provider
+// is checked against the catalog on next use.
+func (e events) setAside() {
+	e.log.Info("change feed (re)connected: cached credentials will be checked against the catalog", "source", "feed")
+}
+
+// applied reports a DDL statement, redacted.
+func (e events) applied(stmt Statement, res *Result) {
+	e.log.Info("statement applied", "statement", stmt.String(), "tag", res.Tag, "changed", res.Changed)
+}
+
+// validated reports a VALIDATE run, one event per check.
+func (e events) validated(ctx context.Context, r *Resolved, results []validate.Result) {
+	for _, v := range results {
+		e.log.InfoContext(ctx, "validation check finished", "connection_id", r.ID, "connection", r.Name,
+			"check", v.Check, "status", string(v.Status), "message", v.Message, "duration_ms", v.Duration.Milliseconds())
+	}
+}
+
+func (e events) keyRotated() { e.log.Info("sealing key rotated") }

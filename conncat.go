@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/catalog/postgres"
@@ -98,6 +99,7 @@ type (
 type Catalog struct {
 	cat    *catalog.Catalog
 	events events
+	meters *meters
 	// stopWatch ends the goroutine that applies other handles' changes;
 	// watchDone closes when it has.
 	stopWatch        context.CancelFunc
@@ -111,15 +113,16 @@ type Catalog struct {
 
 type options struct {
 	catalog.Options
-	logger     *slog.Logger
-	schema     string
-	keyFile    string
-	name       string
-	timeout    time.Duration
-	timeoutSet bool
-	awsConfig  *aws.Config
-	cacheOpts  credentials.CacheOptions
-	publicOnly bool
+	logger        *slog.Logger
+	meterProvider metric.MeterProvider
+	schema        string
+	keyFile       string
+	name          string
+	timeout       time.Duration
+	timeoutSet    bool
+	awsConfig     *aws.Config
+	cacheOpts     credentials.CacheOptions
+	publicOnly    bool
 }
 
 // Option configures Open and OpenDB.
@@ -328,7 +331,12 @@ func open(ctx context.Context, db *sql.DB, store catalog.Store, o options) (*Cat
 	if o.timeoutSet {
 		timeout = o.timeout
 	}
-	c := &Catalog{cat: cat, db: db, plane: plane, statementTimeout: timeout, watchDone: make(chan struct{}), events: ev}
+	ms, err := newMeters(o.meterProvider, plane)
+	if err != nil {
+		return nil, fmt.Errorf("conncat: metrics: %w", err)
+	}
+	plane.meters = ms
+	c := &Catalog{cat: cat, db: db, plane: plane, statementTimeout: timeout, watchDone: make(chan struct{}), events: ev, meters: ms}
 	c.watch()
 	return c, nil
 }
@@ -361,6 +369,7 @@ func (c *Catalog) Close() error {
 	}
 	c.stopWatch()
 	<-c.watchDone
+	_ = c.meters.registration.Unregister()
 	if c.owns {
 		return c.db.Close()
 	}
@@ -404,6 +413,8 @@ func (c *Catalog) Exec(ctx context.Context, script string, args ...any) (_ []*Re
 // ExecStatement runs one parsed statement (see Parse), with the values of
 // its parameters if it is a SELECT that has them.
 func (c *Catalog) ExecStatement(ctx context.Context, stmt Statement, args ...any) (res *Result, err error) {
+	start := time.Now()
+	defer func() { c.meters.statementDone(ctx, statementKind(stmt), time.Since(start), err) }()
 	ctx, cancel := c.statementContext(ctx)
 	defer cancel()
 	defer func() { err = coded(ctx, err, stmt.Pos()) }()
@@ -431,6 +442,25 @@ func (c *Catalog) ExecStatement(ctx context.Context, stmt Statement, args ...any
 	c.events.invalidated(res.Changed, "statement")
 	c.plane.invalidate(res.Changed)
 	return res, nil
+}
+
+// statementKind is the verb a statement's metrics are recorded under.
+func statementKind(stmt Statement) string {
+	switch stmt.(type) {
+	case *sqlparse.Query:
+		return "SELECT"
+	case *sqlparse.Show:
+		return "SHOW"
+	case *sqlparse.ValidateConnection:
+		return "VALIDATE"
+	case *sqlparse.CreateSecret, *sqlparse.CreateConnection:
+		return "CREATE"
+	case *sqlparse.AlterSecret, *sqlparse.AlterConnection:
+		return "ALTER"
+	case *sqlparse.Drop:
+		return "DROP"
+	}
+	return "OTHER"
 }
 
 // validateFirst reports whether stmt asks WITH (VALIDATE [= true]).

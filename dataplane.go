@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -28,6 +29,7 @@ type dataPlane struct {
 	cacheOpts   credentials.CacheOptions
 	publicOnly  bool
 	events      events
+	meters      *meters
 
 	ambientOnce sync.Once
 	given       *aws.Config
@@ -121,7 +123,12 @@ func (d *dataPlane) build(ctx context.Context, r *catalog.Resolved) (builtProvid
 		return builtProvider{}, err
 	}
 	opts, spec := d.cacheOpts, r.AWS
-	opts.OnRefresh = func(ev credentials.RefreshEvent) { d.events.refreshed(spec, ev) }
+	opts.OnRefresh = func(ev credentials.RefreshEvent) {
+		d.events.refreshed(spec, ev)
+		if d.meters != nil {
+			d.meters.refreshed(spec.ID, ev)
+		}
+	}
 	p, err := credentials.NewProvider(r.AWS, d.catalogName, ambient.Credentials, credentials.NewSTSFactory(ambient), opts)
 	if err != nil {
 		return builtProvider{}, fmt.Errorf("connection %q: %w", r.Name, err)
@@ -153,6 +160,26 @@ func (d *dataPlane) invalidate(ids []string) {
 			delete(m, id)
 		}
 	}
+}
+
+// expiries are when the credentials served for each connection expire,
+// for the expires_in gauge.
+func (d *dataPlane) expiries() map[string]time.Time {
+	d.mu.Lock()
+	caches := make(map[string]*credentials.Cache, len(d.providers))
+	for id, built := range d.providers {
+		if c, ok := built.p.(*credentials.Cache); ok {
+			caches[id] = c
+		}
+	}
+	d.mu.Unlock()
+	out := make(map[string]time.Time, len(caches))
+	for id, c := range caches {
+		if at, ok := c.Expires(); ok {
+			out[id] = at
+		}
+	}
+	return out
 }
 
 // suspectAll sets every provider aside: the catalog may have changed in

@@ -111,6 +111,7 @@ func (c *Catalog) validateConnection(ctx context.Context, s *sqlparse.ValidateCo
 		return nil, err
 	}
 	c.events.validated(ctx, r, results)
+	c.meters.validated(ctx, results)
 	if err := c.cat.RecordValidation(ctx, r.ID, toCheckResults(results)); err != nil {
 		return nil, err
 	}
@@ -132,6 +133,7 @@ func (c *Catalog) validateBeforeCommit(ctx context.Context, r *catalog.Resolved)
 		return nil, err
 	}
 	c.events.validated(ctx, r, results)
+	c.meters.validated(ctx, results)
 	if validate.Failed(results) {
 		e := validationFailed(r.Name, -1, results)
 		e.Message += "; the statement was not applied"

@@ -238,6 +238,18 @@ func (c *Cache) nextRefresh(creds aws.Credentials) time.Time {
 	return at
 }
 
+// Expires reports when the credentials the cache serves expire, without
+// refreshing or waiting: ok is false when it holds none, or holds ones
+// that do not expire.
+func (c *Cache) Expires() (at time.Time, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.have || !c.creds.CanExpire {
+		return time.Time{}, false
+	}
+	return c.creds.Expires, true
+}
+
 // LastError is the error of the latest refresh, nil after a success. An
 // engine can surface it before the credentials run out.
 func (c *Cache) LastError() error {

@@ -4,12 +4,17 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"slices"
 	"testing"
 	"time"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
 	"github.com/conncat/conncat"
+	"github.com/conncat/conncat/awstest"
 	"github.com/conncat/conncat/catalog/sqlite"
 	"github.com/conncat/conncat/internal/benchdata"
 	"github.com/conncat/conncat/internal/testenv"
@@ -131,6 +136,50 @@ func BenchmarkInvalidation(b *testing.B) {
 			}
 			b.ReportMetric(float64(sum.Nanoseconds())/float64(len(latencies)), "ns/op")
 			b.ReportMetric(float64(latencies[len(latencies)*99/100].Nanoseconds()), "p99-ns")
+		})
+	}
+}
+
+// BenchmarkObservedRetrieve is the data plane's hot path, a config's
+// cached Retrieve, with no logger and meter provider (bare) and with a
+// real slog JSON logger and an OpenTelemetry SDK meter provider (observed),
+// same run: events and metrics are recorded off this path, so both must
+// match and neither may allocate.
+func BenchmarkObservedRetrieve(b *testing.B) {
+	for _, observed := range []bool{false, true} {
+		name := "bare"
+		if observed {
+			name = "observed"
+		}
+		b.Run(name, func(b *testing.B) {
+			fake := awstest.NewSTS()
+			defer fake.Close()
+			key, secret := fake.AddUser(engineUser)
+			opts := []conncat.Option{conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret))}
+			if observed {
+				provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+				defer provider.Shutdown(context.Background())
+				opts = append(opts, conncat.WithLogger(slog.New(slog.NewJSONHandler(io.Discard, nil))), conncat.WithMeterProvider(provider))
+			}
+			cat := openTest(b, opts...)
+			mustExec(b, cat, `CREATE CONNECTION r TO AWS (ASSUME ROLE ARN = '`+customerRole+`')`)
+			if err := fake.AddRole(customerRole, pastedTrustPolicy(b, cat, "r")); err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			cfg, err := cat.AWSConfig(ctx, "r")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
 		})
 	}
 }

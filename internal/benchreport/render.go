@@ -106,6 +106,11 @@ func sections() []section {
 			{label: "connect (SCRAM-SHA-256) and close", bench: "server:Connect/conncat-server",
 				alt: "server:Connect/postgresql-trust", altLabel: "PostgreSQL, trust (no authentication)"},
 		}},
+		{title: "Observed hot path (a config's cached Retrieve)", command: "go test . -run '^$' -bench ObservedRetrieve -benchmem", rows: []comparison{
+			{label: "with a JSON slog logger and an OTel SDK meter provider", bench: "conncat:ObservedRetrieve/observed",
+				alt: "conncat:ObservedRetrieve/bare", altLabel: "no logger, no meter provider",
+				target: withinRatio(1.1, "≤ 1.1× bare, 0 allocs")},
+		}},
 		{title: "Credentials cache", command: "go test ./credentials -run '^$' -bench 'CachedRetrieve|RefreshStampede' -benchmem", rows: credRows},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,6 +76,8 @@ func TestSelectParameters(t *testing.T) {
 		{byName, []any{struct{}{}}, conncat.CodeInvalidParameterValue},
 		{byName, []any{uint64(1 << 63)}, conncat.CodeInvalidParameterValue},
 		{byName, []any{time.Now()}, conncat.CodeInvalidParameterValue},
+		{byName, []any{strings.Repeat("x", 64<<10+1)}, conncat.CodeProgramLimitExceeded},
+		{byName, []any{make([]byte, 64<<10+1)}, conncat.CodeProgramLimitExceeded},
 		{`SELECT name FROM mz_connections WHERE name = ?`, []any{"a"}, conncat.CodeFeatureNotSupported},
 		{`SELECT $0`, nil, conncat.CodeUndefinedParameter},
 	} {

@@ -148,6 +148,10 @@ func QueryFailedError(q *sqlparse.Query, compiling bool, err error) *sqlparse.Er
 // catalog's timestamps.
 func checkParamValues(q *sqlparse.Query, args []any) error {
 	for i, a := range args {
+		if n := paramLen(a); n > sqlparse.MaxStringLen {
+			return errorf(sqlstate.ProgramLimitExceeded, q.Pos(), "parameter $%d is %d bytes, over the %d a value may have", i+1, n, sqlparse.MaxStringLen).
+				WithHint("Catalog values are short; a parameter is held to the limit of a literal.")
+		}
 		switch v := a.(type) {
 		case nil, string, []byte, bool, int, int8, int16, int32, int64,
 			uint8, uint16, uint32, float32, float64:
@@ -165,4 +169,15 @@ func checkParamValues(q *sqlparse.Query, args []any) error {
 		}
 	}
 	return nil
+}
+
+// paramLen is the length of a text or byte parameter, 0 for others.
+func paramLen(a any) int {
+	switch v := a.(type) {
+	case string:
+		return len(v)
+	case []byte:
+		return len(v)
+	}
+	return 0
 }

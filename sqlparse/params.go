@@ -26,7 +26,7 @@ func dollarParams(piece Piece) (text string, numbers map[int]int, err *Error) {
 		switch c := src[i]; {
 		case c == '\'' || c == '"' || c == '`':
 			i = skipQuotedRun(src, i)
-		case c == '-' && strings.HasPrefix(src[i:], "--"), c == '#':
+		case c == '-' && isLineComment(src[i:]), c == '#':
 			i = skipTo(src, i, "\n")
 		case c == '/' && strings.HasPrefix(src[i:], "/*"):
 			i = skipTo(src, i+2, "*/") + 1
@@ -58,6 +58,14 @@ func dollarParams(piece Piece) (text string, numbers map[int]int, err *Error) {
 		return src, nil, nil
 	}
 	return string(b), numbers, nil
+}
+
+// isLineComment reports whether s starts a "--" comment as TiDB (MySQL)
+// reads one: "--" then a blank or control character, or the end. "--x" is
+// two minus signs, and what follows may be a string literal whose "$1"
+// must stay as typed.
+func isLineComment(s string) bool {
+	return strings.HasPrefix(s, "--") && (len(s) == 2 || s[2] <= ' ')
 }
 
 // skipQuotedRun returns the offset of the quote that closes the run

@@ -24,7 +24,7 @@ const benchConns = 1000
 func benchServer(b *testing.B) string {
 	b.Helper()
 	dir := b.TempDir()
-	cfg := &config{listen: "127.0.0.1:0", user: "conncat", maxConns: 100, idleTimeout: time.Minute,
+	cfg := &config{listen: "127.0.0.1:0", user: "conncat", maxConns: 100, idleTimeout: time.Minute, authTimeout: time.Minute,
 		passwordFile: filepath.Join(dir, "password")}
 	if err := os.WriteFile(cfg.passwordFile, []byte(testPassword), 0o600); err != nil {
 		b.Fatal(err)

@@ -14,6 +14,10 @@ import (
 	"github.com/conncat/conncat"
 )
 
+// maxPrepared bounds the named statements of one session, so that a client
+// cannot grow the server's memory without end.
+const maxPrepared = 1000
+
 // prepared is a statement named by Parse; portal a bound statement.
 type prepared struct {
 	text string
@@ -108,6 +112,11 @@ func (s *session) parse(m *pgproto3.Parse) error {
 	if len(stmts) > 1 {
 		return &conncat.Error{Code: conncat.CodeSyntaxError, Position: -1, Message: "cannot insert multiple commands into a prepared statement"}
 	}
+	if _, replacing := s.prepared[m.Name]; !replacing && len(s.prepared) >= maxPrepared {
+		return &conncat.Error{Code: conncat.CodeProgramLimitExceeded, Position: -1,
+			Message: fmt.Sprintf("more than %d prepared statements in one session", maxPrepared),
+			Hint:    "Close the statements no longer needed (DEALLOCATE, or the driver's Close)."}
+	}
 	p := &prepared{text: m.Query}
 	if len(stmts) == 1 {
 		p.stmt = stmts[0]
@@ -136,6 +145,10 @@ func (s *session) bind(m *pgproto3.Bind) error {
 		if v != nil {
 			args[i] = string(v)
 		}
+	}
+	if _, replacing := s.portals[m.DestinationPortal]; !replacing && len(s.portals) >= maxPrepared {
+		return &conncat.Error{Code: conncat.CodeProgramLimitExceeded, Position: -1,
+			Message: fmt.Sprintf("more than %d open portals in one session", maxPrepared)}
 	}
 	s.portals[m.DestinationPortal] = &portal{prep: p, args: args, formats: m.ResultFormatCodes}
 	s.be.Send(&pgproto3.BindComplete{})

@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"flag"
@@ -29,7 +30,7 @@ type config struct {
 	listen, db, schema, principal, prefix, keyFile string
 	user, passwordFile, tlsCert, tlsKey            string
 	maxConns                                       int
-	idleTimeout, statementTimeout                  time.Duration
+	idleTimeout, statementTimeout, authTimeout     time.Duration
 }
 
 func main() {
@@ -82,6 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "TLS private key (PEM)")
 	fs.IntVar(&cfg.maxConns, "max-connections", 100, "connections served at once; more are refused with 53300")
 	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", 10*time.Minute, "close a connection idle this long")
+	fs.DurationVar(&cfg.authTimeout, "authentication-timeout", 30*time.Second, "close a connection that has not logged in after this long")
 	fs.DurationVar(&cfg.statementTimeout, "statement-timeout", conncat.DefaultStatementTimeout, "cancel a statement running this long")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -135,7 +137,15 @@ func newServer(cfg *config) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &server{cfg: cfg, verifier: v, slots: make(chan struct{}, cfg.maxConns), sessions: map[uint32]*session{}}
+	decoyPassword := make([]byte, 32)
+	if _, err := rand.Read(decoyPassword); err != nil {
+		return nil, err
+	}
+	decoy, err := newVerifier(string(decoyPassword))
+	if err != nil {
+		return nil, err
+	}
+	srv := &server{cfg: cfg, verifier: v, decoy: decoy, slots: make(chan struct{}, cfg.maxConns), sessions: map[uint32]*session{}}
 	if cfg.tlsCert != "" || cfg.tlsKey != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey)
 		if err != nil {

@@ -19,8 +19,10 @@ type server struct {
 	cfg      *config
 	cat      *conncat.Catalog
 	verifier *verifier
-	tls      *tls.Config
-	slots    chan struct{}
+	// decoy answers a user that does not exist (see authenticate).
+	decoy *verifier
+	tls   *tls.Config
+	slots chan struct{}
 
 	mu       sync.Mutex
 	sessions map[uint32]*session

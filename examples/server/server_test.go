@@ -421,3 +421,36 @@ func TestConnectionLimitAndIdleTimeout(t *testing.T) {
 	}
 	again.Close(ctx)
 }
+
+// TestServerBoundsWhatAClientCanHold: an unknown user fails exactly like
+// a wrong password (after the SCRAM exchange), a client that never logs in
+// is closed after -authentication-timeout, and a message over the limit
+// ends the session with 54000 instead of being buffered.
+func TestServerBoundsWhatAClientCanHold(t *testing.T) {
+	url := startServer(t, "-authentication-timeout", "300ms")
+	out, err := psql(t, strings.Replace(url, "conncat@", "nobody@", 1), testPassword, "SELECT 1;")
+	if err == nil || !strings.Contains(out, `password authentication failed for user "nobody"`) {
+		t.Fatalf("unknown user: %v\n%s", err, out)
+	}
+	host := strings.TrimPrefix(strings.SplitN(url, "/", 4)[2], "conncat@")
+	silent, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	_ = silent.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := silent.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a silent client is still connected after the authentication timeout: %v", err)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, strings.Replace(url, "conncat@", "conncat:"+testPassword+"@", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "SELECT '"+strings.Repeat("x", 9<<20)+"'", pgx.QueryExecModeSimpleProtocol)
+	var pe *pgconn.PgError
+	if err == nil || (errors.As(err, &pe) && pe.Code != "54000") {
+		t.Fatalf("a 9 MiB message: %v", err)
+	}
+}

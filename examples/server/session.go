@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"regexp"
 	"strconv"
@@ -41,17 +42,25 @@ type session struct {
 // run serves the session: start-up, authentication, then messages until
 // the client leaves, the idle timeout passes or the server stops.
 func (s *session) run(ctx context.Context) {
-	s.be = pgproto3.NewBackend(s.conn, s.conn)
+	s.be = newBackend(s.conn)
+	// A client must finish start-up and authentication in time: one that
+	// connects and says nothing would otherwise hold a slot for ever.
+	_ = s.conn.SetDeadline(time.Now().Add(s.srv.cfg.authTimeout))
 	ok, err := s.startup()
 	if err != nil || !ok {
 		return
 	}
+	_ = s.conn.SetDeadline(time.Time{})
 	s.greet()
 	for ctx.Err() == nil {
 		_ = s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.idleTimeout))
 		msg, err := s.be.Receive()
 		if err != nil {
 			var ne net.Error
+			var tooLong *pgproto3.ExceededMaxBodyLenErr
+			if errors.As(err, &tooLong) {
+				s.fatal(conncat.CodeProgramLimitExceeded, fmt.Sprintf("message of %d bytes is over the %d this server reads", tooLong.ActualBodyLen, maxMessageLen))
+			}
 			if errors.As(err, &ne) && ne.Timeout() {
 				s.fatal(conncat.CodeIdleSessionTimeout, "terminating connection due to idle-session timeout")
 			}
@@ -74,6 +83,16 @@ func (s *session) run(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// maxMessageLen bounds one protocol message: a statement is at most 4 MiB
+// (ExecPiece), so a client cannot make the server buffer more.
+const maxMessageLen = 8 << 20
+
+func newBackend(rw io.ReadWriter) *pgproto3.Backend {
+	be := pgproto3.NewBackend(rw, rw)
+	be.SetMaxBodyLen(maxMessageLen)
+	return be
 }
 
 // startup answers SSL and GSS requests and cancel requests, then reads the
@@ -120,7 +139,7 @@ func (s *session) startTLS() bool {
 		return false
 	}
 	s.conn = tc
-	s.be = pgproto3.NewBackend(tc, tc)
+	s.be = newBackend(tc)
 	return true
 }
 
@@ -132,11 +151,13 @@ func (s *session) authenticate(m *pgproto3.StartupMessage) bool {
 		s.fatal(conncat.CodeInvalidParameterValue, fmt.Sprintf("client_encoding %q is not supported: conncat speaks UTF8 only", enc))
 		return false
 	}
+	// Another user goes through the same exchange against a verifier no
+	// password matches, so the answer does not tell which users exist.
+	v := s.srv.verifier
 	if s.user != s.srv.cfg.user {
-		s.fatal(conncat.CodeInvalidPassword, fmt.Sprintf("password authentication failed for user %q", s.user))
-		return false
+		v = s.srv.decoy
 	}
-	x := &scramExchange{v: s.srv.verifier}
+	x := &scramExchange{v: v}
 	s.be.Send(&pgproto3.AuthenticationSASL{AuthMechanisms: []string{"SCRAM-SHA-256"}})
 	if s.be.Flush() != nil || s.be.SetAuthType(pgproto3.AuthTypeSASL) != nil {
 		return false

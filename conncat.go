@@ -267,8 +267,10 @@ func openPostgres(ctx context.Context, url string, o options) (*Catalog, error) 
 	}
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
-		// pgx's message names the problem without the password.
-		return nil, fmt.Errorf("conncat: catalog URL: %w", err)
+		// pgx redacts passwords only on a best-effort basis, and its error
+		// keeps the whole URL in a field: none of it may reach a log.
+		return nil, errors.New("conncat: the catalog URL does not parse as a PostgreSQL connection string " +
+			"(postgres://user@host:port/database?param=value)")
 	}
 	db := stdlib.OpenDB(*cfg)
 	store, err := postgres.New(db, o.schema)

@@ -85,12 +85,13 @@ type builtProvider struct {
 func (d *dataPlane) provider(ctx context.Context, id string) (aws.CredentialsProvider, error) {
 	d.mu.Lock()
 	built, ok := d.providers[id]
+	if ok { // the hot path: every Retrieve of every config handed out
+		d.mu.Unlock()
+		return built.p, nil
+	}
 	suspect, wasSuspect := d.suspect[id]
 	gen, idGen := d.generation, d.idGeneration[id]
 	d.mu.Unlock()
-	if ok {
-		return built.p, nil
-	}
 	r, err := d.cat.ResolveID(ctx, id)
 	if err != nil {
 		if wasSuspect && catalogUnreachable(err) {

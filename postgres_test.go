@@ -38,7 +38,7 @@ func TestPostgresUnreachable(t *testing.T) {
 	if !errors.As(err, &e) || e.Code != conncat.CodeUnableToConnect {
 		t.Fatalf("Open of a closed port: %v", err)
 	}
-	if strings.Contains(fmt.Sprintf("%v %+v", err, e), "fake-password-8472") {
+	if strings.Contains(fmt.Sprintf("%v %+v %#v %+v %#v", err, e, e, errors.Unwrap(err), errors.Unwrap(err)), "fake-password-8472") {
 		t.Fatalf("the error repeats the password: %v", err)
 	}
 }
@@ -159,5 +159,23 @@ func TestPostgresStatementTimeout(t *testing.T) {
 	}
 	if took := time.Since(start); took > 5*time.Second {
 		t.Fatalf("the query ran %v past a 300 ms budget", took)
+	}
+}
+
+// TestPostgresURLNeverPrinted: a URL that does not parse is refused
+// without repeating it, password included, under any verb.
+func TestPostgresURLNeverPrinted(t *testing.T) {
+	for _, url := range []string{
+		"postgres://conncat:fake-url-password-9911@127.0.0.1:notaport/db",
+		"postgresql://conncat:fake-url-password-9911@[::1/db?sslmode=bogus",
+		"postgres://conncat:fake-url-password-9911@host/db?sslmode=nonsense",
+	} {
+		_, err := conncat.Open(context.Background(), url, conncat.WithKeyFile(filepath.Join(t.TempDir(), "k")))
+		if err == nil {
+			t.Fatalf("%s opened", url)
+		}
+		if s := fmt.Sprintf("%v %+v %#v", err, err, err); strings.Contains(s, "fake-url-password-9911") {
+			t.Fatalf("the error repeats the password: %s", s)
+		}
 	}
 }

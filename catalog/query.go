@@ -83,10 +83,14 @@ func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result, arg
 		return err
 	}
 	err := c.store.Query(ctx, q, args, func(rows *sql.Rows) error { return collect(rows, res) })
-	if err != nil {
-		if ctx.Err() != nil {
-			return CanceledError(ctx)
-		}
+	var missing *MissingColumnError
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return CanceledError(ctx)
+	case errors.As(err, &missing):
+		return c.undefinedColumn(ctx, q, missing)
+	default:
 		return err
 	}
 	res.Tag = fmt.Sprintf("SELECT %d", len(res.Rows))
@@ -100,21 +104,51 @@ func UndefinedTableError(t sqlparse.TableRef) *sqlparse.Error {
 		WithHint("The catalog tables are " + strings.Join(Tables(), ", ") + ".")
 }
 
-// UndefinedColumnError is 42703 for a column a query names (as written:
-// "nam" or "c.nam") that its tables lack, pointing at it, with the nearest
-// of columns (those of the tables the query reads) as a hint.
-func UndefinedColumnError(q *sqlparse.Query, written string, columns []string, cause error) *sqlparse.Error {
+// MissingColumnError is what a store returns for a query naming a column
+// its tables lack, as written ("nam" or "c.nam"); the executor turns it
+// into 42703 with the nearest column as a hint.
+type MissingColumnError struct {
+	Written string
+	Err     error
+}
+
+func (e *MissingColumnError) Error() string { return "no such column: " + e.Written }
+func (e *MissingColumnError) Unwrap() error { return e.Err }
+
+// undefinedColumn is 42703 for a missing column, pointing at it, with the
+// nearest column of the tables the query reads as a hint.
+func (c *Catalog) undefinedColumn(ctx context.Context, q *sqlparse.Query, missing *MissingColumnError) *sqlparse.Error {
+	written := missing.Written
 	column := written[strings.LastIndexByte(written, '.')+1:]
 	shown := written // as PostgreSQL shows it: "nam", c.nam
 	if column == written {
 		shown = `"` + written + `"`
 	}
 	e := errorf(sqlstate.UndefinedColumn, q.ColumnPos(written), "column %s does not exist", shown)
-	if near := sqlparse.Nearest(column, columns); near != "" {
+	if near := sqlparse.Nearest(column, c.columnsOf(ctx, q.Tables())); near != "" {
 		e.Hint = `Perhaps you meant to reference the column "` + near + `".`
 	}
-	e.Err = cause
+	e.Err = missing.Err
 	return e
+}
+
+// columnsOf lists the columns of the catalog tables refs name, as the
+// store has them (an empty read of each).
+func (c *Catalog) columnsOf(ctx context.Context, refs []sqlparse.TableRef) []string {
+	var cols []string
+	for _, t := range refs {
+		if !IsTable(t.Name) {
+			continue
+		}
+		rows, err := c.store.Reader().QueryContext(ctx, `SELECT * FROM `+t.Name+` WHERE 1 = 0`)
+		if err != nil {
+			return cols
+		}
+		names, _ := rows.Columns()
+		rows.Close()
+		cols = append(cols, names...)
+	}
+	return cols
 }
 
 // CanceledError is 57014 for a statement whose context ended, worded as

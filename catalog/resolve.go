@@ -114,8 +114,19 @@ func (c *Catalog) resolveNarrow(ctx context.Context, q Tx, byID bool, key string
 }
 
 // openSecrets fills spec's secret fields from the sealed values the row
-// references, one statement each.
+// uses, read one statement each.
 func (c *Catalog) openSecrets(ctx context.Context, q Tx, row *awsRow, spec *connection.Spec) error {
+	return c.openSealed(ctx, q, row, spec, func(id string) (sealedPair, error) {
+		var p sealedPair
+		err := q.QueryRowContext(ctx, `SELECT nonce, ciphertext FROM conncat_secret_values WHERE id = ?`, id).Scan(&p.nonce, &p.ct)
+		return p, err
+	})
+}
+
+// openSealed opens, into spec's secret fields, each sealed value the row
+// uses (a referenced secret, or an inline one sealed under the
+// connection), as lookup finds it by ID.
+func (c *Catalog) openSealed(ctx context.Context, q Tx, row *awsRow, spec *connection.Spec, lookup func(id string) (sealedPair, error)) error {
 	for _, d := range connection.Options {
 		v, ok := row.options[d.Name]
 		var id string
@@ -129,11 +140,11 @@ func (c *Catalog) openSecrets(ctx context.Context, q Tx, row *awsRow, spec *conn
 		default:
 			continue
 		}
-		var nonce, ct []byte
-		if err := q.QueryRowContext(ctx, `SELECT nonce, ciphertext FROM conncat_secret_values WHERE id = ?`, id).Scan(&nonce, &ct); err != nil {
+		pair, err := lookup(id)
+		if err != nil {
 			return fmt.Errorf("load sealed value %s: %w", id, err)
 		}
-		text, err := c.openValue(ctx, q, id, nonce, ct)
+		text, err := c.openValue(ctx, q, id, pair.nonce, pair.ct)
 		if err != nil {
 			return err
 		}
@@ -213,38 +224,15 @@ func (c *Catalog) resolveJoined(ctx context.Context, q Tx, query, arg string) (*
 		r.S3 = &connection.S3URL{Bucket: bucket.String, Prefix: prefix.String}
 	}
 	spec := row.spec(r.AWS.ID, r.AWS.Name, c.opts.Principal)
-	if err := c.openResolved(ctx, q, &row, &spec, sealed); err != nil {
+	lookup := func(id string) (sealedPair, error) {
+		if p, ok := sealed[id]; ok {
+			return p, nil
+		}
+		return sealedPair{}, sql.ErrNoRows
+	}
+	if err := c.openSealed(ctx, q, &row, &spec, lookup); err != nil {
 		return nil, err
 	}
 	r.AWS = spec
 	return &r, nil
-}
-
-// openResolved opens the sealed values the resolve query returned, by
-// their IDs, into spec's secret fields.
-func (c *Catalog) openResolved(ctx context.Context, q Tx, row *awsRow, spec *connection.Spec, sealed map[string]sealedPair) error {
-	for _, d := range connection.Options {
-		v, ok := row.options[d.Name]
-		var id string
-		switch {
-		case !ok:
-			continue
-		case v.secretID != "":
-			id = v.secretID
-		case d.Secret == connection.SecretSealed:
-			id = sealedValueID(spec.ID, d)
-		default:
-			continue
-		}
-		pair, ok := sealed[id]
-		if !ok {
-			return fmt.Errorf("load sealed value %s: %w", id, sql.ErrNoRows)
-		}
-		text, err := c.openValue(ctx, q, id, pair.nonce, pair.ct)
-		if err != nil {
-			return err
-		}
-		d.SetField(spec, text, 0)
-	}
-	return nil
 }

@@ -213,7 +213,7 @@ func (s *Store) queryError(ctx context.Context, q *sqlparse.Query, err error) er
 	switch pe.Code {
 	case sqlstate.UndefinedColumn:
 		if m := undefinedColumn.FindStringSubmatch(pe.Message); m != nil {
-			return catalog.UndefinedColumnError(q, strings.ReplaceAll(m[1], `"`, ""), s.columnsOf(ctx, q.Tables()), err)
+			return &catalog.MissingColumnError{Written: strings.ReplaceAll(m[1], `"`, ""), Err: err}
 		}
 	case sqlstate.QueryCanceled:
 		return &sqlparse.Error{Code: sqlstate.QueryCanceled, Position: -1, Err: err,
@@ -225,27 +225,4 @@ func (s *Store) queryError(ctx context.Context, q *sqlparse.Query, err error) er
 			Hint:    "Catalog queries may only read the catalog tables (" + strings.Join(catalog.Tables(), ", ") + ")."}
 	}
 	return &sqlparse.Error{Code: pe.Code, Position: q.Pos(), Message: pe.Message, Detail: pe.Detail, Hint: pe.Hint, Err: err}
-}
-
-// columnsOf lists the columns of the catalog tables refs name.
-func (s *Store) columnsOf(ctx context.Context, refs []sqlparse.TableRef) []string {
-	var cols []string
-	for _, t := range refs {
-		if !catalog.IsTable(t.Name) {
-			continue
-		}
-		rows, err := s.db.QueryContext(ctx, `SELECT column_name FROM information_schema.columns
-			WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`, s.schema, t.Name)
-		if err != nil {
-			return cols
-		}
-		for rows.Next() {
-			var name string
-			if rows.Scan(&name) == nil {
-				cols = append(cols, name)
-			}
-		}
-		rows.Close()
-	}
-	return cols
 }

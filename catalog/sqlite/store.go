@@ -181,44 +181,21 @@ func (s *Store) queryError(ctx context.Context, q *sqlparse.Query, g *readGuard,
 	if e := tooBig(err, q); e != nil {
 		return e
 	}
-	if e := s.undefinedColumn(ctx, err, q); e != nil {
+	if e := missingColumn(err); e != nil {
 		return e
 	}
 	return catalog.QueryFailedError(q, compiling, err)
 }
 
-// undefinedColumn is 42703 for a query naming a column that does not
-// exist, or nil for any other error. SQLite says which column only in its
-// message ("no such column: c.nam"), so this one reads the message.
-func (s *Store) undefinedColumn(ctx context.Context, err error, q *sqlparse.Query) *sqlparse.Error {
+// missingColumn reads SQLite's "no such column: c.nam", the only place it
+// names the column, or returns nil for any other error.
+func missingColumn(err error) error {
 	const prefix = "no such column: "
 	var se sqlite3.Error
 	if !errors.As(err, &se) || !strings.HasPrefix(se.Error(), prefix) {
 		return nil
 	}
-	return catalog.UndefinedColumnError(q, strings.TrimPrefix(se.Error(), prefix), s.columnsOf(ctx, q.Tables()), err)
-}
-
-// columnsOf lists the columns of the catalog tables refs name.
-func (s *Store) columnsOf(ctx context.Context, refs []sqlparse.TableRef) []string {
-	var cols []string
-	for _, t := range refs {
-		if !catalog.IsTable(t.Name) {
-			continue
-		}
-		rows, err := s.db.QueryContext(ctx, `SELECT name FROM pragma_table_info(?)`, t.Name)
-		if err != nil {
-			return cols
-		}
-		for rows.Next() {
-			var name string
-			if rows.Scan(&name) == nil {
-				cols = append(cols, name)
-			}
-		}
-		rows.Close()
-	}
-	return cols
+	return &catalog.MissingColumnError{Written: strings.TrimPrefix(se.Error(), prefix), Err: err}
 }
 
 // tooBig is the error for a query that computed a value over

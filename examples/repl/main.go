@@ -20,11 +20,11 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"golang.org/x/term"
 
 	"github.com/conncat/conncat"
+	"github.com/conncat/conncat/internal/cliflags"
 )
 
 type stringList []string
@@ -33,17 +33,10 @@ func (s *stringList) String() string     { return strings.Join(*s, "; ") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 type config struct {
-	db, schema, principal, prefix, keyFile, format, onError, file string
-	allowHTTP, sandbox, dbGiven                                   bool
-	commands                                                      stringList
-	statementTimeout                                              time.Duration
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
+	cliflags.Catalog
+	format, onError, file string
+	sandbox, dbGiven      bool
+	commands              stringList
 }
 
 func main() {
@@ -65,7 +58,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	opts := catalogOptions(cfg)
+	opts := cfg.Options()
 	var sb *sandbox
 	if cfg.sandbox {
 		var sbOpts []conncat.Option
@@ -77,9 +70,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		defer cleanup()
 		opts = append(opts, sbOpts...)
 	}
-	cat, err := conncat.Open(ctx, cfg.db, opts...)
+	cat, err := conncat.Open(ctx, cfg.DB, opts...)
 	if err != nil {
-		fmt.Fprintf(stderr, "cannot open catalog %s: %v\n", displayTarget(cfg.db), err)
+		fmt.Fprintf(stderr, "cannot open catalog %s: %v\n", displayTarget(cfg.DB), err)
 		return 2
 	}
 	defer cat.Close()
@@ -100,16 +93,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	cfg := &config{}
 	fs := flag.NewFlagSet("repl", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.db, "db", envOr("CONNCAT_DB", "conncat.db"), "catalog: a SQLite file, or a postgres:// URL shared by many nodes (CONNCAT_DB)")
-	fs.StringVar(&cfg.schema, "schema", os.Getenv("CONNCAT_SCHEMA"), "PostgreSQL schema of the catalog's tables; default conncat (CONNCAT_SCHEMA)")
-	fs.StringVar(&cfg.principal, "principal", os.Getenv("CONNCAT_PRINCIPAL_ARN"), "ARN of the role or user customers trust (CONNCAT_PRINCIPAL_ARN)")
-	fs.StringVar(&cfg.prefix, "external-id-prefix", os.Getenv("CONNCAT_EXTERNAL_ID_PREFIX"), "prefix of generated external IDs (CONNCAT_EXTERNAL_ID_PREFIX)")
-	fs.StringVar(&cfg.keyFile, "key-file", os.Getenv("CONNCAT_KEY_FILE"), "file holding the secret-sealing key; default <db>.key for SQLite, required for PostgreSQL (CONNCAT_KEY_FILE)")
-	fs.BoolVar(&cfg.allowHTTP, "allow-http-endpoints", os.Getenv("CONNCAT_ALLOW_HTTP_ENDPOINTS") == "1", "accept http:// endpoints on non-loopback hosts (CONNCAT_ALLOW_HTTP_ENDPOINTS=1)")
-	fs.StringVar(&cfg.format, "format", envOr("CONNCAT_FORMAT", "table"), "output format: table, csv or json (CONNCAT_FORMAT)")
-	fs.StringVar(&cfg.onError, "on-error", envOr("CONNCAT_ON_ERROR", "continue"), "after a failed statement: continue or stop (CONNCAT_ON_ERROR)")
+	cfg.Register(fs)
+	fs.StringVar(&cfg.format, "format", cliflags.EnvOr("CONNCAT_FORMAT", "table"), "output format: table, csv or json (CONNCAT_FORMAT)")
+	fs.StringVar(&cfg.onError, "on-error", cliflags.EnvOr("CONNCAT_ON_ERROR", "continue"), "after a failed statement: continue or stop (CONNCAT_ON_ERROR)")
 	fs.BoolVar(&cfg.sandbox, "sandbox", os.Getenv("CONNCAT_SANDBOX") == "1", "play AWS in-process (fake STS with a principal and a customer role); the catalog is temporary unless -db is given (CONNCAT_SANDBOX=1)")
-	fs.DurationVar(&cfg.statementTimeout, "statement-timeout", conncat.DefaultStatementTimeout, "cancel a statement still running after this long (57014); 0 for no limit")
 	fs.StringVar(&cfg.file, "f", "", "run the statements in this file")
 	fs.Var(&cfg.commands, "c", "run this SQL (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -123,7 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		problem = fmt.Sprintf("unexpected argument %q", fs.Arg(0))
 	case cfg.onError != "continue" && cfg.onError != "stop":
 		problem = fmt.Sprintf("-on-error must be continue or stop, not %q", cfg.onError)
-	case cfg.sandbox && cfg.principal != "":
+	case cfg.sandbox && cfg.Principal != "":
 		problem = "-sandbox brings its own principal; drop -principal"
 	}
 	if problem != "" {
@@ -146,27 +133,6 @@ func displayTarget(target string) string {
 	return u.Redacted()
 }
 
-// catalogOptions turns the catalog flags into Open's options.
-func catalogOptions(cfg *config) []conncat.Option {
-	opts := []conncat.Option{conncat.WithStatementTimeout(cfg.statementTimeout)}
-	if cfg.principal != "" {
-		opts = append(opts, conncat.WithPrincipal(cfg.principal))
-	}
-	if cfg.prefix != "" {
-		opts = append(opts, conncat.WithExternalIDPrefix(cfg.prefix))
-	}
-	if cfg.keyFile != "" {
-		opts = append(opts, conncat.WithKeyFile(cfg.keyFile))
-	}
-	if cfg.schema != "" {
-		opts = append(opts, conncat.WithSchema(cfg.schema))
-	}
-	if cfg.allowHTTP {
-		opts = append(opts, conncat.WithPlainHTTPEndpoints())
-	}
-	return opts
-}
-
 // startSandbox starts the in-process AWS and, unless -db was given, points
 // the catalog at a temporary file: a sandbox session leaves nothing behind
 // unless asked to. cleanup undoes both.
@@ -183,7 +149,7 @@ func startSandbox(cfg *config) (*sandbox, []conncat.Option, func(), error) {
 		sb.Close()
 		return nil, nil, nil, err
 	}
-	cfg.db = filepath.Join(dir, "sandbox.db")
+	cfg.DB = filepath.Join(dir, "sandbox.db")
 	return sb, opts, func() { sb.Close(); os.RemoveAll(dir) }, nil
 }
 
@@ -208,7 +174,7 @@ func (s *session) runInputs(ctx context.Context, cfg *config, stdin io.Reader, s
 	}
 	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) && cfg.format == "table" {
 		s.progress = newSpinner(stderr)
-		s.interactive(ctx, cfg.db)
+		s.interactive(ctx, cfg.DB)
 		return nil
 	}
 	b, err := io.ReadAll(stdin)

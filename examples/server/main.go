@@ -24,13 +24,14 @@ import (
 	"time"
 
 	"github.com/conncat/conncat"
+	"github.com/conncat/conncat/internal/cliflags"
 )
 
 type config struct {
-	listen, db, schema, principal, prefix, keyFile string
-	user, passwordFile, tlsCert, tlsKey            string
-	maxConns                                       int
-	idleTimeout, statementTimeout, authTimeout     time.Duration
+	cliflags.Catalog
+	listen, user, passwordFile, tlsCert, tlsKey string
+	maxConns                                    int
+	idleTimeout, authTimeout                    time.Duration
 }
 
 func main() {
@@ -49,7 +50,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	cat, err := conncat.Open(ctx, cfg.db, catalogOptions(cfg)...)
+	cat, err := conncat.Open(ctx, cfg.DB, cfg.Options()...)
 	if err != nil {
 		fmt.Fprintln(stderr, "server: cannot open the catalog:", err)
 		return 2
@@ -72,11 +73,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:6875", "address to listen on; beyond loopback only with -tls-cert")
-	fs.StringVar(&cfg.db, "db", envOr("CONNCAT_DB", "conncat.db"), "catalog: a SQLite file or a postgres:// URL (CONNCAT_DB)")
-	fs.StringVar(&cfg.schema, "schema", os.Getenv("CONNCAT_SCHEMA"), "PostgreSQL schema of the catalog (CONNCAT_SCHEMA)")
-	fs.StringVar(&cfg.principal, "principal", os.Getenv("CONNCAT_PRINCIPAL_ARN"), "ARN customers trust (CONNCAT_PRINCIPAL_ARN)")
-	fs.StringVar(&cfg.prefix, "external-id-prefix", os.Getenv("CONNCAT_EXTERNAL_ID_PREFIX"), "prefix of external IDs")
-	fs.StringVar(&cfg.keyFile, "key-file", os.Getenv("CONNCAT_KEY_FILE"), "sealing key file (CONNCAT_KEY_FILE)")
+	cfg.Register(fs)
 	fs.StringVar(&cfg.user, "user", "conncat", "the user clients log in as")
 	fs.StringVar(&cfg.passwordFile, "password-file", "", "file holding the user's password (else CONNCAT_SERVER_PASSWORD)")
 	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "TLS certificate (PEM)")
@@ -84,7 +81,6 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&cfg.maxConns, "max-connections", 100, "connections served at once; more are refused with 53300")
 	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", 10*time.Minute, "close a connection idle this long")
 	fs.DurationVar(&cfg.authTimeout, "authentication-timeout", 30*time.Second, "close a connection that has not logged in after this long")
-	fs.DurationVar(&cfg.statementTimeout, "statement-timeout", conncat.DefaultStatementTimeout, "cancel a statement running this long")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -93,30 +89,6 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("usage")
 	}
 	return cfg, nil
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-func catalogOptions(cfg *config) []conncat.Option {
-	opts := []conncat.Option{conncat.WithStatementTimeout(cfg.statementTimeout)}
-	if cfg.principal != "" {
-		opts = append(opts, conncat.WithPrincipal(cfg.principal))
-	}
-	if cfg.prefix != "" {
-		opts = append(opts, conncat.WithExternalIDPrefix(cfg.prefix))
-	}
-	if cfg.keyFile != "" {
-		opts = append(opts, conncat.WithKeyFile(cfg.keyFile))
-	}
-	if cfg.schema != "" {
-		opts = append(opts, conncat.WithSchema(cfg.schema))
-	}
-	return opts
 }
 
 // newServer checks what the server must never start without: a password,

@@ -1,0 +1,59 @@
+// Package cliflags holds the command-line flags the examples share: the
+// REPL and the wire server open a catalog the same way.
+package cliflags
+
+import (
+	"flag"
+	"os"
+	"time"
+
+	"github.com/conncat/conncat"
+)
+
+// Catalog is where a catalog lives and how it is opened.
+type Catalog struct {
+	DB, Schema, Principal, Prefix, KeyFile string
+	AllowHTTP                              bool
+	StatementTimeout                       time.Duration
+}
+
+// Register defines the catalog flags on fs, each with the environment
+// variable that stands for it.
+func (c *Catalog) Register(fs *flag.FlagSet) {
+	fs.StringVar(&c.DB, "db", EnvOr("CONNCAT_DB", "conncat.db"), "catalog: a SQLite file, or a postgres:// URL shared by many nodes (CONNCAT_DB)")
+	fs.StringVar(&c.Schema, "schema", os.Getenv("CONNCAT_SCHEMA"), "PostgreSQL schema of the catalog's tables; default conncat (CONNCAT_SCHEMA)")
+	fs.StringVar(&c.Principal, "principal", os.Getenv("CONNCAT_PRINCIPAL_ARN"), "ARN of the role or user customers trust (CONNCAT_PRINCIPAL_ARN)")
+	fs.StringVar(&c.Prefix, "external-id-prefix", os.Getenv("CONNCAT_EXTERNAL_ID_PREFIX"), "prefix of generated external IDs (CONNCAT_EXTERNAL_ID_PREFIX)")
+	fs.StringVar(&c.KeyFile, "key-file", os.Getenv("CONNCAT_KEY_FILE"), "file holding the secret-sealing key; default <db>.key for SQLite, required for PostgreSQL (CONNCAT_KEY_FILE)")
+	fs.BoolVar(&c.AllowHTTP, "allow-http-endpoints", os.Getenv("CONNCAT_ALLOW_HTTP_ENDPOINTS") == "1", "accept http:// endpoints on non-loopback hosts (CONNCAT_ALLOW_HTTP_ENDPOINTS=1)")
+	fs.DurationVar(&c.StatementTimeout, "statement-timeout", conncat.DefaultStatementTimeout, "cancel a statement still running after this long (57014); 0 for no limit")
+}
+
+// Options are Open's options for the flags given.
+func (c *Catalog) Options() []conncat.Option {
+	opts := []conncat.Option{conncat.WithStatementTimeout(c.StatementTimeout)}
+	if c.Principal != "" {
+		opts = append(opts, conncat.WithPrincipal(c.Principal))
+	}
+	if c.Prefix != "" {
+		opts = append(opts, conncat.WithExternalIDPrefix(c.Prefix))
+	}
+	if c.KeyFile != "" {
+		opts = append(opts, conncat.WithKeyFile(c.KeyFile))
+	}
+	if c.Schema != "" {
+		opts = append(opts, conncat.WithSchema(c.Schema))
+	}
+	if c.AllowHTTP {
+		opts = append(opts, conncat.WithPlainHTTPEndpoints())
+	}
+	return opts
+}
+
+// EnvOr is the environment variable's value, or def when it is unset.
+func EnvOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

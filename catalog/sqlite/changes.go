@@ -34,18 +34,18 @@ func (s *Store) Publish(ctx context.Context, tx catalog.Tx, ids []string) error 
 	return nil
 }
 
-// Watch implements catalog.Store by polling, on a connection of its own,
-// PRAGMA data_version (which moves when any other connection commits) and
-// reading the feed's new rows only when it moved.
+// Watch implements catalog.Store by polling the feed's newest entry
+// through the pool (an indexed read of one row), and reading the new
+// entries only when there are some. It holds no connection between polls:
+// an engine's handle may have a pool of one.
 func (s *Store) Watch(ctx context.Context, changed func(ids []string, all bool)) {
-	w := &watcher{s: s, changed: changed, last: -1}
+	w := &watcher{db: s.db, changed: changed, last: -1}
 	tick := time.NewTicker(PollInterval)
 	defer tick.Stop()
 	for {
 		w.poll(ctx)
 		select {
 		case <-ctx.Done():
-			w.close()
 			return
 		case <-tick.C:
 		}
@@ -53,53 +53,38 @@ func (s *Store) Watch(ctx context.Context, changed func(ids []string, all bool))
 }
 
 type watcher struct {
-	s       *Store
+	db      *sql.DB
 	changed func(ids []string, all bool)
-	conn    *sql.Conn
-	version int64
 	last    int64 // the last feed entry seen; -1 before the first poll
-}
-
-func (w *watcher) close() {
-	if w.conn != nil {
-		w.conn.Close()
-		w.conn = nil
-	}
 }
 
 // poll reports what changed since the last poll. Any failure forgets
 // everything (a change may have been missed) and starts over.
 func (w *watcher) poll(ctx context.Context) {
 	if err := w.read(ctx); err != nil && ctx.Err() == nil {
-		w.close()
 		w.last = -1
 		w.changed(nil, true)
 	}
 }
 
 func (w *watcher) read(ctx context.Context) error {
-	if w.conn == nil {
-		conn, err := w.s.db.Conn(ctx)
-		if err != nil {
-			return err
-		}
-		w.conn = conn
-	}
-	var version int64
-	if err := w.conn.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&version); err != nil {
+	var newest int64
+	if err := w.db.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM conncat_changes`).Scan(&newest); err != nil {
 		return err
 	}
-	if w.last >= 0 && version == w.version {
-		return nil
-	}
-	w.version = version
-	if w.last < 0 {
+	switch {
+	case w.last < 0:
 		// The first poll (or the first after a failure) starts from the
 		// feed's end. What committed before it, since the handle opened,
 		// was not seen: everything cached is checked again.
-		if err := w.conn.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM conncat_changes`).Scan(&w.last); err != nil {
-			return err
-		}
+		w.last = newest
+		w.changed(nil, true)
+		return nil
+	case newest == w.last:
+		return nil
+	case newest < w.last:
+		// Not this feed any more (the file was replaced): start over.
+		w.last = newest
 		w.changed(nil, true)
 		return nil
 	}
@@ -108,13 +93,13 @@ func (w *watcher) read(ctx context.Context) error {
 
 func (w *watcher) readFeed(ctx context.Context) error {
 	var oldest sql.NullInt64
-	if err := w.conn.QueryRowContext(ctx, `SELECT min(seq) FROM conncat_changes`).Scan(&oldest); err != nil {
+	if err := w.db.QueryRowContext(ctx, `SELECT min(seq) FROM conncat_changes`).Scan(&oldest); err != nil {
 		return err
 	}
 	if oldest.Valid && oldest.Int64 > w.last+1 {
 		w.changed(nil, true) // pruned past what this watcher saw
 	}
-	rows, err := w.conn.QueryContext(ctx, `SELECT seq, ids FROM conncat_changes WHERE seq > ? ORDER BY seq`, w.last)
+	rows, err := w.db.QueryContext(ctx, `SELECT seq, ids FROM conncat_changes WHERE seq > ? ORDER BY seq`, w.last)
 	if err != nil {
 		return err
 	}

@@ -320,15 +320,17 @@ func OpenDB(ctx context.Context, db *sql.DB, opts ...Option) (*Catalog, error) {
 }
 
 func open(ctx context.Context, db *sql.DB, store catalog.Store, o options) (*Catalog, error) {
+	ev := newEvents(o.logger)
+	plane := &dataPlane{
+		catalogName: o.name, cacheOpts: o.cacheOpts, publicOnly: o.publicOnly, events: ev,
+		given: o.awsConfig, providers: map[string]builtProvider{}, suspect: map[string]builtProvider{}, idGeneration: map[string]uint64{},
+	}
+	o.Options.Statuses = plane.statuses
 	cat, err := catalog.Open(ctx, store, o.Options)
 	if err != nil {
 		return nil, err
 	}
-	ev := newEvents(o.logger)
-	plane := &dataPlane{
-		cat: cat, catalogName: o.name, cacheOpts: o.cacheOpts, publicOnly: o.publicOnly, events: ev,
-		given: o.awsConfig, providers: map[string]builtProvider{}, suspect: map[string]builtProvider{}, idGeneration: map[string]uint64{},
-	}
+	plane.cat = cat
 	timeout := DefaultStatementTimeout
 	if o.timeoutSet {
 		timeout = o.timeout

@@ -19,6 +19,7 @@ import (
 	"github.com/conncat/conncat/credentials"
 	"github.com/conncat/conncat/internal/sqlstate"
 	"github.com/conncat/conncat/sqlparse"
+	"github.com/conncat/conncat/validate"
 )
 
 // dataPlane hands out AWS configs for connections and keeps one credential
@@ -76,8 +77,9 @@ func (d *dataPlane) ambientConfig(ctx context.Context) (aws.Config, error) {
 // builtProvider is a connection's provider and the spec it was built
 // from, to tell whether a later read of the catalog changed anything.
 type builtProvider struct {
-	p    aws.CredentialsProvider
-	spec connection.Spec
+	p      aws.CredentialsProvider
+	spec   connection.Spec
+	health *health
 }
 
 // provider returns the shared credentials provider of AWS connection id,
@@ -124,8 +126,18 @@ func (d *dataPlane) build(ctx context.Context, r *catalog.Resolved) (builtProvid
 		return builtProvider{}, err
 	}
 	opts, spec := d.cacheOpts, r.AWS
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	h := newHealth(spec, opts.Now)
+	opts.OnRefreshStart = h.started
 	opts.OnRefresh = func(ev credentials.RefreshEvent) {
-		d.events.refreshed(spec, ev)
+		var classified validate.Problem
+		if ev.Err != nil {
+			classified = classifyRefresh(spec, ev.Err)
+		}
+		h.refreshed(ev, classified.Message)
+		d.events.refreshed(spec, ev, classified)
 		if d.meters != nil {
 			d.meters.refreshed(spec.ID, ev)
 		}
@@ -134,7 +146,7 @@ func (d *dataPlane) build(ctx context.Context, r *catalog.Resolved) (builtProvid
 	if err != nil {
 		return builtProvider{}, fmt.Errorf("connection %q: %w", r.Name, err)
 	}
-	return builtProvider{p: p, spec: r.AWS}, nil
+	return builtProvider{p: p, spec: r.AWS, health: h}, nil
 }
 
 // catalogUnreachable reports an error that says the catalog's database

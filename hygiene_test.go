@@ -17,6 +17,9 @@ import (
 	"strings"
 	"testing"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
 	"github.com/conncat/conncat"
 	"github.com/conncat/conncat/awstest"
 	"github.com/conncat/conncat/catalog"
@@ -45,8 +48,12 @@ func testSecretsNeverPrinted(t *testing.T, backend string) {
 	fake := awstest.NewSTS()
 	defer fake.Close()
 	key, secret := fake.AddUser(engineUser)
+	reader := sdkmetric.NewManualReader()
+	meters := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer meters.Shutdown(context.Background())
 	cat, _ := openOn(t, backend, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret)),
-		conncat.WithLogger(slog.Default())) // conncat's own events go to the captured logs too
+		conncat.WithLogger(slog.Default()), // conncat's own events go to the captured logs too
+		conncat.WithMeterProvider(meters))
 	ctx := context.Background()
 
 	var out strings.Builder
@@ -111,6 +118,23 @@ func testSecretsNeverPrinted(t *testing.T, backend string) {
 		t.Fatal(err)
 	}
 	record(cat, cfg, &cfg, cfg.Credentials, provider, loc, *loc)
+	// The process's own table and every metric attribute.
+	statuses, err := cat.Exec(ctx, `SELECT * FROM mz_internal.mz_aws_connection_statuses`)
+	if err != nil || len(statuses[0].Rows) != 1 {
+		t.Fatalf("status table: %v %v", statuses, err)
+	}
+	record(statuses)
+	var collected metricdata.ResourceMetrics
+	if err := reader.Collect(ctx, &collected); err != nil {
+		t.Fatal(err)
+	}
+	for _, sm := range collected.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			for _, set := range attributeSets(m.Data) {
+				record(m.Name, attrs(set.ToSlice()))
+			}
+		}
+	}
 
 	for name, s := range map[string]string{"fmt and JSON": out.String(), "slog": logs.String()} {
 		for _, leak := range []string{secretKey, token} {

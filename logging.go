@@ -30,18 +30,25 @@ func newEvents(l *slog.Logger) events {
 	return events{log: l}
 }
 
-// refreshed reports how a refresh of a connection's credentials ended.
-func (e events) refreshed(spec connection.Spec, ev credentials.RefreshEvent) {
+// refreshed reports how a refresh of a connection's credentials ended; p
+// is its error as VALIDATE would explain it. The jump role's hop is
+// reported only when it fails (with hop=jump): its credentials are not
+// the ones served, and their expiry would mislead.
+func (e events) refreshed(spec connection.Spec, ev credentials.RefreshEvent, p validate.Problem) {
 	attrs := []any{"connection_id", spec.ID, "connection", spec.Name, "took_ms", ev.Took.Milliseconds()}
+	if ev.Inner {
+		if ev.Err == nil {
+			return
+		}
+		attrs = append(attrs, "hop", "jump")
+	}
 	switch {
 	case ev.Err == nil:
 		e.log.Info("credentials obtained", append(attrs, "expires_at", ev.Expires.UTC().Format(time.RFC3339))...)
 	case !ev.LastGoodUntil.IsZero():
-		p := classifyRefresh(spec, ev.Err)
 		e.log.Warn("credentials refresh failed; serving the last good credentials",
 			append(attrs, "message", p.Message, "hint", p.Hint, "last_good_until", ev.LastGoodUntil.UTC().Format(time.RFC3339))...)
 	default:
-		p := classifyRefresh(spec, ev.Err)
 		e.log.Error("credentials could not be obtained and none are left to serve",
 			append(attrs, "message", p.Message, "hint", p.Hint)...)
 	}

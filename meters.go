@@ -16,7 +16,7 @@ import (
 // provider (default: none recorded). Instruments, all under the meter
 // "github.com/conncat/conncat":
 //
-//	conncat.sts.calls                    counter, operation and result (ok/error): each credentials refresh
+//	conncat.sts.calls                    counter, operation, purpose (credentials: a refresh of served credentials, any hop; validate: VALIDATE's own) and result (ok/error)
 //	conncat.credentials.refresh.duration histogram, seconds, result
 //	conncat.credentials.refresh.failures counter, connection_id
 //	conncat.credentials.expires_in       gauge, seconds until the served credentials expire, connection_id
@@ -86,11 +86,16 @@ func result(err error) attribute.KeyValue {
 
 func (m *meters) refreshed(id string, ev credentials.RefreshEvent) {
 	ctx := context.Background()
-	m.stsCalls.Add(ctx, 1, metric.WithAttributes(attribute.String("operation", "AssumeRole"), result(ev.Err)))
+	m.stsCall(ctx, "AssumeRole", "credentials", ev.Err)
 	m.refreshDuration.Record(ctx, ev.Took.Seconds(), metric.WithAttributes(result(ev.Err)))
 	if ev.Err != nil {
 		m.refreshFailures.Add(ctx, 1, metric.WithAttributes(attribute.String("connection_id", id)))
 	}
+}
+
+func (m *meters) stsCall(ctx context.Context, operation, purpose string, err error) {
+	m.stsCalls.Add(ctx, 1, metric.WithAttributes(attribute.String("operation", operation),
+		attribute.String("purpose", purpose), result(err)))
 }
 
 func (m *meters) validated(ctx context.Context, results []validate.Result) {

@@ -2,6 +2,7 @@ package conncat_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -65,8 +66,21 @@ func TestMetrics(t *testing.T) {
 		}
 		return total
 	}
-	if n := sum("conncat.sts.calls", func(a map[string]string) bool { return a["operation"] == "AssumeRole" && a["result"] == "ok" }); n != 1 {
+	stsCalls := func(operation, purpose, result string) int64 {
+		return sum("conncat.sts.calls", func(a map[string]string) bool {
+			return a["operation"] == operation && a["purpose"] == purpose && a["result"] == result
+		})
+	}
+	if n := stsCalls("AssumeRole", "credentials", "ok"); n != 1 {
 		t.Errorf("STS calls: %d, want 1 for three configs of one connection", n)
+	}
+	// VALIDATE's own: the role assumed with the external ID, and refused
+	// without it (the proof that the external ID is required).
+	if ok, refused := stsCalls("AssumeRole", "validate", "ok"), stsCalls("AssumeRole", "validate", "error"); ok != 1 || refused != 1 {
+		t.Errorf("VALIDATE's STS calls: %d ok, %d refused; want 1 and 1", ok, refused)
+	}
+	if n := fake.Calls("AssumeRole"); int64(n) != stsCalls("AssumeRole", "credentials", "ok")+2 {
+		t.Errorf("the fake STS saw %d AssumeRole calls; the metrics do not add up to it", n)
 	}
 	hist := func(name string, match func(map[string]string) bool) (count uint64) {
 		t.Helper()
@@ -104,6 +118,12 @@ func TestMetrics(t *testing.T) {
 	for name, m := range metrics {
 		everything.WriteString(name)
 		everything.WriteString(strings.Join([]string{m.Description, m.Unit}, " "))
+		for _, set := range attributeSets(m.Data) {
+			fmt.Fprintln(&everything, attrs(set.ToSlice()))
+		}
+	}
+	if !strings.Contains(everything.String(), "connection_id:u1") {
+		t.Fatalf("the attribute dump misses what it must hold: %s", everything.String())
 	}
 	if strings.Contains(everything.String(), "fake-secret-metrics") {
 		t.Fatal("a metric holds the secret")
@@ -116,4 +136,24 @@ func attrs(kvs []attribute.KeyValue) map[string]string {
 		out[string(kv.Key)] = kv.Value.Emit()
 	}
 	return out
+}
+
+// attributeSets are the attribute sets of every data point of a metric.
+func attributeSets(data metricdata.Aggregation) []attribute.Set {
+	var sets []attribute.Set
+	switch d := data.(type) {
+	case metricdata.Sum[int64]:
+		for _, dp := range d.DataPoints {
+			sets = append(sets, dp.Attributes)
+		}
+	case metricdata.Histogram[float64]:
+		for _, dp := range d.DataPoints {
+			sets = append(sets, dp.Attributes)
+		}
+	case metricdata.Gauge[float64]:
+		for _, dp := range d.DataPoints {
+			sets = append(sets, dp.Attributes)
+		}
+	}
+	return sets
 }

@@ -26,7 +26,9 @@ func (c *Catalog) runValidation(ctx context.Context, r *catalog.Resolved, s3 *co
 	if s3 == nil {
 		s3 = r.S3
 	}
-	opts := validate.Options{Ambient: ambient}
+	opts := validate.Options{Ambient: ambient, OnSTSCall: func(operation string, err error) {
+		c.meters.stsCall(ctx, operation, "validate", err)
+	}}
 	if fn, ok := ctx.Value(progressKey{}).(func(CheckProgress)); ok {
 		opts.Progress = func(r validate.Result) {
 			fn(CheckProgress{Check: r.Check, Status: string(r.Status), Message: r.Message, Duration: r.Duration})

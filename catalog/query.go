@@ -82,7 +82,7 @@ func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result, arg
 	if err := checkParamValues(q, args); err != nil {
 		return err
 	}
-	err := c.store.Query(ctx, q, args, func(rows *sql.Rows) error { return collect(rows, res) })
+	err := c.store.Query(ctx, q, args, c.inlineTables(q), func(rows *sql.Rows) error { return collect(rows, res) })
 	var missing *MissingColumnError
 	switch {
 	case err == nil:
@@ -138,6 +138,10 @@ func (c *Catalog) columnsOf(ctx context.Context, refs []sqlparse.TableRef) []str
 	var cols []string
 	for _, t := range refs {
 		if !IsTable(t.Name) {
+			continue
+		}
+		if t.Name == StatusTable {
+			cols = append(cols, StatusColumns...)
 			continue
 		}
 		rows, err := c.store.Reader().QueryContext(ctx, `SELECT * FROM `+t.Name+` WHERE 1 = 0`)

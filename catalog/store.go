@@ -46,7 +46,9 @@ type Store interface {
 	// see only the catalog tables), and hands its rows to collect. Errors
 	// are *sqlparse.Error with a SQLSTATE for everything the query did
 	// wrong (a missing table or column, a value too large, a refusal).
-	Query(ctx context.Context, q *sqlparse.Query, args []any, collect func(*sql.Rows) error) error
+	// inline holds the tables whose rows this process supplies rather than
+	// the database (see sqlparse.Rows), by name: q reads them as written.
+	Query(ctx context.Context, q *sqlparse.Query, args []any, inline map[string]*sqlparse.Rows, collect func(*sql.Rows) error) error
 	// Publish tells the catalog's other handles (other processes, other
 	// nodes) that the connections ids changed, inside the write
 	// transaction tx: they learn of it when it commits, never of a change
@@ -71,6 +73,7 @@ type Tx interface {
 var catalogTables = map[string]bool{
 	"mz_connections": true, "mz_aws_connections": true, "mz_s3_connections": true,
 	"mz_secrets": true, "mz_object_dependencies": true, "mz_connection_validations": true,
+	StatusTable: true,
 }
 
 // Tables lists the tables SELECT may read, sorted.

@@ -30,8 +30,13 @@ type CacheOptions struct {
 	RefreshTimeout time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// OnRefreshStart, when set, is told that a refresh starts, on the
+	// goroutine that runs it, before the provider is called.
+	OnRefreshStart func()
 	// OnRefresh, when set, is told how each refresh ended, outside the
-	// cache's lock and off the callers' path (for logs and metrics).
+	// cache's lock and off the cached path (for logs, metrics and the
+	// status table), before the callers waiting for the refresh return: a
+	// caller that got credentials sees them recorded.
 	OnRefresh func(RefreshEvent)
 }
 
@@ -46,6 +51,9 @@ type RefreshEvent struct {
 	LastGoodUntil time.Time
 	// Took is how long the refresh ran.
 	Took time.Duration
+	// Inner is set for a hop whose credentials only make the next hop (the
+	// engine's jump role), not the ones served for the connection.
+	Inner bool
 }
 
 func (o CacheOptions) withDefaults() CacheOptions {
@@ -171,6 +179,10 @@ func (c *Cache) start() *refresh {
 }
 
 func (c *Cache) run(r *refresh) {
+	defer close(r.done)
+	if c.opts.OnRefreshStart != nil {
+		c.opts.OnRefreshStart()
+	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.RefreshTimeout)
 	creds, err := retrieveRecovering(ctx, c.provider)
@@ -182,11 +194,10 @@ func (c *Cache) run(r *refresh) {
 	}
 }
 
-// settle records a refresh's outcome and hands it to its waiters.
+// settle records a refresh's outcome for its waiters, whom run then lets go.
 func (c *Cache) settle(r *refresh, creds aws.Credentials, err error) RefreshEvent {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	defer close(r.done)
 	now := c.opts.Now()
 	event := RefreshEvent{Err: err}
 	if err == nil && creds.CanExpire {

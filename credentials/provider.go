@@ -131,12 +131,26 @@ func NewProvider(spec connection.Spec, catalogName string, ambient aws.Credentia
 	var creds aws.CredentialsProvider = ambient
 	var cache *Cache
 	for i, hop := range hops {
-		hopSpec := spec
+		hopSpec, hopOpts := spec, opts
 		if i < len(hops)-1 {
-			hopSpec = spec.EngineHop()
+			hopSpec, hopOpts = spec.EngineHop(), innerHop(opts)
 		}
-		cache = NewCache(&RoleProvider{Client: newSTS(hopSpec, creds), Hop: hop}, opts)
+		cache = NewCache(&RoleProvider{Client: newSTS(hopSpec, creds), Hop: hop}, hopOpts)
 		creds = cache
 	}
 	return cache, nil
+}
+
+// innerHop is opts for a hop whose credentials only make the next one:
+// its refreshes are reported as Inner, and its starts not at all (the
+// connection's status follows the hop whose credentials it serves).
+func innerHop(opts CacheOptions) CacheOptions {
+	opts.OnRefreshStart = nil
+	if report := opts.OnRefresh; report != nil {
+		opts.OnRefresh = func(ev RefreshEvent) {
+			ev.Inner = true
+			report(ev)
+		}
+	}
+	return opts
 }

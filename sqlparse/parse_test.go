@@ -121,12 +121,12 @@ func runQuery(t *testing.T, input string) string {
 		names = append(names, tr.String())
 	}
 	fmt.Fprintf(&b, "tables: %s\n", strings.Join(names, ", "))
-	sqlite, err := q.SQLite(func(tr sqlparse.TableRef) (string, error) { return "cat_" + tr.Name, nil })
+	sqlite, err := q.SQLite(func(tr sqlparse.TableRef) (string, error) { return "cat_" + tr.Name, nil }, nil)
 	if err != nil {
 		return b.String() + "sqlite error: " + err.Error() + "\n"
 	}
 	b.WriteString("sqlite: " + sqlite + "\n")
-	pg, err := q.PostgreSQL(func(tr sqlparse.TableRef) (string, error) { return "cat." + tr.Name, nil })
+	pg, err := q.PostgreSQL(func(tr sqlparse.TableRef) (string, error) { return "cat." + tr.Name, nil }, nil)
 	if err != nil {
 		return b.String() + "postgres error: " + err.Error() + "\n"
 	}

@@ -612,7 +612,7 @@ func (*Query) statement() {}
 // double-quoted, LIMIT n OFFSET m. Queries hold no secrets, so it is also
 // UnredactedSQL.
 func (q *Query) String() string {
-	s, err := q.restore(nil, forReading)
+	s, err := q.restore(nil, nil, forReading)
 	if err != nil {
 		// Restore fails only on nodes the gate refuses; show the input.
 		return q.text
@@ -624,27 +624,30 @@ func (q *Query) String() string {
 func (q *Query) UnredactedSQL() string { return q.String() }
 
 // SQLite restores the query as SQLite-ready text. resolve maps every table
-// reference to the name SQLite should read (or refuses it); names are
+// reference to the name SQLite should read (or refuses it), except those
+// inline holds, which are written as a derived table of their rows (see
+// Rows); names are
 // written in backquotes, strings without charset prefixes, parameters as
 // ?n, and NULLs sort as PostgreSQL sorts them (last ascending, first
 // descending), so both stores give the same order.
-func (q *Query) SQLite(resolve func(TableRef) (string, error)) (string, error) {
+func (q *Query) SQLite(resolve func(TableRef) (string, error), inline map[string]*Rows) (string, error) {
 	if resolve == nil {
 		return "", fmt.Errorf("sqlparse: Query.SQLite needs a resolver")
 	}
-	return q.restore(resolve, forSQLite)
+	return q.restore(resolve, inline, forSQLite)
 }
 
 // PostgreSQL restores the query as PostgreSQL-ready text: resolve maps
-// every table reference to its (schema-qualified, quoted) name; names are
+// every table reference to its (schema-qualified, quoted) name, inline as
+// for SQLite; names are
 // written lower case in double quotes (the catalog's columns are lower
 // case, and SQLite matches names without regard to case, so both stores
 // read the same columns), parameters as $n.
-func (q *Query) PostgreSQL(resolve func(TableRef) (string, error)) (string, error) {
+func (q *Query) PostgreSQL(resolve func(TableRef) (string, error), inline map[string]*Rows) (string, error) {
 	if resolve == nil {
 		return "", fmt.Errorf("sqlparse: Query.PostgreSQL needs a resolver")
 	}
-	return q.restore(resolve, forPostgreSQL)
+	return q.restore(resolve, inline, forPostgreSQL)
 }
 
 // restoreTarget is what a restore writes for.
@@ -659,14 +662,23 @@ const (
 // restore writes the query. Table names are swapped for resolved ones and
 // LIMIT m,n is rewritten as LIMIT n OFFSET m for the duration of the
 // restore, then put back, so the Query is unchanged afterwards.
-func (q *Query) restore(resolve func(TableRef) (string, error), target restoreTarget) (string, error) {
+func (q *Query) restore(resolve func(TableRef) (string, error), inline map[string]*Rows, target restoreTarget) (string, error) {
 	// Only the text a database runs gets every operand parenthesised;
 	// String stays readable (and re-parses to itself).
 	r := &rewriter{target: target}
 	defer r.undo()
 	q.target = target
+	var sources map[*ast.TableName]*ast.TableSource
+	if len(inline) > 0 {
+		sources = tableSources(q.stmt)
+	}
+	var inlined []int
 	if resolve != nil {
 		for i, n := range q.nodes {
+			if inline[q.tables[i].Name] != nil {
+				inlined = append(inlined, i)
+				continue
+			}
 			resolved, err := resolve(q.tables[i])
 			if err != nil {
 				return "", err
@@ -682,6 +694,12 @@ func (q *Query) restore(resolve func(TableRef) (string, error), target restoreTa
 		}
 	}
 	q.stmt.Accept(r)
+	// After the rewriter's walk: Accept would put the table name back.
+	for _, i := range inlined {
+		if err := r.inline(sources[q.nodes[i]], q.nodes[i], inline[q.tables[i].Name]); err != nil {
+			return "", err
+		}
+	}
 	var b strings.Builder
 	flags := tidbformat.RestoreStringSingleQuotes | tidbformat.RestoreKeyWordUppercase | tidbformat.RestoreStringWithoutCharset
 	switch target {

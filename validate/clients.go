@@ -105,3 +105,27 @@ func (c Clients) withDefaults(ambient aws.Config) Clients {
 	}
 	return c
 }
+
+// countSTS wraps an STS factory so that every call is reported to report.
+func countSTS(newSTS func(connection.Spec, aws.CredentialsProvider) STSAPI, report func(string, error)) func(connection.Spec, aws.CredentialsProvider) STSAPI {
+	return func(spec connection.Spec, creds aws.CredentialsProvider) STSAPI {
+		return countedSTS{STSAPI: newSTS(spec, creds), report: report}
+	}
+}
+
+type countedSTS struct {
+	STSAPI
+	report func(operation string, err error)
+}
+
+func (c countedSTS) AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
+	out, err := c.STSAPI.AssumeRole(ctx, in, optFns...)
+	c.report("AssumeRole", err)
+	return out, err
+}
+
+func (c countedSTS) GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, optFns ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error) {
+	out, err := c.STSAPI.GetCallerIdentity(ctx, in, optFns...)
+	c.report("GetCallerIdentity", err)
+	return out, err
+}

@@ -100,6 +100,9 @@ type Options struct {
 	// Clients makes the STS and S3 clients; the zero value makes the
 	// SDK's from Ambient.
 	Clients Clients
+	// OnSTSCall, when set, is told of every STS call the run makes: its
+	// operation (AssumeRole, GetCallerIdentity) and error (for metrics).
+	OnSTSCall func(operation string, err error)
 }
 
 // Run runs every check that can run and returns their results in the
@@ -109,6 +112,9 @@ func Run(ctx context.Context, t Target, o Options) []Result {
 		o.CheckTimeout = 20 * time.Second
 	}
 	o.Clients = o.Clients.withDefaults(o.Ambient)
+	if o.OnSTSCall != nil {
+		o.Clients.STS = countSTS(o.Clients.STS, o.OnSTSCall)
+	}
 	r := &runner{t: t, o: o, spec: t.Spec, region: credentials.Region(t.Spec, o.Ambient.Region),
 		progressMu: new(sync.Mutex), reported: map[string]bool{}}
 	var results []Result

@@ -152,7 +152,7 @@ const DefaultQueryTimeout = time.Minute
 // Query implements catalog.Store. The query runs in a read-only
 // transaction, as the reader role (which may read the catalog tables and
 // nothing else of the catalog), with a statement timeout.
-func (s *Store) Query(ctx context.Context, q *sqlparse.Query, args []any, collect func(*sql.Rows) error) error {
+func (s *Store) Query(ctx context.Context, q *sqlparse.Query, args []any, inline map[string]*sqlparse.Rows, collect func(*sql.Rows) error) error {
 	for _, f := range q.Functions() {
 		if !functions[f.Name] {
 			return &sqlparse.Error{Code: sqlstate.UndefinedFunction, Position: f.Pos,
@@ -165,7 +165,7 @@ func (s *Store) Query(ctx context.Context, q *sqlparse.Query, args []any, collec
 			return "", catalog.UndefinedTableError(t)
 		}
 		return s.schema + "." + t.Name, nil
-	})
+	}, inline)
 	if err != nil {
 		return err
 	}

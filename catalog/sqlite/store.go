@@ -130,13 +130,13 @@ func (s *Store) RoundTrips() bool { return false }
 // with PRAGMA query_only (SQLite itself refuses any write), an authorizer
 // that lets it read only the catalog tables and call only the allowed
 // functions, and a cap on the length of every value it computes.
-func (s *Store) Query(ctx context.Context, q *sqlparse.Query, args []any, collect func(*sql.Rows) error) error {
+func (s *Store) Query(ctx context.Context, q *sqlparse.Query, args []any, inline map[string]*sqlparse.Rows, collect func(*sql.Rows) error) error {
 	text, err := q.SQLite(func(t sqlparse.TableRef) (string, error) {
 		if !catalog.IsTable(t.Name) {
 			return "", catalog.UndefinedTableError(t)
 		}
 		return t.Name, nil
-	})
+	}, inline)
 	if err != nil {
 		return err
 	}

@@ -191,18 +191,9 @@ func (r *runner) nameSQL() string {
 	return r.spec.Name
 }
 
-func (r *runner) op(action, resource string) Op {
-	return Op{Action: action, Resource: resource, Conn: r.nameSQL(), ExternalID: r.spec.ExternalID,
-		Region: r.region, Endpoint: r.spec.Endpoint}
-}
-
-// objectOp is an S3 object action on a test object; the hint asks for the
-// permission on the whole prefix, which is what the data plane needs.
-func (r *runner) objectOp(action, url string) Op {
-	op := r.op(action, url)
-	op.Grant = "s3://" + r.t.S3.Bucket + "/" + r.t.S3.Prefix + "*"
-	return op
-}
+// op is an action of the run; on a test object, the hint asks for the
+// permission on the whole prefix (OpFor).
+func (r *runner) op(action, resource string) Op { return OpFor(r.t, r.region, action, resource) }
 
 func (r *runner) stsClient(creds aws.CredentialsProvider) STSAPI {
 	return r.o.Clients.STS(r.spec, creds)
@@ -254,9 +245,7 @@ func (r *runner) assumeRole(ctx context.Context) (aws.CredentialsProvider, Resul
 	wg.Go(func() {
 		creds, arn, err := credentials.AssumeHop(ctxCheck, client, last)
 		if err != nil {
-			op := r.op("sts:AssumeRole", last.RoleARN)
-			op.Caller = principalOrAmbientCredentials(r.spec.Principal)
-			cred = fail(Classify(op, err))
+			cred = fail(ExplainHop(r.t, r.region, last.RoleARN, err))
 		} else {
 			finalCreds = creds
 			cred = Result{Status: Pass, Message: "assumed " + last.RoleARN + " as " + arn}
@@ -318,11 +307,8 @@ func (r *runner) callerOfLastHop(ctx, ctxCheck context.Context, start time.Time)
 	for _, hop := range hops[:len(hops)-1] {
 		creds, _, err := credentials.AssumeHop(ctxCheck, r.o.Clients.STS(r.spec.EngineHop(), caller), hop)
 		if err != nil {
-			op := r.op("sts:AssumeRole", hop.RoleARN)
-			op.Caller, op.ExternalID = "the engine's AWS credentials", ""
-			res := fail(Classify(op, err))
+			res := fail(ExplainHop(r.t, r.region, hop.RoleARN, err))
 			res.Duration = time.Since(start)
-			res.Message = "jump role: " + res.Message
 			return failed(res, "the engine could not assume its own principal "+hop.RoleARN)
 		}
 		caller = sdkcreds.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)
@@ -427,7 +413,7 @@ func (r *runner) writeReadDelete(ctx context.Context, client objectAPI, bucket, 
 	w = r.timed(ctx, CheckWrite, func(ctx context.Context) Result {
 		_, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(payload)})
 		if err != nil {
-			return fail(Classify(r.objectOp("s3:PutObject", url), err))
+			return fail(Classify(r.op("s3:PutObject", url), err))
 		}
 		return Result{Status: Pass, Message: "wrote " + url}
 	})
@@ -439,12 +425,12 @@ func (r *runner) writeReadDelete(ctx context.Context, client objectAPI, bucket, 
 	rd = r.timed(ctx, CheckRead, func(ctx context.Context) Result {
 		out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 		if err != nil {
-			return fail(Classify(r.objectOp("s3:GetObject", url), err))
+			return fail(Classify(r.op("s3:GetObject", url), err))
 		}
 		defer out.Body.Close()
 		got, err := io.ReadAll(io.LimitReader(out.Body, int64(len(payload))+1))
 		if err != nil {
-			return fail(Classify(r.objectOp("s3:GetObject", url), err))
+			return fail(Classify(r.op("s3:GetObject", url), err))
 		}
 		if !bytes.Equal(got, payload) {
 			return Result{Status: Fail, Message: fmt.Sprintf("read %d bytes back from %s that differ from the %d written", len(got), url, len(payload)),
@@ -454,7 +440,7 @@ func (r *runner) writeReadDelete(ctx context.Context, client objectAPI, bucket, 
 	})
 	del = r.timed(ctx, CheckDelete, func(ctx context.Context) Result {
 		if _, err := client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err != nil {
-			res := fail(Classify(r.objectOp("s3:DeleteObject", url), err))
+			res := fail(Classify(r.op("s3:DeleteObject", url), err))
 			res.Message += "; the test object " + url + " was left behind, delete it by hand"
 			return res
 		}
@@ -467,7 +453,7 @@ func (r *runner) writeReadDelete(ctx context.Context, client objectAPI, bucket, 
 			return Result{Status: Fail, Message: url + " still exists after DeleteObject",
 				Hint: "Object Lock or a retention rule keeps objects under the prefix; conncat's sinks need to remove their own temporary files."}
 		default:
-			p := Classify(r.objectOp("s3:GetObject", url), err)
+			p := Classify(r.op("s3:GetObject", url), err)
 			return Result{Status: Fail, Message: "deleted " + url + " but could not confirm it is gone: " + p.Message, Hint: p.Hint, Retryable: p.Retryable}
 		}
 	})
@@ -481,10 +467,10 @@ func (r *runner) multipart(ctx context.Context, client interface {
 	url := "s3://" + bucket + "/" + key
 	up, err := client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
-		return fail(Classify(r.objectOp("s3:PutObject", url), err))
+		return fail(Classify(r.op("s3:PutObject", url), err))
 	}
 	if _, err := client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key), UploadId: up.UploadId}); err != nil {
-		res := fail(Classify(r.objectOp("s3:AbortMultipartUpload", url), err))
+		res := fail(Classify(r.op("s3:AbortMultipartUpload", url), err))
 		res.Message += "; the incomplete upload of " + url + " was left behind (a lifecycle rule that aborts incomplete uploads cleans it up)"
 		return res
 	}

@@ -1,0 +1,65 @@
+package validate
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/conncat/conncat/credentials"
+)
+
+// This file is the one place where an operation on a connection becomes
+// the Op its errors are classified under. VALIDATE's checks and the data
+// plane (refresh failures, the errors of configs and tokens conncat hands
+// out) both go through it, so an engine that shows a data-plane error sees
+// the message, hint and retry verdict VALIDATE would give.
+
+// OpFor is the Op of action on resource for the target's connection;
+// region is the one its calls use (credentials.Region).
+func OpFor(t Target, region, action, resource string) Op {
+	name := t.NameSQL
+	if name == "" {
+		name = t.Spec.Name
+	}
+	op := Op{Action: action, Resource: resource, Conn: name, ExternalID: t.Spec.ExternalID,
+		Region: region, Endpoint: t.Spec.Endpoint}
+	if t.S3 != nil && objectAction(action) && strings.HasPrefix(resource, "s3://"+t.S3.Bucket+"/") {
+		// Ask for the permission on the whole prefix, which is what
+		// the data plane needs, not on one object.
+		op.Grant = "s3://" + t.S3.Bucket + "/" + t.S3.Prefix + "*"
+	}
+	return op
+}
+
+// objectAction reports an S3 action on objects (granted on object ARNs),
+// as opposed to one on the bucket (s3:ListBucket).
+func objectAction(action string) bool {
+	return strings.HasPrefix(action, "s3:") && (strings.Contains(action, "Object") || strings.Contains(action, "Multipart"))
+}
+
+// ExplainHop explains a failed AssumeRole of the target's role chain as
+// the credentials check does: the customer's role, assumed by the
+// principal with the external ID, or the engine's jump role (any other
+// role of the chain), assumed by the engine's own credentials without one.
+func ExplainHop(t Target, region, roleARN string, err error) Problem {
+	op := OpFor(t, region, "sts:AssumeRole", roleARN)
+	if roleARN == t.Spec.RoleARN {
+		op.Caller = principalOrAmbientCredentials(t.Spec.Principal)
+		return Classify(op, err)
+	}
+	op.Caller, op.ExternalID = "the engine's AWS credentials", ""
+	p := Classify(op, err)
+	p.Message = "jump role: " + p.Message
+	return p
+}
+
+// ExplainCredentials explains an error that holds a failed hop (a
+// *credentials.HopError at any depth) by the innermost one: when the jump
+// role fails, the customer's hop fails because of it. ok is false when err
+// holds none.
+func ExplainCredentials(t Target, region string, err error) (p Problem, ok bool) {
+	var hop *credentials.HopError
+	for e := err; errors.As(e, &hop); e = hop.Err {
+		p, ok = ExplainHop(t, region, hop.RoleARN, hop.Err), true
+	}
+	return p, ok
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -40,10 +41,14 @@ type dataPlane struct {
 	mu sync.Mutex
 	// providers holds the built provider of each AWS connection by ID.
 	providers map[string]builtProvider
-	// suspect holds the providers set aside when changes may have been
-	// missed (the change feed was down): each is checked against the
-	// catalog on next use and kept if its connection did not change, and
-	// served as last-good while the catalog's database is unreachable.
+	// suspect holds the providers set aside: each is checked against the
+	// catalog on next use and kept if its connection did not change (no
+	// STS call). Set aside are: all of them when changes may have been
+	// missed (the change feed was down), served as last-good while the
+	// catalog's database is unreachable; those the feed says changed (this
+	// handle's own changes come back that way too, after it rebuilt
+	// them), which are not (see builtProvider.changed); and one built from
+	// a read the catalog changed under.
 	suspect map[string]builtProvider
 	// generation counts invalidations of everything, and idGeneration
 	// those of each connection, so a provider built from a spec read
@@ -77,47 +82,56 @@ func (d *dataPlane) ambientConfig(ctx context.Context) (aws.Config, error) {
 // builtProvider is a connection's provider and the spec it was built
 // from, to tell whether a later read of the catalog changed anything.
 type builtProvider struct {
-	p      aws.CredentialsProvider
-	spec   connection.Spec
+	p    aws.CredentialsProvider
+	spec connection.Spec
+	// region is the one the connection's calls use.
+	region string
 	health *health
+	// changed marks a provider set aside because its connection is known
+	// to have changed: it is never served without the check.
+	changed bool
 }
 
 // provider returns the shared credentials provider of AWS connection id,
 // building it from the catalog on first use or after an invalidation.
-func (d *dataPlane) provider(ctx context.Context, id string) (aws.CredentialsProvider, error) {
+func (d *dataPlane) provider(ctx context.Context, id string) (builtProvider, error) {
 	d.mu.Lock()
 	built, ok := d.providers[id]
 	if ok { // the hot path: every Retrieve of every config handed out
 		d.mu.Unlock()
-		return built.p, nil
+		return built, nil
 	}
 	suspect, wasSuspect := d.suspect[id]
 	gen, idGen := d.generation, d.idGeneration[id]
 	d.mu.Unlock()
 	r, err := d.cat.ResolveID(ctx, id)
 	if err != nil {
-		if wasSuspect && catalogUnreachable(err) {
-			return suspect.p, nil // keep-last-good through the outage
+		if wasSuspect && !suspect.changed && catalogUnreachable(err) {
+			return suspect, nil // keep-last-good through the outage
 		}
-		return nil, err
+		return builtProvider{}, err
 	}
 	if wasSuspect && reflect.DeepEqual(suspect.spec, r.AWS) {
 		built = suspect // unchanged: keep its cached credentials
+		built.changed = false
 	} else if built, err = d.build(ctx, r); err != nil {
-		return nil, err
+		return builtProvider{}, err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if existing, ok := d.providers[id]; ok {
-		return existing.p, nil // another goroutine built it first: share one
+		return existing, nil // another goroutine built it first: share one
 	}
 	if d.generation == gen && d.idGeneration[id] == idGen {
 		d.providers[id] = built
 		delete(d.suspect, id)
+	} else {
+		// The catalog changed while we read it: use this provider for
+		// this call, and check it against the new state on the next.
+		built.changed = true
+		d.suspect[id] = built
 	}
-	// Otherwise the catalog changed while we read it: use this provider
-	// for this call only, and let the next call read the new state.
-	return built.p, nil
+	return built, nil
 }
 
 func (d *dataPlane) build(ctx context.Context, r *catalog.Resolved) (builtProvider, error) {
@@ -130,11 +144,12 @@ func (d *dataPlane) build(ctx context.Context, r *catalog.Resolved) (builtProvid
 		opts.Now = time.Now
 	}
 	h := newHealth(spec, opts.Now)
+	region := credentials.Region(spec, ambient.Region)
 	opts.OnRefreshStart = h.started
 	opts.OnRefresh = func(ev credentials.RefreshEvent) {
 		var classified validate.Problem
 		if ev.Err != nil {
-			classified = classifyRefresh(spec, ev.Err)
+			classified = classifyRefresh(spec, region, ev.Err)
 		}
 		h.refreshed(ev, classified.Message)
 		d.events.refreshed(spec, ev, classified)
@@ -146,7 +161,7 @@ func (d *dataPlane) build(ctx context.Context, r *catalog.Resolved) (builtProvid
 	if err != nil {
 		return builtProvider{}, fmt.Errorf("connection %q: %w", r.Name, err)
 	}
-	return builtProvider{p: p, spec: r.AWS, health: h}, nil
+	return builtProvider{p: p, spec: r.AWS, region: region, health: h}, nil
 }
 
 // catalogUnreachable reports an error that says the catalog's database
@@ -156,8 +171,30 @@ func catalogUnreachable(err error) bool {
 	return strings.HasPrefix(code, "08")
 }
 
-// invalidate forgets the providers of the given connections; configs
-// already handed out pick up the new state on their next request.
+// recheck sets aside the providers of connections the change feed says
+// changed (on another handle, or on this one, which already rebuilt
+// them): each is checked against the catalog on next use, rebuilt if its
+// connection changed and kept if not, so a handle's own change costs no
+// second STS call.
+func (d *dataPlane) recheck(ids []string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, id := range ids {
+		d.idGeneration[id]++
+		if built, ok := d.providers[id]; ok {
+			built.changed = true
+			d.suspect[id] = built
+			delete(d.providers, id)
+		} else if built, ok := d.suspect[id]; ok {
+			built.changed = true
+			d.suspect[id] = built
+		}
+	}
+}
+
+// invalidate forgets the providers of the given connections, which this
+// handle changed; configs already handed out pick up the new state on
+// their next request.
 func (d *dataPlane) invalidate(ids []string) {
 	if len(ids) == 0 {
 		return
@@ -219,13 +256,14 @@ type liveCredentials struct {
 }
 
 func (l *liveCredentials) Retrieve(ctx context.Context) (aws.Credentials, error) {
-	p, err := l.plane.provider(ctx, l.awsID)
+	built, err := l.plane.provider(ctx, l.awsID)
 	if err != nil {
 		return aws.Credentials{}, err
 	}
-	creds, err := p.Retrieve(ctx)
+	creds, err := built.p.Retrieve(ctx)
 	if err != nil {
-		return aws.Credentials{}, fmt.Errorf("credentials for connection %q: %w", l.name, err)
+		return aws.Credentials{}, &connectionError{target: explainTarget(built.spec, nil), region: built.region,
+			err: fmt.Errorf("credentials for connection %q: %w", l.name, err)}
 	}
 	return creds, nil
 }
@@ -249,7 +287,11 @@ func (c *Catalog) awsConfig(ctx context.Context, r *catalog.Resolved) (aws.Confi
 	if err != nil {
 		return aws.Config{}, err
 	}
-	return credentials.ConfigFor(ambient, r.AWS, &liveCredentials{plane: c.plane, awsID: r.AWS.ID, name: r.AWS.Name}), nil
+	cfg := credentials.ConfigFor(ambient, r.AWS, &liveCredentials{plane: c.plane, awsID: r.AWS.ID, name: r.AWS.Name})
+	// Clipped: configs share the ambient config's array, and an append
+	// into its spare capacity would be seen by every one of them.
+	cfg.APIOptions = append(slices.Clip(cfg.APIOptions), explainCalls(explainTarget(r.AWS, r.S3), cfg.Region))
+	return cfg, nil
 }
 
 // S3Location is an S3 connection made ready to use: a client with the

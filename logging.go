@@ -7,7 +7,6 @@ import (
 
 	"github.com/conncat/conncat/connection"
 	"github.com/conncat/conncat/credentials"
-	"github.com/conncat/conncat/sqlparse"
 	"github.com/conncat/conncat/validate"
 )
 
@@ -54,16 +53,27 @@ func (e events) refreshed(spec connection.Spec, ev credentials.RefreshEvent, p v
 	}
 }
 
-// classifyRefresh explains a refresh's error as VALIDATE would.
-func classifyRefresh(spec connection.Spec, err error) validate.Problem {
-	return validate.Classify(validate.Op{Action: "sts:AssumeRole", Resource: spec.RoleARN, Caller: spec.Principal,
-		Conn: sqlparse.QuoteIdent(spec.Name), ExternalID: spec.ExternalID, Region: spec.Region, Endpoint: spec.Endpoint}, err)
+// classifyRefresh explains a refresh's error as VALIDATE would (region
+// is the connection's calls').
+func classifyRefresh(spec connection.Spec, region string, err error) validate.Problem {
+	t := explainTarget(spec, nil)
+	if p, ok := validate.ExplainCredentials(t, region, err); ok {
+		return p
+	}
+	return validate.Classify(validate.OpFor(t, region, "sts:AssumeRole", spec.RoleARN), err)
 }
 
-// invalidated reports connections whose cached credentials were dropped;
-// source is "statement" (this handle) or "feed" (another handle or node).
+// invalidated reports connections whose cached credentials were dropped
+// by a statement of this handle (source "statement"), or set aside to be
+// checked against the catalog on next use because the change feed named
+// them (source "feed": another handle or node, or this one's own change
+// coming back).
 func (e events) invalidated(ids []string, source string) {
-	if len(ids) > 0 {
+	switch {
+	case len(ids) == 0:
+	case source == "feed":
+		e.log.Info("cached credentials to be checked: their connections changed", "connection_ids", ids, "source", source)
+	default:
 		e.log.Info("cached credentials dropped", "connection_ids", ids, "source", source)
 	}
 }

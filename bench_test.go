@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-msk-iam-sasl-signer-go/signer"
+	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/rds/auth"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/conncat/conncat"
@@ -181,5 +184,55 @@ func BenchmarkObservedRetrieve(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkAuthTokens mints RDS and MSK tokens through conncat (the
+// connection resolved, its cached credentials, the signature) beside the
+// libraries alone with static credentials, same run. Once the
+// credentials are cached no token costs an STS call: the benchmark fails
+// if one does.
+func BenchmarkAuthTokens(b *testing.B) {
+	fake := awstest.NewSTS()
+	defer fake.Close()
+	key, secret := fake.AddUser(engineUser)
+	cat := openTest(b, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret)))
+	mustExec(b, cat, `CREATE CONNECTION r TO AWS (ASSUME ROLE ARN = '`+customerRole+`', REGION = 'eu-west-1')`)
+	if err := fake.AddRole(customerRole, pastedTrustPolicy(b, cat, "r")); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	cfg, err := cat.AWSConfig(ctx, "r")
+	if err != nil {
+		b.Fatal(err)
+	}
+	creds, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	static := awscreds.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)
+	const endpoint, user = "orders.abc123.eu-west-1.rds.amazonaws.com:5432", "app_writer"
+	run := func(name string, mint func() error) {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := mint(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	run("rds/conncat", func() error { _, err := cat.RDSAuthToken(ctx, "r", endpoint, user); return err })
+	run("rds/sdk-BuildAuthToken-static", func() error {
+		_, err := auth.BuildAuthToken(ctx, endpoint, "eu-west-1", user, static)
+		return err
+	})
+	run("msk/conncat", func() error { _, err := cat.MSKAuthToken(ctx, "r"); return err })
+	run("msk/signer-static", func() error {
+		_, _, err := signer.GenerateAuthTokenFromCredentialsProvider(ctx, "eu-west-1", static)
+		return err
+	})
+	if n := fake.Calls("AssumeRole"); n != 1 {
+		b.Fatalf("%d AssumeRole calls; tokens must use the cached credentials", n)
 	}
 }

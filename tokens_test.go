@@ -218,3 +218,42 @@ func TestExplainDataPlaneErrors(t *testing.T) {
 		t.Error("an unknown error gets no message")
 	}
 }
+
+// TestTokensFollowAlterSecretAndRotation: a token minted after ALTER
+// SECRET is signed with the new keys; key rotation changes nothing a
+// token needs (no STS call, same session).
+func TestTokensFollowAlterSecretAndRotation(t *testing.T) {
+	ctx := context.Background()
+	w := newTokenWorld(t)
+	const userA, userB = "arn:aws:iam::123456789012:user/writer-a", "arn:aws:iam::123456789012:user/writer-b"
+	keyA, secretA := w.fake.AddUser(userA)
+	keyB, secretB := w.fake.AddUser(userB)
+	mustExec(t, w.cat, `CREATE SECRET ak AS '`+keyA+`'; CREATE SECRET sk AS '`+secretA+`';
+		CREATE CONNECTION keys TO AWS (ACCESS KEY ID = SECRET ak, SECRET ACCESS KEY = SECRET sk, REGION = 'eu-west-1')`)
+	signer := func(name string) string {
+		t.Helper()
+		tok, err := w.cat.RDSAuthToken(ctx, name, dbEndpoint, dbUser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := w.fake.VerifyRDSAuthToken(tok.Value(), dbEndpoint, "eu-west-1", dbUser)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Caller.ARN
+	}
+	if got := signer("keys"); got != userA {
+		t.Fatalf("signed by %s, want %s", got, userA)
+	}
+	mustExec(t, w.cat, `ALTER SECRET ak AS '`+keyB+`'; ALTER SECRET sk AS '`+secretB+`'`)
+	if got := signer("keys"); got != userB {
+		t.Errorf("after ALTER SECRET signed by %s, want %s", got, userB)
+	}
+	before := signer("r")
+	if err := w.cat.RotateKey(ctx, conncat.StaticKey([]byte("conncat-test-key-rotated-tokens1"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := signer("r"); got != before || w.fake.Calls("AssumeRole") != 1 {
+		t.Errorf("after key rotation signed by %s (was %s), %d AssumeRole calls", got, before, w.fake.Calls("AssumeRole"))
+	}
+}

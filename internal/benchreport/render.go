@@ -111,6 +111,12 @@ func sections() []section {
 				alt: "conncat:ObservedRetrieve/bare", altLabel: "no logger, no meter provider",
 				target: withinRatio(1.1, "≤ 1.1× bare, 0 allocs")},
 		}},
+		{title: "Auth tokens (connection resolved, cached credentials, signature; 0 STS calls per token, checked)", command: "go test . -run '^$' -bench AuthTokens -benchmem", rows: []comparison{
+			{label: "RDS IAM token, RDSAuthToken", bench: "conncat:AuthTokens/rds/conncat",
+				alt: "conncat:AuthTokens/rds/sdk-BuildAuthToken-static", altLabel: "the SDK's BuildAuthToken, static credentials"},
+			{label: "MSK IAM token, MSKAuthToken", bench: "conncat:AuthTokens/msk/conncat",
+				alt: "conncat:AuthTokens/msk/signer-static", altLabel: "the MSK signer library, static credentials"},
+		}},
 		{title: "Credentials cache", command: "go test ./credentials -run '^$' -bench 'CachedRetrieve|RefreshStampede' -benchmem", rows: credRows},
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/conncat/conncat/connection"
+	"github.com/conncat/conncat/internal/sqlstate"
 	"github.com/conncat/conncat/sqlparse"
 	"github.com/conncat/conncat/validate"
 )
@@ -75,14 +76,20 @@ func fromProblem(p validate.Problem) Explanation {
 	return Explanation{Code: p.Code, Message: p.Message, Hint: p.Hint, Retryable: p.Retryable}
 }
 
-// retryableCode: the classes of SQLSTATE that trying again can clear.
+// retryableCode: the SQLSTATEs that trying again can clear: connection
+// exceptions (but not a catalog handle that was closed), transaction
+// rollbacks (serialization), insufficient resources, a lock not
+// available, an administrator's shutdown.
 func retryableCode(code string) bool {
-	for _, class := range []string{"08", "40", "53", "55P03", "57P0"} {
+	if code == sqlstate.ConnectionDoesNotExist {
+		return false
+	}
+	for _, class := range []string{"08", "40", "53", "57P0"} {
 		if strings.HasPrefix(code, class) {
 			return true
 		}
 	}
-	return false
+	return code == sqlstate.LockNotAvailable
 }
 
 // connectionError ties an error of something conncat handed out to the

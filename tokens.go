@@ -18,6 +18,7 @@ import (
 
 	"github.com/conncat/conncat/internal/safeprint"
 	"github.com/conncat/conncat/internal/sqlstate"
+	"github.com/conncat/conncat/sqlparse"
 )
 
 // AuthToken is a short-lived password signed with a connection's
@@ -99,6 +100,11 @@ func (c *Catalog) signingCredentials(ctx context.Context, name string) (aws.Cred
 	r, err := c.resolve(ctx, name)
 	if err != nil {
 		return aws.Credentials{}, "", err
+	}
+	if r.Type != sqlparse.ConnectionAWS {
+		return aws.Credentials{}, "", (&Error{Code: sqlstate.WrongObjectType, Position: -1,
+			Message: fmt.Sprintf("connection %q is an S3 connection, not an AWS connection", name)}).
+			WithHint("Tokens are signed with an AWS connection's credentials: use " + sqlparse.QuoteIdent(r.AWS.Name) + ".")
 	}
 	cfg, err := c.awsConfig(ctx, r)
 	if err != nil {

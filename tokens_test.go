@@ -105,6 +105,11 @@ func TestRDSAuthTokenBadInput(t *testing.T) {
 			t.Errorf("endpoint %.40q user %q: %v", c[0], c[1], err)
 		}
 	}
+	mustExec(t, w.cat, `CREATE CONNECTION lake TO S3 (PREFIX = 's3://lake/p/') USING AWS CONNECTION r`)
+	var e *conncat.Error
+	if _, err := w.cat.MSKAuthToken(context.Background(), "lake"); !errors.As(err, &e) || e.Code != conncat.CodeWrongObjectType || !strings.Contains(e.Hint, "use r") {
+		t.Errorf("token for an S3 connection: %v", err)
+	}
 	if n := w.fake.Calls("AssumeRole"); n != 0 {
 		t.Errorf("bad input reached STS %d times", n)
 	}
@@ -255,5 +260,24 @@ func TestTokensFollowAlterSecretAndRotation(t *testing.T) {
 	}
 	if got := signer("r"); got != before || w.fake.Calls("AssumeRole") != 1 {
 		t.Errorf("after key rotation signed by %s (was %s), %d AssumeRole calls", got, before, w.fake.Calls("AssumeRole"))
+	}
+}
+
+// TestExplainConncatErrors: conncat's own errors keep their SQLSTATE as
+// the code; only those that retrying can clear are retryable.
+func TestExplainConncatErrors(t *testing.T) {
+	ctx := context.Background()
+	w := newTokenWorld(t)
+	_, err := w.cat.AWSConfig(ctx, "nope")
+	if got := conncat.Explain(err); got.Code != conncat.CodeUndefinedObject || got.Retryable || !strings.Contains(got.Message, `"nope"`) {
+		t.Errorf("missing connection: %+v", got)
+	}
+	busy := &conncat.Error{Code: conncat.CodeLockNotAvailable, Message: "could not obtain the catalog's lock"}
+	if got := conncat.Explain(fmt.Errorf("wrapped: %w", busy)); got.Code != conncat.CodeLockNotAvailable || !got.Retryable {
+		t.Errorf("lock not available: %+v", got)
+	}
+	w.cat.Close()
+	if _, err := w.cat.MSKAuthToken(ctx, "r"); conncat.Explain(err).Code != conncat.CodeConnectionDoesNotExist || conncat.Explain(err).Retryable {
+		t.Errorf("closed catalog: %+v", conncat.Explain(err))
 	}
 }

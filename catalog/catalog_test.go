@@ -68,7 +68,8 @@ var uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}
 // only (its own functions). Each file gets a fresh catalog, opened with
 // the options on its first line's "open" directive if any.
 //
-//	open principal=ARN prefix=P allow-http    reopen with these options (new catalog)
+//	open principal=ARN prefix=P allow-http statuses   reopen with these options (new catalog;
+//	          statuses: mz_aws_connection_statuses holds sampleStatuses)
 //	exec      each statement: its tag, notices and changed IDs, or its error
 //	query     one statement: columns and rows (args=(v1,v2) bind $1, $2)
 //
@@ -100,6 +101,8 @@ func testGolden(t *testing.T, backend string) {
 						opts.ExternalIDPrefix = a.Vals[0]
 					case "allow-http":
 						opts.Endpoints.AllowHTTP = true
+					case "statuses":
+						opts.Statuses = sampleStatuses
 					}
 				}
 				c = newCatalogOn(t, backend, opts)
@@ -188,4 +191,19 @@ func formatError(input string, err error) string {
 		b.WriteString(c + "\n")
 	}
 	return b.String()
+}
+
+// sampleStatuses are rows of mz_aws_connection_statuses as a process
+// would supply them, with text that must survive the restore unchanged on
+// every store: quotes, a backslash, a non-ASCII name, and bytes neither
+// database accepts in text (NUL, invalid UTF-8), which are dropped or
+// replaced.
+func sampleStatuses() []catalog.ConnectionStatus {
+	at := func(min int) time.Time { return fixedClock().Add(time.Duration(min) * time.Minute) }
+	return []catalog.ConnectionStatus{
+		{ID: "u2", Status: "stale", LastStatusChangeAt: at(5), CredentialsExpireAt: at(60), LastRefreshAt: at(5),
+			LastError: `AWS refused to let "engine" assume 'R' \ naïve` + "\x00\xff", STSCalls: 3},
+		{ID: "u1", Status: "fresh", LastStatusChangeAt: at(1), CredentialsExpireAt: at(61), LastRefreshAt: at(1), STSCalls: 1},
+		{ID: "u9", Status: "static", LastStatusChangeAt: at(0)},
+	}
 }

@@ -213,13 +213,16 @@ func (d *dataPlane) invalidate(ids []string) {
 }
 
 // expiries are when the credentials served for each connection expire,
-// for the expires_in gauge.
+// for the expires_in gauge: those set aside for a check too, as the
+// status table shows them.
 func (d *dataPlane) expiries() map[string]time.Time {
 	d.mu.Lock()
-	caches := make(map[string]*credentials.Cache, len(d.providers))
-	for id, built := range d.providers {
-		if c, ok := built.p.(*credentials.Cache); ok {
-			caches[id] = c
+	caches := make(map[string]*credentials.Cache, len(d.providers)+len(d.suspect))
+	for _, m := range []map[string]builtProvider{d.suspect, d.providers} {
+		for id, built := range m {
+			if c, ok := built.p.(*credentials.Cache); ok {
+				caches[id] = c
+			}
 		}
 	}
 	d.mu.Unlock()

@@ -193,14 +193,8 @@ func BenchmarkObservedRetrieve(b *testing.B) {
 // credentials are cached no token costs an STS call: the benchmark fails
 // if one does.
 func BenchmarkAuthTokens(b *testing.B) {
-	fake := awstest.NewSTS()
-	defer fake.Close()
-	key, secret := fake.AddUser(engineUser)
-	cat := openTest(b, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret)))
-	mustExec(b, cat, `CREATE CONNECTION r TO AWS (ASSUME ROLE ARN = '`+customerRole+`', REGION = 'eu-west-1')`)
-	if err := fake.AddRole(customerRole, pastedTrustPolicy(b, cat, "r")); err != nil {
-		b.Fatal(err)
-	}
+	w := newTokenWorld(b)
+	cat, fake := w.cat, w.fake
 	ctx := context.Background()
 	cfg, err := cat.AWSConfig(ctx, "r")
 	if err != nil {

@@ -26,7 +26,7 @@ type tokenWorld struct {
 	trust string
 }
 
-func newTokenWorld(t *testing.T, opts ...conncat.Option) *tokenWorld {
+func newTokenWorld(t testing.TB, opts ...conncat.Option) *tokenWorld {
 	t.Helper()
 	fake := awstest.NewSTS()
 	t.Cleanup(fake.Close)

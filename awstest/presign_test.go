@@ -29,6 +29,19 @@ func session(t *testing.T, s *awstest.STS, key, secret, role string) aws.Credent
 		CanExpire: true, Expires: *c.Expiration}
 }
 
+// roleTrustingEngine is an STS where the customer's role trusts the
+// engine's user; it is stopped when the test ends.
+func roleTrustingEngine(t *testing.T) (s *awstest.STS, key, secret string) {
+	t.Helper()
+	s = awstest.NewSTS()
+	t.Cleanup(s.Close)
+	key, secret = s.AddUser(engineUser)
+	if err := s.AddRole(customerRole, trust(engineUser, "")); err != nil {
+		t.Fatal(err)
+	}
+	return s, key, secret
+}
+
 func static(c aws.Credentials) aws.CredentialsProvider {
 	return credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
 }
@@ -46,12 +59,7 @@ func refused(t *testing.T, what string, err error, reason string) {
 // and expires with it; anything altered is refused as RDS would.
 func TestRDSAuthTokens(t *testing.T) {
 	ctx := context.Background()
-	s := awstest.NewSTS()
-	defer s.Close()
-	key, secret := s.AddUser(engineUser)
-	if err := s.AddRole(customerRole, trust(engineUser, "")); err != nil {
-		t.Fatal(err)
-	}
+	s, key, secret := roleTrustingEngine(t)
 	creds := session(t, s, key, secret, customerRole)
 	const endpoint, user = "db.example.internal:5432", "app_writer"
 	token, err := auth.BuildAuthToken(ctx, endpoint, "eu-west-1", user, static(creds))
@@ -95,12 +103,7 @@ func TestRDSAuthTokens(t *testing.T) {
 // its region's kafka-cluster service, and expires with its session.
 func TestMSKAuthTokens(t *testing.T) {
 	ctx := context.Background()
-	s := awstest.NewSTS()
-	defer s.Close()
-	key, secret := s.AddUser(engineUser)
-	if err := s.AddRole(customerRole, trust(engineUser, "")); err != nil {
-		t.Fatal(err)
-	}
+	s, key, secret := roleTrustingEngine(t)
 	// A 15-minute session that began 10 minutes ago: it ends before the
 	// token's own 15 minutes would.
 	s.SetClock(func() time.Time { return time.Now().Add(-10 * time.Minute) })

@@ -207,3 +207,27 @@ func sampleStatuses() []catalog.ConnectionStatus {
 		{ID: "u9", Status: "static", LastStatusChangeAt: at(0)},
 	}
 }
+
+// TestManyStatuses: a process holding credentials for thousands of
+// connections can still read its status table on every store (SQLite
+// refuses a UNION of more than 500 SELECTs; the rows go in one VALUES).
+func TestManyStatuses(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, backend string) {
+		many := make([]catalog.ConnectionStatus, 5000)
+		for i := range many {
+			many[i] = catalog.ConnectionStatus{ID: fmt.Sprintf("u%d", i+1), Status: "fresh", STSCalls: int64(i)}
+		}
+		c := newCatalogOn(t, backend, catalog.Options{Statuses: func() []catalog.ConnectionStatus { return many }})
+		stmt, err := sqlparse.ParseOne(`SELECT count(*) AS n, sum(sts_calls) AS calls FROM mz_aws_connection_statuses WHERE status = 'fresh'`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := c.Exec(context.Background(), stmt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(res.Rows); got != "[[5000 12497500]]" {
+			t.Errorf("rows %s", got)
+		}
+	})
+}

@@ -82,7 +82,11 @@ func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result, arg
 	if err := checkParamValues(q, args); err != nil {
 		return err
 	}
-	err := c.store.Query(ctx, q, args, c.inlineTables(q), func(rows *sql.Rows) error { return collect(rows, res) })
+	inline, err := c.inlineTables(q)
+	if err != nil {
+		return err
+	}
+	err = c.store.Query(ctx, q, args, inline, func(rows *sql.Rows) error { return collect(rows, res) })
 	var missing *MissingColumnError
 	switch {
 	case err == nil:

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/conncat/conncat/internal/sqlstate"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -51,14 +52,27 @@ func (c *Catalog) statusRows() *sqlparse.Rows {
 	return rows
 }
 
+// MaxStatusTableReads bounds how often one query may name StatusTable:
+// each reference is written out with every row, so a query naming it
+// thousands of times (a long UNION) would build gigabytes of SQL.
+const MaxStatusTableReads = 4
+
 // inlineTables are the rows of the process's tables that q reads.
-func (c *Catalog) inlineTables(q *sqlparse.Query) map[string]*sqlparse.Rows {
+func (c *Catalog) inlineTables(q *sqlparse.Query) (map[string]*sqlparse.Rows, error) {
+	reads := 0
 	for _, t := range q.Tables() {
-		if t.Name == StatusTable {
-			return map[string]*sqlparse.Rows{StatusTable: c.statusRows()}
+		if t.Name != StatusTable {
+			continue
+		}
+		if reads++; reads > MaxStatusTableReads {
+			return nil, errorf(sqlstate.ProgramLimitExceeded, q.Pos(), "query reads %s more than %d times", StatusTable, MaxStatusTableReads).
+				WithHint("Read it once in a WITH clause and refer to that name.")
 		}
 	}
-	return nil
+	if reads == 0 {
+		return nil, nil
+	}
+	return map[string]*sqlparse.Rows{StatusTable: c.statusRows()}, nil
 }
 
 // timestamp writes a time as the catalog's other tables do (RFC 3339,

@@ -13,10 +13,15 @@ import (
 // Rows is a table whose rows the process supplies rather than the
 // database stores (mz_aws_connection_statuses: the health of this
 // process's credentials). A restore writes a reference to it as a derived
-// table of literals, "(SELECT 'u1' AS id, ... UNION ALL SELECT ...) AS
-// name", which both databases read alike and which reads no table, so
-// the stores' second layers have nothing to allow. Values are string,
-// int64 or nil.
+// table of literals,
+//
+//	(SELECT conncat_rows.column1 AS id, ... FROM (VALUES ('u1', ...), ...) AS conncat_rows) AS name
+//
+// which both databases read alike (both name a VALUES list's columns
+// column1, column2, ...) and which reads no table, so the stores' second
+// layers have nothing to allow. A VALUES list, not a UNION ALL of SELECTs:
+// SQLite refuses a compound SELECT of more than 500 terms, and has no
+// such limit on VALUES rows. Values are string, int64 or nil.
 type Rows struct {
 	Columns []string
 	Values  [][]any
@@ -70,43 +75,56 @@ type inlineRows struct {
 
 func (t inlineRows) Restore(ctx *tidbformat.RestoreCtx) error {
 	ctx.WritePlain("(")
-	if len(t.rows.Values) == 0 {
-		// No rows: the columns still exist, so a query naming them
-		// compiles and returns nothing.
-		t.writeRow(ctx, nil, true)
-		ctx.WriteKeyWord(" WHERE ")
-		ctx.WritePlain("1 = 0")
-	}
-	for i, row := range t.rows.Values {
-		if i > 0 {
-			ctx.WriteKeyWord(" UNION ALL ")
-		}
-		t.writeRow(ctx, row, i == 0)
-	}
-	ctx.WritePlain(")")
-	return nil
-}
-
-// writeRow writes one SELECT of literals; the first names the columns
-// (a UNION takes its column names from its first SELECT). A nil row is
-// all NULLs.
-func (t inlineRows) writeRow(ctx *tidbformat.RestoreCtx, row []any, named bool) {
 	ctx.WriteKeyWord("SELECT ")
 	for j, col := range t.rows.Columns {
 		if j > 0 {
 			ctx.WritePlain(", ")
 		}
-		var v any
-		if row != nil {
-			v = row[j]
+		if len(t.rows.Values) == 0 {
+			ctx.WriteKeyWord("NULL")
+		} else {
+			ctx.WriteName(rowsAlias)
+			ctx.WritePlain(".")
+			ctx.WriteName("column" + strconv.Itoa(j+1))
 		}
-		writeLiteral(ctx, v)
-		if named {
-			ctx.WriteKeyWord(" AS ")
-			ctx.WriteName(col)
-		}
+		ctx.WriteKeyWord(" AS ")
+		ctx.WriteName(col)
 	}
+	if len(t.rows.Values) == 0 {
+		// No rows: the columns still exist, so a query naming them
+		// compiles and returns nothing.
+		ctx.WriteKeyWord(" WHERE ")
+		ctx.WritePlain("1 = 0)")
+		return nil
+	}
+	ctx.WriteKeyWord(" FROM (VALUES ")
+	for i, row := range t.rows.Values {
+		if i > 0 {
+			ctx.WritePlain(", ")
+		}
+		ctx.WritePlain("(")
+		for j := range t.rows.Columns {
+			if j > 0 {
+				ctx.WritePlain(", ")
+			}
+			var v any
+			if j < len(row) {
+				v = row[j]
+			}
+			writeLiteral(ctx, v)
+		}
+		ctx.WritePlain(")")
+	}
+	ctx.WritePlain(")")
+	ctx.WriteKeyWord(" AS ")
+	ctx.WriteName(rowsAlias)
+	ctx.WritePlain(")")
+	return nil
 }
+
+// rowsAlias names the VALUES list inside the derived table: a conncat_
+// name, which no query's own CTE or alias may take (ReservedName).
+const rowsAlias = "conncat_rows"
 
 // writeLiteral writes a value as a literal both databases read as the
 // same value. Text is made valid UTF-8 without NUL (PostgreSQL refuses

@@ -747,6 +747,10 @@ func (r *rewriter) Leave(n ast.Node) (ast.Node, bool) {
 		return n, true
 	}
 	switch n := n.(type) {
+	case *ast.Join:
+		if r.target == forPostgreSQL {
+			r.joinForPostgreSQL(n)
+		}
 	case *ast.OrderByClause:
 		if r.target == forSQLite {
 			for _, item := range n.Items {
@@ -778,6 +782,33 @@ func (r *rewriter) Leave(n ast.Node) (ast.Node, bool) {
 		r.parenthesize(&n.L)
 	}
 	return n, true
+}
+
+// joinForPostgreSQL makes a join PostgreSQL can read. TiDB writes a
+// comma join "a, b" as "(a) JOIN b": a parenthesised lone table, which
+// PostgreSQL's grammar has no place for, and a JOIN without a condition,
+// which it refuses. The lone tables are unwrapped and a condition-less
+// inner join gets ON TRUE (what "a, b" and CROSS JOIN mean).
+func (r *rewriter) joinForPostgreSQL(n *ast.Join) {
+	for _, side := range []*ast.ResultSetNode{&n.Left, &n.Right} {
+		if lone, ok := (*side).(*ast.Join); ok && lone.Right == nil {
+			side, orig := side, *side
+			*side = lone.Left
+			r.undos = append(r.undos, func() { *side = orig })
+		}
+	}
+	if n.Right != nil && n.On == nil && len(n.Using) == 0 && !n.NaturalJoin && n.Tp == ast.CrossJoin {
+		n.On = &ast.OnCondition{Expr: trueLiteral{}}
+		r.undos = append(r.undos, func() { n.On = nil })
+	}
+}
+
+// trueLiteral restores as TRUE; it is only ever restored.
+type trueLiteral struct{ ast.ExprNode }
+
+func (trueLiteral) Restore(ctx *tidbformat.RestoreCtx) error {
+	ctx.WriteKeyWord("TRUE")
+	return nil
 }
 
 // parenthesize wraps operands in parentheses for the restore. TiDB writes

@@ -500,6 +500,12 @@ func (g *gate) Enter(n ast.Node) (ast.Node, bool) {
 		}
 	case *driver.ParamMarkerExpr:
 		return g.param(n)
+	case *ast.CompareSubqueryExpr:
+		// SQLite has no ANY, ALL or SOME: refused on every store, so a
+		// query means the same on each.
+		g.fail(n, sqlstate.FeatureNotSupported, "ANY, ALL and SOME comparisons with a subquery are not supported in catalog queries")
+		g.err.Hint = "Write x IN (SELECT ...), x NOT IN (SELECT ...) or EXISTS (SELECT ...)."
+		return n, true
 	case *ast.MatchAgainst, *ast.DefaultExpr, *ast.ValuesExpr:
 		return g.fail(n, sqlstate.FeatureNotSupported, "%T is not supported in catalog queries", n)
 	}
@@ -725,6 +731,8 @@ func (q *Query) restore(resolve func(TableRef) (string, error), inline map[strin
 type rewriter struct {
 	target restoreTarget
 	undos  []func()
+	// derived counts the subqueries in FROM given an alias.
+	derived int
 }
 
 func (r *rewriter) undo() {
@@ -778,10 +786,31 @@ func (r *rewriter) Leave(n ast.Node) (ast.Node, bool) {
 		r.parenthesize(&n.Expr, &n.Left, &n.Right)
 	case *ast.PatternInExpr:
 		r.parenthesize(&n.Expr)
-	case *ast.CompareSubqueryExpr:
-		r.parenthesize(&n.L)
+		if r.target == forSQLite {
+			r.rowListForSQLite(n)
+		}
+	case *ast.TableSource:
+		if r.target == forPostgreSQL {
+			r.aliasDerivedTable(n)
+		}
 	}
 	return n, true
+}
+
+// aliasDerivedTable names a subquery in FROM that has no alias, which
+// PostgreSQL (before 16) requires and SQLite does not.
+func (r *rewriter) aliasDerivedTable(n *ast.TableSource) {
+	switch n.Source.(type) {
+	case *ast.SelectStmt, *ast.SetOprStmt:
+	default:
+		return
+	}
+	if n.AsName.L != "" {
+		return
+	}
+	r.derived++
+	n.AsName = model.NewCIStr(fmt.Sprintf("conncat_subquery_%d", r.derived))
+	r.undos = append(r.undos, func() { n.AsName = model.CIStr{} })
 }
 
 // joinForPostgreSQL makes a join PostgreSQL can read. TiDB writes a
@@ -803,6 +832,45 @@ func (r *rewriter) joinForPostgreSQL(n *ast.Join) {
 	}
 }
 
+// rowListForSQLite writes "(a, b) IN ((1, 2), (3, 4))" as "(a, b) IN
+// (VALUES (1, 2), (3, 4))": SQLite takes a row value's IN list only as a
+// subquery.
+func (r *rewriter) rowListForSQLite(n *ast.PatternInExpr) {
+	for i, item := range n.List {
+		row, isRow := item.(*ast.RowExpr)
+		if !isRow {
+			continue
+		}
+		i, orig := i, item
+		n.List[i] = rowValue{RowExpr: row, values: i == 0}
+		r.undos = append(r.undos, func() { n.List[i] = orig })
+	}
+}
+
+// rowValue restores a row as "(a, b)", SQLite's row value, and the first
+// row of an IN list as "VALUES (a, b)".
+type rowValue struct {
+	*ast.RowExpr
+	values bool
+}
+
+func (v rowValue) Restore(ctx *tidbformat.RestoreCtx) error {
+	if v.values {
+		ctx.WriteKeyWord("VALUES ")
+	}
+	ctx.WritePlain("(")
+	for i, e := range v.RowExpr.Values {
+		if i > 0 {
+			ctx.WritePlain(", ")
+		}
+		if err := e.Restore(ctx); err != nil {
+			return err
+		}
+	}
+	ctx.WritePlain(")")
+	return nil
+}
+
 // trueLiteral restores as TRUE; it is only ever restored.
 type trueLiteral struct{ ast.ExprNode }
 
@@ -822,8 +890,14 @@ func (r *rewriter) parenthesize(operands ...*ast.ExprNode) {
 		if *o == nil {
 			continue
 		}
-		if _, isRow := (*o).(*ast.RowExpr); isRow {
-			continue // (a, b) already has its own
+		if row, isRow := (*o).(*ast.RowExpr); isRow {
+			// (a, b) already has its own; SQLite knows no ROW(a, b).
+			if r.target == forSQLite {
+				o, orig := o, *o
+				*o = rowValue{RowExpr: row}
+				r.undos = append(r.undos, func() { *o = orig })
+			}
+			continue
 		}
 		o, orig := o, *o
 		*o = parenthesized{ExprNode: orig}

@@ -41,6 +41,7 @@ const (
 	CodeSyntaxError              = sqlstate.SyntaxError
 	CodeInvalidName              = sqlstate.InvalidName
 	CodeNameTooLong              = sqlstate.NameTooLong
+	CodeAmbiguousColumn          = sqlstate.AmbiguousColumn
 	CodeUndefinedColumn          = sqlstate.UndefinedColumn
 	CodeUndefinedObject          = sqlstate.UndefinedObject
 	CodeDuplicateObject          = sqlstate.DuplicateObject

@@ -39,7 +39,8 @@ func TestSecretsNeverPrinted(t *testing.T) { forEachBackend(t, testSecretsNeverP
 func testSecretsNeverPrinted(t *testing.T, backend string) {
 	const secretKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 	const token = "FwoGZXIvYXdzEXAMPLESESSIONTOKEN"
-	var logs bytes.Buffer
+	// Written by the test and by conncat's goroutines (the change feed) at once.
+	var logs syncBuffer
 	previous := slog.Default()
 	slog.SetDefault(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	defer slog.SetDefault(previous)

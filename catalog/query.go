@@ -159,6 +159,16 @@ func (c *Catalog) columnsOf(ctx context.Context, refs []sqlparse.TableRef) []str
 	return cols
 }
 
+// AmbiguousColumnError is 42702 for a column name that more than one
+// table of the query has, worded as PostgreSQL words it, pointing at the
+// name; both stores report it so.
+func AmbiguousColumnError(q *sqlparse.Query, name string, err error) *sqlparse.Error {
+	e := errorf(sqlstate.AmbiguousColumn, q.ColumnPos(name), "column reference %q is ambiguous", name).
+		WithHint("Qualify it with the table's name or alias.")
+	e.Err = err
+	return e
+}
+
 // CanceledError is 57014 for a statement whose context ended, worded as
 // PostgreSQL words a statement timeout and a cancel request.
 func CanceledError(ctx context.Context) *sqlparse.Error {

@@ -197,6 +197,7 @@ func (s *Store) Query(ctx context.Context, q *sqlparse.Query, args []any, inline
 }
 
 var undefinedColumn = regexp.MustCompile(`^column (.+) does not exist$`)
+var ambiguousColumn = regexp.MustCompile(`^column reference "(.+)" is ambiguous$`)
 
 // queryError turns PostgreSQL's refusal of a query into the dialect's
 // error: its own SQLSTATE and message, positioned at the query, with
@@ -214,6 +215,10 @@ func (s *Store) queryError(ctx context.Context, q *sqlparse.Query, err error) er
 	case sqlstate.UndefinedColumn:
 		if m := undefinedColumn.FindStringSubmatch(pe.Message); m != nil {
 			return &catalog.MissingColumnError{Written: strings.ReplaceAll(m[1], `"`, ""), Err: err}
+		}
+	case sqlstate.AmbiguousColumn:
+		if m := ambiguousColumn.FindStringSubmatch(pe.Message); m != nil {
+			return catalog.AmbiguousColumnError(q, m[1], err)
 		}
 	case sqlstate.QueryCanceled:
 		return &sqlparse.Error{Code: sqlstate.QueryCanceled, Position: -1, Err: err,

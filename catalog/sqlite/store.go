@@ -184,6 +184,9 @@ func (s *Store) queryError(ctx context.Context, q *sqlparse.Query, g *readGuard,
 	if e := missingColumn(err); e != nil {
 		return e
 	}
+	if e := ambiguousColumn(err, q); e != nil {
+		return e
+	}
 	return catalog.QueryFailedError(q, compiling, err)
 }
 
@@ -196,6 +199,16 @@ func missingColumn(err error) error {
 		return nil
 	}
 	return &catalog.MissingColumnError{Written: strings.TrimPrefix(se.Error(), prefix), Err: err}
+}
+
+// ambiguousColumn reads SQLite's "ambiguous column name: x", or is nil.
+func ambiguousColumn(err error, q *sqlparse.Query) *sqlparse.Error {
+	const prefix = "ambiguous column name: "
+	var se sqlite3.Error
+	if !errors.As(err, &se) || !strings.HasPrefix(se.Error(), prefix) {
+		return nil
+	}
+	return catalog.AmbiguousColumnError(q, strings.TrimPrefix(se.Error(), prefix), err)
 }
 
 // tooBig is the error for a query that computed a value over

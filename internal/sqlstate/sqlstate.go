@@ -51,6 +51,7 @@ const (
 	SyntaxError           = "42601"
 	InvalidName           = "42602"
 	NameTooLong           = "42622"
+	AmbiguousColumn       = "42702"
 	UndefinedColumn       = "42703"
 	UndefinedObject       = "42704"
 	DuplicateObject       = "42710"

@@ -20,6 +20,7 @@ const help = `Statements end with ';' and may span lines. Commands:
   \d          list connections
   \d NAME     describe a connection (CREATE statement, trust policy, S3 bucket and prefix)
   \x [on|off|auto]  expanded display: one "column | value" line each (auto: when wider than the screen)
+  \creds NAME fetch a connection's credentials as the data plane does (then see mz_internal.mz_aws_connection_statuses)
 Try:
   CREATE CONNECTION aws_conn TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::001234567890:role/MyRole');
   SHOW TRUST POLICY FOR CONNECTION aws_conn;
@@ -138,6 +139,9 @@ func (s *session) meta(ctx context.Context, cmd string) {
 		s.report(cmd, piece, res, err)
 	case `\x`:
 		s.expanded(cmd, piece, fields[1:])
+	case `\creds`:
+		res, err := credsCommand(ctx, s.cat, fields[1:])
+		s.report(cmd, piece, res, err)
 	case `\sandbox`:
 		if s.sandbox != nil && len(fields) == 1 {
 			s.text(cmd, "SANDBOX", sandboxHelp)

@@ -344,3 +344,30 @@ func TestDescribeAndExpanded(t *testing.T) {
 		t.Errorf("\\d of an unknown name shows its internal query or an empty table:\n%s", out)
 	}
 }
+
+// TestCredsInTheSandbox: \creds fetches credentials as the data plane does
+// and the status table shows them; a role that does not exist fails with
+// VALIDATE's explanation, and the table says failed.
+func TestCredsInTheSandbox(t *testing.T) {
+	bin := buildREPL(t)
+	dir := t.TempDir()
+	lines, code := runJSON(t, bin, dir, "CREATE CONNECTION demo TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::444455556666:role/conncat-sandbox-customer');\n"+
+		"CREATE CONNECTION ghost TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::444455556666:role/missing');\n"+
+		"\\creds demo\n\\creds ghost\n\\creds\n"+
+		"SELECT c.name, s.status, s.sts_calls FROM mz_connections c JOIN mz_internal.mz_aws_connection_statuses s ON s.id = c.id ORDER BY c.name;\n", "-sandbox")
+	if code != 1 || len(lines) != 6 {
+		t.Fatalf("exit %d, lines %+v", code, lines)
+	}
+	if l := lines[2]; l.Error != nil || l.Tag == nil || *l.Tag != "CREDENTIALS" || len(l.Rows) != 1 || l.Rows[0][0] != "demo" {
+		t.Errorf(`\creds demo: %+v`, l)
+	}
+	if e := lines[3].Error; e == nil || !strings.Contains(e.Message, "AWS refused to let arn:aws:iam::111122223333:role/conncat-principal assume arn:aws:iam::444455556666:role/missing") || e.Hint == nil {
+		t.Errorf(`\creds ghost: %+v`, e)
+	}
+	if e := lines[4].Error; e == nil || e.Code != "42601" {
+		t.Errorf(`\creds without a name: %+v`, e)
+	}
+	if got := fmt.Sprint(lines[5].Rows); got != "[[demo fresh 2] [ghost failed 2]]" {
+		t.Errorf("status table: %s", got)
+	}
+}

@@ -32,7 +32,9 @@ Try:
   CREATE CONNECTION demo TO AWS (ASSUME ROLE ARN = '` + sandboxCustomerRole + `');
   VALIDATE CONNECTION demo;
   \sandbox trust demo
-  VALIDATE CONNECTION demo;`
+  VALIDATE CONNECTION demo;
+  \creds demo
+  SELECT * FROM mz_internal.mz_aws_connection_statuses;`
 
 type sandbox struct {
 	sts *awstest.STS

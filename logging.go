@@ -12,7 +12,7 @@ import (
 
 // WithLogger sends conncat's events to logger; without it conncat logs
 // nothing. Attribute names are stable: connection_id, connection, check,
-// status, sqlstate, expires_at, last_good_until, source, statement,
+// status, sqlstate, expires_at, last_good_until, expired_at, source, statement,
 // message, hint. WARN and ERROR mean an operator should act: a customer's
 // role stopped trusting the engine, credentials ran out. No event holds a
 // secret: statements are redacted, errors are the classified message that
@@ -47,6 +47,9 @@ func (e events) refreshed(spec connection.Spec, ev credentials.RefreshEvent, p v
 	case !ev.LastGoodUntil.IsZero():
 		e.log.Warn("credentials refresh failed; serving the last good credentials",
 			append(attrs, "message", p.Message, "hint", p.Hint, "last_good_until", ev.LastGoodUntil.UTC().Format(time.RFC3339))...)
+	case !ev.ExpiredAt.IsZero():
+		e.log.Error("credentials expired and could not be replaced",
+			append(attrs, "message", p.Message, "hint", p.Hint, "expired_at", ev.ExpiredAt.UTC().Format(time.RFC3339))...)
 	default:
 		e.log.Error("credentials could not be obtained and none are left to serve",
 			append(attrs, "message", p.Message, "hint", p.Hint)...)

@@ -89,6 +89,8 @@ func (h *health) refreshed(ev credentials.RefreshEvent, classified string) {
 		return
 	case !ev.LastGoodUntil.IsZero():
 		h.set(StatusStale, now)
+	case !ev.ExpiredAt.IsZero():
+		h.set(StatusExpired, ev.ExpiredAt) // they ran out then, not now
 	case errors.As(ev.Err, &expired) || !h.expiresAt.IsZero():
 		h.set(StatusExpired, now)
 	default:

@@ -3,6 +3,7 @@ package conncat_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -81,8 +82,10 @@ func TestStatusTable(t *testing.T) {
 		defer fake.Close()
 		fake.SetClock(clock.Now)
 		key, sec := fake.AddUser(engineUser)
+		var logs syncBuffer
 		cat, _ := openOn(t, backend, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, sec)),
-			conncat.WithCredentialCache(conncat.CacheOptions{Now: clock.Now, RefreshWindow: 5 * time.Minute, Jitter: time.Nanosecond, RetryAfter: time.Nanosecond}))
+			conncat.WithCredentialCache(conncat.CacheOptions{Now: clock.Now, RefreshWindow: 5 * time.Minute, Jitter: time.Nanosecond, RetryAfter: time.Nanosecond}),
+			conncat.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
 		ctx := context.Background()
 		mustExec(t, cat, `CREATE SECRET sk AS '`+secretValue+`';
 			CREATE CONNECTION r TO AWS (ASSUME ROLE ARN = '`+customerRole+`');
@@ -148,16 +151,32 @@ func TestStatusTable(t *testing.T) {
 			t.Errorf("stale row: %+v", stale)
 		}
 
-		// They run out: expired from the moment they did.
+		// They run out: expired from the moment they did, and the next
+		// use gets no credentials; the operator is told at ERROR.
 		clock.Set(expires.Add(time.Second))
 		if row := statusesByName(t, cat)["r"]; row.status != "expired" || row.changedAt != rfc3339(expires) {
 			t.Errorf("after expiry: %+v", row)
 		}
+		if retrieve("r") == nil {
+			t.Fatal("expired credentials were served")
+		}
+		if row := statusesByName(t, cat)["r"]; row.status != "expired" || row.changedAt != rfc3339(expires) {
+			t.Errorf("after a failed refresh past expiry: %+v", row)
+		}
+		events := logEvents(t, logs.String())
+		if e := findEvent(events, "credentials refresh failed; serving the last good credentials"); e == nil || e["level"] != "WARN" || e["last_good_until"] != expires.Format(time.RFC3339) {
+			t.Errorf("stale: %v", e)
+		}
+		if e := findEvent(events, "credentials expired and could not be replaced"); e == nil || e["level"] != "ERROR" || e["expired_at"] != expires.Format(time.RFC3339) || e["hint"] == nil {
+			t.Errorf("expired: %v", e)
+		}
 
-		// Trust comes back: the next use obtains fresh credentials.
+		// Trust comes back: the next use, after the retry pause, obtains
+		// fresh credentials.
 		if err := fake.SetTrustPolicy(customerRole, trust); err != nil {
 			t.Fatal(err)
 		}
+		clock.Set(clock.Now().Add(time.Second))
 		if err := retrieve("r"); err != nil {
 			t.Fatal(err)
 		}

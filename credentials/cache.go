@@ -49,6 +49,9 @@ type RefreshEvent struct {
 	// LastGoodUntil is set when the refresh failed but the previous
 	// credentials are still served, until they expire then.
 	LastGoodUntil time.Time
+	// ExpiredAt is set when the refresh failed and the credentials it
+	// should have replaced have run out: when they did.
+	ExpiredAt time.Time
 	// Took is how long the refresh ran.
 	Took time.Duration
 	// Inner is set for a hop whose credentials only make the next hop (the
@@ -224,6 +227,9 @@ func (c *Cache) settle(r *refresh, creds aws.Credentials, err error) RefreshEven
 		r.creds = c.creds // keep last good
 		event.LastGoodUntil = c.creds.Expires
 		return event
+	}
+	if c.have {
+		event.ExpiredAt = c.creds.Expires
 	}
 	r.err = c.failure()
 	return event

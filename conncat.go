@@ -418,7 +418,10 @@ func (c *Catalog) Exec(ctx context.Context, script string, args ...any) (_ []*Re
 // its parameters if it is a SELECT that has them.
 func (c *Catalog) ExecStatement(ctx context.Context, stmt Statement, args ...any) (res *Result, err error) {
 	start := time.Now()
-	defer func() { c.meters.statementDone(ctx, statementKind(stmt), time.Since(start), err) }()
+	defer func() {
+		c.meters.statementDone(ctx, statementKind(stmt), time.Since(start), err)
+		c.events.failed(ctx, stmt, err)
+	}()
 	ctx, cancel := c.statementContext(ctx)
 	defer cancel()
 	defer func() { err = coded(ctx, err, stmt.Pos()) }()

@@ -2,11 +2,14 @@ package conncat
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/conncat/conncat/connection"
 	"github.com/conncat/conncat/credentials"
+	"github.com/conncat/conncat/internal/sqlstate"
 	"github.com/conncat/conncat/validate"
 )
 
@@ -101,3 +104,32 @@ func (e events) validated(ctx context.Context, r *Resolved, results []validate.R
 }
 
 func (e events) keyRotated() { e.log.Info("sealing key rotated") }
+
+// failed reports a statement that failed: at WARN when the catalog's
+// database is the cause (an operator should look), at DEBUG when it is the
+// statement's own mistake (a user sees that error already). The statement
+// is redacted; an error's message never holds a secret.
+func (e events) failed(ctx context.Context, stmt Statement, err error) {
+	var coded *Error
+	if err == nil || !errors.As(err, &coded) {
+		return
+	}
+	level := slog.LevelDebug
+	if catalogTrouble(coded.Code) {
+		level = slog.LevelWarn
+	}
+	e.log.Log(ctx, level, "statement failed", "statement", stmt.String(), "sqlstate", coded.Code, "message", coded.Message)
+}
+
+// catalogTrouble reports the SQLSTATEs that say the catalog's database,
+// not the statement, is at fault: unreachable (but not a handle the engine
+// closed), out of disk or memory, read-only, I/O errors, corruption.
+func catalogTrouble(code string) bool {
+	switch {
+	case code == sqlstate.ConnectionDoesNotExist:
+		return false
+	case strings.HasPrefix(code, "08"), strings.HasPrefix(code, "53"), strings.HasPrefix(code, "58"):
+		return true
+	}
+	return code == sqlstate.ReadOnlyTransaction || code == sqlstate.DataCorrupted
+}

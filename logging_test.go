@@ -79,6 +79,7 @@ func TestLoggerEvents(t *testing.T) {
 	}
 	mustExec(t, cat, `ALTER SECRET sk AS '`+secret+`-2'; ALTER CONNECTION r SET (REGION = 'eu-west-1')`)
 	_, _ = cat.Exec(ctx, `VALIDATE CONNECTION r`)
+	_, _ = cat.Exec(ctx, `DROP CONNECTION nosuch`)
 	if err := cat.RotateKey(ctx, conncat.StaticKey([]byte("conncat-test-key-rotated-0123456"))); err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +96,10 @@ func TestLoggerEvents(t *testing.T) {
 	}
 	if e := findEvent(events, "validation check finished"); e == nil || e["check"] != "credentials" || e["status"] != "PASS" {
 		t.Errorf("validation: %v", e)
+	}
+	// A user's mistake is logged at DEBUG with its SQLSTATE, redacted.
+	if e := findEvent(events, "statement failed"); e == nil || e["level"] != "DEBUG" || e["sqlstate"] != "42704" || e["statement"] != "DROP CONNECTION nosuch" {
+		t.Errorf("failed statement: %v", e)
 	}
 	if findEvent(events, "sealing key rotated") == nil {
 		t.Error("no key rotation event")

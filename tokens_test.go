@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -279,5 +280,41 @@ func TestExplainConncatErrors(t *testing.T) {
 	w.cat.Close()
 	if _, err := w.cat.MSKAuthToken(ctx, "r"); conncat.Explain(err).Code != conncat.CodeConnectionDoesNotExist || conncat.Explain(err).Retryable {
 		t.Errorf("closed catalog: %+v", conncat.Explain(err))
+	}
+}
+
+// TestTokensUnderLoad: many goroutines minting tokens at once share one
+// AssumeRole, and every token verifies.
+func TestTokensUnderLoad(t *testing.T) {
+	ctx := context.Background()
+	w := newTokenWorld(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := range 64 {
+		wg.Go(func() {
+			if i%2 == 0 {
+				tok, err := w.cat.MSKAuthToken(ctx, "r")
+				if err == nil {
+					_, err = w.fake.VerifyMSKAuthToken(tok.Value(), "eu-west-1")
+				}
+				errs <- err
+				return
+			}
+			tok, err := w.cat.RDSAuthToken(ctx, "r", dbEndpoint, dbUser)
+			if err == nil {
+				_, err = w.fake.VerifyRDSAuthToken(tok.Value(), dbEndpoint, "eu-west-1", dbUser)
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := w.fake.Calls("AssumeRole"); n != 1 {
+		t.Errorf("%d AssumeRole calls for 64 concurrent tokens, want 1", n)
 	}
 }

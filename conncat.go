@@ -359,7 +359,7 @@ func (c *Catalog) watch() {
 				c.plane.suspectAll()
 			} else {
 				c.events.invalidated(ids, "feed")
-				c.plane.recheck(ids)
+				c.plane.recheck(ctx, ids)
 			}
 		})
 	}()

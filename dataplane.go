@@ -171,25 +171,70 @@ func catalogUnreachable(err error) bool {
 	return strings.HasPrefix(code, "08")
 }
 
-// recheck sets aside the providers of connections the change feed says
-// changed (on another handle, or on this one, which already rebuilt
-// them): each is checked against the catalog on next use, rebuilt if its
-// connection changed and kept if not, so a handle's own change costs no
-// second STS call.
-func (d *dataPlane) recheck(ids []string) {
+// recheck handles connections the change feed says changed (on another
+// handle, or on this one, which already rebuilt them). Their providers
+// are set aside at once, so none is served unchecked, then each is
+// checked against the catalog: kept if its connection did not change (a
+// handle's own change costs no second STS call), forgotten if the
+// connection is gone (a DROP on another node leaves nothing behind here),
+// and otherwise left set aside, to be rebuilt on next use.
+func (d *dataPlane) recheck(ctx context.Context, ids []string) {
+	gens := d.setAsideChanged(ids)
+	// A catalog that does not answer leaves them set aside; the feed must
+	// not wait on it for long.
+	ctx, cancel := context.WithTimeout(ctx, recheckTimeout)
+	defer cancel()
+	for id, gen := range gens {
+		r, err := d.cat.ResolveID(ctx, id)
+		d.mu.Lock()
+		built, ok := d.suspect[id]
+		switch {
+		case !ok || d.idGeneration[id] != gen:
+			// Used, rebuilt or changed again meanwhile: not ours to settle.
+		case err == nil && reflect.DeepEqual(built.spec, r.AWS):
+			built.changed = false
+			d.providers[id] = built
+			delete(d.suspect, id)
+		case err != nil && isCode(err, sqlstate.UndefinedObject):
+			if c, ok := built.p.(*credentials.Cache); ok {
+				c.Invalidate()
+			}
+			delete(d.suspect, id)
+		}
+		d.mu.Unlock()
+	}
+}
+
+// recheckTimeout bounds the catalog reads of one recheck.
+const recheckTimeout = 10 * time.Second
+
+// setAsideChanged sets aside the providers of ids, marked changed, and
+// returns the generation each was set aside at.
+func (d *dataPlane) setAsideChanged(ids []string) map[string]uint64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	gens := map[string]uint64{}
 	for _, id := range ids {
 		d.idGeneration[id]++
-		if built, ok := d.providers[id]; ok {
-			built.changed = true
-			d.suspect[id] = built
-			delete(d.providers, id)
-		} else if built, ok := d.suspect[id]; ok {
-			built.changed = true
-			d.suspect[id] = built
+		built, ok := d.providers[id]
+		if !ok {
+			built, ok = d.suspect[id]
 		}
+		if !ok {
+			continue
+		}
+		built.changed = true
+		d.suspect[id] = built
+		delete(d.providers, id)
+		gens[id] = d.idGeneration[id]
 	}
+	return gens
+}
+
+// isCode reports whether err is conncat's error with SQLSTATE code.
+func isCode(err error, code string) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == code
 }
 
 // invalidate forgets the providers of the given connections, which this

@@ -168,3 +168,48 @@ func testNodesUnderLoadShareTheirSessions(t *testing.T, backend string) {
 		t.Fatalf("the customer's role was assumed %d times by %d nodes; want one session per node", got, nodes)
 	}
 }
+
+// TestFeedSettlesStatusRows: a node's own change comes back on the feed
+// without costing its rebuilt credentials (no second AssumeRole, the row
+// stays fresh), and a DROP on another node removes the row here without
+// the connection being used again.
+func TestFeedSettlesStatusRows(t *testing.T) { forEachBackend(t, testFeedSettlesStatusRows) }
+
+func testFeedSettlesStatusRows(t *testing.T, backend string) {
+	fake := awstest.NewSTS()
+	defer fake.Close()
+	key, sec := fake.AddUser(engineUser)
+	p := newPlace(t, backend)
+	opts := []conncat.Option{conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, sec))}
+	nodeA, nodeB := p.open(t, opts...), p.open(t, opts...)
+	ctx := context.Background()
+	mustExec(t, nodeA, `CREATE CONNECTION r TO AWS (ASSUME ROLE ARN = '`+customerRole+`')`)
+	if err := fake.AddRole(customerRole, pastedTrustPolicy(t, nodeA, "r")); err != nil {
+		t.Fatal(err)
+	}
+	use := func(cat *conncat.Catalog) {
+		t.Helper()
+		cfg, err := cat.AWSConfig(ctx, "r")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	use(nodeA)
+	mustExec(t, nodeA, `ALTER CONNECTION r SET (REGION = 'eu-west-1')`)
+	use(nodeA) // rebuilt by node A itself: one more AssumeRole
+	before := fake.Assumed(customerRole)
+	// The ALTER's own notification arrives (within the feed's bound) and
+	// is settled against the catalog: nothing changed since the rebuild.
+	time.Sleep(invalidationBound / 4)
+	use(nodeA)
+	if got := statusesByName(t, nodeA)["r"]; got.status != "fresh" || fake.Assumed(customerRole) != before {
+		t.Errorf("after the feed echoed node A's own ALTER: %+v, %d AssumeRole calls (was %d)", got, fake.Assumed(customerRole), before)
+	}
+	mustExec(t, nodeB, `DROP CONNECTION r`)
+	eventually(t, "the row of a connection dropped on another node", func() bool {
+		return len(mustExec(t, nodeA, `SELECT id FROM mz_internal.mz_aws_connection_statuses`)[0].Rows) == 0
+	})
+}

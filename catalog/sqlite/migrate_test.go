@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/conncat/conncat/catalog"
@@ -75,5 +76,50 @@ func TestMigrateFromFirstVersion(t *testing.T) {
 		ALTER CONNECTION r SET (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/A'), DROP (ACCESS KEY ID, SECRET ACCESS KEY)`)
 	if r := mustExec(t, c, `SELECT external_id FROM mz_aws_connections`); r[0].Rows[0][0] != "old-external-id" {
 		t.Fatalf("external ID after migration and a round trip through static keys: %v", r[0].Rows)
+	}
+}
+
+// TestMigrationFiveKeepsTheFeedAndExternalIDs: the feed's sequence goes
+// on from where it was (watchers in other processes compare numbers), and
+// external IDs stay unique and tied to their connections.
+func TestMigrationFiveKeepsTheFeedAndExternalIDs(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "cat.db")
+	db, err := sql.Open("sqlite3", sqlite.DSN(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st, err := sqlite.New(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.MigrateTo(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO conncat_changes (seq, ids) VALUES (41, 'u1'), (42, 'u2');
+		INSERT INTO mz_connections VALUES ('u2', 'r', 'aws', 'o', 'CREATE CONNECTION r TO AWS (ASSUME ROLE ARN = ''arn:aws:iam::123456789012:role/A'')', '', 'then', 'then');
+		INSERT INTO conncat_external_ids (connection_id, external_id) VALUES ('u2', 'kept-external-id');
+		UPDATE conncat_ids SET next = 3`); err != nil {
+		t.Fatal(err)
+	}
+	c, err := catalog.Open(ctx, st, catalog.Options{Keys: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, c, `DROP CONNECTION r`)
+	var seq int64
+	if err := db.QueryRow(`SELECT max(seq) FROM conncat_changes`).Scan(&seq); err != nil || seq != 43 {
+		t.Errorf("the feed went on at %d (%v), want 43", seq, err)
+	}
+	var ddl string
+	if err := db.QueryRow(`SELECT sql FROM sqlite_master WHERE name = 'conncat_external_ids'`).Scan(&ddl); err != nil ||
+		!strings.Contains(ddl, "external_id   TEXT NOT NULL UNIQUE") || !strings.Contains(ddl, "WITHOUT ROWID") ||
+		!strings.Contains(ddl, "ON DELETE CASCADE") {
+		t.Errorf("conncat_external_ids is now %q (%v)", ddl, err)
+	}
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM conncat_external_ids WHERE connection_id = 'u2'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("a dropped connection's external ID is kept (%d, %v)", n, err)
 	}
 }

@@ -103,6 +103,29 @@ CREATE TABLE conncat_changes (
 	ids TEXT NOT NULL
 );
 `,
+	// 5: two fewer pages written by every CREATE CONNECTION. The feed
+	// without AUTOINCREMENT, which wrote sqlite_sequence on every DDL
+	// (sequence numbers still only grow: a new row takes the largest plus
+	// one, and pruning never deletes the newest). External IDs in a
+	// WITHOUT ROWID table: its rows are small, and its primary key is then
+	// the table instead of an index beside it. No table references either.
+	`
+CREATE TABLE conncat_changes_v5 (
+	seq INTEGER PRIMARY KEY,
+	ids TEXT NOT NULL
+);
+INSERT INTO conncat_changes_v5 (seq, ids) SELECT seq, ids FROM conncat_changes;
+DROP TABLE conncat_changes;
+ALTER TABLE conncat_changes_v5 RENAME TO conncat_changes;
+
+CREATE TABLE conncat_external_ids_v5 (
+	connection_id TEXT PRIMARY KEY REFERENCES mz_connections (id) ON DELETE CASCADE,
+	external_id   TEXT NOT NULL UNIQUE
+) WITHOUT ROWID;
+INSERT INTO conncat_external_ids_v5 (connection_id, external_id) SELECT connection_id, external_id FROM conncat_external_ids;
+DROP TABLE conncat_external_ids;
+ALTER TABLE conncat_external_ids_v5 RENAME TO conncat_external_ids;
+`,
 }
 
 // SchemaVersion is the version a fully migrated catalog has.

@@ -451,6 +451,9 @@ func (g *gate) Enter(n ast.Node) (ast.Node, bool) {
 			return n, true
 		}
 	case *ast.SetOprStmt:
+		if g.gateSetOperands(n.SelectList); g.err != nil {
+			return n, true
+		}
 		if n.With != nil {
 			with := n.With
 			g.scoped(with, func(v ast.Visitor) {
@@ -479,6 +482,9 @@ func (g *gate) Enter(n ast.Node) (ast.Node, bool) {
 		if n.Schema.L != "" || !allowedFunctions[n.FnName.L] {
 			return g.fail(n, sqlstate.UndefinedFunction, "function %s is not allowed in catalog queries", n.FnName.O)
 		}
+		if g.gateTrim(n) {
+			return n, true
+		}
 		g.params.functions = append(g.params.functions, Function{Name: n.FnName.L, Pos: g.nodePos(n)})
 	case *ast.AggregateFuncExpr:
 		if !allowedAggregates[strings.ToLower(n.F)] {
@@ -500,6 +506,12 @@ func (g *gate) Enter(n ast.Node) (ast.Node, bool) {
 		}
 	case *driver.ParamMarkerExpr:
 		return g.param(n)
+	case *driver.ValueExpr:
+		if g.gateLiteral(n) {
+			return n, true
+		}
+	case *ast.FuncCastExpr:
+		return g.gateCast(n)
 	case *ast.CompareSubqueryExpr:
 		// SQLite has no ANY, ALL or SOME: refused on every store, so a
 		// query means the same on each.
@@ -671,8 +683,13 @@ const (
 func (q *Query) restore(resolve func(TableRef) (string, error), inline map[string]*Rows, target restoreTarget) (string, error) {
 	// Only the text a database runs gets every operand parenthesised;
 	// String stays readable (and re-parses to itself).
-	r := &rewriter{target: target}
-	defer r.undo()
+	r := &rewriter{target: target, root: q.stmt}
+	defer func() {
+		r.undo()
+		if r.castsWrapped {
+			q.stmt.Accept(unwrapCasts{})
+		}
+	}()
 	q.target = target
 	var sources map[*ast.TableName]*ast.TableSource
 	if len(inline) > 0 {
@@ -733,6 +750,10 @@ type rewriter struct {
 	undos  []func()
 	// derived counts the subqueries in FROM given an alias.
 	derived int
+	// castsWrapped: some CAST is a storeCast for this restore.
+	castsWrapped bool
+	// root is the query's statement.
+	root ast.Node
 }
 
 func (r *rewriter) undo() {
@@ -755,6 +776,12 @@ func (r *rewriter) Leave(n ast.Node) (ast.Node, bool) {
 		return n, true
 	}
 	switch n := n.(type) {
+	case *ast.FuncCastExpr:
+		return r.castFor(n), true
+	case *ast.SelectStmt:
+		if r.target == forSQLite {
+			r.unbraceForSQLite(n)
+		}
 	case *ast.Join:
 		if r.target == forPostgreSQL {
 			r.joinForPostgreSQL(n)

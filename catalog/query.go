@@ -82,6 +82,7 @@ func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result, arg
 	if err := checkParamValues(q, args); err != nil {
 		return err
 	}
+	args = canonicalArgs(args)
 	inline, err := c.inlineTables(q)
 	if err != nil {
 		return err
@@ -221,6 +222,48 @@ func checkParamValues(q *sqlparse.Query, args []any) error {
 		}
 	}
 	return nil
+}
+
+// canonicalArgs gives parameter values (checked by checkParamValues) the
+// types a store receives: nil, string, int64 or float64. Bytes are text
+// (no catalog column holds bytes, and SQLite would compare a blob with no
+// text as equal) and a bool is 1 or 0, as the catalog's booleans are.
+func canonicalArgs(args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		switch v := a.(type) {
+		case []byte:
+			out[i] = string(v)
+		case bool:
+			out[i] = int64(0)
+			if v {
+				out[i] = int64(1)
+			}
+		case int:
+			out[i] = int64(v)
+		case int8:
+			out[i] = int64(v)
+		case int16:
+			out[i] = int64(v)
+		case int32:
+			out[i] = int64(v)
+		case uint:
+			out[i] = int64(v)
+		case uint8:
+			out[i] = int64(v)
+		case uint16:
+			out[i] = int64(v)
+		case uint32:
+			out[i] = int64(v)
+		case uint64:
+			out[i] = int64(v)
+		case float32:
+			out[i] = float64(v)
+		default: // nil, string, int64, float64
+			out[i] = a
+		}
+	}
+	return out
 }
 
 // paramLen is the length of a text or byte parameter, 0 for others.

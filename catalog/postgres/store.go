@@ -182,7 +182,7 @@ func (s *Store) Query(ctx context.Context, q *sqlparse.Query, args []any, inline
 		quoteIdent(s.reader), timeout.Milliseconds()+1)); err != nil {
 		return fmt.Errorf("query: %w", err)
 	}
-	rows, err := tx.QueryContext(ctx, text, args...)
+	rows, err := tx.QueryContext(ctx, text, asText(args)...)
 	if err != nil {
 		return s.queryError(ctx, q, err)
 	}
@@ -194,6 +194,25 @@ func (s *Store) Query(ctx context.Context, q *sqlparse.Query, args []any, inline
 		return s.queryError(ctx, q, err)
 	}
 	return nil
+}
+
+// asText sends numbers as their text: PostgreSQL then reads each as the
+// type it inferred for its parameter, as SQLite compares a number with a
+// text column as text. Sent as numbers, pgx refuses to encode one for a
+// parameter PostgreSQL typed as text ("name = $1" with 7).
+func asText(args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		switch v := a.(type) {
+		case int64:
+			out[i] = strconv.FormatInt(v, 10)
+		case float64:
+			out[i] = strconv.FormatFloat(v, 'g', -1, 64)
+		default:
+			out[i] = a
+		}
+	}
+	return out
 }
 
 var undefinedColumn = regexp.MustCompile(`^column (.+) does not exist$`)

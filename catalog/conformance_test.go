@@ -66,6 +66,8 @@ var sameAnswerQueries = []string{
 	`SELECT trim(' x ') AS t, ltrim('xxa', 'x') AS l, rtrim('axx', 'x') AS r`,
 	`SELECT trim(BOTH 'x' FROM 'xxaxx') AS t`,
 	`SELECT X'41' AS h, 'A' AS a`,
+	`SELECT name AS "Name", type AS Kind, id FROM mz_connections ORDER BY 1`,
+	`SELECT name AS "Name" FROM mz_connections UNION SELECT name FROM mz_secrets ORDER BY 1`,
 	`SELECT nam FROM mz_connections`,
 	`SELECT * FROM mz_nothing`,
 }

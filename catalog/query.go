@@ -98,6 +98,15 @@ func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result, arg
 	default:
 		return err
 	}
+	// Aliases as written on every store (PostgreSQL's text has them in
+	// lower case).
+	if aliases := q.ColumnAliases(); len(aliases) == len(res.Columns) {
+		for i, a := range aliases {
+			if a != "" {
+				res.Columns[i] = a
+			}
+		}
+	}
 	res.Tag = fmt.Sprintf("SELECT %d", len(res.Rows))
 	return nil
 }

@@ -70,3 +70,42 @@ func (r *rewriter) unbraceForSQLite(n *ast.SelectStmt) {
 	n.IsInBraces = false
 	r.undos = append(r.undos, func() { n.IsInBraces = true })
 }
+
+// ColumnAliases are the names the query gives its result columns with AS,
+// as written ("Name" stays Name), or "" for a column without one; nil when
+// the columns cannot be told apart from the select list (a * among them).
+// PostgreSQL's restore writes every name in lower case, so that names
+// match the catalog's columns as SQLite matches them, which would
+// lower-case the aliases too; the executor puts these back.
+func (q *Query) ColumnAliases() []string {
+	sel := firstSelect(q.stmt)
+	if sel == nil || sel.Fields == nil {
+		return nil
+	}
+	aliases := make([]string, len(sel.Fields.Fields))
+	for i, f := range sel.Fields.Fields {
+		if f.WildCard != nil {
+			return nil
+		}
+		aliases[i] = f.AsName.O
+	}
+	return aliases
+}
+
+// firstSelect is the SELECT whose select list names a query's result
+// columns: the statement itself, or a set operation's first operand.
+func firstSelect(n ast.Node) *ast.SelectStmt {
+	switch s := n.(type) {
+	case *ast.SelectStmt:
+		return s
+	case *ast.SetOprStmt:
+		if s.SelectList != nil && len(s.SelectList.Selects) > 0 {
+			return firstSelect(s.SelectList.Selects[0])
+		}
+	case *ast.SetOprSelectList:
+		if len(s.Selects) > 0 {
+			return firstSelect(s.Selects[0])
+		}
+	}
+	return nil
+}

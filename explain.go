@@ -52,17 +52,25 @@ func Explain(err error) Explanation {
 		}
 		return fromProblem(validate.Classify(validate.Op{Action: actionOf(err)}, err))
 	}
-	if p, ok := validate.ExplainCredentials(ce.target, ce.region, ce.err); ok {
-		return fromProblem(p)
+	return fromProblem(ce.problem(actionOf(err)))
+}
+
+// problem is the error as VALIDATE would explain it: by the innermost
+// failed hop when credentials failed, else as the call that failed
+// (outerAction when the wrapper does not know it: a credentials error
+// seen through a client's call), else as the connection's AssumeRole.
+func (e *connectionError) problem(outerAction string) validate.Problem {
+	if p, ok := validate.ExplainCredentials(e.target, e.region, e.err); ok {
+		return p
 	}
-	action, resource := ce.action, ce.resource
+	action, resource := e.action, e.resource
 	if action == "" {
-		action = actionOf(err)
+		action = outerAction
 	}
 	if action == "" { // credentials that failed before any hop
-		action, resource = "sts:AssumeRole", ce.target.Spec.RoleARN
+		action, resource = "sts:AssumeRole", e.target.Spec.RoleARN
 	}
-	return fromProblem(validate.Classify(validate.OpFor(ce.target, ce.region, action, resource), ce.err))
+	return validate.Classify(validate.OpFor(e.target, e.region, action, resource), e.err)
 }
 
 // fromAWS reports an error that AWS (or the SDK on its way there) raised.

@@ -62,11 +62,7 @@ func (e events) refreshed(spec connection.Spec, ev credentials.RefreshEvent, p v
 // classifyRefresh explains a refresh's error as VALIDATE would (region
 // is the connection's calls').
 func classifyRefresh(spec connection.Spec, region string, err error) validate.Problem {
-	t := explainTarget(spec, nil)
-	if p, ok := validate.ExplainCredentials(t, region, err); ok {
-		return p
-	}
-	return validate.Classify(validate.OpFor(t, region, "sts:AssumeRole", spec.RoleARN), err)
+	return (&connectionError{target: explainTarget(spec, nil), region: region, err: err}).problem("")
 }
 
 // invalidated reports connections whose cached credentials were dropped

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -79,10 +80,10 @@ func normalize(v any, t *sql.ColumnType) any {
 // query runs a gated SELECT through the store, which adds its own second
 // layer. Only catalog tables can be named.
 func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result, args []any) error {
-	if err := checkParamValues(q, args); err != nil {
+	args, err := paramValues(q, args)
+	if err != nil {
 		return err
 	}
-	args = canonicalArgs(args)
 	inline, err := c.inlineTables(q)
 	if err != nil {
 		return err
@@ -203,85 +204,53 @@ func QueryFailedError(q *sqlparse.Query, compiling bool, err error) *sqlparse.Er
 	return e
 }
 
-// checkParamValues refuses a parameter value of a type the query cannot
-// compare with a column (22023, naming the parameter), so that nothing
-// reaches the driver that it would turn into text of its own choosing: a
-// time.Time, say, which go-sqlite3 writes in another format than the
-// catalog's timestamps.
-func checkParamValues(q *sqlparse.Query, args []any) error {
-	for i, a := range args {
-		if n := paramLen(a); n > sqlparse.MaxStringLen {
-			return errorf(sqlstate.ProgramLimitExceeded, q.Pos(), "parameter $%d is %d bytes, over the %d a value may have", i+1, n, sqlparse.MaxStringLen).
-				WithHint("Catalog values are short; a parameter is held to the limit of a literal.")
-		}
-		switch v := a.(type) {
-		case nil, string, []byte, bool, int, int8, int16, int32, int64,
-			uint8, uint16, uint32, float32, float64:
-		case uint:
-			if uint64(v) > math.MaxInt64 {
-				return errorf(sqlstate.InvalidParameterValue, q.Pos(), "parameter $%d is out of range for a 64-bit integer", i+1)
-			}
-		case uint64:
-			if v > math.MaxInt64 {
-				return errorf(sqlstate.InvalidParameterValue, q.Pos(), "parameter $%d is out of range for a 64-bit integer", i+1)
-			}
-		default:
-			return errorf(sqlstate.InvalidParameterValue, q.Pos(), "parameter $%d has type %T, which a catalog query cannot take", i+1, a).
-				WithHint("Pass a string, a number, a bool, []byte or nil; a time as text in the catalog's format (RFC 3339, UTC).")
-		}
-	}
-	return nil
-}
-
-// canonicalArgs gives parameter values (checked by checkParamValues) the
-// types a store receives: nil, string, int64 or float64. Bytes are text
-// (no catalog column holds bytes, and SQLite would compare a blob with no
-// text as equal) and a bool is 1 or 0, as the catalog's booleans are.
-func canonicalArgs(args []any) []any {
+// paramValues checks the parameter values and gives them the types a
+// store receives: nil, string, int64 or float64. A value of a type the
+// query cannot compare with a column is refused (22023, naming the
+// parameter), so that nothing reaches the driver that it would turn into
+// text of its own choosing: a time.Time, say, which go-sqlite3 writes in
+// another format than the catalog's timestamps. Bytes are text (no
+// catalog column holds bytes, and SQLite would compare a blob with no text
+// as equal) and a bool is 1 or 0, as the catalog's booleans are. Text is
+// held to a literal's 64 KiB (54000).
+func paramValues(q *sqlparse.Query, args []any) ([]any, error) {
 	out := make([]any, len(args))
 	for i, a := range args {
-		switch v := a.(type) {
-		case []byte:
-			out[i] = string(v)
-		case bool:
-			out[i] = int64(0)
-			if v {
-				out[i] = int64(1)
-			}
-		case int:
-			out[i] = int64(v)
-		case int8:
-			out[i] = int64(v)
-		case int16:
-			out[i] = int64(v)
-		case int32:
-			out[i] = int64(v)
-		case uint:
-			out[i] = int64(v)
-		case uint8:
-			out[i] = int64(v)
-		case uint16:
-			out[i] = int64(v)
-		case uint32:
-			out[i] = int64(v)
-		case uint64:
-			out[i] = int64(v)
-		case float32:
-			out[i] = float64(v)
-		default: // nil, string, int64, float64
-			out[i] = a
+		v, err := paramValue(a)
+		if err != nil {
+			return nil, errorf(sqlstate.InvalidParameterValue, q.Pos(), "parameter $%d %s", i+1, err.Error()).
+				WithHint("Pass a string, a number, a bool, []byte or nil; a time as text in the catalog's format (RFC 3339, UTC).")
 		}
+		if text, ok := v.(string); ok && len(text) > sqlparse.MaxStringLen {
+			return nil, errorf(sqlstate.ProgramLimitExceeded, q.Pos(), "parameter $%d is %d bytes, over the %d a value may have", i+1, len(text), sqlparse.MaxStringLen).
+				WithHint("Catalog values are short; a parameter is held to the limit of a literal.")
+		}
+		out[i] = v
 	}
-	return out
+	return out, nil
 }
 
-// paramLen is the length of a text or byte parameter, 0 for others.
-func paramLen(a any) int {
+// paramValue is one parameter value in a store's types, or why not.
+func paramValue(a any) (any, error) {
 	switch v := a.(type) {
-	case string:
-		return len(v)
+	case nil, string, int64, float64:
+		return v, nil
 	case []byte:
-		return len(v)
+		return string(v), nil
+	case bool:
+		if v {
+			return int64(1), nil
+		}
+		return int64(0), nil
+	case float32:
+		return float64(v), nil
+	case int, int8, int16, int32:
+		return reflect.ValueOf(v).Int(), nil
+	case uint, uint8, uint16, uint32, uint64:
+		if u := reflect.ValueOf(v).Uint(); u <= math.MaxInt64 {
+			return int64(u), nil
+		}
+		return nil, errors.New("is out of range for a 64-bit integer")
 	}
-	return 0
+	return nil, fmt.Errorf("has type %T, which a catalog query cannot take", a)
 }

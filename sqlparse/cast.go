@@ -14,7 +14,12 @@ import (
 // CAST(x AS CHAR) is char(1) there, silently cutting the value to one
 // character; SIGNED is no type. Only targets that mean the same on both
 // stores are allowed.
-type castType struct{ sqlite, postgres string }
+type castType struct {
+	sqlite, postgres string
+	// truncate: PostgreSQL rounds a fraction cast to an integer, SQLite
+	// cuts it toward zero; on PostgreSQL the value is truncated first.
+	truncate bool
+}
 
 // castTarget is the store types of a CAST's target, or ok false for a
 // target the gate refuses.
@@ -23,12 +28,12 @@ func castTarget(tp *tidbtypes.FieldType) (castType, bool) {
 	switch tp.GetType() {
 	case mysql.TypeVarString, mysql.TypeString, mysql.TypeVarchar:
 		if unsized && tp.GetCharset() != "binary" {
-			return castType{"TEXT", "TEXT"}, true // CAST(x AS CHAR)
+			return castType{sqlite: "TEXT", postgres: "TEXT"}, true // CAST(x AS CHAR)
 		}
 	case mysql.TypeLonglong:
-		return castType{"INTEGER", "BIGINT"}, true // SIGNED, UNSIGNED
+		return castType{sqlite: "INTEGER", postgres: "BIGINT", truncate: true}, true // SIGNED, UNSIGNED
 	case mysql.TypeDouble, mysql.TypeFloat:
-		return castType{"REAL", "DOUBLE PRECISION"}, true
+		return castType{sqlite: "REAL", postgres: "DOUBLE PRECISION"}, true
 	}
 	return castType{}, false
 }
@@ -55,16 +60,23 @@ func (g *gate) gateCast(n *ast.FuncCastExpr) (ast.Node, bool) {
 type storeCast struct {
 	*ast.FuncCastExpr
 	name string
+	// truncate writes CAST(TRUNC(CAST(x AS NUMERIC)) AS name), which also
+	// reads text ('12') as SQLite's integer cast does.
+	truncate bool
 }
 
 func (c storeCast) Restore(ctx *tidbformat.RestoreCtx) error {
-	ctx.WriteKeyWord("CAST")
-	ctx.WritePlain("(")
+	ctx.WriteKeyWord("CAST(")
+	if c.truncate {
+		ctx.WriteKeyWord("TRUNC(CAST(")
+	}
 	if err := c.FuncCastExpr.Expr.Restore(ctx); err != nil {
 		return err
 	}
-	ctx.WriteKeyWord(" AS " + c.name)
-	ctx.WritePlain(")")
+	if c.truncate {
+		ctx.WriteKeyWord(" AS NUMERIC))")
+	}
+	ctx.WriteKeyWord(" AS " + c.name + ")")
 	return nil
 }
 
@@ -78,7 +90,7 @@ func (r *rewriter) castFor(n *ast.FuncCastExpr) ast.Node {
 	if r.target == forSQLite {
 		return storeCast{FuncCastExpr: n, name: t.sqlite}
 	}
-	return storeCast{FuncCastExpr: n, name: t.postgres}
+	return storeCast{FuncCastExpr: n, name: t.postgres, truncate: t.truncate}
 }
 
 // unwrapCasts puts the original CAST nodes back: walking a storeCast

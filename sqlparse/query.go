@@ -512,6 +512,12 @@ func (g *gate) Enter(n ast.Node) (ast.Node, bool) {
 		}
 	case *ast.FuncCastExpr:
 		return g.gateCast(n)
+	case *ast.Join:
+		if n.StraightJoin {
+			g.fail(n, sqlstate.FeatureNotSupported, "STRAIGHT_JOIN is not supported in catalog queries")
+			g.err.Hint = "Write JOIN."
+			return n, true
+		}
 	case *ast.CompareSubqueryExpr:
 		// SQLite has no ANY, ALL or SOME: refused on every store, so a
 		// query means the same on each.

@@ -2,28 +2,17 @@ package sqlite_test
 
 import (
 	"context"
-	"database/sql"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/conncat/conncat/catalog"
-	"github.com/conncat/conncat/catalog/sqlite"
 )
 
 // TestWatchStartsByForgettingEverything: a change committed between Open
 // and the watcher's first poll cannot be told from older history, so the
 // first report says "everything"; later changes arrive by ID.
 func TestWatchStartsByForgettingEverything(t *testing.T) {
-	db, err := sql.Open("sqlite3", sqlite.DSN(filepath.Join(t.TempDir(), "w.db")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	st, err := sqlite.New(db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, st := newStore(t)
 	c, err := catalog.Open(context.Background(), st, catalog.Options{Keys: testKey})
 	if err != nil {
 		t.Fatal(err)

@@ -32,22 +32,35 @@ func mustExec(t *testing.T, c *catalog.Catalog, script string) []*catalog.Result
 	return out
 }
 
-// TestMigrateFromFirstVersion writes a catalog at schema version 1, then
-// opens it with the current code, which migrates it and keeps its data.
-func TestMigrateFromFirstVersion(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "cat.db")
-	db, err := sql.Open("sqlite3", sqlite.DSN(path))
+// newStore is a store on a fresh SQLite file, closed when the test ends.
+func newStore(t *testing.T) (*sql.DB, *sqlite.Store) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", sqlite.DSN(filepath.Join(t.TempDir(), "cat.db")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	st, err := sqlite.New(db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.MigrateTo(context.Background(), 1); err != nil {
+	return db, st
+}
+
+// storeAt is newStore with its schema at version.
+func storeAt(t *testing.T, version int) (*sql.DB, *sqlite.Store) {
+	t.Helper()
+	db, st := newStore(t)
+	if err := st.MigrateTo(context.Background(), version); err != nil {
 		t.Fatal(err)
 	}
+	return db, st
+}
+
+// TestMigrateFromFirstVersion writes a catalog at schema version 1, then
+// opens it with the current code, which migrates it and keeps its data.
+func TestMigrateFromFirstVersion(t *testing.T) {
+	db, st := storeAt(t, 1)
 	var n int
 	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE name = 'mz_connection_validations'`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("version 1 should not have mz_connection_validations (n=%d, %v)", n, err)
@@ -84,19 +97,7 @@ func TestMigrateFromFirstVersion(t *testing.T) {
 // external IDs stay unique and tied to their connections.
 func TestMigrationFiveKeepsTheFeedAndExternalIDs(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "cat.db")
-	db, err := sql.Open("sqlite3", sqlite.DSN(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	st, err := sqlite.New(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.MigrateTo(ctx, 4); err != nil {
-		t.Fatal(err)
-	}
+	db, st := storeAt(t, 4)
 	if _, err := db.Exec(`INSERT INTO conncat_changes (seq, ids) VALUES (41, 'u1'), (42, 'u2');
 		INSERT INTO mz_connections VALUES ('u2', 'r', 'aws', 'o', 'CREATE CONNECTION r TO AWS (ASSUME ROLE ARN = ''arn:aws:iam::123456789012:role/A'')', '', 'then', 'then');
 		INSERT INTO conncat_external_ids (connection_id, external_id) VALUES ('u2', 'kept-external-id');

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/conncat/conncat"
+	"github.com/conncat/conncat/internal/testenv"
 )
 
 // The crash test: a child process runs mixed DDL against a catalog file
@@ -55,7 +56,8 @@ func TestCrashChild(t *testing.T) {
 		}
 		fmt.Fprintf(log, "done %s\n", op)
 	}
-	deadline := time.Now().Add(20 * time.Second)
+	// The parent kills it; the deadline only ends a child whose parent died.
+	deadline := time.Now().Add(testenv.HangBound)
 	for i := 0; time.Now().Before(deadline); i++ {
 		s, a, r, b := fmt.Sprintf("s_%s_%d", run, i), fmt.Sprintf("a_%s_%d", run, i), fmt.Sprintf("r_%s_%d", run, i), fmt.Sprintf("b_%s_%d", run, i)
 		exec("create "+s, "CREATE SECRET "+s+" AS 'value-one'")
@@ -106,7 +108,15 @@ func testCrashSafety(t *testing.T, backend string) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(50+rand.IntN(400)) * time.Millisecond)
+		// The kill lands at a random moment once the child is running
+		// statements (its start-up, slow on a busy machine, is not what is
+		// tested).
+		testenv.Eventually(t, "the child's first statement", func() bool {
+			b, _ := os.ReadFile(logPath)
+			return strings.Contains(string(b), "begin ")
+		})
+		// why: the pause is the randomness of the kill's moment, not a wait for anything.
+		time.Sleep(time.Duration(rand.IntN(300)) * time.Millisecond)
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		err = cmd.Wait()
 		logFile.Close()

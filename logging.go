@@ -80,6 +80,17 @@ func (e events) invalidated(ids []string, source string) {
 	}
 }
 
+// rechecked reports what became of a cached provider the change feed set
+// aside, once checked against the catalog: "unchanged" (back in use),
+// "dropped" (its connection is gone), "changed" or "unchecked" (rebuilt
+// on next use), "superseded" (used or changed again meanwhile), "not
+// held" (nothing was cached for it here). One event per ID the feed
+// names, after it was handled, so a test can wait for it. DEBUG: a
+// feed's echo of every DDL would otherwise fill an operator's log.
+func (e events) rechecked(id, outcome string) {
+	e.log.Debug("cached credentials checked against the catalog", "connection_id", id, "outcome", outcome, "source", "feed")
+}
+
 // setAside reports that the change feed was down: every cached provider
 // is checked against the catalog on next use.
 func (e events) setAside() {

@@ -151,15 +151,12 @@ func TestPostgresQueriesCannotReachSealedValues(t *testing.T) {
 // budget with 57014, on the server too (statement_timeout).
 func TestPostgresStatementTimeout(t *testing.T) {
 	cat := newPlace(t, "postgres").open(t, conncat.WithStatementTimeout(300*time.Millisecond))
+	// The query never ends on its own and builds no value, so only the
+	// budget can stop it; how long that took is logged, never asserted.
 	start := time.Now()
 	_, err := cat.Exec(context.Background(), "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n")
-	var e *conncat.Error
-	if !errors.As(err, &e) || e.Code != conncat.CodeQueryCanceled {
-		t.Fatalf("runaway query: %v", err)
-	}
-	if took := time.Since(start); took > 5*time.Second {
-		t.Fatalf("the query ran %v past a 300 ms budget", took)
-	}
+	wantCode(t, "runaway query", err, conncat.CodeQueryCanceled, "statement timeout")
+	t.Logf("stopped after %v", time.Since(start).Round(time.Millisecond))
 }
 
 // TestPostgresURLNeverPrinted: a URL that does not parse is refused

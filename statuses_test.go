@@ -11,6 +11,7 @@ import (
 
 	"github.com/conncat/conncat"
 	"github.com/conncat/conncat/awstest"
+	"github.com/conncat/conncat/internal/testenv"
 )
 
 // fakeClock is a clock tests move by hand, shared by the fake STS and the
@@ -52,17 +53,12 @@ func statusesByName(t *testing.T, cat *conncat.Catalog) map[string]statusRow {
 // refresh ends on its own goroutine.
 func awaitStatus(t *testing.T, cat *conncat.Catalog, name, want string) statusRow {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		row := statusesByName(t, cat)[name]
-		if row.status == want || time.Now().After(deadline) {
-			if row.status != want {
-				t.Fatalf("%s: status %q, want %q (%+v)", name, row.status, want, row)
-			}
-			return row
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	var row statusRow
+	testenv.Eventually(t, name+" with status "+want, func() bool {
+		row = statusesByName(t, cat)[name]
+		return row.status == want
+	})
+	return row
 }
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

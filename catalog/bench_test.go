@@ -14,7 +14,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	code := testenv.RunWithPostgres(m)
+	code := testenv.Run(m)
 	benchdata.Cleanup()
 	os.Exit(code)
 }

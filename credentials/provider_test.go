@@ -14,6 +14,7 @@ import (
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 
 	"github.com/conncat/conncat/connection"
+	"github.com/conncat/conncat/internal/testenv"
 )
 
 const (
@@ -37,10 +38,19 @@ type fakeSTS struct {
 	fail   error
 	count  atomic.Int64
 	delay  time.Duration
+	// release, when set, holds every call until it is closed.
+	release chan struct{}
 }
 
 func (f *fakeSTS) AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, _ ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
 	f.count.Add(1)
+	if f.release != nil {
+		select {
+		case <-f.release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	if f.delay > 0 {
 		select {
 		case <-time.After(f.delay):
@@ -146,13 +156,7 @@ func (f *fakeSTS) provider() *RoleProvider {
 // waitFor polls cond: background refreshes finish on their own schedule.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testenv.Eventually(t, what, cond)
 }
 
 func newFake(clk *clock) *fakeSTS {
@@ -258,16 +262,18 @@ func TestCacheOneRefreshForManyCallers(t *testing.T) {
 func TestCacheCallerCancellationDoesNotCancelRefresh(t *testing.T) {
 	clk := newClock()
 	f := newFake(clk)
-	f.delay = 50 * time.Millisecond
+	f.release = make(chan struct{})
 	c := NewCache(f.provider(), CacheOptions{Now: clk.Now})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { _, err := c.Retrieve(ctx); done <- err }()
-	time.Sleep(5 * time.Millisecond)
+	// The caller gives up while its refresh is in flight at STS.
+	waitFor(t, "the refresh to reach STS", func() bool { return f.count.Load() == 1 })
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled caller got %v", err)
 	}
+	close(f.release)
 	// A patient caller shares the same refresh, which was not cancelled.
 	if _, err := c.Retrieve(context.Background()); err != nil {
 		t.Fatal(err)

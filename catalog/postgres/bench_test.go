@@ -17,7 +17,7 @@ import (
 	"github.com/conncat/conncat/sqlparse"
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.RunWithPostgres(m)) }
+func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
 
 // seededConns is the size of the benchmarks' catalog.
 const seededConns = 1000

@@ -10,7 +10,7 @@ import (
 	"github.com/conncat/conncat/internal/testenv"
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.RunWithPostgres(m)) }
+func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
 
 // TestPostgresCatalog: the REPL runs on a catalog in PostgreSQL given by
 // URL, with its key file; without one it refuses to start and says why;

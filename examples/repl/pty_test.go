@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/conncat/conncat/internal/testenv"
 )
 
 // terminal collects what the REPL writes to its pseudo-terminal.
@@ -54,11 +56,12 @@ func TestInteractiveTerminal(t *testing.T) {
 	// expect waits until text has appeared n times in all the output.
 	expect := func(text string, n int) {
 		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
+		start := time.Now()
 		for strings.Count(screen.String(), text) < n {
-			if time.Now().After(deadline) {
+			if time.Since(start) > testenv.HangBound {
 				t.Fatalf("waited for %q ×%d; the terminal shows:\n%s", text, n, screen.String())
 			}
+			// Polling pause: the screen is read again after it.
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
@@ -90,8 +93,9 @@ func TestInteractiveTerminal(t *testing.T) {
 
 	// The up arrow recalls the last statement; Enter runs it again.
 	expect("conncat=> ", 4)
+	recalled := strings.Count(screen.String(), "aws_conn;")
 	send("\x1b[A")
-	time.Sleep(100 * time.Millisecond)
+	expect("aws_conn;", recalled+1) // the line editor redrew the recalled line
 	send("\r")
 	expect("(1 row)", 2)
 
@@ -114,7 +118,7 @@ func TestInteractiveTerminal(t *testing.T) {
 		if code := cmd.ProcessState.ExitCode(); code != 1 {
 			t.Errorf("exit %d (%v), want 1: a statement failed", code, err)
 		}
-	case <-time.After(15 * time.Second):
+	case <-time.After(testenv.HangBound):
 		t.Fatalf("\\q did not end the session:\n%s", screen.String())
 	}
 	hist, err := os.ReadFile(filepath.Join(home, ".conncat_history"))

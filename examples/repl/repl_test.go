@@ -9,19 +9,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/conncat/conncat/internal/testenv"
 )
 
 const fakeSecretKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
-// buildREPL builds the binary once per test run, as a user would run it.
+// buildREPL builds the binary, as a user would run it, once for every
+// test of the package.
 func buildREPL(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "repl")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
+	return testenv.Build(t, ".")
 }
 
 // TestScriptModeJSON drives the built binary with SQL on stdin and checks

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/conncat/conncat"
+	"github.com/conncat/conncat/internal/testenv"
 )
 
 // The spinner shows finished checks while a statement runs and erases its
@@ -15,13 +16,9 @@ func TestSpinnerShowsChecksAndErasesItself(t *testing.T) {
 	s := &spinner{w: &screen, delay: time.Millisecond, tick: 2 * time.Millisecond}
 	stop := s.start()
 	s.checkDone(conncat.CheckProgress{Check: "credentials", Status: "PASS"})
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(screen.String(), "credentials PASS") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the spinner never showed the finished check: %q", screen.String())
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testenv.Eventually(t, "the spinner shows the finished check", func() bool {
+		return strings.Contains(screen.String(), "credentials PASS")
+	})
 	stop()
 	if out := screen.String(); !strings.HasSuffix(out, "\r\x1b[K") {
 		t.Fatalf("the spinner's line was not erased: %q", out)

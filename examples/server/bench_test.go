@@ -15,7 +15,7 @@ import (
 	"github.com/conncat/conncat/internal/testenv"
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.RunWithPostgres(m)) }
+func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
 
 const benchConns = 1000
 

@@ -54,7 +54,7 @@ var shared struct {
 }
 
 // Postgres returns the cluster this test binary shares, started on first
-// use. A test binary that uses it stops it from TestMain (RunWithPostgres).
+// use. A test binary that uses it stops it from TestMain (Run).
 // The cluster cannot start: the test fails, it is never skipped.
 func Postgres(t testing.TB) *PostgresCluster {
 	t.Helper()
@@ -65,13 +65,15 @@ func Postgres(t testing.TB) *PostgresCluster {
 	return shared.c
 }
 
-// RunWithPostgres runs a package's tests and then stops the shared cluster
-// if a test started it: call it from TestMain.
-func RunWithPostgres(m *testing.M) int {
+// Run runs a package's tests and then stops what they shared: the
+// PostgreSQL cluster, if a test started it, and the binaries Build made.
+// Call it from TestMain.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if shared.c != nil {
 		shared.c.Stop()
 	}
+	removeBuilds()
 	return code
 }
 

@@ -11,7 +11,9 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io"
 	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -279,4 +281,89 @@ func sqliteStore(t testing.TB, db *sql.DB) *sqlite.Store {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// trackedFiles lists the files git tracks in this checkout.
+func trackedFiles(t *testing.T, patterns ...string) []string {
+	t.Helper()
+	out, err := exec.Command("git", append([]string{"ls-files", "-z", "--"}, patterns...)...).Output()
+	if err != nil {
+		t.Fatalf("git ls-files: %v", err)
+	}
+	return strings.FieldsFunc(string(out), func(r rune) bool { return r == 0 })
+}
+
+// TestRepositoryHoldsSource: no tracked file is over 1 MiB or a compiled
+// executable (ELF, Mach-O, PE), so build outputs cannot be committed
+// again (a 39 MB REPL binary once was, in eight versions).
+func TestRepositoryHoldsSource(t *testing.T) {
+	magics := map[string][]byte{
+		"ELF": []byte("\x7fELF"), "Mach-O": {0xcf, 0xfa, 0xed, 0xfe}, "Mach-O 32-bit": {0xce, 0xfa, 0xed, 0xfe},
+		"Mach-O universal": {0xca, 0xfe, 0xba, 0xbe}, "PE": []byte("MZ"),
+	}
+	files := trackedFiles(t)
+	if len(files) < 100 {
+		t.Fatalf("git lists only %d files: not a checkout of the repository?", len(files))
+	}
+	for _, path := range files {
+		info, err := os.Lstat(path)
+		if err != nil || !info.Mode().IsRegular() {
+			continue // deleted in the work tree, or a symlink
+		}
+		if info.Size() > 1<<20 {
+			t.Errorf("%s is %d bytes: the repository holds source, nothing over 1 MiB", path, info.Size())
+		}
+		head := make([]byte, 4)
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := io.ReadFull(f, head)
+		f.Close()
+		for kind, magic := range magics {
+			if bytes.HasPrefix(head[:n], magic) && (kind != "PE" || isPE(t, path)) {
+				t.Errorf("%s is a compiled %s executable: build outputs are not committed", path, kind)
+			}
+		}
+	}
+}
+
+// isPE reports whether a file that starts with "MZ" is a Windows
+// executable (its header points at a "PE\0\0" signature), not a text file
+// that happens to start with those letters.
+func isPE(t *testing.T, path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) < 0x40 {
+		return false
+	}
+	off := int(b[0x3c]) | int(b[0x3d])<<8 | int(b[0x3e])<<16 | int(b[0x3f])<<24
+	return off >= 0 && off+4 <= len(b) && string(b[off:off+4]) == "PE\x00\x00"
+}
+
+// TestSleepsSayWhy: a test waits on a condition, never on a duration (a
+// busy machine makes any duration too short). A time.Sleep in a test or
+// in the test helpers must carry a comment on its line or the line above
+// saying why it is not synchronisation (a polling pause, injected latency,
+// the randomness of a moment); testenv.Eventually is the way to wait.
+func TestSleepsSayWhy(t *testing.T) {
+	files := trackedFiles(t, "*_test.go", "internal/testenv/*.go", "awstest/*.go")
+	for _, path := range files {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(b), "\n")
+		for i, line := range lines {
+			if !strings.Contains(line, "time.Sleep(") || strings.HasPrefix(strings.TrimSpace(line), "//") {
+				continue
+			}
+			above := ""
+			if i > 0 {
+				above = strings.TrimSpace(lines[i-1])
+			}
+			if !strings.Contains(line, "//") && !strings.HasPrefix(above, "//") {
+				t.Errorf("%s:%d: time.Sleep without a comment saying why it is not synchronisation (wait with testenv.Eventually)", path, i+1)
+			}
+		}
+	}
 }

@@ -197,7 +197,7 @@ func (s *STS) serve(w http.ResponseWriter, r *http.Request) {
 	latency := s.latency
 	s.mu.Unlock()
 	if latency > 0 {
-		time.Sleep(latency)
+		time.Sleep(latency) // injected latency: a far-away region, for the tests that want one
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {

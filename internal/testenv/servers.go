@@ -19,6 +19,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // FreePort returns a port on 127.0.0.1 that was free a moment ago.
@@ -120,7 +125,7 @@ func Moto(t testing.TB) string {
 	port := strconv.Itoa(FreePort(t))
 	s := start(t, bin, nil, "-H", "127.0.0.1", "-p", port)
 	url := "http://127.0.0.1:" + port
-	s.waitReady(t, url+"/moto-api/", 60*time.Second)
+	s.waitReady(t, url+"/moto-api/", HangBound)
 	return url
 }
 
@@ -178,6 +183,40 @@ func MinIO(t testing.TB, env ...string) string {
 		"--address", fmt.Sprintf("127.0.0.1:%d", port),
 		"--console-address", fmt.Sprintf("127.0.0.1:%d", console))
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	s.waitReady(t, url+"/minio/health/ready", 60*time.Second)
+	region := "us-east-1"
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "MINIO_SITE_REGION="); ok {
+			region = v
+		}
+	}
+	s.waitReady(t, url+"/minio/health/ready", HangBound)
+	// Healthy is not ready: MinIO answers "Server not initialized" to STS
+	// and IAM calls for a while after its health check passes. Ready is
+	// when the calls the tests make succeed.
+	Eventually(t, "MinIO answers S3 and STS as its root user", func() bool {
+		select {
+		case <-s.exited:
+			t.Fatalf("%s exited before it was ready:\n%s", s.cmd.Path, s.out)
+		default:
+		}
+		return minioAnswers(url, region)
+	})
 	return url
+}
+
+// minioAnswers reports whether MinIO at url (in region) serves a signed
+// S3 call and a signed STS AssumeRole (the two kinds of call the tests
+// make).
+func minioAnswers(url, region string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cfg := aws.Config{Region: region, BaseEndpoint: aws.String(url),
+		Credentials: credentials.NewStaticCredentialsProvider(MinIORootUser, MinIORootPassword, "")}
+	if _, err := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }).ListBuckets(ctx, &s3.ListBucketsInput{}); err != nil {
+		return false
+	}
+	_, err := sts.NewFromConfig(cfg).AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn: aws.String("arn:minio:iam:::role/readiness"), RoleSessionName: aws.String("conncat-readiness"),
+		DurationSeconds: aws.Int32(900)})
+	return err == nil
 }

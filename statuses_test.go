@@ -183,13 +183,13 @@ func TestStatusTable(t *testing.T) {
 		// A routine refresh shows as refreshing while STS answers, with
 		// the current credentials still served, then fresh again.
 		row := statusesByName(t, cat)["r"]
-		fake.SetLatency(300 * time.Millisecond)
+		release := fake.Hold()
 		clock.Set(clock.Now().Add(56 * time.Minute))
 		if err := retrieve("r"); err != nil {
 			t.Fatal(err)
 		}
 		awaitStatus(t, cat, "r", "refreshing")
-		fake.SetLatency(0)
+		release()
 		if after := awaitStatus(t, cat, "r", "fresh"); after.stsCalls != row.stsCalls+1 || after.expiresAt == row.expiresAt {
 			t.Errorf("after a routine refresh: %+v (before %+v)", after, row)
 		}

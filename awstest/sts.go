@@ -40,6 +40,7 @@ type STS struct {
 	mu       sync.Mutex
 	now      func() time.Time
 	latency  time.Duration
+	held     chan struct{}       // set while Hold holds requests
 	users    map[string]*user    // by access key ID
 	sessions map[string]*session // by access key ID
 	roles    map[string]*role    // by ARN
@@ -87,6 +88,26 @@ func (s *STS) SetClock(now func() time.Time) { s.mu.Lock(); s.now = now; s.mu.Un
 // SetLatency delays every response, to measure how many round trips a
 // client makes in sequence.
 func (s *STS) SetLatency(d time.Duration) { s.mu.Lock(); s.latency = d; s.mu.Unlock() }
+
+// Hold makes every request wait until release is called (or its client
+// gives up), so a test can look at a caller while its call is in flight
+// however slow the machine. Requests that arrive after release answer at
+// once.
+func (s *STS) Hold() (release func()) {
+	gate := make(chan struct{})
+	s.mu.Lock()
+	s.held = gate
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.held = nil
+			s.mu.Unlock()
+			close(gate)
+		})
+	}
+}
 
 var userARN = regexp.MustCompile(`^arn:aws:iam::(\d{12}):user/[\w+=,.@/-]+$`)
 var roleARN = regexp.MustCompile(`^arn:aws:iam::(\d{12}):role/(?:[\w+=,.@-]+/)*([\w+=,.@-]+)$`)
@@ -194,8 +215,15 @@ func validation(format string, args ...any) *apiError {
 
 func (s *STS) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	latency := s.latency
+	latency, held := s.latency, s.held
 	s.mu.Unlock()
+	if held != nil {
+		select {
+		case <-held:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	if latency > 0 {
 		time.Sleep(latency) // injected latency: a far-away region, for the tests that want one
 	}

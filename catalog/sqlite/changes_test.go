@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/conncat/conncat/catalog"
+	"github.com/conncat/conncat/internal/testenv"
 )
 
 // TestWatchStartsByForgettingEverything: a change committed between Open
@@ -36,7 +37,7 @@ func TestWatchStartsByForgettingEverything(t *testing.T) {
 		if r.all || len(r.ids) != 1 || r.ids[0] != "u1" {
 			t.Fatalf("report %+v: want [u1]", r)
 		}
-	case <-time.After(2 * time.Second):
+	case <-time.After(testenv.HangBound):
 		t.Fatal("no report of the ALTER")
 	}
 }

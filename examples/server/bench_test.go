@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -24,12 +25,12 @@ const benchConns = 1000
 func benchServer(b *testing.B) string {
 	b.Helper()
 	dir := b.TempDir()
-	cfg := &config{listen: "127.0.0.1:0", user: "conncat", maxConns: 100, idleTimeout: time.Minute, authTimeout: time.Minute,
-		passwordFile: filepath.Join(dir, "password")}
+	cfg := &config{listen: "127.0.0.1:0", user: "conncat", maxConns: 100, maxStartups: 32, idleTimeout: time.Minute,
+		authTimeout: time.Minute, writeTimeout: time.Minute, passwordFile: filepath.Join(dir, "password")}
 	if err := os.WriteFile(cfg.passwordFile, []byte(testPassword), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	srv, err := newServer(cfg)
+	srv, err := newServer(cfg, io.Discard)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func benchServer(b *testing.B) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	go srv.serve(ctx, l)
+	go func() { _ = srv.serve(ctx, l) }()
 	b.Cleanup(func() { cancel(); l.Close(); cat.Close() })
 	return fmt.Sprintf("postgres://conncat:%s@%s/conncat?sslmode=disable", testPassword, l.Addr())
 }

@@ -30,8 +30,12 @@ import (
 type config struct {
 	cliflags.Catalog
 	listen, user, passwordFile, tlsCert, tlsKey string
-	maxConns                                    int
-	idleTimeout, authTimeout                    time.Duration
+	// maxConns bounds logged-in sessions; maxStartups the sockets still
+	// starting up or authenticating (the oldest is closed for a new one).
+	maxConns, maxStartups                  int
+	idleTimeout, authTimeout, writeTimeout time.Duration
+	// plaintextLoopback lets a loopback client skip TLS on a TLS server.
+	plaintextLoopback bool
 }
 
 func main() {
@@ -43,7 +47,7 @@ func run(args []string, stderr io.Writer) int {
 	if err != nil {
 		return 2
 	}
-	srv, err := newServer(cfg)
+	srv, err := newServer(cfg, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "server:", err)
 		return 2
@@ -64,7 +68,10 @@ func run(args []string, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "conncat server listening on %s\n", l.Addr())
 	go func() { <-ctx.Done(); l.Close() }()
-	srv.serve(ctx, l)
+	if err := srv.serve(ctx, l); err != nil {
+		fmt.Fprintln(stderr, "server: stopped serving:", err)
+		return 1
+	}
 	return 0
 }
 
@@ -78,9 +85,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.passwordFile, "password-file", "", "file holding the user's password (else CONNCAT_SERVER_PASSWORD)")
 	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "TLS certificate (PEM)")
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "TLS private key (PEM)")
-	fs.IntVar(&cfg.maxConns, "max-connections", 100, "connections served at once; more are refused with 53300")
+	fs.IntVar(&cfg.maxConns, "max-connections", 100, "logged-in sessions served at once; more are refused with 53300")
+	fs.IntVar(&cfg.maxStartups, "max-startups", 32, "connections not yet logged in at once; a new one closes the oldest")
 	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", 10*time.Minute, "close a connection idle this long")
 	fs.DurationVar(&cfg.authTimeout, "authentication-timeout", 30*time.Second, "close a connection that has not logged in after this long")
+	fs.DurationVar(&cfg.writeTimeout, "write-timeout", time.Minute, "close a connection whose client has not read what the server sent for this long")
+	fs.BoolVar(&cfg.plaintextLoopback, "allow-plaintext-loopback", false, "with -tls-cert, still let clients on loopback log in without TLS")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -88,12 +98,16 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		fmt.Fprintf(stderr, "unexpected argument %q\n", fs.Arg(0))
 		return nil, errors.New("usage")
 	}
+	if cfg.maxConns < 1 || cfg.maxStartups < 1 || cfg.idleTimeout <= 0 || cfg.authTimeout <= 0 || cfg.writeTimeout <= 0 {
+		fmt.Fprintln(stderr, "-max-connections, -max-startups and the timeouts must be positive")
+		return nil, errors.New("usage")
+	}
 	return cfg, nil
 }
 
 // newServer checks what the server must never start without: a password,
 // and TLS when it listens beyond loopback.
-func newServer(cfg *config) (*server, error) {
+func newServer(cfg *config, stderr io.Writer) (*server, error) {
 	password := os.Getenv("CONNCAT_SERVER_PASSWORD")
 	if cfg.passwordFile != "" {
 		b, err := os.ReadFile(cfg.passwordFile)
@@ -109,15 +123,12 @@ func newServer(cfg *config) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	decoyPassword := make([]byte, 32)
-	if _, err := rand.Read(decoyPassword); err != nil {
+	decoyKey := make([]byte, 32)
+	if _, err := rand.Read(decoyKey); err != nil {
 		return nil, err
 	}
-	decoy, err := newVerifier(string(decoyPassword))
-	if err != nil {
-		return nil, err
-	}
-	srv := &server{cfg: cfg, verifier: v, decoy: decoy, slots: make(chan struct{}, cfg.maxConns), sessions: map[uint32]*session{}}
+	srv := &server{cfg: cfg, verifier: v, decoyKey: decoyKey, slots: make(chan struct{}, cfg.maxConns),
+		startups: newStartups(cfg.maxStartups), sessions: map[uint32]*session{}, stderr: stderr}
 	if cfg.tlsCert != "" || cfg.tlsKey != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey)
 		if err != nil {

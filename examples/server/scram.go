@@ -36,6 +36,18 @@ func newVerifier(password string) (*verifier, error) {
 	return &verifier{salt: salt, storedKey: stored[:], serverKey: hmacSHA256(salted, "Server Key")}, nil
 }
 
+// decoyVerifier is the verifier a user that does not exist is answered
+// with: no password matches it, and its salt is derived from the name
+// with a key only this process knows, so the same unknown name always
+// gets the same salt, a different name another one — as real users of a
+// PostgreSQL server look. (One salt for every unknown name would tell
+// them apart from the real user's.)
+func decoyVerifier(key []byte, user string) *verifier {
+	salt := hmacSHA256(key, "conncat decoy salt\x00"+user)[:16]
+	return &verifier{salt: salt, storedKey: hmacSHA256(key, "conncat decoy stored key\x00"+user),
+		serverKey: hmacSHA256(key, "conncat decoy server key\x00"+user)}
+}
+
 func hmacSHA256(key []byte, msg string) []byte {
 	h := hmac.New(sha256.New, key)
 	h.Write([]byte(msg))

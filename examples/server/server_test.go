@@ -25,6 +25,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/conncat/conncat/internal/testenv"
 )
@@ -37,10 +38,23 @@ const testPassword = "fake-server-password-5521"
 // password), once it has answered a real query.
 func startServer(t *testing.T, extra ...string) string {
 	t.Helper()
+	url, _ := launchServer(t, 0, extra...)
+	return url
+}
+
+// launchServer is startServer with, if files > 0, the server's limit of
+// open files (ulimit -n) set that low; it also returns what the server
+// writes to stderr.
+func launchServer(t *testing.T, files int, extra ...string) (string, *lockedBuilder) {
+	t.Helper()
 	bin := testenv.Build(t, ".")
 	dir := t.TempDir()
 	port := testenv.FreePort(t)
-	cmd := exec.Command(bin, append([]string{"-listen", fmt.Sprintf("127.0.0.1:%d", port), "-db", filepath.Join(dir, "c.db")}, extra...)...)
+	args := append([]string{"-listen", fmt.Sprintf("127.0.0.1:%d", port), "-db", filepath.Join(dir, "c.db")}, extra...)
+	cmd := exec.Command(bin, args...)
+	if files > 0 {
+		cmd = exec.Command("sh", append([]string{"-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, files), bin}, args...)...)
+	}
 	cmd.Env = append(os.Environ(), "CONNCAT_SERVER_PASSWORD="+testPassword)
 	out := &lockedBuilder{}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -69,7 +83,7 @@ func startServer(t *testing.T, extra ...string) string {
 		var one int
 		return conn.QueryRow(ctx, "SELECT 1", pgx.QueryExecModeSimpleProtocol).Scan(&one) == nil && one == 1
 	})
-	return url
+	return url, out
 }
 
 // lockedBuilder collects a server's output, written by its process while
@@ -494,5 +508,168 @@ func TestServerBoundsWhatAClientCanHold(t *testing.T) {
 	var pe *pgconn.PgError
 	if err == nil || (errors.As(err, &pe) && pe.Code != "54000") {
 		t.Fatalf("a 9 MiB message: %v", err)
+	}
+}
+
+// answers reports whether a client logs in with the password and gets
+// SELECT 1 answered.
+func answers(url string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, strings.Replace(url, "conncat@", "conncat:"+testPassword+"@", 1))
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	var one int
+	return conn.QueryRow(ctx, "SELECT 1", pgx.QueryExecModeSimpleProtocol).Scan(&one)
+}
+
+// silentSockets opens n connections that never say anything.
+func silentSockets(t *testing.T, url string, n int) []net.Conn {
+	t.Helper()
+	host := strings.TrimPrefix(strings.SplitN(url, "/", 4)[2], "conncat@")
+	var conns []net.Conn
+	for range n {
+		c, err := net.Dial("tcp", host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return conns
+}
+
+// TestSilentSocketsLockNobodyOut: sockets that connect and say nothing
+// hold no session slot, and past -max-startups a newcomer closes the
+// oldest of them, so a real user logs in at once while they wait out a
+// long authentication timeout.
+func TestSilentSocketsLockNobodyOut(t *testing.T) {
+	url := startServer(t, "-max-connections", "2", "-max-startups", "4", "-authentication-timeout", "10m")
+	silent := silentSockets(t, url, 100)
+	for range 3 {
+		if err := answers(url); err != nil {
+			t.Fatalf("a real user beside 100 silent sockets: %v", err)
+		}
+	}
+	// The oldest silent sockets were closed by the server.
+	_ = silent[0].SetReadDeadline(time.Now().Add(testenv.HangBound))
+	if _, err := silent[0].Read(make([]byte, 1)); errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatal("the oldest silent socket is still open")
+	}
+}
+
+// TestOutOfDescriptorsKeepsServing: when accepting fails because the
+// process is out of file descriptors, the server backs off and goes on
+// serving instead of exiting; once the sockets go away, users log in.
+func TestOutOfDescriptorsKeepsServing(t *testing.T) {
+	url, stderr := launchServer(t, 48, "-max-startups", "200", "-authentication-timeout", "10m")
+	silent := silentSockets(t, url, 120)
+	testenv.Eventually(t, "accept fails for want of descriptors", func() bool {
+		return strings.Contains(stderr.String(), "too many open files")
+	})
+	for _, c := range silent {
+		c.Close()
+	}
+	testenv.Eventually(t, "a user logs in after the flood", func() bool { return answers(url) == nil })
+	if strings.Contains(stderr.String(), "stopped serving") {
+		t.Fatalf("the server stopped serving:\n%s", stderr)
+	}
+}
+
+// TestStalledReaderIsClosed: a client that sends queries and never reads
+// the answers cannot hold its session: writes time out after
+// -write-timeout and the server closes it, freeing the only slot.
+func TestStalledReaderIsClosed(t *testing.T) {
+	url := startServer(t, "-max-connections", "1", "-write-timeout", "1s")
+	conn := connectWhenFree(t, strings.Replace(url, "conncat@", "conncat:"+testPassword+"@", 1))
+	raw := conn.PgConn().Conn()
+	// Queries whose answers (several MB) fill both sockets' buffers.
+	query := &pgproto3.Query{String: "SELECT repeat('x', 1000000) FROM (VALUES (1),(2),(3),(4),(5),(6),(7),(8)) v"}
+	msg, err := query.Encode(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for range 64 {
+			if _, err := raw.Write(msg); err != nil {
+				return
+			}
+		}
+	}()
+	testenv.Eventually(t, "the stalled session's slot is free", func() bool { return answers(url) == nil })
+}
+
+// TestTLSServerRefusesPlaintext: with a certificate, a client that does
+// not ask for TLS is refused with 28000 before it can send a password or
+// a secret in the clear, unless -allow-plaintext-loopback lets loopback
+// clients in.
+func TestTLSServerRefusesPlaintext(t *testing.T) {
+	cert, key := selfSigned(t, t.TempDir())
+	url := startServer(t, "-tls-cert", cert, "-tls-key", key)
+	err := answers(url) // sslmode=disable
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "28000" || !strings.Contains(pe.Hint, "sslmode=require") {
+		t.Fatalf("plaintext login to a TLS server: %v", err)
+	}
+	if err := answers(strings.Replace(url, "sslmode=disable", "sslmode=require", 1)); err != nil {
+		t.Fatalf("TLS login: %v", err)
+	}
+	lenient := startServer(t, "-tls-cert", cert, "-tls-key", key, "-allow-plaintext-loopback")
+	if err := answers(lenient); err != nil {
+		t.Fatalf("plaintext from loopback with -allow-plaintext-loopback: %v", err)
+	}
+}
+
+// saltFor starts a SCRAM exchange as user and returns the salt the
+// server offers (then hangs up).
+func saltFor(t *testing.T, url, user string) string {
+	t.Helper()
+	host := strings.TrimPrefix(strings.SplitN(url, "/", 4)[2], "conncat@")
+	conn, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(testenv.HangBound))
+	fe := pgproto3.NewFrontend(conn, conn)
+	fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersionNumber, Parameters: map[string]string{"user": user, "database": "conncat"}})
+	fe.Send(&pgproto3.SASLInitialResponse{AuthMechanism: "SCRAM-SHA-256", Data: []byte("n,,n=,r=fakeclientnonce0123")})
+	if err := fe.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		msg, err := fe.Receive()
+		if err != nil {
+			t.Fatalf("%s: %v", user, err)
+		}
+		if cont, ok := msg.(*pgproto3.AuthenticationSASLContinue); ok {
+			for _, field := range strings.Split(string(cont.Data), ",") {
+				if salt, ok := strings.CutPrefix(field, "s="); ok {
+					return salt
+				}
+			}
+			t.Fatalf("%s: no salt in %q", user, cont.Data)
+		}
+	}
+}
+
+// TestUnknownUsersLookLikeReal: the salt an unknown user is offered is
+// its own (stable for the name, different for another name), as a real
+// user's is, so salts do not tell which user names exist.
+func TestUnknownUsersLookLikeReal(t *testing.T) {
+	url := startServer(t)
+	real1, real2 := saltFor(t, url, "conncat"), saltFor(t, url, "conncat")
+	ghost1, ghost2, other := saltFor(t, url, "ghost"), saltFor(t, url, "ghost"), saltFor(t, url, "phantom")
+	if real1 != real2 || ghost1 != ghost2 {
+		t.Fatalf("a name's salt changed between logins: real %s %s, unknown %s %s", real1, real2, ghost1, ghost2)
+	}
+	if ghost1 == other || ghost1 == real1 || other == real1 {
+		t.Fatalf("salts shared between names: real %s, ghost %s, phantom %s", real1, ghost1, other)
 	}
 }

@@ -27,6 +27,10 @@ type session struct {
 	pid    uint32
 	secret []byte
 	user   string
+	// loggedIn is called once the client has authenticated and holds a
+	// session slot (admitted), which the server gives back when it ends.
+	loggedIn func()
+	admitted bool
 
 	mu      sync.Mutex
 	running context.CancelFunc // the statement in flight, for CancelRequest
@@ -50,6 +54,7 @@ func (s *session) run(ctx context.Context) {
 	if err != nil || !ok {
 		return
 	}
+	s.loggedIn()
 	_ = s.conn.SetDeadline(time.Time{})
 	s.greet()
 	for ctx.Err() == nil {
@@ -117,6 +122,13 @@ func (s *session) startup() (bool, error) {
 			s.srv.cancel(m.ProcessID, m.SecretKey)
 			return false, nil
 		case *pgproto3.StartupMessage:
+			if s.srv.tls != nil && !s.encrypted() && !(s.srv.cfg.plaintextLoopback && isLoopback(s.conn.RemoteAddr())) {
+				// PostgreSQL's hostssl: with a certificate, passwords and
+				// secrets never cross the network in the clear.
+				s.fatalWithHint(conncat.CodeInvalidAuthorizationSpec, "this server accepts only TLS connections: the client did not ask for encryption",
+					"Connect with sslmode=require (or verify-full with the server's CA).")
+				return false, nil
+			}
 			return s.authenticate(m), nil
 		default:
 			return false, fmt.Errorf("unexpected start-up message %T", msg)
@@ -155,7 +167,7 @@ func (s *session) authenticate(m *pgproto3.StartupMessage) bool {
 	// password matches, so the answer does not tell which users exist.
 	v := s.srv.verifier
 	if s.user != s.srv.cfg.user {
-		v = s.srv.decoy
+		v = decoyVerifier(s.srv.decoyKey, s.user)
 	}
 	x := &scramExchange{v: v}
 	s.be.Send(&pgproto3.AuthenticationSASL{AuthMechanisms: []string{"SCRAM-SHA-256"}})
@@ -183,6 +195,12 @@ func (s *session) authenticate(m *pgproto3.StartupMessage) bool {
 	serverFinal, err := x.final(string(response.Data))
 	if err != nil {
 		s.fatal(conncat.CodeInvalidPassword, fmt.Sprintf("password authentication failed for user %q", s.user))
+		return false
+	}
+	// A session slot is taken only now: sockets that never log in hold
+	// none.
+	if s.admitted = s.srv.admit(); !s.admitted {
+		s.fatal(conncat.CodeTooManyConnections, "sorry, too many clients already")
 		return false
 	}
 	s.be.Send(&pgproto3.AuthenticationSASLFinal{Data: []byte(serverFinal)})
@@ -218,9 +236,23 @@ func (s *session) ready() {
 	_ = s.be.Flush()
 }
 
-func (s *session) fatal(code, message string) {
-	s.be.Send(&pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: code, Message: message})
+func (s *session) fatal(code, message string) { s.fatalWithHint(code, message, "") }
+
+func (s *session) fatalWithHint(code, message, hint string) {
+	s.be.Send(&pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: code, Message: message, Hint: hint})
 	_ = s.be.Flush()
+}
+
+// encrypted reports whether the session runs over TLS.
+func (s *session) encrypted() bool {
+	_, ok := s.conn.(*tls.Conn)
+	return ok
+}
+
+// isLoopback reports whether addr is on this machine.
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
 
 // simpleQuery runs every statement of a Query message, each with its own

@@ -18,6 +18,38 @@ import (
 // cannot grow the server's memory without end.
 const maxPrepared = 1000
 
+// maxSessionBytes bounds what a session keeps between messages: the text
+// of its prepared statements and the values bound to its portals (1,000
+// statements of 4 MiB would otherwise hold 4 GB).
+const maxSessionBytes = 64 << 20
+
+// heldBytes is what the session keeps now, by maxSessionBytes' count.
+func (s *session) heldBytes() int {
+	n := 0
+	for _, p := range s.prepared {
+		n += len(p.text)
+	}
+	for _, pt := range s.portals {
+		for _, a := range pt.args {
+			if v, ok := a.(string); ok {
+				n += len(v)
+			}
+		}
+	}
+	return n
+}
+
+// checkHeld refuses to keep more bytes than maxSessionBytes, counting
+// what replaces an existing statement or portal as freed.
+func (s *session) checkHeld(adding, replacing int) error {
+	if s.heldBytes()-replacing+adding <= maxSessionBytes {
+		return nil
+	}
+	return &conncat.Error{Code: conncat.CodeProgramLimitExceeded, Position: -1,
+		Message: fmt.Sprintf("prepared statements and bound values of this session would hold more than %d MiB", maxSessionBytes>>20),
+		Hint:    "Close the statements and portals no longer needed (DEALLOCATE, or the driver's Close)."}
+}
+
 // prepared is a statement named by Parse; portal a bound statement.
 type prepared struct {
 	text string
@@ -117,6 +149,13 @@ func (s *session) parse(m *pgproto3.Parse) error {
 			Message: fmt.Sprintf("more than %d prepared statements in one session", maxPrepared),
 			Hint:    "Close the statements no longer needed (DEALLOCATE, or the driver's Close)."}
 	}
+	replacing := 0
+	if old, ok := s.prepared[m.Name]; ok {
+		replacing = len(old.text)
+	}
+	if err := s.checkHeld(len(m.Query), replacing); err != nil {
+		return err
+	}
 	p := &prepared{text: m.Query}
 	if len(stmts) == 1 {
 		p.stmt = stmts[0]
@@ -141,10 +180,23 @@ func (s *session) bind(m *pgproto3.Bind) error {
 	// Parameters are announced as text (Describe), so drivers send text;
 	// a binary text value is its bytes too.
 	args := make([]any, len(m.Parameters))
+	size := 0
 	for i, v := range m.Parameters {
 		if v != nil {
 			args[i] = string(v)
+			size += len(v)
 		}
+	}
+	replacing := 0
+	if old, ok := s.portals[m.DestinationPortal]; ok {
+		for _, a := range old.args {
+			if v, ok := a.(string); ok {
+				replacing += len(v)
+			}
+		}
+	}
+	if err := s.checkHeld(size, replacing); err != nil {
+		return err
 	}
 	if _, replacing := s.portals[m.DestinationPortal]; !replacing && len(s.portals) >= maxPrepared {
 		return &conncat.Error{Code: conncat.CodeProgramLimitExceeded, Position: -1,

@@ -589,8 +589,12 @@ func TestStalledReaderIsClosed(t *testing.T) {
 	url := startServer(t, "-max-connections", "1", "-write-timeout", "1s")
 	conn := connectWhenFree(t, strings.Replace(url, "conncat@", "conncat:"+testPassword+"@", 1))
 	raw := conn.PgConn().Conn()
-	// Queries whose answers (several MB) fill both sockets' buffers.
-	query := &pgproto3.Query{String: "SELECT repeat('x', 1000000) FROM (VALUES (1),(2),(3),(4),(5),(6),(7),(8)) v"}
+	// A small receive buffer, and answers of 800 kB each: a few fill
+	// both sockets' buffers.
+	if err := raw.(*net.TCPConn).SetReadBuffer(4096); err != nil {
+		t.Fatal(err)
+	}
+	query := &pgproto3.Query{String: "SELECT repeat('x', 100000) FROM (VALUES (1),(2),(3),(4),(5),(6),(7),(8)) v"}
 	msg, err := query.Encode(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -671,5 +675,36 @@ func TestUnknownUsersLookLikeReal(t *testing.T) {
 	}
 	if ghost1 == other || ghost1 == real1 || other == real1 {
 		t.Fatalf("salts shared between names: real %s, ghost %s, phantom %s", real1, ghost1, other)
+	}
+}
+
+// TestSessionStateBoundedInBytes: prepared statements are bounded by what
+// their text holds, not only by their count: past 64 MiB a Parse is
+// refused with 54000 and the session goes on.
+func TestSessionStateBoundedInBytes(t *testing.T) {
+	url := strings.Replace(startServer(t), "conncat@", "conncat:"+testPassword+"@", 1)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	text := "SELECT 1 -- " + strings.Repeat("x", 4<<20-64)
+	var refused error
+	for i := range 20 {
+		if _, refused = conn.Prepare(ctx, fmt.Sprintf("big_%d", i), text); refused != nil {
+			if i < 15 {
+				t.Fatalf("statement %d (%d MiB held) refused: %v", i, 4*i, refused)
+			}
+			break
+		}
+	}
+	var pe *pgconn.PgError
+	if !errors.As(refused, &pe) || pe.Code != "54000" || !strings.Contains(pe.Message, "64 MiB") {
+		t.Fatalf("20 prepared statements of 4 MiB: %v", refused)
+	}
+	var one int
+	if err := conn.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
+		t.Fatalf("after the refusal: %v", err)
 	}
 }

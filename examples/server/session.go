@@ -78,8 +78,11 @@ func (s *session) run(ctx context.Context) {
 		case *pgproto3.Terminate:
 			return
 		case *pgproto3.Sync:
+			// Sync ends the implicit transaction, and with it every
+			// portal (PostgreSQL's rule outside BEGIN): a described
+			// portal's result is not kept past it.
 			s.failed = false
-			delete(s.portals, "")
+			clear(s.portals)
 			s.ready()
 		case *pgproto3.Parse, *pgproto3.Bind, *pgproto3.Describe, *pgproto3.Execute, *pgproto3.Close, *pgproto3.Flush:
 			s.extended(ctx, msg)

@@ -3,6 +3,7 @@ package conncat_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -87,4 +88,41 @@ func TestEveryErrorCoded(t *testing.T) {
 	wantCode(t, "AWSConfig", err, "08003", "closed")
 	_, err = cat.S3Location(ctx, "s")
 	wantCode(t, "S3Location", err, "08003", "closed")
+}
+
+// TestNamesThatLookAlike: a name may not hold a character that cannot be
+// seen (zero-width, format, default-ignorable, a space other than ASCII's),
+// so "prod" and a name that only looks like it cannot both exist; and
+// every name in a query, however it is quoted, keeps the 255-byte limit.
+// On both stores.
+func TestNamesThatLookAlike(t *testing.T) { forEachBackend(t, testNamesThatLookAlike) }
+
+func testNamesThatLookAlike(t *testing.T, backend string) {
+	cat, _ := openOn(t, backend)
+	ctx := context.Background()
+	mustExec(t, cat, `CREATE SECRET prod AS 'fake'`)
+	for _, r := range []rune{0x200B, 0xFEFF, 0x00AD, 0x2060, 0x180E, 0x034F, 0x3164, 0xE0041, 0xFE0F, 0x00A0, 0x3000, 0x200D, 0x2028} {
+		for _, name := range []string{"pro" + string(r) + "d", `"pro` + string(r) + `d"`} {
+			_, err := cat.Exec(ctx, "CREATE SECRET "+name+" AS 'fake'")
+			wantCode(t, fmt.Sprintf("a name with %U", r), err, conncat.CodeInvalidName, fmt.Sprintf("%U", r))
+		}
+		_, err := cat.Exec(ctx, "SELECT `pro"+string(r)+"d` FROM mz_secrets")
+		wantCode(t, fmt.Sprintf("a query name with %U", r), err, conncat.CodeInvalidName, fmt.Sprintf("%U", r))
+	}
+	long := strings.Repeat("c", 1000)
+	for _, sql := range []string{
+		"SELECT `" + long + "` FROM mz_connections",
+		"SELECT 1 AS `" + long[:300] + "`",
+		`SELECT 1 AS "` + long[:300] + `"`,
+		"SELECT x.id FROM mz_connections AS `" + long[:300] + "`",
+		"WITH `" + long[:300] + "` AS (SELECT 1) SELECT 1",
+		"WITH w(`" + long[:300] + "`) AS (SELECT 1) SELECT 1",
+		"SELECT * FROM `" + long[:300] + "`",
+	} {
+		_, err := cat.Exec(ctx, sql)
+		wantCode(t, sql[:40], err, conncat.CodeNameTooLong, "longer than 255 bytes")
+	}
+	if res := mustExec(t, cat, "SELECT `name` AS `"+long[:255]+"` FROM mz_secrets"); res[0].Columns[0] != long[:255] {
+		t.Fatalf("a 255-byte alias: %v", res[0].Columns)
+	}
 }

@@ -265,16 +265,34 @@ func onlySpaceAndComments(s string) bool {
 }
 
 // checkNameChars refuses a name holding a character that can rewrite a
-// terminal or the order of text around it: control characters (C0, DEL,
-// C1: escapes, newlines, carriage returns), bidirectional overrides and
-// line separators. Names are printed in other users' SHOW output, CSV and
-// logs; refusing them here keeps every output safe without escaping.
+// terminal or the order of text around it, or that cannot be seen: control
+// characters (C0, DEL, C1: escapes, newlines, carriage returns), format
+// characters (bidirectional overrides, zero-width spaces and joiners, the
+// byte order mark, soft hyphens, tags), the other default-ignorable code
+// points (combining grapheme joiner, Hangul fillers, variation selectors)
+// and every space and line separator but the ASCII space. Names are
+// printed in other users' SHOW output, CSV and logs; refusing them here
+// keeps every output safe without escaping, and two names that look the
+// same ("prod" and "pro\u200bd") cannot both exist (Unicode's identifier
+// rules, UAX #31, exclude the same classes).
 func checkNameChars(name string, pos int) *Error {
 	for _, r := range name {
-		if unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029' {
+		switch {
+		case unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Bidi_Control, r) || unicode.In(r, unicode.Zl, unicode.Zp):
 			return newError(sqlstate.InvalidName, pos, "identifier contains the control character %U", r).
 				WithHint("Names may hold any printable character, but no control characters, direction overrides or line breaks.")
+		case invisible(r):
+			return newError(sqlstate.InvalidName, pos, "identifier contains the invisible character %U", r).
+				WithHint("Names may hold any visible character and the ASCII space; a name with an invisible one would look like another name.")
 		}
 	}
 	return nil
+}
+
+// invisible reports a code point that shows nothing, or only space: format
+// characters, Unicode's other default-ignorable code points, variation
+// selectors, and spaces other than U+0020.
+func invisible(r rune) bool {
+	return unicode.In(r, unicode.Cf, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector) ||
+		(unicode.Is(unicode.Zs, r) && r != ' ')
 }

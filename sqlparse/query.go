@@ -393,6 +393,11 @@ func (g *gate) inScope(name string) bool {
 func (g *gate) scoped(with *ast.WithClause, body func(ast.Visitor)) {
 	names := make([]string, len(with.CTEs))
 	for i, cte := range with.CTEs {
+		for _, col := range append([]model.CIStr{cte.Name}, cte.ColNameList...) {
+			if g.names(with, col.O); g.err != nil {
+				return
+			}
+		}
 		names[i] = cte.Name.L
 		if ReservedName(names[i]) {
 			g.fail(with, sqlstate.ReservedName, "WITH query name %q is reserved", cte.Name.O)
@@ -463,7 +468,20 @@ func (g *gate) Enter(n ast.Node) (ast.Node, bool) {
 			})
 			return n, true
 		}
+	case *ast.ColumnName:
+		return g.names(n, n.Schema.O, n.Table.O, n.Name.O)
+	case *ast.SelectField:
+		if g.names(n, n.AsName.O); g.err != nil {
+			return n, true
+		}
+	case *ast.TableSource:
+		if g.names(n, n.AsName.O); g.err != nil {
+			return n, true
+		}
 	case *ast.TableName:
+		if g.names(n, n.Schema.O, n.Name.O); g.err != nil {
+			return n, true
+		}
 		schema, name := n.Schema.L, n.Name.L
 		if schema == "" && g.inScope(name) {
 			return n, false
@@ -526,6 +544,25 @@ func (g *gate) Enter(n ast.Node) (ast.Node, bool) {
 		return n, true
 	case *ast.MatchAgainst, *ast.DefaultExpr, *ast.ValuesExpr:
 		return g.fail(n, sqlstate.FeatureNotSupported, "%T is not supported in catalog queries", n)
+	}
+	return n, false
+}
+
+// names holds a query's names (columns, tables, aliases, WITH queries) to
+// the dialect's rules for names, however TiDB read them (bare, quoted
+// with backticks, or an alias written as a string): at most
+// MaxIdentifierLen bytes (42622), no control or invisible characters.
+func (g *gate) names(n ast.Node, names ...string) (ast.Node, bool) {
+	for _, name := range names {
+		if len(name) > MaxIdentifierLen {
+			return g.fail(n, sqlstate.NameTooLong, "identifier is longer than %d bytes", MaxIdentifierLen)
+		}
+		if err := checkNameChars(name, g.nodePos(n)); err != nil {
+			if g.err == nil {
+				g.err = err
+			}
+			return n, true
+		}
 	}
 	return n, false
 }

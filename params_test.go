@@ -3,6 +3,8 @@ package conncat_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
@@ -90,5 +92,43 @@ func TestSelectParameters(t *testing.T) {
 	// Nothing was dropped by the refused DROP.
 	if got := names(`SELECT count(*) FROM mz_connections`); got[0] != int64(2) {
 		t.Errorf("connections after refused statements: %v", got)
+	}
+}
+
+// TestParameterValuesStayOutOfErrors: a parameter's value never appears in
+// the error a query fails with, nor in the log event of the failure, on
+// either store (the database's own message may quote it); and parameters
+// keep the rules literals keep (NUL and invalid UTF-8 are 22021).
+func TestParameterValuesStayOutOfErrors(t *testing.T) {
+	forEachBackend(t, testParameterValuesStayOutOfErrors)
+}
+
+func testParameterValuesStayOutOfErrors(t *testing.T, backend string) {
+	const value = "fake-secret-looking-value-7731"
+	var logs syncBuffer
+	cat, _ := openOn(t, backend, conncat.WithLogger(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	mustExec(t, cat, `CREATE CONNECTION r TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/R')`)
+	ctx := context.Background()
+	for _, sql := range []string{
+		`SELECT name FROM mz_aws_connections a JOIN mz_connections c ON c.id = a.id WHERE assume_role_duration = CAST($1 AS SIGNED)`,
+		`SELECT json_extract('{}', $1)`,
+		`SELECT json_extract($1, '$.a')`,
+		`SELECT name FROM mz_connections WHERE id = $1 AND json_extract(example_trust_policy, $1) IS NULL`,
+	} {
+		_, err := cat.Exec(ctx, sql, value)
+		if err != nil && strings.Contains(err.Error(), value) {
+			t.Errorf("%s: the error quotes the parameter's value: %v", sql, err)
+		}
+		var e *conncat.Error
+		if errors.As(err, &e) && (strings.Contains(e.Detail, value) || strings.Contains(e.Hint, value) || strings.Contains(fmt.Sprintf("%+v %#v", e, e), value)) {
+			t.Errorf("%s: a field of the error holds the parameter's value: %#v", sql, e)
+		}
+	}
+	if strings.Contains(logs.String(), value) {
+		t.Errorf("the log holds the parameter's value:\n%s", logs.String())
+	}
+	for _, tc := range []struct{ value, text string }{{"a\x00b", "NUL"}, {"a\xffb", "UTF-8"}} {
+		_, err := cat.Exec(ctx, `SELECT strftime($1)`, tc.value)
+		wantCode(t, "parameter "+tc.text, err, conncat.CodeCharacterNotInRepert, "parameter $1")
 	}
 }

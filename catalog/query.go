@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/conncat/conncat/internal/sqlstate"
 	"github.com/conncat/conncat/sqlparse"
@@ -97,7 +98,7 @@ func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result, arg
 	case errors.As(err, &missing):
 		return c.undefinedColumn(ctx, q, missing)
 	default:
-		return err
+		return withoutParamValues(err, args)
 	}
 	// Aliases as written on every store (PostgreSQL's text has them in
 	// lower case).
@@ -221,13 +222,69 @@ func paramValues(q *sqlparse.Query, args []any) ([]any, error) {
 			return nil, errorf(sqlstate.InvalidParameterValue, q.Pos(), "parameter $%d %s", i+1, err.Error()).
 				WithHint("Pass a string, a number, a bool, []byte or nil; a time as text in the catalog's format (RFC 3339, UTC).")
 		}
-		if text, ok := v.(string); ok && len(text) > sqlparse.MaxStringLen {
-			return nil, errorf(sqlstate.ProgramLimitExceeded, q.Pos(), "parameter $%d is %d bytes, over the %d a value may have", i+1, len(text), sqlparse.MaxStringLen).
-				WithHint("Catalog values are short; a parameter is held to the limit of a literal.")
+		if text, ok := v.(string); ok {
+			if err := checkParamText(q, i+1, text); err != nil {
+				return nil, err
+			}
 		}
 		out[i] = v
 	}
 	return out, nil
+}
+
+// checkParamText holds text parameter $n to the rules a string literal
+// keeps: at most 64 KiB (54000), no NUL and valid UTF-8 (22021). The
+// errors name the parameter, never its value.
+func checkParamText(q *sqlparse.Query, n int, text string) *sqlparse.Error {
+	switch {
+	case len(text) > sqlparse.MaxStringLen:
+		return errorf(sqlstate.ProgramLimitExceeded, q.Pos(), "parameter $%d is %d bytes, over the %d a value may have", n, len(text), sqlparse.MaxStringLen).
+			WithHint("Catalog values are short; a parameter is held to the limit of a literal.")
+	case strings.IndexByte(text, 0) >= 0:
+		return errorf(sqlstate.CharacterNotInRepert, q.Pos(), "parameter $%d holds a NUL byte", n)
+	case !utf8.ValidString(text):
+		return errorf(sqlstate.CharacterNotInRepert, q.Pos(), "parameter $%d is not valid UTF-8", n).
+			WithHint("Catalog text is UTF-8; pass binary data encoded, as hex or base64.")
+	}
+	return nil
+}
+
+// withoutParamValues keeps the values of a query's parameters out of its
+// error: a database's message can quote the input it could not use
+// (PostgreSQL's `invalid input syntax for type bigint: "..."`, SQLite's
+// JSON path errors), and parameters are data, possibly a secret. Each
+// value is replaced by the parameter's name ($n); the database's own
+// error, which still holds it, is dropped.
+func withoutParamValues(err error, args []any) error {
+	var e *sqlparse.Error
+	if !errors.As(err, &e) || len(args) == 0 {
+		return err
+	}
+	scrubbed := *e
+	for i, a := range args {
+		if text, ok := a.(string); ok && text != "" {
+			name := fmt.Sprintf("$%d", i+1)
+			scrubbed.Message = scrubValue(scrubbed.Message, text, name)
+			scrubbed.Detail = scrubValue(scrubbed.Detail, text, name)
+			scrubbed.Hint = scrubValue(scrubbed.Hint, text, name)
+		}
+	}
+	if scrubbed.Message != e.Message || scrubbed.Detail != e.Detail || scrubbed.Hint != e.Hint {
+		scrubbed.Err = nil
+	}
+	return &scrubbed
+}
+
+// scrubValue replaces value in s with name: quoted ("value", 'value')
+// whatever its length, and bare when it is long enough not to be an
+// ordinary word or number of the message itself.
+func scrubValue(s, value, name string) string {
+	s = strings.ReplaceAll(s, `"`+value+`"`, name)
+	s = strings.ReplaceAll(s, `'`+value+`'`, name)
+	if len(value) >= 4 {
+		s = strings.ReplaceAll(s, value, name)
+	}
+	return s
 }
 
 // paramValue is one parameter value in a store's types, or why not.

@@ -123,6 +123,7 @@ type options struct {
 	awsConfig     *aws.Config
 	cacheOpts     credentials.CacheOptions
 	publicOnly    bool
+	maxConns      int
 }
 
 // Option configures Open and OpenDB.
@@ -192,6 +193,21 @@ func WithStatementTimeout(d time.Duration) Option {
 
 // WithClock sets the clock used for timestamps (tests).
 func WithClock(now func() time.Time) Option { return func(o *options) { o.Now = now } }
+
+// DefaultMaxConnections is how many connections a handle Open made on a
+// PostgreSQL catalog opens at most, unless WithMaxConnections says
+// otherwise.
+const DefaultMaxConnections = 10
+
+// WithMaxConnections bounds the PostgreSQL connections the handle Open
+// makes (default DefaultMaxConnections, at least 3). The change feed holds
+// one; SELECTs use at most n-2 at once and wait their turn beyond that
+// (within their statement budget), so DDL, Resolve and the data plane
+// always find a connection. Size it so that n times the nodes, plus every
+// other client, stays under PostgreSQL's max_connections minus
+// superuser_reserved_connections: a connection refused there is 53300.
+// It does not apply to OpenDB, whose pool the engine sizes, nor to SQLite.
+func WithMaxConnections(n int) Option { return func(o *options) { o.maxConns = n } }
 
 // WithSchema names the PostgreSQL schema a catalog's tables live in
 // (default "conncat"), so that one database can hold several catalogs:
@@ -272,7 +288,16 @@ func openPostgres(ctx context.Context, url string, o options) (*Catalog, error) 
 		return nil, errors.New("conncat: the catalog URL does not parse as a PostgreSQL connection string " +
 			"(postgres://user@host:port/database?param=value)")
 	}
+	if o.maxConns == 0 {
+		o.maxConns = DefaultMaxConnections
+	}
+	if o.maxConns < 3 {
+		return nil, fmt.Errorf("conncat: WithMaxConnections(%d): a PostgreSQL catalog needs at least 3 connections (the change feed, a SELECT, a DDL)", o.maxConns)
+	}
 	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(o.maxConns)
+	db.SetMaxIdleConns(o.maxConns)
+	o.MaxConcurrentQueries = o.maxConns - 2
 	store, err := postgres.New(db, o.schema)
 	if err != nil {
 		db.Close()

@@ -89,7 +89,11 @@ func coded(ctx context.Context, err error, pos int) error {
 		return err
 	}
 	code, message := classify(ctx, err)
-	return &Error{Code: code, Message: message, Position: pos, Err: err}
+	e = &Error{Code: code, Message: message, Position: pos, Err: err}
+	if code == CodeTooManyConnections {
+		e.Hint = "The catalog's PostgreSQL has no connection left: lower WithMaxConnections on the nodes (each opens at most that many) or raise max_connections."
+	}
+	return e
 }
 
 func classify(ctx context.Context, err error) (code, message string) {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -175,4 +176,56 @@ func TestPostgresURLNeverPrinted(t *testing.T) {
 			t.Fatalf("the error repeats the password: %s", s)
 		}
 	}
+}
+
+// TestPostgresPoolBounded: one node's endless SELECTs cannot take the
+// shared database's connections: the node opens at most
+// WithMaxConnections, SELECTs beyond n-2 wait their turn, and the node's
+// own DDL and another node's DDL go through meanwhile.
+func TestPostgresPoolBounded(t *testing.T) {
+	p := newPlace(t, "postgres")
+	nodeB, raw := p.open(t), p.raw(t)
+	const tag = "conncat_pool_test" // node A's connections, told apart in pg_stat_activity
+	p.target += "&application_name=" + tag
+	nodeA := p.open(t, conncat.WithMaxConnections(4), conncat.WithStatementTimeout(testenv.HangBound))
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var running atomic.Int64
+	for range 20 {
+		wg.Go(func() {
+			running.Add(1)
+			_, err := nodeA.Exec(ctx, "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n")
+			if err == nil || !isCode(err, conncat.CodeQueryCanceled) {
+				t.Errorf("an endless SELECT ended with %v, want 57014 when cancelled", err)
+			}
+		})
+	}
+	connections := func() (n int) {
+		if err := raw.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`, tag).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	active := func() (n int) {
+		if err := raw.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'WITH RECURSIVE%' AND state = 'active'`, tag).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	testenv.Eventually(t, "two SELECTs running, the others waiting", func() bool { return running.Load() == 20 && active() == 2 })
+	mustExec(t, nodeA, `CREATE SECRET a AS 'fake-value-a'`)
+	mustExec(t, nodeB, `CREATE SECRET b AS 'fake-value-b'`)
+	if n := connections(); n > 4 {
+		t.Errorf("node A holds %d connections, over its WithMaxConnections(4)", n)
+	}
+	if n := active(); n > 2 {
+		t.Errorf("%d SELECTs of node A running at once, want at most 2", n)
+	}
+	cancel()
+	wg.Wait()
+}
+
+func isCode(err error, code string) bool {
+	var e *conncat.Error
+	return errors.As(err, &e) && e.Code == code
 }

@@ -41,6 +41,11 @@ type Options struct {
 	// Statuses, when set, gives the rows of StatusTable: the process's
 	// view of the credentials it holds. Without it the table is empty.
 	Statuses func() []ConnectionStatus
+	// MaxConcurrentQueries bounds the SELECTs that read the store at
+	// once (others wait their turn, within their statement's budget), so
+	// that queries cannot take every connection of a bounded pool from
+	// DDL and Resolve. 0 means no bound.
+	MaxConcurrentQueries int
 }
 
 // Catalog is an open catalog. It is safe for concurrent use.
@@ -50,6 +55,8 @@ type Catalog struct {
 	principal *connection.ARN
 	// seal is swapped by RotateKey while readers use it, hence atomic.
 	seal atomic.Pointer[sealer]
+	// querySlots holds a token per running SELECT (nil: unbounded).
+	querySlots chan struct{}
 }
 
 // Open prepares store as a catalog: it applies pending migrations and
@@ -62,6 +69,9 @@ func Open(ctx context.Context, store Store, opts Options) (*Catalog, error) {
 		opts.Owner = "conncat"
 	}
 	c := &Catalog{store: store, opts: opts}
+	if opts.MaxConcurrentQueries > 0 {
+		c.querySlots = make(chan struct{}, opts.MaxConcurrentQueries)
+	}
 	if opts.Principal != "" {
 		a, err := connection.ParsePrincipalARN(opts.Principal)
 		if err != nil {

@@ -89,6 +89,14 @@ func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result, arg
 	if err != nil {
 		return err
 	}
+	if c.querySlots != nil {
+		select {
+		case c.querySlots <- struct{}{}:
+			defer func() { <-c.querySlots }()
+		case <-ctx.Done():
+			return CanceledError(ctx)
+		}
+	}
 	err = c.store.Query(ctx, q, args, inline, func(rows *sql.Rows) error { return collect(rows, res) })
 	var missing *MissingColumnError
 	switch {

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -373,21 +374,82 @@ func open(ctx context.Context, db *sql.DB, store catalog.Store, o options) (*Cat
 // watch applies the changes other handles of the catalog make (other
 // processes on a SQLite file, other nodes on PostgreSQL) to this one's
 // credential caches, until Close.
+//
+// Reports are coalesced: those that arrive while a batch is being checked
+// are merged (each ID once) into the next, so a flood of notifications,
+// forged or not, costs one catalog read per named connection per batch,
+// not one per notification.
 func (c *Catalog) watch() {
 	ctx, cancel := context.WithCancel(context.Background())
 	c.stopWatch = cancel
+	batch := newFeedBatch()
+	handled := make(chan struct{})
 	go func() {
-		defer close(c.watchDone)
-		c.cat.Watch(ctx, func(ids []string, all bool) {
+		defer close(handled)
+		for ctx.Err() == nil {
+			ids, all, ok := batch.next(ctx)
+			if !ok {
+				return
+			}
 			if all {
 				c.events.setAside()
 				c.plane.suspectAll()
-			} else {
+			}
+			if len(ids) > 0 {
 				c.events.invalidated(ids, "feed")
 				c.plane.recheck(ctx, ids)
 			}
-		})
+		}
 	}()
+	go func() {
+		defer close(c.watchDone)
+		c.cat.Watch(ctx, batch.add)
+		<-handled
+	}()
+}
+
+// feedBatch gathers the change feed's reports until the watcher takes
+// them: the IDs named (each once, in order) and whether everything was.
+type feedBatch struct {
+	mu    sync.Mutex
+	ids   []string
+	seen  map[string]bool
+	all   bool
+	ready chan struct{} // holds a token while something is pending
+}
+
+func newFeedBatch() *feedBatch {
+	return &feedBatch{seen: map[string]bool{}, ready: make(chan struct{}, 1)}
+}
+
+func (b *feedBatch) add(ids []string, all bool) {
+	b.mu.Lock()
+	b.all = b.all || all
+	for _, id := range ids {
+		if !b.seen[id] {
+			b.seen[id] = true
+			b.ids = append(b.ids, id)
+		}
+	}
+	b.mu.Unlock()
+	select {
+	case b.ready <- struct{}{}:
+	default: // already signalled
+	}
+}
+
+// next waits for reports and takes them all; ok is false once ctx ends.
+func (b *feedBatch) next(ctx context.Context) (ids []string, all, ok bool) {
+	select {
+	case <-ctx.Done():
+		return nil, false, false
+	case <-b.ready:
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ids, all = b.ids, b.all
+	b.ids, b.all, b.seen = nil, false, map[string]bool{}
+	return ids, all, true
 }
 
 // Close closes the database if Open opened it. Every call on a closed

@@ -171,15 +171,19 @@ func catalogUnreachable(err error) bool {
 	return strings.HasPrefix(code, "08")
 }
 
-// recheck handles connections the change feed says changed (on another
-// handle, or on this one, which already rebuilt them). Their providers
-// are set aside at once, so none is served unchecked, then each is
-// checked against the catalog: kept if its connection did not change (a
-// handle's own change costs no second STS call), forgotten if the
-// connection is gone (a DROP on another node leaves nothing behind here),
-// and otherwise left set aside, to be rebuilt on next use.
+// recheck handles connections the change feed names (changed on another
+// handle, or on this one, which already rebuilt them — or named by anyone
+// who can NOTIFY the catalog's channel: a name is a hint, never proof).
+// Their providers are set aside at once, so none is served unchecked,
+// then each is checked against the catalog: kept if its connection did
+// not change (a handle's own change costs no second STS call), forgotten
+// if the connection is gone (a DROP on another node leaves nothing behind
+// here), marked changed (rebuilt on next use) only when the catalog says
+// so. A catalog that cannot be read confirms nothing: the provider stays
+// set aside like any other during an outage, and keeps serving its last
+// good credentials (a forged name cannot take them away).
 func (d *dataPlane) recheck(ctx context.Context, ids []string) {
-	gens := d.setAsideChanged(ids)
+	gens := d.setAsideNamed(ids)
 	// A catalog that does not answer leaves them set aside; the feed must
 	// not wait on it for long.
 	ctx, cancel := context.WithTimeout(ctx, recheckTimeout)
@@ -215,17 +219,20 @@ func (d *dataPlane) settle(ctx context.Context, id string, gen uint64) string {
 		delete(d.suspect, id)
 		return "dropped"
 	case err != nil:
-		return "unchecked" // the catalog did not answer: set aside until next use
+		return "unchecked" // the catalog did not answer: set aside, last good served through an outage
 	}
+	built.changed = true
+	d.suspect[id] = built
 	return "changed"
 }
 
 // recheckTimeout bounds the catalog reads of one recheck.
 const recheckTimeout = 10 * time.Second
 
-// setAsideChanged sets aside the providers of ids, marked changed, and
-// returns the generation each was set aside at.
-func (d *dataPlane) setAsideChanged(ids []string) map[string]uint64 {
+// setAsideNamed sets aside the providers of ids until they are checked
+// against the catalog (not yet marked changed: see recheck), and returns
+// the generation each was set aside at.
+func (d *dataPlane) setAsideNamed(ids []string) map[string]uint64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	gens := map[string]uint64{}
@@ -238,7 +245,6 @@ func (d *dataPlane) setAsideChanged(ids []string) map[string]uint64 {
 		if !ok {
 			continue
 		}
-		built.changed = true
 		d.suspect[id] = built
 		delete(d.providers, id)
 		gens[id] = d.idGeneration[id]

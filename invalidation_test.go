@@ -209,3 +209,58 @@ func testFeedSettlesStatusRows(t *testing.T, backend string) {
 		return len(mustExec(t, nodeA, `SELECT id FROM mz_internal.mz_aws_connection_statuses`)[0].Rows) == 0
 	})
 }
+
+// TestForgedNotificationsAreCheap (PostgreSQL): anyone who can connect to
+// the catalog's database can NOTIFY its channel. 200 notifications that
+// name a held connection unchanged, and IDs that do not exist, log nothing
+// at INFO and leave the connection's cached credentials in use. (They are
+// also coalesced, more so the busier the watcher: the count is logged, not
+// asserted, since it depends on the machine's speed.)
+func TestForgedNotificationsAreCheap(t *testing.T) {
+	p := newPlace(t, "postgres")
+	var logs syncBuffer
+	node := p.open(t, conncat.WithLogger(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	ctx := context.Background()
+	mustExec(t, node, `CREATE SECRET sk AS 'fake-secret-one';
+		CREATE CONNECTION k TO AWS (ACCESS KEY ID = 'AKIAFAKEFAKEFAKE', SECRET ACCESS KEY = SECRET sk)`)
+	id := mustExec(t, node, `SELECT id FROM mz_connections WHERE name = 'k'`)[0].Rows[0][0].(string)
+	cfg, err := node.AWSConfig(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		t.Fatal(err)
+	}
+	raw := p.raw(t)
+	channel := "conncat_" + p.schema
+	before := len(logs.String())
+	for i := range 200 {
+		payload := id
+		if i%2 == 1 {
+			payload = fmt.Sprintf("u%d,forged-%d", 100000+i, i)
+		}
+		if _, err := raw.Exec(`SELECT pg_notify($1, $2)`, channel, payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The watcher handles reports in order: once the last one is checked,
+	// every one before it was.
+	if _, err := raw.Exec(`SELECT pg_notify($1, 'sentinel')`, channel); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the watcher reaches the last notification", func() bool {
+		return strings.Contains(logs.String(), `"connection_id":"sentinel"`)
+	})
+	flood := logs.String()[before:]
+	info, checks := 0, strings.Count(flood, `"msg":"cached credentials checked against the catalog","connection_id":"`+id+`"`)
+	for _, line := range strings.Split(flood, "\n") {
+		if strings.Contains(line, `"level":"INFO"`) && strings.Contains(line, `"source":"feed"`) {
+			info++
+			t.Errorf("an INFO line for a forged notification: %s", line)
+		}
+	}
+	t.Logf("200 forged notifications (100 naming k): %d checks of k, %d INFO lines", checks, info)
+	if c, err := cfg.Credentials.Retrieve(ctx); err != nil || c.SecretAccessKey != "fake-secret-one" {
+		t.Fatalf("after the flood: %v", err)
+	}
+}

@@ -74,7 +74,10 @@ func (e events) invalidated(ids []string, source string) {
 	switch {
 	case len(ids) == 0:
 	case source == "feed":
-		e.log.Info("cached credentials to be checked: their connections changed", "connection_ids", ids, "source", source)
+		// DEBUG: anyone who can connect to the catalog's database can name
+		// IDs on its channel; what the check finds is what an operator
+		// needs (rechecked).
+		e.log.Debug("cached credentials to be checked: the change feed named their connections", "connection_ids", ids, "source", source)
 	default:
 		e.log.Info("cached credentials dropped", "connection_ids", ids, "source", source)
 	}
@@ -85,10 +88,15 @@ func (e events) invalidated(ids []string, source string) {
 // "dropped" (its connection is gone), "changed" or "unchecked" (rebuilt
 // on next use), "superseded" (used or changed again meanwhile), "not
 // held" (nothing was cached for it here). One event per ID the feed
-// names, after it was handled, so a test can wait for it. DEBUG: a
-// feed's echo of every DDL would otherwise fill an operator's log.
+// names, after it was handled, so a test can wait for it. INFO only when
+// the catalog confirmed a change; DEBUG otherwise: a feed's echo of every
+// DDL, or names forged on the channel, would fill an operator's log.
 func (e events) rechecked(id, outcome string) {
-	e.log.Debug("cached credentials checked against the catalog", "connection_id", id, "outcome", outcome, "source", "feed")
+	level := slog.LevelDebug
+	if outcome == "changed" || outcome == "dropped" {
+		level = slog.LevelInfo // a real change, confirmed by the catalog
+	}
+	e.log.Log(context.Background(), level, "cached credentials checked against the catalog", "connection_id", id, "outcome", outcome, "source", "feed")
 }
 
 // setAside reports that the change feed was down: every cached provider

@@ -28,6 +28,9 @@ import (
 
 const crashChildEnv = "CONNCAT_CRASH_CHILD_DB"
 
+// crashChildApp is the application_name of the child's PostgreSQL sessions.
+const crashChildApp = "conncat_crash_child"
+
 // TestCrashChild is the child's body; it does nothing in a normal run.
 // Its catalog is a SQLite file, or a PostgreSQL URL with a schema and a
 // key file.
@@ -93,6 +96,7 @@ func testCrashSafety(t *testing.T, backend string) {
 
 	state := map[string]bool{}
 	completed, midStatement := 0, 0
+	raw := p.raw(t)
 	for run := range 25 {
 		logPath := filepath.Join(dir, fmt.Sprintf("run-%d.log", run))
 		logFile, err := os.Create(logPath)
@@ -100,7 +104,11 @@ func testCrashSafety(t *testing.T, backend string) {
 			t.Fatal(err)
 		}
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), crashChildEnv+"="+p.target, fmt.Sprintf("CONNCAT_CRASH_RUN=%d", run),
+		target := p.target
+		if p.backend == "postgres" {
+			target += "&application_name=" + crashChildApp // its sessions, told apart
+		}
+		cmd.Env = append(os.Environ(), crashChildEnv+"="+target, fmt.Sprintf("CONNCAT_CRASH_RUN=%d", run),
 			"CONNCAT_CRASH_SCHEMA="+p.schema, "CONNCAT_CRASH_KEY="+keyFile)
 		cmd.Stdout = logFile
 		var stderr strings.Builder
@@ -122,6 +130,15 @@ func testCrashSafety(t *testing.T, backend string) {
 		logFile.Close()
 		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
 			t.Fatalf("run %d: child ended on its own (%v) instead of being killed:\n%s", run, err, stderr.String())
+		}
+		if p.backend == "postgres" {
+			// A killed client's server session can still be finishing the
+			// COMMIT it was sent: the catalog is final once it is gone.
+			testenv.Eventually(t, "the killed child's sessions end", func() bool {
+				var n int
+				err := raw.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`, crashChildApp).Scan(&n)
+				return err == nil && n == 0
+			})
 		}
 		expected, inflight := replay(t, logPath, state, &completed)
 		if inflight != "" {

@@ -126,3 +126,42 @@ func testNamesThatLookAlike(t *testing.T, backend string) {
 		t.Fatalf("a 255-byte alias: %v", res[0].Columns)
 	}
 }
+
+// megabyte is an expression both stores compute to a text of 10^6 bytes.
+const megabyte = "replace(replace(replace(replace(replace('xxxxxxxxxx','x','xxxxxxxxxx'),'x','xxxxxxxxxx'),'x','xxxxxxxxxx'),'x','xxxxxxxxxx'),'x','xxxxxxxxxx')"
+
+// multiplied returns one value of 10^6 bytes times rows, through a
+// recursive CTE: a short query with a large result.
+func multiplied(rows int) string {
+	return fmt.Sprintf("WITH RECURSIVE r(n, s) AS (SELECT 1, %s UNION ALL SELECT n + 1, s FROM r WHERE n < %d) SELECT n, s FROM r", megabyte, rows)
+}
+
+// TestResultBudgets: a statement's result is bounded in bytes while its
+// rows are read (54000 naming the budget and its option), and the result
+// bytes all running statements of the process hold are bounded too
+// (53200), on both stores. A result under both budgets comes back whole.
+func TestResultBudgets(t *testing.T) { forEachBackend(t, testResultBudgets) }
+
+func testResultBudgets(t *testing.T, backend string) {
+	cat, _ := openOn(t, backend, conncat.WithMaxResultBytes(4<<20))
+	ctx := context.Background()
+	res, err := cat.Exec(ctx, multiplied(3))
+	if err != nil || len(res[0].Rows) != 3 || len(res[0].Rows[2][1].(string)) != 1_000_000 {
+		t.Fatalf("3 MB under a 4 MiB budget: %v", err)
+	}
+	_, err = cat.Exec(ctx, multiplied(300))
+	wantCode(t, "300 MB under a 4 MiB budget", err, conncat.CodeProgramLimitExceeded, "larger than 4 MiB")
+	if e := err.(*conncat.Error); !strings.Contains(e.Hint, "WithMaxResultBytes") || !strings.Contains(e.Hint, "-max-result-bytes") {
+		t.Errorf("the hint does not name the option: %q", e.Hint)
+	}
+
+	defer conncat.SetMaxProcessResultBytes(conncat.DefaultMaxProcessResultBytes)
+	conncat.SetMaxProcessResultBytes(2 << 20)
+	_, err = cat.Exec(ctx, multiplied(3))
+	wantCode(t, "3 MB under a 2 MiB process budget", err, conncat.CodeOutOfMemory, "process's budget")
+	conncat.SetMaxProcessResultBytes(conncat.DefaultMaxProcessResultBytes)
+	// What the failed statement held was given back.
+	if _, err := cat.Exec(ctx, multiplied(3)); err != nil {
+		t.Fatalf("after the process budget was restored: %v", err)
+	}
+}

@@ -195,6 +195,41 @@ func WithStatementTimeout(d time.Duration) Option {
 // WithClock sets the clock used for timestamps (tests).
 func WithClock(now func() time.Time) Option { return func(o *options) { o.Now = now } }
 
+// DefaultMaxResultBytes is the most one SELECT may return (the bytes of
+// its values) unless WithMaxResultBytes says otherwise.
+const DefaultMaxResultBytes = catalog.DefaultMaxResultBytes
+
+// WithMaxResultBytes bounds what one SELECT returns, counted while its
+// rows are read: past it the statement fails with 54000 naming the
+// budget. 0 keeps DefaultMaxResultBytes; less than 0 removes the bound.
+func WithMaxResultBytes(n int64) Option { return func(o *options) { o.MaxResultBytes = n } }
+
+// DefaultMaxProcessResultBytes is the most result bytes all running
+// SELECTs of the process (every handle) hold at once, unless
+// SetMaxProcessResultBytes says otherwise.
+const DefaultMaxProcessResultBytes = 256 << 20
+
+// processResults is the process's result budget, shared by every handle.
+var processResults = catalog.NewResultBudget(DefaultMaxProcessResultBytes)
+
+// SetMaxProcessResultBytes sets the process's result budget: a SELECT that
+// would take the result bytes all running SELECTs hold past n fails with
+// 53200 instead of growing the heap. 0 or less removes the bound. It
+// applies to every handle in the process, open or opened later.
+func SetMaxProcessResultBytes(n int64) { processResults.SetLimit(n) }
+
+// DefaultMaxConcurrentQueries is how many SELECTs of one handle read the
+// catalog at once on SQLite (others wait their turn within their budget):
+// more only share the same cores, and each holds SQLite's working memory
+// (tens of MB for a query that builds large values).
+const DefaultMaxConcurrentQueries = 4
+
+// WithMaxConcurrentQueries bounds the SELECTs of the handle that read the
+// catalog at once (default DefaultMaxConcurrentQueries on SQLite,
+// WithMaxConnections-2 on PostgreSQL); the others wait their turn within
+// their statement budget.
+func WithMaxConcurrentQueries(n int) Option { return func(o *options) { o.MaxConcurrentQueries = n } }
+
 // DefaultMaxConnections is how many connections a handle Open made on a
 // PostgreSQL catalog opens at most, unless WithMaxConnections says
 // otherwise.
@@ -298,7 +333,9 @@ func openPostgres(ctx context.Context, url string, o options) (*Catalog, error) 
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(o.maxConns)
 	db.SetMaxIdleConns(o.maxConns)
-	o.MaxConcurrentQueries = o.maxConns - 2
+	if o.MaxConcurrentQueries == 0 || o.MaxConcurrentQueries > o.maxConns-2 {
+		o.MaxConcurrentQueries = o.maxConns - 2
+	}
 	store, err := postgres.New(db, o.schema)
 	if err != nil {
 		db.Close()
@@ -352,6 +389,10 @@ func open(ctx context.Context, db *sql.DB, store catalog.Store, o options) (*Cat
 		given: o.awsConfig, providers: map[string]builtProvider{}, suspect: map[string]builtProvider{}, idGeneration: map[string]uint64{},
 	}
 	o.Options.Statuses = plane.statuses
+	o.Options.Results = processResults
+	if o.MaxConcurrentQueries == 0 {
+		o.MaxConcurrentQueries = DefaultMaxConcurrentQueries
+	}
 	cat, err := catalog.Open(ctx, store, o.Options)
 	if err != nil {
 		return nil, err

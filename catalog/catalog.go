@@ -46,6 +46,12 @@ type Options struct {
 	// that queries cannot take every connection of a bounded pool from
 	// DDL and Resolve. 0 means no bound.
 	MaxConcurrentQueries int
+	// MaxResultBytes bounds what one SELECT returns (its values' bytes):
+	// 0 means DefaultMaxResultBytes, less than 0 no bound.
+	MaxResultBytes int64
+	// Results, when set, bounds the result bytes all running SELECTs of
+	// every catalog sharing it hold at once.
+	Results *ResultBudget
 }
 
 // Catalog is an open catalog. It is safe for concurrent use.

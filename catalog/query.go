@@ -15,7 +15,8 @@ import (
 	"github.com/conncat/conncat/sqlparse"
 )
 
-func collect(rows *sql.Rows, res *Result) error {
+// collect reads rows into res, each row counted by meter (nil: none).
+func collect(rows *sql.Rows, res *Result, meter *resultMeter) error {
 	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
@@ -42,6 +43,9 @@ func collect(rows *sql.Rows, res *Result) error {
 		}
 		for i, v := range vals {
 			vals[i] = normalize(v, types[i])
+		}
+		if err := meter.add(vals); err != nil {
+			return err
 		}
 		res.Rows = append(res.Rows, vals)
 	}
@@ -97,7 +101,9 @@ func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result, arg
 			return CanceledError(ctx)
 		}
 	}
-	err = c.store.Query(ctx, q, args, inline, func(rows *sql.Rows) error { return collect(rows, res) })
+	meter := c.newMeter()
+	defer meter.done()
+	err = c.store.Query(ctx, q, args, inline, func(rows *sql.Rows) error { return collect(rows, res, meter) })
 	var missing *MissingColumnError
 	switch {
 	case err == nil:

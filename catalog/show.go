@@ -124,5 +124,5 @@ func rows(ctx context.Context, q Tx, res *Result, query string, args ...any) err
 	if err != nil {
 		return fmt.Errorf("query catalog: %w", err)
 	}
-	return collect(rows, res)
+	return collect(rows, res, nil) // the catalog's own small reads
 }

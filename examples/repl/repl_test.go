@@ -295,14 +295,15 @@ func TestNoTerminalControlInOutput(t *testing.T) {
 	dir := t.TempDir()
 	script := "CREATE SECRET \"ok\x1b[2J\" AS 'x';\n" +
 		"CREATE SECRET \"fake\nERROR\" AS 'x';\n" +
-		"SELECT 'a\x1b[31mred\rb\u202ec' AS \"v\x1b[1m\";\n"
+		"SELECT 1 AS \"v\x1b[1m\";\n" +
+		"SELECT 'a\x1b[31mred\rb\u202ec' AS v;\n"
 	for _, format := range []string{"table", "csv"} {
 		t.Run(format, func(t *testing.T) {
 			cmd := exec.Command(bin, "-db", filepath.Join(dir, format+".db"), "-format", format)
 			cmd.Stdin = strings.NewReader(script)
 			out, _ := cmd.CombinedOutput()
-			if strings.Count(string(out), "42602") != 2 {
-				t.Errorf("want both names refused with 42602:\n%s", out)
+			if strings.Count(string(out), "42602") != 3 {
+				t.Errorf("want both names and the alias refused with 42602:\n%s", out)
 			}
 			if strings.ContainsAny(string(out), "\x1b\r\u202e") {
 				t.Errorf("output holds a raw control character: %q", out)

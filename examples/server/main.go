@@ -20,6 +20,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -31,11 +32,13 @@ type config struct {
 	cliflags.Catalog
 	listen, user, passwordFile, tlsCert, tlsKey string
 	// maxConns bounds logged-in sessions; maxStartups the sockets still
-	// starting up or authenticating (the oldest is closed for a new one).
+	// starting up or authenticating (see startups).
 	maxConns, maxStartups                  int
 	idleTimeout, authTimeout, writeTimeout time.Duration
 	// plaintextLoopback lets a loopback client skip TLS on a TLS server.
 	plaintextLoopback bool
+	// memoryLimit is the Go runtime's soft memory limit (0: Go's default).
+	memoryLimit int64
 }
 
 func main() {
@@ -51,6 +54,11 @@ func run(args []string, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "server:", err)
 		return 2
+	}
+	if cfg.memoryLimit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		// Results are bounded (-max-process-result-bytes); this keeps the
+		// garbage of many large ones from doubling the heap on top.
+		debug.SetMemoryLimit(cfg.memoryLimit)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -86,10 +94,11 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "TLS certificate (PEM)")
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "TLS private key (PEM)")
 	fs.IntVar(&cfg.maxConns, "max-connections", 100, "logged-in sessions served at once; more are refused with 53300")
-	fs.IntVar(&cfg.maxStartups, "max-startups", 32, "connections not yet logged in at once; a new one closes the oldest")
+	fs.IntVar(&cfg.maxStartups, "max-startups", 100, "connections not yet logged in at once; beyond it a new one takes the place of a socket silent for 1s, or is refused with 53300")
 	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", 10*time.Minute, "close a connection idle this long")
 	fs.DurationVar(&cfg.authTimeout, "authentication-timeout", 30*time.Second, "close a connection that has not logged in after this long")
 	fs.DurationVar(&cfg.writeTimeout, "write-timeout", time.Minute, "close a connection whose client has not read what the server sent for this long")
+	fs.Int64Var(&cfg.memoryLimit, "memory-limit", 512<<20, "the Go heap's soft limit in bytes (the garbage collector works harder near it); 0 leaves it to GOMEMLIMIT")
 	fs.BoolVar(&cfg.plaintextLoopback, "allow-plaintext-loopback", false, "with -tls-cert, still let clients on loopback log in without TLS")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

@@ -11,7 +11,10 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/conncat/conncat"
 )
@@ -65,8 +68,12 @@ func (s *server) serve(ctx context.Context, l net.Listener) error {
 		backoff = 0
 		// Registered here, in the order accepted, so the oldest is closed
 		// first whatever order the goroutines run in.
-		dc := &deadlineConn{Conn: conn, writeTimeout: s.cfg.writeTimeout}
+		dc := &deadlineConn{Conn: conn, writeTimeout: s.cfg.writeTimeout, accepted: time.Now()}
 		starting := s.startups.add(dc)
+		if starting == nil {
+			go refuseStartup(dc)
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -86,6 +93,17 @@ func (s *server) handle(ctx context.Context, conn *deadlineConn, starting *list.
 	defer s.forget(sess)
 	sess.loggedIn = func() { s.startups.remove(starting) }
 	sess.run(ctx)
+}
+
+// refuseStartup answers a connection over -max-startups with 53300 at
+// once, before reading anything, as PostgreSQL's postmaster does when it
+// cannot start a backend (clients read it whatever they sent first).
+func refuseStartup(c *deadlineConn) {
+	defer c.Close()
+	be := pgproto3.NewBackend(c, c)
+	be.Send(&pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: conncat.CodeTooManyConnections,
+		Message: "sorry, too many clients are logging in at once", Hint: "Retry in a moment; the server's -max-startups bounds this."})
+	_ = be.Flush()
 }
 
 // admit takes a session slot for a client that has just authenticated,
@@ -123,28 +141,54 @@ func (s *server) forget(sess *session) {
 }
 
 // startups are the connections that have not logged in yet, oldest
-// first. At the limit, a new one closes the oldest: a client that logs in
-// takes milliseconds, so only a flood of sockets that say nothing loses
-// its place, never a real user for long.
+// first, at most -max-startups. At the limit, a newcomer takes the place
+// of the oldest socket that has said nothing for startupGrace (a client
+// sends its start-up message as soon as it connects: one that says
+// nothing is not logging in); when every socket is talking or new, the
+// newcomer is refused with 53300. So a pile of silent sockets locks no
+// real user out, and a burst of real clients is never cut off mid-login.
 type startups struct {
 	mu    sync.Mutex
 	limit int
-	conns *list.List // of net.Conn
+	conns *list.List // of *deadlineConn
 }
+
+// startupGrace is how long a socket may stay silent before a newcomer
+// can take its place.
+const startupGrace = time.Second
 
 func newStartups(limit int) *startups { return &startups{limit: limit, conns: list.New()} }
 
-func (st *startups) add(c net.Conn) *list.Element {
+// add registers c, or returns nil when it must be refused.
+func (st *startups) add(c *deadlineConn) *list.Element {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	for st.conns.Len() >= st.limit {
-		oldest := st.conns.Front()
-		st.conns.Remove(oldest)
-		c := oldest.Value.(net.Conn)
-		oldest.Value = nil
-		_ = c.Close() // its session's next read fails and it ends
+	if st.conns.Len() >= st.limit {
+		victim := st.silentSince(time.Now().Add(-startupGrace))
+		if victim == nil {
+			return nil
+		}
+		old := victim.Value.(*deadlineConn)
+		st.conns.Remove(victim)
+		victim.Value = nil
+		_ = old.Close() // its session's next read fails and it ends
 	}
 	return st.conns.PushBack(c)
+}
+
+// silentSince is the oldest socket accepted before t that has not sent a
+// byte, or nil.
+func (st *startups) silentSince(t time.Time) *list.Element {
+	for e := st.conns.Front(); e != nil; e = e.Next() {
+		c := e.Value.(*deadlineConn)
+		if !c.accepted.Before(t) {
+			return nil // the rest are newer still
+		}
+		if !c.spoke.Load() {
+			return e
+		}
+	}
+	return nil
 }
 
 // remove forgets e; removing it twice, or after it was closed for a
@@ -165,8 +209,18 @@ func (st *startups) remove(e *list.Element) {
 type deadlineConn struct {
 	net.Conn
 	writeTimeout time.Duration
+	accepted     time.Time
+	spoke        atomic.Bool // the client has sent a byte
 	mu           sync.Mutex
 	overall      time.Time
+}
+
+func (c *deadlineConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.spoke.Store(true)
+	}
+	return n, err
 }
 
 func (c *deadlineConn) SetDeadline(t time.Time) error {

@@ -38,14 +38,14 @@ const testPassword = "fake-server-password-5521"
 // password), once it has answered a real query.
 func startServer(t *testing.T, extra ...string) string {
 	t.Helper()
-	url, _ := launchServer(t, 0, extra...)
+	url, _, _ := launchServer(t, 0, extra...)
 	return url
 }
 
 // launchServer is startServer with, if files > 0, the server's limit of
 // open files (ulimit -n) set that low; it also returns what the server
-// writes to stderr.
-func launchServer(t *testing.T, files int, extra ...string) (string, *lockedBuilder) {
+// writes to stderr and its process ID.
+func launchServer(t *testing.T, files int, extra ...string) (string, *lockedBuilder, int) {
 	t.Helper()
 	bin := testenv.Build(t, ".")
 	dir := t.TempDir()
@@ -83,7 +83,7 @@ func launchServer(t *testing.T, files int, extra ...string) (string, *lockedBuil
 		var one int
 		return conn.QueryRow(ctx, "SELECT 1", pgx.QueryExecModeSimpleProtocol).Scan(&one) == nil && one == 1
 	})
-	return url, out
+	return url, out, cmd.Process.Pid
 }
 
 // lockedBuilder collects a server's output, written by its process while
@@ -546,16 +546,20 @@ func silentSockets(t *testing.T, url string, n int) []net.Conn {
 }
 
 // TestSilentSocketsLockNobodyOut: sockets that connect and say nothing
-// hold no session slot, and past -max-startups a newcomer closes the
-// oldest of them, so a real user logs in at once while they wait out a
-// long authentication timeout.
+// hold no session slot, and past -max-startups a newcomer takes the place
+// of one silent for a second, so real users log in while the silent ones
+// would wait out a long authentication timeout; a newcomer with no place
+// to take is refused with 53300, never left hanging.
 func TestSilentSocketsLockNobodyOut(t *testing.T) {
 	url := startServer(t, "-max-connections", "2", "-max-startups", "4", "-authentication-timeout", "10m")
 	silent := silentSockets(t, url, 100)
+	err := answers(url)
+	var pe *pgconn.PgError
+	if err != nil && (!errors.As(err, &pe) || pe.Code != "53300") {
+		t.Fatalf("a newcomer while every place is new: %v, want 53300 or a login", err)
+	}
 	for range 3 {
-		if err := answers(url); err != nil {
-			t.Fatalf("a real user beside 100 silent sockets: %v", err)
-		}
+		testenv.Eventually(t, "a real user beside 100 silent sockets logs in", func() bool { return answers(url) == nil })
 	}
 	// The oldest silent sockets were closed by the server.
 	_ = silent[0].SetReadDeadline(time.Now().Add(testenv.HangBound))
@@ -568,7 +572,7 @@ func TestSilentSocketsLockNobodyOut(t *testing.T) {
 // process is out of file descriptors, the server backs off and goes on
 // serving instead of exiting; once the sockets go away, users log in.
 func TestOutOfDescriptorsKeepsServing(t *testing.T) {
-	url, stderr := launchServer(t, 48, "-max-startups", "200", "-authentication-timeout", "10m")
+	url, stderr, _ := launchServer(t, 48, "-max-startups", "200", "-authentication-timeout", "10m")
 	silent := silentSockets(t, url, 120)
 	testenv.Eventually(t, "accept fails for want of descriptors", func() bool {
 		return strings.Contains(stderr.String(), "too many open files")
@@ -706,5 +710,66 @@ func TestSessionStateBoundedInBytes(t *testing.T) {
 	var one int
 	if err := conn.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
 		t.Fatalf("after the refusal: %v", err)
+	}
+}
+
+// peakRSS is a running process's peak resident memory in MB (VmHWM).
+func peakRSS(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb int
+			fmt.Sscanf(strings.TrimSpace(v), "%d", &kb)
+			return kb / 1024
+		}
+	}
+	t.Fatal("no VmHWM in /proc status")
+	return 0
+}
+
+// TestManySessionsOfHugeResults: 100 sessions each running the worst
+// short query (one 8 MB value times 300 rows) at once are each refused at
+// a result budget (54000 for the statement, 53200 for the process), the
+// server keeps answering another user meanwhile, and its peak memory
+// stays under 1 GB. Memory is asserted (it is not a time).
+func TestManySessionsOfHugeResults(t *testing.T) {
+	url, _, pid := launchServer(t, 0, "-max-startups", "200", "-max-connections", "200")
+	url = strings.Replace(url, "conncat@", "conncat:"+testPassword+"@", 1)
+	megabyte := "replace(replace(replace(replace(replace('xxxxxxxxxx','x','xxxxxxxxxx'),'x','xxxxxxxxxx'),'x','xxxxxxxxxx'),'x','xxxxxxxxxx'),'x','xxxxxxxxxx')"
+	query := fmt.Sprintf("WITH RECURSIVE m(s) AS (SELECT %s), r(n, s) AS (SELECT 1, concat(m.s, m.s, m.s, m.s, m.s, m.s, m.s, m.s) FROM m UNION ALL SELECT n + 1, s FROM r WHERE n < 300) SELECT n, s FROM r", megabyte)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for range 100 {
+		wg.Go(func() {
+			conn, err := pgx.Connect(ctx, url)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer conn.Close(ctx)
+			_, err = conn.Exec(ctx, query, pgx.QueryExecModeSimpleProtocol)
+			var pe *pgconn.PgError
+			if !errors.As(err, &pe) || (pe.Code != "54000" && pe.Code != "53200") {
+				errs <- fmt.Errorf("the worst query: %v, want 54000 or 53200", err)
+			}
+		})
+	}
+	if err := answers(url); err != nil {
+		t.Errorf("another user during the flood: %v", err)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	peak := peakRSS(t, pid)
+	t.Logf("peak RSS of the server: %d MB", peak)
+	if peak >= 1024 {
+		t.Fatalf("100 sessions took the server to %d MB (target: under 1 GB)", peak)
 	}
 }

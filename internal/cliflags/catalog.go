@@ -15,6 +15,10 @@ type Catalog struct {
 	DB, Schema, Principal, Prefix, KeyFile string
 	AllowHTTP                              bool
 	StatementTimeout                       time.Duration
+	// Result budgets: per statement, and for the whole process.
+	MaxResultBytes, MaxProcessResultBytes int64
+	// MaxConnections bounds a PostgreSQL catalog's pool (0: the default).
+	MaxConnections int
 }
 
 // Register defines the catalog flags on fs, each with the environment
@@ -27,11 +31,17 @@ func (c *Catalog) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.KeyFile, "key-file", os.Getenv("CONNCAT_KEY_FILE"), "file holding the secret-sealing key; default <db>.key for SQLite, required for PostgreSQL (CONNCAT_KEY_FILE)")
 	fs.BoolVar(&c.AllowHTTP, "allow-http-endpoints", os.Getenv("CONNCAT_ALLOW_HTTP_ENDPOINTS") == "1", "accept http:// endpoints on non-loopback hosts (CONNCAT_ALLOW_HTTP_ENDPOINTS=1)")
 	fs.DurationVar(&c.StatementTimeout, "statement-timeout", conncat.DefaultStatementTimeout, "cancel a statement still running after this long (57014); 0 for no limit")
+	fs.Int64Var(&c.MaxResultBytes, "max-result-bytes", conncat.DefaultMaxResultBytes, "the most one SELECT may return, in bytes of its values (54000 past it); -1 for no limit")
+	fs.Int64Var(&c.MaxProcessResultBytes, "max-process-result-bytes", conncat.DefaultMaxProcessResultBytes, "the most result bytes all running SELECTs hold at once (53200 past it); -1 for no limit")
+	fs.IntVar(&c.MaxConnections, "max-catalog-connections", conncat.DefaultMaxConnections, "PostgreSQL: the most connections to the catalog's database (at least 3)")
 }
 
 // Options are Open's options for the flags given.
 func (c *Catalog) Options() []conncat.Option {
-	opts := []conncat.Option{conncat.WithStatementTimeout(c.StatementTimeout)}
+	// The process's budget is the process's: the flags set it once here.
+	conncat.SetMaxProcessResultBytes(c.MaxProcessResultBytes)
+	opts := []conncat.Option{conncat.WithStatementTimeout(c.StatementTimeout), conncat.WithMaxResultBytes(c.MaxResultBytes),
+		conncat.WithMaxConnections(c.MaxConnections)}
 	if c.Principal != "" {
 		opts = append(opts, conncat.WithPrincipal(c.Principal))
 	}

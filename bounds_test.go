@@ -165,3 +165,20 @@ func testResultBudgets(t *testing.T, backend string) {
 		t.Fatalf("after the process budget was restored: %v", err)
 	}
 }
+
+// TestPostgresHugeValueNotRead: PostgreSQL computes values of any size; a
+// row over MaxPostgresMessageBytes is refused (54000) before pgx reads
+// it, and the node goes on answering.
+func TestPostgresHugeValueNotRead(t *testing.T) {
+	cat, _ := openOn(t, "postgres")
+	ctx := context.Background()
+	_, err := cat.Exec(ctx, "SELECT length(concat("+strings.Repeat(megabyte+",", 19)+megabyte+")) AS n")
+	if err != nil {
+		t.Fatalf("a 20 MB value that stays in the database: %v", err)
+	}
+	_, err = cat.Exec(ctx, "SELECT concat("+strings.Repeat(megabyte+",", 19)+megabyte+") AS v")
+	wantCode(t, "a 20 MB value", err, conncat.CodeProgramLimitExceeded, "larger than 16 MiB")
+	if res := mustExec(t, cat, "SELECT count(*) FROM mz_connections"); res[0].Rows[0][0] != int64(0) {
+		t.Fatalf("after the refusal: %v", res[0].Rows)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -27,6 +28,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/stdlib"
 	"go.opentelemetry.io/otel/metric"
 
@@ -230,6 +232,12 @@ const DefaultMaxConcurrentQueries = 4
 // their statement budget.
 func WithMaxConcurrentQueries(n int) Option { return func(o *options) { o.MaxConcurrentQueries = n } }
 
+// MaxPostgresMessageBytes bounds one message from a PostgreSQL catalog
+// (a result row, with all its values): a larger one is refused with 54000
+// before it is read, and its connection dropped. Twice SQLite's 8 MiB
+// value cap: no catalog row comes near it.
+const MaxPostgresMessageBytes = 16 << 20
+
 // DefaultMaxConnections is how many connections a handle Open made on a
 // PostgreSQL catalog opens at most, unless WithMaxConnections says
 // otherwise.
@@ -329,6 +337,13 @@ func openPostgres(ctx context.Context, url string, o options) (*Catalog, error) 
 	}
 	if o.maxConns < 3 {
 		return nil, fmt.Errorf("conncat: WithMaxConnections(%d): a PostgreSQL catalog needs at least 3 connections (the change feed, a SELECT, a DDL)", o.maxConns)
+	}
+	// PostgreSQL has no cap on a value a query computes: without one, pgx
+	// would read a 200 MB row whole before any budget could refuse it.
+	cfg.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
+		f := pgproto3.NewFrontend(r, w)
+		f.SetMaxBodyLen(MaxPostgresMessageBytes)
+		return f
 	}
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(o.maxConns)

@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 	sqlite3 "github.com/mattn/go-sqlite3"
 
 	"github.com/conncat/conncat/internal/sqlstate"
@@ -141,7 +143,10 @@ func classifyPostgres(err error) (code, message string, ok bool) {
 	var pe *pgconn.PgError
 	var connect *pgconn.ConnectError
 	var netErr net.Error
+	var tooBig *pgproto3.ExceededMaxBodyLenErr
 	switch {
+	case errors.As(err, &tooBig):
+		return CodeProgramLimitExceeded, fmt.Sprintf("a row of the result is larger than %d MiB, the most conncat reads from PostgreSQL", MaxPostgresMessageBytes>>20), true
 	case errors.As(err, &pe) && pe.Code == pgUniqueViolation:
 		return CodeDuplicateObject, "an object with that name or ID already exists: " + pe.Message, true
 	case errors.As(err, &pe) && strings.HasPrefix(pe.Code, pgUnavailableClass):

@@ -19,8 +19,9 @@ import (
 const maxPrepared = 1000
 
 // maxSessionBytes bounds what a session keeps between messages: the text
-// of its prepared statements and the values bound to its portals (1,000
-// statements of 4 MiB would otherwise hold 4 GB).
+// of its prepared statements, the values bound to its portals and the
+// results Describe ran and kept for Execute (1,000 statements of 4 MiB
+// would otherwise hold 4 GB, 25 described portals of a large query 2 GB).
 const maxSessionBytes = 64 << 20
 
 // heldBytes is what the session keeps now, by maxSessionBytes' count.
@@ -32,6 +33,26 @@ func (s *session) heldBytes() int {
 	for _, pt := range s.portals {
 		for _, a := range pt.args {
 			if v, ok := a.(string); ok {
+				n += len(v)
+			}
+		}
+		if pt.result != nil {
+			n += resultBytes(pt.result)
+		}
+	}
+	return n
+}
+
+// resultBytes is what a kept result holds, by heldBytes' count.
+func resultBytes(res *conncat.Result) int {
+	n := 0
+	for _, row := range res.Rows {
+		for _, v := range row {
+			n += 16
+			switch v := v.(type) {
+			case string:
+				n += len(v)
+			case []byte:
 				n += len(v)
 			}
 		}
@@ -262,7 +283,9 @@ func (s *session) describeRows(ctx context.Context, pt *portal, keep bool) error
 	if p.types == nil {
 		p.types = columnTypes(res)
 	}
-	if keep {
+	// The result is kept for Execute only while the session's bytes allow
+	// it; otherwise Execute runs the statement again.
+	if keep && s.checkHeld(resultBytes(res), 0) == nil {
 		pt.result = res
 	}
 	s.be.Send(rowDescription(res.Columns, p.types, pt.formats))

@@ -773,3 +773,59 @@ func TestManySessionsOfHugeResults(t *testing.T) {
 		t.Fatalf("100 sessions took the server to %d MB (target: under 1 GB)", peak)
 	}
 }
+
+// TestDescribedPortalsHoldLittle: portals whose Describe ran a large
+// query keep its result for Execute only within the session's 64 MiB;
+// beyond that Execute runs the statement again. 12 portals of a 6 MB
+// result are all bound and described before any runs (one pipeline), so
+// the last cannot be kept, and every one still answers in full.
+func TestDescribedPortalsHoldLittle(t *testing.T) {
+	url := strings.Replace(startServer(t), "conncat@", "conncat:"+testPassword+"@", 1)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	megabyte := "replace(replace(replace(replace(replace('xxxxxxxxxx','x','xxxxxxxxxx'),'x','xxxxxxxxxx'),'x','xxxxxxxxxx'),'x','xxxxxxxxxx'),'x','xxxxxxxxxx')"
+	query := fmt.Sprintf("WITH RECURSIVE r(n, s) AS (SELECT 1, %s UNION ALL SELECT n + 1, s FROM r WHERE n < 6) SELECT n, s FROM r", megabyte)
+	raw := conn.PgConn().Conn()
+	_ = raw.SetDeadline(time.Now().Add(testenv.HangBound))
+	fe := pgproto3.NewFrontend(raw, raw)
+	fe.Send(&pgproto3.Parse{Name: "big", Query: query})
+	for i := range 12 {
+		fe.Send(&pgproto3.Bind{DestinationPortal: fmt.Sprint("p", i), PreparedStatement: "big"})
+		fe.Send(&pgproto3.Describe{ObjectType: 'P', Name: fmt.Sprint("p", i)})
+	}
+	for i := range 12 {
+		fe.Send(&pgproto3.Execute{Portal: fmt.Sprint("p", i)})
+	}
+	fe.Send(&pgproto3.Sync{})
+	if err := fe.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	rows, complete := 0, 0
+	for {
+		msg, err := fe.Receive()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch m := msg.(type) {
+		case *pgproto3.DataRow:
+			if len(m.Values[1]) != 1_000_000 {
+				t.Fatalf("a row of %d bytes", len(m.Values[1]))
+			}
+			rows++
+		case *pgproto3.CommandComplete:
+			complete++
+		case *pgproto3.ErrorResponse:
+			t.Fatalf("%s %s", m.Code, m.Message)
+		}
+		if _, ok := msg.(*pgproto3.ReadyForQuery); ok {
+			break
+		}
+	}
+	if rows != 72 || complete != 12 {
+		t.Fatalf("%d rows and %d results from 12 portals of 6 rows", rows, complete)
+	}
+}

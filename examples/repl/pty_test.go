@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,24 +13,6 @@ import (
 
 	"github.com/conncat/conncat/internal/testenv"
 )
-
-// terminal collects what the REPL writes to its pseudo-terminal.
-type terminal struct {
-	mu  sync.Mutex
-	out strings.Builder
-}
-
-func (t *terminal) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.out.Write(p)
-}
-
-func (t *terminal) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.out.String()
-}
 
 // TestInteractiveTerminal types into the REPL through a pseudo-terminal,
 // as a person would: a statement over two lines, tab completion of a
@@ -47,7 +28,7 @@ func TestInteractiveTerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ptmx.Close()
-	screen := &terminal{}
+	screen := &testenv.SyncBuffer{}
 	go io.Copy(screen, ptmx)
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()

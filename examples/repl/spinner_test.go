@@ -12,7 +12,7 @@ import (
 // The spinner shows finished checks while a statement runs and erases its
 // line when the statement ends, so the output that follows starts clean.
 func TestSpinnerShowsChecksAndErasesItself(t *testing.T) {
-	var screen terminal
+	var screen testenv.SyncBuffer
 	s := &spinner{w: &screen, delay: time.Millisecond, tick: 2 * time.Millisecond}
 	stop := s.start()
 	s.checkDone(conncat.CheckProgress{Check: "credentials", Status: "PASS"})
@@ -25,7 +25,7 @@ func TestSpinnerShowsChecksAndErasesItself(t *testing.T) {
 	}
 
 	// A quick statement never draws anything.
-	var quiet terminal
+	var quiet testenv.SyncBuffer
 	s = &spinner{w: &quiet, delay: time.Hour, tick: time.Millisecond}
 	s.start()()
 	if quiet.String() != "" {

@@ -45,7 +45,7 @@ func startServer(t *testing.T, extra ...string) string {
 // launchServer is startServer with, if files > 0, the server's limit of
 // open files (ulimit -n) set that low; it also returns what the server
 // writes to stderr and its process ID.
-func launchServer(t *testing.T, files int, extra ...string) (string, *lockedBuilder, int) {
+func launchServer(t *testing.T, files int, extra ...string) (string, *testenv.SyncBuffer, int) {
 	t.Helper()
 	bin := testenv.Build(t, ".")
 	dir := t.TempDir()
@@ -56,7 +56,7 @@ func launchServer(t *testing.T, files int, extra ...string) (string, *lockedBuil
 		cmd = exec.Command("sh", append([]string{"-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, files), bin}, args...)...)
 	}
 	cmd.Env = append(os.Environ(), "CONNCAT_SERVER_PASSWORD="+testPassword)
-	out := &lockedBuilder{}
+	out := &testenv.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -85,21 +85,6 @@ func launchServer(t *testing.T, files int, extra ...string) (string, *lockedBuil
 	})
 	return url, out, cmd.Process.Pid
 }
-
-// lockedBuilder collects a server's output, written by its process while
-// a test may read it.
-type lockedBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuilder) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuilder) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 // psql runs psql against the server with verbose errors (SQLSTATE shown).
 func psql(t *testing.T, url, password, script string) (string, error) {
@@ -739,7 +724,6 @@ func peakRSS(t *testing.T, pid int) int {
 func TestManySessionsOfHugeResults(t *testing.T) {
 	url, _, pid := launchServer(t, 0, "-max-startups", "200", "-max-connections", "200")
 	url = strings.Replace(url, "conncat@", "conncat:"+testPassword+"@", 1)
-	megabyte := "replace(replace(replace(replace(replace('xxxxxxxxxx','x','xxxxxxxxxx'),'x','xxxxxxxxxx'),'x','xxxxxxxxxx'),'x','xxxxxxxxxx'),'x','xxxxxxxxxx')"
 	query := fmt.Sprintf("WITH RECURSIVE m(s) AS (SELECT %s), r(n, s) AS (SELECT 1, concat(m.s, m.s, m.s, m.s, m.s, m.s, m.s, m.s) FROM m UNION ALL SELECT n + 1, s FROM r WHERE n < 300) SELECT n, s FROM r", megabyte)
 	ctx := context.Background()
 	var wg sync.WaitGroup
@@ -787,7 +771,6 @@ func TestDescribedPortalsHoldLittle(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	megabyte := "replace(replace(replace(replace(replace('xxxxxxxxxx','x','xxxxxxxxxx'),'x','xxxxxxxxxx'),'x','xxxxxxxxxx'),'x','xxxxxxxxxx'),'x','xxxxxxxxxx')"
 	query := fmt.Sprintf("WITH RECURSIVE r(n, s) AS (SELECT 1, %s UNION ALL SELECT n + 1, s FROM r WHERE n < 6) SELECT n, s FROM r", megabyte)
 	raw := conn.PgConn().Conn()
 	_ = raw.SetDeadline(time.Now().Add(testenv.HangBound))
@@ -829,3 +812,6 @@ func TestDescribedPortalsHoldLittle(t *testing.T) {
 		t.Fatalf("%d rows and %d results from 12 portals of 6 rows", rows, complete)
 	}
 }
+
+// megabyte is an expression the catalog computes to a text of 10^6 bytes.
+const megabyte = "replace(replace(replace(replace(replace('xxxxxxxxxx','x','xxxxxxxxxx'),'x','xxxxxxxxxx'),'x','xxxxxxxxxx'),'x','xxxxxxxxxx'),'x','xxxxxxxxxx')"

@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -28,4 +30,24 @@ func Eventually(t testing.TB, what string, cond func() bool) time.Duration {
 		pause = min(2*pause, 50*time.Millisecond)
 	}
 	return time.Since(start)
+}
+
+// SyncBuffer collects what another goroutine or process writes (a
+// server's output, a terminal's screen, a logger's lines) while the test
+// reads it.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

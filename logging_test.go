@@ -1,30 +1,19 @@
 package conncat_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/conncat/conncat"
 	"github.com/conncat/conncat/awstest"
+	"github.com/conncat/conncat/internal/testenv"
 )
 
-// syncBuffer is a bytes.Buffer safe for the logger's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+// syncBuffer is safe for the logger's goroutines.
+type syncBuffer = testenv.SyncBuffer
 
 // events decodes JSON log lines.
 func logEvents(t *testing.T, s string) []map[string]any {

@@ -204,7 +204,7 @@ func (st *startups) remove(e *list.Element) {
 
 // deadlineConn gives every write a deadline, so that a client that stops
 // reading cannot hold its session (and a slot) for ever: the write fails
-// after -write-timeout and the session ends. A deadline the session set
+// after -write-timeout, the connection is closed and the session ends. A deadline the session set
 // for everything (start-up's) is never extended by a write.
 type deadlineConn struct {
 	net.Conn
@@ -238,7 +238,14 @@ func (c *deadlineConn) Write(p []byte) (int, error) {
 	}
 	c.mu.Unlock()
 	_ = c.Conn.SetWriteDeadline(d)
-	return c.Conn.Write(p)
+	n, err := c.Conn.Write(p)
+	if err != nil {
+		// Part of a message may have gone: the protocol cannot go on.
+		// Closing ends the session at its next read, whatever the caller
+		// does with the error (flushes are often not checked).
+		_ = c.Conn.Close()
+	}
+	return n, err
 }
 
 // cancel stops the statement running in the session a CancelRequest

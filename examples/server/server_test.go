@@ -577,14 +577,22 @@ func TestOutOfDescriptorsKeepsServing(t *testing.T) {
 func TestStalledReaderIsClosed(t *testing.T) {
 	url := startServer(t, "-max-connections", "1", "-write-timeout", "1s")
 	conn := connectWhenFree(t, strings.Replace(url, "conncat@", "conncat:"+testPassword+"@", 1))
-	raw := conn.PgConn().Conn()
-	// A small receive buffer, and answers of 800 kB each: a few fill
+	// Taken from pgx, whose background reader would otherwise read the
+	// answers the test means to leave unread.
+	hijacked, err := conn.PgConn().Hijack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := hijacked.Conn
+	defer raw.Close()
+	// A small receive buffer, and answers of 8 MB each: the first fills
 	// both sockets' buffers.
 	if err := raw.(*net.TCPConn).SetReadBuffer(4096); err != nil {
 		t.Fatal(err)
 	}
-	query := &pgproto3.Query{String: "SELECT repeat('x', 100000) FROM (VALUES (1),(2),(3),(4),(5),(6),(7),(8)) v"}
-	msg, err := query.Encode(nil)
+	var msg []byte
+	query := &pgproto3.Query{String: "WITH RECURSIVE r(n, s) AS (SELECT 1, " + megabyte + " UNION ALL SELECT n + 1, s FROM r WHERE n < 8) SELECT n, s FROM r"}
+	msg, err = query.Encode(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -209,7 +210,7 @@ func WithMaxResultBytes(n int64) Option { return func(o *options) { o.MaxResultB
 // DefaultMaxProcessResultBytes is the most result bytes all running
 // SELECTs of the process (every handle) hold at once, unless
 // SetMaxProcessResultBytes says otherwise.
-const DefaultMaxProcessResultBytes = 256 << 20
+const DefaultMaxProcessResultBytes = 128 << 20
 
 // processResults is the process's result budget, shared by every handle.
 var processResults = catalog.NewResultBudget(DefaultMaxProcessResultBytes)
@@ -220,16 +221,18 @@ var processResults = catalog.NewResultBudget(DefaultMaxProcessResultBytes)
 // applies to every handle in the process, open or opened later.
 func SetMaxProcessResultBytes(n int64) { processResults.SetLimit(n) }
 
-// DefaultMaxConcurrentQueries is how many SELECTs of one handle read the
-// catalog at once on SQLite (others wait their turn within their budget):
-// more only share the same cores, and each holds SQLite's working memory
-// (tens of MB for a query that builds large values).
-const DefaultMaxConcurrentQueries = 4
+// defaultMaxConcurrentQueries is how many SELECTs of one handle read the
+// catalog at once on SQLite unless WithMaxConcurrentQueries says otherwise:
+// one a core (at least 2). SQLite's queries are CPU-bound, so more only
+// share the same cores, while each holds its working memory and the
+// copies of its rows (tens of MB for a query that builds large values).
+func defaultMaxConcurrentQueries() int { return max(2, runtime.GOMAXPROCS(0)) }
 
 // WithMaxConcurrentQueries bounds the SELECTs of the handle that read the
-// catalog at once (default DefaultMaxConcurrentQueries on SQLite,
+// catalog at once (default: one a core, at least 2, on SQLite;
 // WithMaxConnections-2 on PostgreSQL); the others wait their turn within
-// their statement budget.
+// their statement budget, so a few long queries delay the others' SELECTs
+// (never DDL) up to the statement timeout.
 func WithMaxConcurrentQueries(n int) Option { return func(o *options) { o.MaxConcurrentQueries = n } }
 
 // MaxPostgresMessageBytes bounds one message from a PostgreSQL catalog
@@ -406,7 +409,7 @@ func open(ctx context.Context, db *sql.DB, store catalog.Store, o options) (*Cat
 	o.Options.Statuses = plane.statuses
 	o.Options.Results = processResults
 	if o.MaxConcurrentQueries == 0 {
-		o.MaxConcurrentQueries = DefaultMaxConcurrentQueries
+		o.MaxConcurrentQueries = defaultMaxConcurrentQueries()
 	}
 	cat, err := catalog.Open(ctx, store, o.Options)
 	if err != nil {

@@ -98,7 +98,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", 10*time.Minute, "close a connection idle this long")
 	fs.DurationVar(&cfg.authTimeout, "authentication-timeout", 30*time.Second, "close a connection that has not logged in after this long")
 	fs.DurationVar(&cfg.writeTimeout, "write-timeout", time.Minute, "close a connection whose client has not read what the server sent for this long")
-	fs.Int64Var(&cfg.memoryLimit, "memory-limit", 512<<20, "the Go heap's soft limit in bytes (the garbage collector works harder near it); 0 leaves it to GOMEMLIMIT")
+	fs.Int64Var(&cfg.memoryLimit, "memory-limit", 320<<20, "the Go heap's soft limit in bytes (the garbage collector works harder near it); 0 leaves it to GOMEMLIMIT")
 	fs.BoolVar(&cfg.plaintextLoopback, "allow-plaintext-loopback", false, "with -tls-cert, still let clients on loopback log in without TLS")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

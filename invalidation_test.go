@@ -233,6 +233,9 @@ func TestForgedNotificationsAreCheap(t *testing.T) {
 	}
 	raw := p.raw(t)
 	channel := "conncat_" + p.schema
+	// The node listens (it says so when it starts to) before anything is
+	// sent: a notification before LISTEN is heard by nobody.
+	eventually(t, "the node listens", func() bool { return strings.Contains(logs.String(), "change feed (re)connected") })
 	before := len(logs.String())
 	for i := range 200 {
 		payload := id

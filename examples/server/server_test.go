@@ -679,13 +679,8 @@ func TestUnknownUsersLookLikeReal(t *testing.T) {
 // their text holds, not only by their count: past 64 MiB a Parse is
 // refused with 54000 and the session goes on.
 func TestSessionStateBoundedInBytes(t *testing.T) {
-	url := strings.Replace(startServer(t), "conncat@", "conncat:"+testPassword+"@", 1)
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := loggedIn(t)
 	text := "SELECT 1 -- " + strings.Repeat("x", 4<<20-64)
 	var refused error
 	for i := range 20 {
@@ -774,13 +769,7 @@ func TestManySessionsOfHugeResults(t *testing.T) {
 // result are all bound and described before any runs (one pipeline), so
 // the last cannot be kept, and every one still answers in full.
 func TestDescribedPortalsHoldLittle(t *testing.T) {
-	url := strings.Replace(startServer(t), "conncat@", "conncat:"+testPassword+"@", 1)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := loggedIn(t)
 	query := fmt.Sprintf("WITH RECURSIVE r(n, s) AS (SELECT 1, %s UNION ALL SELECT n + 1, s FROM r WHERE n < 6) SELECT n, s FROM r", megabyte)
 	raw := conn.PgConn().Conn()
 	_ = raw.SetDeadline(time.Now().Add(testenv.HangBound))
@@ -825,3 +814,16 @@ func TestDescribedPortalsHoldLittle(t *testing.T) {
 
 // megabyte is an expression the catalog computes to a text of 10^6 bytes.
 const megabyte = "replace(replace(replace(replace(replace('xxxxxxxxxx','x','xxxxxxxxxx'),'x','xxxxxxxxxx'),'x','xxxxxxxxxx'),'x','xxxxxxxxxx'),'x','xxxxxxxxxx')"
+
+// loggedIn starts a server and returns a pgx session on it, closed when
+// the test ends.
+func loggedIn(t *testing.T) *pgx.Conn {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, strings.Replace(startServer(t), "conncat@", "conncat:"+testPassword+"@", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	return conn
+}

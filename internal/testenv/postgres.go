@@ -42,7 +42,7 @@ type PostgresCluster struct {
 	port    int
 	cmd     *exec.Cmd
 	exited  chan struct{}
-	out     *syncBuffer
+	out     *SyncBuffer
 	cred    *syscall.Credential
 	schemas atomic.Int64
 }
@@ -91,7 +91,7 @@ func StartPostgres() (*PostgresCluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &PostgresCluster{dir: dir, out: &syncBuffer{}, exited: make(chan struct{})}
+	c := &PostgresCluster{dir: dir, out: serverOutput(), exited: make(chan struct{})}
 	if os.Geteuid() == 0 {
 		if c.cred, err = postgresUser(); err != nil {
 			os.RemoveAll(dir)
@@ -209,7 +209,7 @@ func (c *PostgresCluster) StartStandby() (*PostgresCluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &PostgresCluster{dir: dir, out: &syncBuffer{}, exited: make(chan struct{}), cred: c.cred}
+	s := &PostgresCluster{dir: dir, out: serverOutput(), exited: make(chan struct{}), cred: c.cred}
 	if s.cred != nil {
 		if err := os.Chown(dir, int(s.cred.Uid), int(s.cred.Gid)); err != nil {
 			os.RemoveAll(dir)

@@ -34,15 +34,20 @@ func Eventually(t testing.TB, what string, cond func() bool) time.Duration {
 
 // SyncBuffer collects what another goroutine or process writes (a
 // server's output, a terminal's screen, a logger's lines) while the test
-// reads it.
+// reads it. With a Limit, what comes past it is dropped (still reported
+// as written, so the writer goes on).
 type SyncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
+	Limit int
+	mu    sync.Mutex
+	b     strings.Builder
 }
 
 func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.Limit > 0 && s.b.Len() > s.Limit {
+		return len(p), nil
+	}
 	return s.b.Write(p)
 }
 

@@ -127,6 +127,7 @@ type options struct {
 	cacheOpts     credentials.CacheOptions
 	publicOnly    bool
 	maxConns      int
+	staleReads    bool
 }
 
 // Option configures Open and OpenDB.
@@ -255,6 +256,17 @@ const DefaultMaxConnections = 10
 // It does not apply to OpenDB, whose pool the engine sizes, nor to SQLite.
 func WithMaxConnections(n int) Option { return func(o *options) { o.maxConns = n } }
 
+// WithStaleReads lets SELECT, SHOW and Describe on a PostgreSQL catalog
+// answer from this node's replica as the change feed keeps it, without
+// first asking PostgreSQL for the latest change. A SELECT then costs no
+// round trip and still answers while PostgreSQL is unreachable, but may
+// miss DDL another node committed moments before (the feed's delay,
+// milliseconds when healthy; unbounded while the feed is down). This
+// handle's own DDL is always seen. Without it (the default) a SELECT sees
+// every DDL committed, on any node, before it began, or fails with 08006.
+// SQLite catalogs read their file and ignore it.
+func WithStaleReads() Option { return func(o *options) { o.staleReads = true } }
+
 // WithSchema names the PostgreSQL schema a catalog's tables live in
 // (default "conncat"), so that one database can hold several catalogs:
 // 1 to 48 lower-case letters, digits and underscores. SQLite catalogs have
@@ -358,6 +370,7 @@ func openPostgres(ctx context.Context, url string, o options) (*Catalog, error) 
 		db.Close()
 		return nil, err
 	}
+	store.StaleReads = o.staleReads
 	if o.name == "" {
 		o.name = store.Schema()
 	}
@@ -383,7 +396,11 @@ func OpenDB(ctx context.Context, db *sql.DB, opts ...Option) (*Catalog, error) {
 	var store catalog.Store
 	var err error
 	if _, isPgx := db.Driver().(*stdlib.Driver); isPgx {
-		store, err = postgres.New(db, o.schema)
+		var pg *postgres.Store
+		if pg, err = postgres.New(db, o.schema); err == nil {
+			pg.StaleReads = o.staleReads
+			store = pg
+		}
 	} else if store, err = sqlite.New(db); err != nil {
 		err = fmt.Errorf("%w, or of pgx's database/sql driver for PostgreSQL", err)
 	}
@@ -421,6 +438,7 @@ func open(ctx context.Context, db *sql.DB, store catalog.Store, o options) (*Cat
 	}
 	ms, err := newMeters(o.meterProvider, plane)
 	if err != nil {
+		cat.Close()
 		return nil, fmt.Errorf("conncat: metrics: %w", err)
 	}
 	plane.meters = ms
@@ -475,10 +493,13 @@ func (c *Catalog) Close() error {
 	c.stopWatch()
 	<-c.watchDone
 	_ = c.meters.registration.Unregister()
+	err := c.cat.Close()
 	if c.owns {
-		return c.db.Close()
+		if dbErr := c.db.Close(); err == nil {
+			err = dbErr
+		}
 	}
-	return nil
+	return err
 }
 
 // Exec runs a script statement by statement. It stops at the first error

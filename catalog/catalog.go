@@ -100,14 +100,19 @@ func Open(ctx context.Context, store Store, opts Options) (*Catalog, error) {
 		return nil, err
 	}
 	c.seal.Store(sealer)
-	if err := store.Migrate(ctx); err != nil {
+	if err := store.Open(ctx); err != nil {
 		return nil, err
 	}
 	if err := c.checkKey(ctx); err != nil {
+		store.Close()
 		return nil, err
 	}
 	return c, nil
 }
+
+// Close releases what the store keeps in the process (a PostgreSQL
+// node's replica); the database handle stays the caller's.
+func (c *Catalog) Close() error { return c.store.Close() }
 
 // Principal returns the configured principal ARN, or "".
 func (c *Catalog) Principal() string { return c.opts.Principal }

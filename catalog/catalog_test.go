@@ -64,8 +64,7 @@ func newCatalog(t testing.TB, opts catalog.Options) (*catalog.Catalog, string) {
 var uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 
 // TestGolden runs testdata/ files on every store, expecting the same
-// output from each; testdata/backend/<store>/ holds the cases of one store
-// only (its own functions). Each file gets a fresh catalog, opened with
+// output from each. Each file gets a fresh catalog, opened with
 // the options on its first line's "open" directive if any.
 //
 //	open principal=ARN prefix=P allow-http statuses   reopen with these options (new catalog;
@@ -83,9 +82,6 @@ func testGolden(t *testing.T, backend string) {
 		slashed := filepath.ToSlash(path)
 		if strings.Contains(slashed, "/fuzz/") {
 			return // the fuzz corpus, not golden files
-		}
-		if strings.Contains(slashed, "/backend/") && !strings.Contains(slashed, "/backend/"+backend+"/") {
-			return // another store's own cases
 		}
 		c := newCatalogOn(t, backend, catalog.Options{})
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
@@ -209,8 +205,7 @@ func sampleStatuses() []catalog.ConnectionStatus {
 }
 
 // TestManyStatuses: a process holding credentials for thousands of
-// connections can still read its status table on every store (SQLite
-// refuses a UNION of more than 500 SELECTs; the rows go in one VALUES).
+// connections can still read its status table on every store.
 func TestManyStatuses(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, backend string) {
 		many := make([]catalog.ConnectionStatus, 5000)

@@ -46,7 +46,7 @@ type Description struct {
 // Describe returns a connection's description, read in one snapshot and
 // without opening any secret.
 func (c *Catalog) Describe(ctx context.Context, name string) (d *Description, err error) {
-	err = c.store.Read(ctx, func(q Tx) error {
+	err = c.store.View(ctx, func(q Tx) error {
 		d, err = c.describe(ctx, q, name)
 		return err
 	})

@@ -89,10 +89,6 @@ func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result, arg
 	if err != nil {
 		return err
 	}
-	inline, err := c.inlineTables(q)
-	if err != nil {
-		return err
-	}
 	if c.querySlots != nil {
 		select {
 		case c.querySlots <- struct{}{}:
@@ -103,7 +99,7 @@ func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result, arg
 	}
 	meter := c.newMeter()
 	defer meter.done()
-	err = c.store.Query(ctx, q, args, inline, func(rows *sql.Rows) error { return collect(rows, res, meter) })
+	err = c.store.Query(ctx, q, args, c.statusRows, func(rows *sql.Rows) error { return collect(rows, res, meter) })
 	var missing *MissingColumnError
 	switch {
 	case err == nil:
@@ -113,15 +109,6 @@ func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result, arg
 		return c.undefinedColumn(ctx, q, missing)
 	default:
 		return withoutParamValues(err, args)
-	}
-	// Aliases as written on every store (PostgreSQL's text has them in
-	// lower case).
-	if aliases := q.ColumnAliases(); len(aliases) == len(res.Columns) {
-		for i, a := range aliases {
-			if a != "" {
-				res.Columns[i] = a
-			}
-		}
 	}
 	res.Tag = fmt.Sprintf("SELECT %d", len(res.Rows))
 	return nil
@@ -174,13 +161,16 @@ func (c *Catalog) columnsOf(ctx context.Context, refs []sqlparse.TableRef) []str
 			cols = append(cols, StatusColumns...)
 			continue
 		}
-		rows, err := c.store.Reader().QueryContext(ctx, `SELECT * FROM `+t.Name+` WHERE 1 = 0`)
-		if err != nil {
-			return cols
-		}
-		names, _ := rows.Columns()
-		rows.Close()
-		cols = append(cols, names...)
+		_ = c.store.View(ctx, func(tx Tx) error {
+			rows, err := tx.QueryContext(ctx, `SELECT * FROM `+t.Name+` WHERE 1 = 0`)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			names, err := rows.Columns()
+			cols = append(cols, names...)
+			return err
+		})
 	}
 	return cols
 }

@@ -19,7 +19,7 @@ const MaxQueryRows = 100_000
 // show answers a SHOW statement from one snapshot of the catalog.
 func (c *Catalog) show(ctx context.Context, s *sqlparse.Show, res *Result) error {
 	res.Tag = "SHOW"
-	return c.store.Read(ctx, func(q Tx) error { return c.showIn(ctx, q, s, res) })
+	return c.store.View(ctx, func(q Tx) error { return c.showIn(ctx, q, s, res) })
 }
 
 func (c *Catalog) showIn(ctx context.Context, q Tx, s *sqlparse.Show, res *Result) error {

@@ -5,14 +5,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/conncat/conncat/internal/sqlstate"
-	"github.com/conncat/conncat/sqlparse"
 )
 
 // StatusTable is the table of the health of the credentials this process
 // holds, one row per AWS connection (DESIGN §4). Its rows are the
 // process's own state, which no other process and no database has: the
-// executor hands them to the store with each query that reads it.
+// store asks the executor for them when a query reads the table.
 const StatusTable = "mz_aws_connection_statuses"
 
 // StatusColumns are StatusTable's columns, in order.
@@ -37,42 +35,20 @@ type ConnectionStatus struct {
 	STSCalls int64
 }
 
-// statusRows is StatusTable's rows as a query reads them, ordered by ID.
-func (c *Catalog) statusRows() *sqlparse.Rows {
+// statusRows is StatusTable's rows, ordered by ID, with the values of
+// StatusColumns in order.
+func (c *Catalog) statusRows() [][]any {
 	var list []ConnectionStatus
 	if c.opts.Statuses != nil {
 		list = c.opts.Statuses()
 	}
 	slices.SortFunc(list, func(a, b ConnectionStatus) int { return strings.Compare(a.ID, b.ID) })
-	rows := &sqlparse.Rows{Columns: StatusColumns, Values: make([][]any, len(list))}
+	rows := make([][]any, len(list))
 	for i, s := range list {
-		rows.Values[i] = []any{s.ID, s.Status, timestamp(s.LastStatusChangeAt), timestamp(s.CredentialsExpireAt),
-			timestamp(s.LastRefreshAt), nullIfEmpty(s.LastError), s.STSCalls}
+		rows[i] = []any{s.ID, s.Status, timestamp(s.LastStatusChangeAt), timestamp(s.CredentialsExpireAt),
+			timestamp(s.LastRefreshAt), nullIfEmpty(validText(s.LastError)), s.STSCalls}
 	}
 	return rows
-}
-
-// MaxStatusTableReads bounds how often one query may name StatusTable:
-// each reference is written out with every row, so a query naming it
-// thousands of times (a long UNION) would build gigabytes of SQL.
-const MaxStatusTableReads = 4
-
-// inlineTables are the rows of the process's tables that q reads.
-func (c *Catalog) inlineTables(q *sqlparse.Query) (map[string]*sqlparse.Rows, error) {
-	reads := 0
-	for _, t := range q.Tables() {
-		if t.Name != StatusTable {
-			continue
-		}
-		if reads++; reads > MaxStatusTableReads {
-			return nil, errorf(sqlstate.ProgramLimitExceeded, q.Pos(), "query reads %s more than %d times", StatusTable, MaxStatusTableReads).
-				WithHint("Read it once in a WITH clause and refer to that name.")
-		}
-	}
-	if reads == 0 {
-		return nil, nil
-	}
-	return map[string]*sqlparse.Rows{StatusTable: c.statusRows()}, nil
 }
 
 // timestamp writes a time as the catalog's other tables do (RFC 3339,
@@ -82,6 +58,13 @@ func timestamp(t time.Time) any {
 		return nil
 	}
 	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// validText is s as valid UTF-8 without NUL, as every catalog text is:
+// the status rows hold messages of the process's own, and a stray byte
+// must not reach a client that refuses it.
+func validText(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }
 
 func nullIfEmpty(s string) any {

@@ -14,41 +14,51 @@ import (
 // (this package) owns the semantics: every statement's checks, errors,
 // create_sql, sealing and notices. A store owns what differs between
 // databases: the schema and its migrations, how transactions serialise
-// writers and isolate readers, and how a gated SELECT runs behind the
-// store's own second safety layer.
+// writers and isolate readers, and where SELECT, SHOW and Describe read.
+// Every store answers SELECT with one engine, SQLite: the file store on
+// its file, the PostgreSQL store on a replica in the node's process, so a
+// query means the same on every store by construction.
 //
 // The executor's statements use ? placeholders and SQL that both
 // databases read alike (ON CONFLICT DO NOTHING, row-valued UPDATE SET);
 // a store rewrites placeholders as its driver needs.
 type Store interface {
-	// Migrate brings the schema to the store's current version, exactly
-	// once however many processes or nodes open the catalog together.
-	Migrate(ctx context.Context) error
+	// Open brings the schema to the store's current version, exactly
+	// once however many processes or nodes open the catalog together, and
+	// prepares what the store keeps in the process (PostgreSQL's replica).
+	Open(ctx context.Context) error
+	// Close releases what Open prepared in the process; the database
+	// handle stays the caller's.
+	Close() error
 	// Write runs fn in one transaction that holds the catalog's write
 	// lock, so that DDL of one catalog is serial across every process and
 	// node: commit if fn returns nil, roll back otherwise (also when fn
 	// panics).
 	Write(ctx context.Context, fn func(Tx) error) error
-	// Read runs fn in one read-only transaction: one snapshot, no write
-	// lock taken.
+	// Read runs fn in one read-only transaction of the database: one
+	// snapshot, no write lock taken.
 	Read(ctx context.Context, fn func(Tx) error) error
 	// Reader runs reads of one statement each outside any transaction,
 	// each statement its own snapshot.
 	Reader() Tx
+	// View runs fn in one snapshot of the StoredTables where SELECT
+	// reads them (the file, or the replica), as fresh as a SELECT (see
+	// Query); it never sees a sealed value.
+	View(ctx context.Context, fn func(Tx) error) error
 	// RoundTrips reports whether every statement costs a network round
 	// trip (PostgreSQL). Then Resolve is one statement joining everything
 	// it needs, read through Reader; in process (SQLite), where joining
 	// eight tables costs more than a few narrow statements, it is those in
 	// one Read.
 	RoundTrips() bool
-	// Query runs a gated SELECT with its parameter values, in a read-only
-	// transaction behind the store's own second layer (a reader that can
-	// see only the catalog tables), and hands its rows to collect. Errors
-	// are *sqlparse.Error with a SQLSTATE for everything the query did
-	// wrong (a missing table or column, a value too large, a refusal).
-	// inline holds the tables whose rows this process supplies rather than
-	// the database (see sqlparse.Rows), by name: q reads them as written.
-	Query(ctx context.Context, q *sqlparse.Query, args []any, inline map[string]*sqlparse.Rows, collect func(*sql.Rows) error) error
+	// Query runs a gated SELECT with its parameter values in SQLite
+	// (sqlite.RunQuery) and hands its rows to collect. It sees every DDL
+	// committed, by any process or node, before it began. Errors are
+	// *sqlparse.Error with a SQLSTATE for everything the query did wrong
+	// (a missing table or column, a value too large, a refusal).
+	// statuses gives StatusTable's rows (StatusColumns, in order); it is
+	// called only for a query that reads that table.
+	Query(ctx context.Context, q *sqlparse.Query, args []any, statuses func() [][]any, collect func(*sql.Rows) error) error
 	// Publish tells the catalog's other handles (other processes, other
 	// nodes) that the connections ids changed, inside the write
 	// transaction tx: they learn of it when it commits, never of a change
@@ -66,6 +76,17 @@ type Tx interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// StoredTable is a table of the catalog that a store keeps and SELECT may
+// read, and the column holding the ID of the object each row belongs to.
+type StoredTable struct{ Name, ObjectColumn string }
+
+// StoredTables are the catalog's readable stored tables: everything a
+// replica copies. No sealed value is in any of them.
+var StoredTables = []StoredTable{
+	{"mz_connections", "id"}, {"mz_aws_connections", "id"}, {"mz_s3_connections", "id"},
+	{"mz_secrets", "id"}, {"mz_object_dependencies", "object_id"}, {"mz_connection_validations", "connection_id"},
 }
 
 // catalogTables are the tables SELECT may read, by the names a store

@@ -59,7 +59,7 @@ func BenchmarkRestoreSelectSQLite(b *testing.B) {
 	resolve := func(t sqlparse.TableRef) (string, error) { return t.Name, nil }
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := q.SQLite(resolve, nil); err != nil {
+		if _, err := q.SQLite(resolve); err != nil {
 			b.Fatal(err)
 		}
 	}

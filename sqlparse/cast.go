@@ -9,33 +9,24 @@ import (
 	"github.com/conncat/conncat/internal/sqlstate"
 )
 
-// castType is what a CAST's target is written as for each store. TiDB
-// writes MySQL's names, which PostgreSQL reads otherwise or not at all:
-// CAST(x AS CHAR) is char(1) there, silently cutting the value to one
-// character; SIGNED is no type. Only targets that mean the same on both
-// stores are allowed.
-type castType struct {
-	sqlite, postgres string
-	// truncate: PostgreSQL rounds a fraction cast to an integer, SQLite
-	// cuts it toward zero; on PostgreSQL the value is truncated first.
-	truncate bool
-}
-
-// castTarget is the store types of a CAST's target, or ok false for a
-// target the gate refuses.
-func castTarget(tp *tidbtypes.FieldType) (castType, bool) {
+// castTarget is the SQLite type a CAST's target names, or ok false for a
+// target the gate refuses. TiDB writes MySQL's names, which SQLite reads
+// by its own affinity rules (CAST(x AS SIGNED) would be NUMERIC, keeping
+// a fraction): only targets with one clear meaning are allowed, written
+// as SQLite's types.
+func castTarget(tp *tidbtypes.FieldType) (string, bool) {
 	unsized := tp.GetFlen() == tidbtypes.UnspecifiedLength
 	switch tp.GetType() {
 	case mysql.TypeVarString, mysql.TypeString, mysql.TypeVarchar:
 		if unsized && tp.GetCharset() != "binary" {
-			return castType{sqlite: "TEXT", postgres: "TEXT"}, true // CAST(x AS CHAR)
+			return "TEXT", true // CAST(x AS CHAR)
 		}
 	case mysql.TypeLonglong:
-		return castType{sqlite: "INTEGER", postgres: "BIGINT", truncate: true}, true // SIGNED, UNSIGNED
+		return "INTEGER", true // SIGNED, UNSIGNED
 	case mysql.TypeDouble, mysql.TypeFloat:
-		return castType{sqlite: "REAL", postgres: "DOUBLE PRECISION"}, true
+		return "REAL", true
 	}
-	return castType{}, false
+	return "", false
 }
 
 // gateCast refuses CONVERT, BINARY and casts to types that do not mean the
@@ -54,43 +45,31 @@ func (g *gate) gateCast(n *ast.FuncCastExpr) (ast.Node, bool) {
 	return n, false
 }
 
-// storeCast restores a CAST with its target named for the store; it is
-// put in its node's place by the rewriter's Leave (so the parent holds it
-// for the restore) and taken out again by unwrapCasts.
+// storeCast restores a CAST with its target named as SQLite's type; it
+// is put in its node's place by the rewriter's Leave (so the parent holds
+// it for the restore) and taken out again by unwrapCasts.
 type storeCast struct {
 	*ast.FuncCastExpr
 	name string
-	// truncate writes CAST(TRUNC(CAST(x AS NUMERIC)) AS name), which also
-	// reads text ('12') as SQLite's integer cast does.
-	truncate bool
 }
 
 func (c storeCast) Restore(ctx *tidbformat.RestoreCtx) error {
 	ctx.WriteKeyWord("CAST(")
-	if c.truncate {
-		ctx.WriteKeyWord("TRUNC(CAST(")
-	}
 	if err := c.FuncCastExpr.Expr.Restore(ctx); err != nil {
 		return err
-	}
-	if c.truncate {
-		ctx.WriteKeyWord(" AS NUMERIC))")
 	}
 	ctx.WriteKeyWord(" AS " + c.name + ")")
 	return nil
 }
 
-// castFor is n as the target store writes it.
+// castFor is n as SQLite writes it.
 func (r *rewriter) castFor(n *ast.FuncCastExpr) ast.Node {
-	t, ok := castTarget(n.Tp)
+	name, ok := castTarget(n.Tp)
 	if !ok {
 		return n // the gate refused it; nothing to restore
 	}
 	r.castsWrapped = true
-	if r.target == forSQLite {
-		return storeCast{FuncCastExpr: n, name: t.sqlite}
-	}
-	return storeCast{FuncCastExpr: n, name: t.postgres, truncate: t.truncate}
+	return storeCast{FuncCastExpr: n, name: name}
 }
 
 // unwrapCasts puts the original CAST nodes back: walking a storeCast

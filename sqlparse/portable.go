@@ -7,9 +7,10 @@ import (
 	"github.com/conncat/conncat/internal/sqlstate"
 )
 
-// This file holds the gate's rules for forms one store reads and the
-// other does not, or reads otherwise: a query means the same on SQLite
-// and PostgreSQL, or it is refused with a hint to the form that does.
+// This file holds the gate's rules for forms that TiDB's grammar reads
+// but SQLite, the one engine every store runs SELECT in, does not, or
+// reads otherwise than a MySQL or PostgreSQL user would expect: such a
+// query is refused with a hint to the form that works.
 
 // gateSetOperands refuses operands of UNION, INTERSECT and EXCEPT that
 // SQLite cannot read: a parenthesised SELECT with its own ORDER BY or
@@ -36,7 +37,7 @@ func (g *gate) gateSetOperands(list *ast.SetOprSelectList) {
 }
 
 // gateTrim refuses TRIM's FROM forms (TRIM(BOTH 'x' FROM s)): SQLite has
-// only trim(s) and trim(s, chars), PostgreSQL no trim(s, chars).
+// only trim(s) and trim(s, chars).
 func (g *gate) gateTrim(n *ast.FuncCallExpr) bool {
 	if n.FnName.L != "trim" || len(n.Args) <= 1 {
 		return false
@@ -47,7 +48,8 @@ func (g *gate) gateTrim(n *ast.FuncCallExpr) bool {
 }
 
 // gateLiteral refuses hexadecimal and bit literals (X'41', 0x41, b'1'):
-// SQLite reads them as bytes or not at all, PostgreSQL as bit strings.
+// SQLite reads them as bytes or not at all, where MySQL and PostgreSQL
+// read numbers or bit strings.
 func (g *gate) gateLiteral(n *driver.ValueExpr) bool {
 	switch n.Kind() {
 	case driver.KindBinaryLiteral, driver.KindMysqlBit:
@@ -69,43 +71,4 @@ func (r *rewriter) unbraceForSQLite(n *ast.SelectStmt) {
 	}
 	n.IsInBraces = false
 	r.undos = append(r.undos, func() { n.IsInBraces = true })
-}
-
-// ColumnAliases are the names the query gives its result columns with AS,
-// as written ("Name" stays Name), or "" for a column without one; nil when
-// the columns cannot be told apart from the select list (a * among them).
-// PostgreSQL's restore writes every name in lower case, so that names
-// match the catalog's columns as SQLite matches them, which would
-// lower-case the aliases too; the executor puts these back.
-func (q *Query) ColumnAliases() []string {
-	sel := firstSelect(q.stmt)
-	if sel == nil || sel.Fields == nil {
-		return nil
-	}
-	aliases := make([]string, len(sel.Fields.Fields))
-	for i, f := range sel.Fields.Fields {
-		if f.WildCard != nil {
-			return nil
-		}
-		aliases[i] = f.AsName.O
-	}
-	return aliases
-}
-
-// firstSelect is the SELECT whose select list names a query's result
-// columns: the statement itself, or a set operation's first operand.
-func firstSelect(n ast.Node) *ast.SelectStmt {
-	switch s := n.(type) {
-	case *ast.SelectStmt:
-		return s
-	case *ast.SetOprStmt:
-		if s.SelectList != nil && len(s.SelectList.Selects) > 0 {
-			return firstSelect(s.SelectList.Selects[0])
-		}
-	case *ast.SetOprSelectList:
-		if len(s.Selects) > 0 {
-			return firstSelect(s.Selects[0])
-		}
-	}
-	return nil
 }

@@ -673,7 +673,7 @@ func (*Query) statement() {}
 // double-quoted, LIMIT n OFFSET m. Queries hold no secrets, so it is also
 // UnredactedSQL.
 func (q *Query) String() string {
-	s, err := q.restore(nil, nil, forReading)
+	s, err := q.restore(nil, forReading)
 	if err != nil {
 		// Restore fails only on nodes the gate refuses; show the input.
 		return q.text
@@ -684,31 +684,16 @@ func (q *Query) String() string {
 // UnredactedSQL implements Statement; a query holds no secret.
 func (q *Query) UnredactedSQL() string { return q.String() }
 
-// SQLite restores the query as SQLite-ready text. resolve maps every table
-// reference to the name SQLite should read (or refuses it), except those
-// inline holds, which are written as a derived table of their rows (see
-// Rows); names are
-// written in backquotes, strings without charset prefixes, parameters as
-// ?n, and NULLs sort as PostgreSQL sorts them (last ascending, first
-// descending), so both stores give the same order.
-func (q *Query) SQLite(resolve func(TableRef) (string, error), inline map[string]*Rows) (string, error) {
+// SQLite restores the query as SQLite-ready text. resolve maps every
+// table reference to the name SQLite should read (or refuses it); names
+// are written in backquotes, strings without charset prefixes, parameters
+// as ?n, and NULLs sort last ascending and first descending (as
+// PostgreSQL and Materialize sort them).
+func (q *Query) SQLite(resolve func(TableRef) (string, error)) (string, error) {
 	if resolve == nil {
 		return "", fmt.Errorf("sqlparse: Query.SQLite needs a resolver")
 	}
-	return q.restore(resolve, inline, forSQLite)
-}
-
-// PostgreSQL restores the query as PostgreSQL-ready text: resolve maps
-// every table reference to its (schema-qualified, quoted) name, inline as
-// for SQLite; names are
-// written lower case in double quotes (the catalog's columns are lower
-// case, and SQLite matches names without regard to case, so both stores
-// read the same columns), parameters as $n.
-func (q *Query) PostgreSQL(resolve func(TableRef) (string, error), inline map[string]*Rows) (string, error) {
-	if resolve == nil {
-		return "", fmt.Errorf("sqlparse: Query.PostgreSQL needs a resolver")
-	}
-	return q.restore(resolve, inline, forPostgreSQL)
+	return q.restore(resolve, forSQLite)
 }
 
 // restoreTarget is what a restore writes for.
@@ -717,13 +702,12 @@ type restoreTarget uint8
 const (
 	forReading restoreTarget = iota // String: canonical and readable
 	forSQLite
-	forPostgreSQL
 )
 
 // restore writes the query. Table names are swapped for resolved ones and
 // LIMIT m,n is rewritten as LIMIT n OFFSET m for the duration of the
 // restore, then put back, so the Query is unchanged afterwards.
-func (q *Query) restore(resolve func(TableRef) (string, error), inline map[string]*Rows, target restoreTarget) (string, error) {
+func (q *Query) restore(resolve func(TableRef) (string, error), target restoreTarget) (string, error) {
 	// Only the text a database runs gets every operand parenthesised;
 	// String stays readable (and re-parses to itself).
 	r := &rewriter{target: target, root: q.stmt}
@@ -734,38 +718,18 @@ func (q *Query) restore(resolve func(TableRef) (string, error), inline map[strin
 		}
 	}()
 	q.target = target
-	var sources map[*ast.TableName]*ast.TableSource
-	if len(inline) > 0 {
-		sources = tableSources(q.stmt)
-	}
-	var inlined []int
 	if resolve != nil {
 		for i, n := range q.nodes {
-			if inline[q.tables[i].Name] != nil {
-				inlined = append(inlined, i)
-				continue
-			}
 			resolved, err := resolve(q.tables[i])
 			if err != nil {
 				return "", err
 			}
 			n, schema, name := n, n.Schema, n.Name
-			// "schema.table" names a table in a schema (PostgreSQL's).
-			resolvedSchema, resolvedName, qualified := strings.Cut(resolved, ".")
-			if !qualified {
-				resolvedSchema, resolvedName = "", resolved
-			}
-			n.Schema, n.Name = model.NewCIStr(resolvedSchema), model.NewCIStr(resolvedName)
+			n.Schema, n.Name = model.CIStr{}, model.NewCIStr(resolved)
 			r.undos = append(r.undos, func() { n.Schema, n.Name = schema, name })
 		}
 	}
 	q.stmt.Accept(r)
-	// After the rewriter's walk: Accept would put the table name back.
-	for _, i := range inlined {
-		if err := r.inline(sources[q.nodes[i]], q.nodes[i], inline[q.tables[i].Name]); err != nil {
-			return "", err
-		}
-	}
 	var b strings.Builder
 	flags := tidbformat.RestoreStringSingleQuotes | tidbformat.RestoreKeyWordUppercase | tidbformat.RestoreStringWithoutCharset
 	switch target {
@@ -774,8 +738,6 @@ func (q *Query) restore(resolve func(TableRef) (string, error), inline map[strin
 		// name as a string literal, so a misspelled column would quietly
 		// become a constant; an unknown `name` is an error.
 		flags |= tidbformat.RestoreNameBackQuotes
-	case forPostgreSQL:
-		flags |= tidbformat.RestoreNameDoubleQuotes | tidbformat.RestoreNameLowercase
 	default:
 		flags |= tidbformat.RestoreNameDoubleQuotes
 	}
@@ -791,8 +753,6 @@ func (q *Query) restore(resolve func(TableRef) (string, error), inline map[strin
 type rewriter struct {
 	target restoreTarget
 	undos  []func()
-	// derived counts the subqueries in FROM given an alias.
-	derived int
 	// castsWrapped: some CAST is a storeCast for this restore.
 	castsWrapped bool
 	// root is the query's statement.
@@ -822,18 +782,10 @@ func (r *rewriter) Leave(n ast.Node) (ast.Node, bool) {
 	case *ast.FuncCastExpr:
 		return r.castFor(n), true
 	case *ast.SelectStmt:
-		if r.target == forSQLite {
-			r.unbraceForSQLite(n)
-		}
-	case *ast.Join:
-		if r.target == forPostgreSQL {
-			r.joinForPostgreSQL(n)
-		}
+		r.unbraceForSQLite(n)
 	case *ast.OrderByClause:
-		if r.target == forSQLite {
-			for _, item := range n.Items {
-				r.nullsAsPostgreSQL(item)
-			}
+		for _, item := range n.Items {
+			r.nullsAsPostgreSQL(item)
 		}
 	case *ast.BinaryOperationExpr:
 		r.parenthesize(&n.L, &n.R)
@@ -845,7 +797,7 @@ func (r *rewriter) Leave(n ast.Node) (ast.Node, bool) {
 		r.parenthesize(&n.Expr)
 	case *ast.PatternLikeOrIlikeExpr:
 		r.parenthesize(&n.Expr, &n.Pattern)
-		if r.target == forSQLite && n.Escape == '\\' {
+		if n.Escape == '\\' {
 			// PostgreSQL's LIKE escapes with a backslash unless told
 			// otherwise; SQLite's has no escape unless told.
 			pattern := n.Pattern
@@ -856,50 +808,9 @@ func (r *rewriter) Leave(n ast.Node) (ast.Node, bool) {
 		r.parenthesize(&n.Expr, &n.Left, &n.Right)
 	case *ast.PatternInExpr:
 		r.parenthesize(&n.Expr)
-		if r.target == forSQLite {
-			r.rowListForSQLite(n)
-		}
-	case *ast.TableSource:
-		if r.target == forPostgreSQL {
-			r.aliasDerivedTable(n)
-		}
+		r.rowListForSQLite(n)
 	}
 	return n, true
-}
-
-// aliasDerivedTable names a subquery in FROM that has no alias, which
-// PostgreSQL (before 16) requires and SQLite does not.
-func (r *rewriter) aliasDerivedTable(n *ast.TableSource) {
-	switch n.Source.(type) {
-	case *ast.SelectStmt, *ast.SetOprStmt:
-	default:
-		return
-	}
-	if n.AsName.L != "" {
-		return
-	}
-	r.derived++
-	n.AsName = model.NewCIStr(fmt.Sprintf("conncat_subquery_%d", r.derived))
-	r.undos = append(r.undos, func() { n.AsName = model.CIStr{} })
-}
-
-// joinForPostgreSQL makes a join PostgreSQL can read. TiDB writes a
-// comma join "a, b" as "(a) JOIN b": a parenthesised lone table, which
-// PostgreSQL's grammar has no place for, and a JOIN without a condition,
-// which it refuses. The lone tables are unwrapped and a condition-less
-// inner join gets ON TRUE (what "a, b" and CROSS JOIN mean).
-func (r *rewriter) joinForPostgreSQL(n *ast.Join) {
-	for _, side := range []*ast.ResultSetNode{&n.Left, &n.Right} {
-		if lone, ok := (*side).(*ast.Join); ok && lone.Right == nil {
-			side, orig := side, *side
-			*side = lone.Left
-			r.undos = append(r.undos, func() { *side = orig })
-		}
-	}
-	if n.Right != nil && n.On == nil && len(n.Using) == 0 && !n.NaturalJoin && n.Tp == ast.CrossJoin {
-		n.On = &ast.OnCondition{Expr: trueLiteral{}}
-		r.undos = append(r.undos, func() { n.On = nil })
-	}
 }
 
 // rowListForSQLite writes "(a, b) IN ((1, 2), (3, 4))" as "(a, b) IN
@@ -941,14 +852,6 @@ func (v rowValue) Restore(ctx *tidbformat.RestoreCtx) error {
 	return nil
 }
 
-// trueLiteral restores as TRUE; it is only ever restored.
-type trueLiteral struct{ ast.ExprNode }
-
-func (trueLiteral) Restore(ctx *tidbformat.RestoreCtx) error {
-	ctx.WriteKeyWord("TRUE")
-	return nil
-}
-
 // parenthesize wraps operands in parentheses for the restore. TiDB writes
 // operators without them, trusting MySQL's precedence, which is not
 // SQLite's ("1 | 2 & 0"), and without spaces, so "1 - -1" would come out
@@ -962,11 +865,9 @@ func (r *rewriter) parenthesize(operands ...*ast.ExprNode) {
 		}
 		if row, isRow := (*o).(*ast.RowExpr); isRow {
 			// (a, b) already has its own; SQLite knows no ROW(a, b).
-			if r.target == forSQLite {
-				o, orig := o, *o
-				*o = rowValue{RowExpr: row}
-				r.undos = append(r.undos, func() { *o = orig })
-			}
+			o, orig := o, *o
+			*o = rowValue{RowExpr: row}
+			r.undos = append(r.undos, func() { *o = orig })
 			continue
 		}
 		o, orig := o, *o

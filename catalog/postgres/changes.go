@@ -40,7 +40,50 @@ var reconnect = struct{ first, max time.Duration }{100 * time.Millisecond, 5 * t
 // that connection is lost the catalog may have changed unseen, so Watch
 // reports all, listens again (with backoff), and reports all once more
 // when it is listening: what changed in between is forgotten either way.
+//
+// Every report also makes the replica catch up, in a goroutine of its own
+// so that a slow catch-up never holds notifications back; reports that
+// arrive while it runs are one more catch-up, not one each.
 func (s *Store) Watch(ctx context.Context, changed func(ids []string, all bool)) {
+	kick := make(chan struct{}, 1)
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		s.follow(ctx, kick)
+	}()
+	defer func() { <-followed }()
+	s.watch(ctx, func(ids []string, all bool) {
+		select {
+		case kick <- struct{}{}:
+		default: // a catch-up is already due
+		}
+		changed(ids, all)
+	})
+}
+
+// followTimeout bounds one catch-up the feed asks for.
+const followTimeout = 30 * time.Second
+
+// follow brings the replica up to date at every kick, until ctx ends. A
+// failure is left for the next kick, or for the next SELECT, which
+// catches up itself.
+func (s *Store) follow(ctx context.Context, kick <-chan struct{}) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-kick:
+		}
+		if s.replica == nil {
+			continue
+		}
+		fctx, cancel := context.WithTimeout(ctx, followTimeout)
+		_ = s.catchUp(fctx, 0)
+		cancel()
+	}
+}
+
+func (s *Store) watch(ctx context.Context, changed func(ids []string, all bool)) {
 	wait := reconnect.first
 	for ctx.Err() == nil {
 		listened := s.listen(ctx, changed)

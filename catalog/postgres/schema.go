@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -12,10 +13,17 @@ import (
 // version bump, under the catalog's advisory lock. Append only. The
 // tables have SQLite's columns in SQLite's order, with the same types
 // (timestamps as RFC 3339 text, durations as integers), so that SELECT
-// gives the same rows from both stores; text compares and sorts byte by
-// byte (COLLATE "C"), as SQLite's does, whatever the database's locale.
-// {{schema}} and {{reader}} are
-// replaced by the quoted schema and reader role.
+// copies into a node's replica exactly (SELECT runs there, in SQLite);
+// text compares byte by byte (COLLATE "C") for the executor's own reads,
+// whatever the database's locale. {{schema}} is replaced by the quoted
+// schema, {{lockkey}} by the catalog's lock, {{seqsetting}} by the
+// setting that holds a transaction's change number.
+//
+// Migration 1 once also granted a reader role (conncat_reader_<schema>)
+// SELECT on the stored tables; SELECT no longer runs in PostgreSQL, so
+// the role is no longer created or used (an operator may drop it), and
+// those grants were taken out of the migration: they gave no table or
+// column, so every catalog at version 1 has the same tables.
 var migrations = []string{
 	// 1: everything SQLite's migrations 1 to 3 built.
 	`
@@ -91,20 +99,70 @@ CREATE TABLE {{schema}}.conncat_external_ids (
 	connection_id TEXT COLLATE "C" PRIMARY KEY REFERENCES {{schema}}.mz_connections (id) ON DELETE CASCADE,
 	external_id   TEXT COLLATE "C" NOT NULL UNIQUE
 );
+`,
+	// 2: the change log every node's replica follows (see replica.go).
+	// Each transaction that writes a stored table gets the next change
+	// number and records the ID of every object whose rows it wrote, from
+	// triggers, so that no writer can forget to. The trigger takes the
+	// catalog's lock (which Write already holds; taking it again is free),
+	// so numbers follow commit order with no gaps whoever writes.
+	`
+CREATE TABLE {{schema}}.conncat_changes (
+	seq       BIGINT NOT NULL,
+	object_id TEXT COLLATE "C" NOT NULL,
+	PRIMARY KEY (seq, object_id)
+);
 
-GRANT USAGE ON SCHEMA {{schema}} TO {{reader}};
-GRANT SELECT ON {{schema}}.mz_connections, {{schema}}.mz_aws_connections, {{schema}}.mz_s3_connections,
-	{{schema}}.mz_secrets, {{schema}}.mz_object_dependencies, {{schema}}.mz_connection_validations TO {{reader}};
+CREATE FUNCTION {{schema}}.conncat_record_change() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	change bigint := nullif(current_setting('{{seqsetting}}', true), '')::bigint;
+BEGIN
+	IF change IS NULL THEN
+		PERFORM pg_advisory_xact_lock({{lockkey}});
+		SELECT coalesce(max(c.seq), 0) + 1 INTO change FROM {{schema}}.conncat_changes c;
+		PERFORM set_config('{{seqsetting}}', change::text, true);
+		IF change % 1000 = 0 THEN
+			DELETE FROM {{schema}}.conncat_changes c WHERE c.seq <= change - {{keptchanges}};
+		END IF;
+	END IF;
+	IF TG_OP <> 'DELETE' THEN
+		INSERT INTO {{schema}}.conncat_changes (seq, object_id)
+			VALUES (change, to_jsonb(NEW) ->> TG_ARGV[0]) ON CONFLICT DO NOTHING;
+	END IF;
+	IF TG_OP <> 'INSERT' THEN
+		INSERT INTO {{schema}}.conncat_changes (seq, object_id)
+			VALUES (change, to_jsonb(OLD) ->> TG_ARGV[0]) ON CONFLICT DO NOTHING;
+	END IF;
+	RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER conncat_changes AFTER INSERT OR UPDATE OR DELETE ON {{schema}}.mz_connections
+	FOR EACH ROW EXECUTE FUNCTION {{schema}}.conncat_record_change('id');
+CREATE TRIGGER conncat_changes AFTER INSERT OR UPDATE OR DELETE ON {{schema}}.mz_aws_connections
+	FOR EACH ROW EXECUTE FUNCTION {{schema}}.conncat_record_change('id');
+CREATE TRIGGER conncat_changes AFTER INSERT OR UPDATE OR DELETE ON {{schema}}.mz_s3_connections
+	FOR EACH ROW EXECUTE FUNCTION {{schema}}.conncat_record_change('id');
+CREATE TRIGGER conncat_changes AFTER INSERT OR UPDATE OR DELETE ON {{schema}}.mz_secrets
+	FOR EACH ROW EXECUTE FUNCTION {{schema}}.conncat_record_change('id');
+CREATE TRIGGER conncat_changes AFTER INSERT OR UPDATE OR DELETE ON {{schema}}.mz_object_dependencies
+	FOR EACH ROW EXECUTE FUNCTION {{schema}}.conncat_record_change('object_id');
+CREATE TRIGGER conncat_changes AFTER INSERT OR UPDATE OR DELETE ON {{schema}}.mz_connection_validations
+	FOR EACH ROW EXECUTE FUNCTION {{schema}}.conncat_record_change('connection_id');
 `,
 }
+
+// keptChanges is how many changes the log keeps; a replica further
+// behind than that loads everything again.
+const keptChanges = 10000
 
 // SchemaVersion is the version a fully migrated catalog has.
 func SchemaVersion() int { return len(migrations) }
 
-// Migrate implements catalog.Store: under a transaction-scoped advisory
-// lock on the catalog, so that nodes starting together migrate once; a
-// catalog already current is only read.
-func (s *Store) Migrate(ctx context.Context) error {
+// migrate brings the schema to the current version under a
+// transaction-scoped advisory lock on the catalog, so that nodes starting
+// together migrate once; a catalog already current is only read.
+func (s *Store) migrate(ctx context.Context) error {
 	if v, err := s.version(ctx, s.db); err == nil && v == SchemaVersion() {
 		return nil
 	}
@@ -119,9 +177,6 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if _, err := tx.ExecContext(ctx, s.expand(`CREATE SCHEMA IF NOT EXISTS {{schema}};
 		CREATE TABLE IF NOT EXISTS {{schema}}.conncat_schema (version INTEGER NOT NULL)`)); err != nil {
 		return fmt.Errorf("create schema %s: %w", s.schema, err)
-	}
-	if err := s.ensureReader(ctx, tx); err != nil {
-		return err
 	}
 	version, err := s.version(ctx, tx)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -157,37 +212,20 @@ func (s *Store) version(ctx context.Context, q queryRower) (int, error) {
 	return v, err
 }
 
-// ensureReader creates the role catalog queries run as, unless it exists,
-// and makes the catalog's user a member so that it may SET ROLE to it. A
-// database administrator may create and grant it beforehand; then the
-// catalog's user needs no CREATEROLE.
-func (s *Store) ensureReader(ctx context.Context, tx *sql.Tx) error {
-	var exists, member bool
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1),
-		EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1 AND pg_has_role(current_user, oid, 'MEMBER'))`, s.reader).Scan(&exists, &member); err != nil {
-		return fmt.Errorf("look up role %s: %w", s.reader, err)
-	}
-	if !exists {
-		if err := s.exec(ctx, tx, `CREATE ROLE {{reader}} NOLOGIN`); err != nil {
-			return fmt.Errorf("create role %s for catalog queries (or create it beforehand and grant it to the catalog's user): %w", s.reader, err)
-		}
-	}
-	if !member {
-		if err := s.exec(ctx, tx, `GRANT {{reader}} TO CURRENT_USER`); err != nil {
-			return fmt.Errorf("grant role %s to the catalog's user: %w", s.reader, err)
-		}
-	}
-	return nil
-}
-
 func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string) error {
 	_, err := tx.ExecContext(ctx, s.expand(query))
 	return err
 }
 
-// expand puts the quoted schema and reader role into a statement.
+// expand puts the quoted schema, the lock and the settings into a
+// statement.
 func (s *Store) expand(query string) string {
-	return strings.NewReplacer("{{schema}}", quoteIdent(s.schema), "{{reader}}", quoteIdent(s.reader)).Replace(query)
+	return strings.NewReplacer("{{schema}}", quoteIdent(s.schema), "{{lockkey}}", strconv.FormatInt(s.lockKey, 10),
+		"{{seqsetting}}", s.seqSetting(), "{{keptchanges}}", strconv.Itoa(keptChanges)).Replace(query)
 }
+
+// seqSetting names the transaction-local setting that holds the change
+// number of the transaction writing the catalog.
+func (s *Store) seqSetting() string { return "conncat.change_" + s.schema }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

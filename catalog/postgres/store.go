@@ -6,20 +6,18 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
+	"sync/atomic"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/conncat/conncat/catalog"
-	"github.com/conncat/conncat/internal/sqlstate"
+	"github.com/conncat/conncat/catalog/sqlite"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -30,9 +28,22 @@ const DefaultSchema = "conncat"
 type Store struct {
 	db     *sql.DB
 	schema string
-	// reader is the role SELECTs run as: it may read the catalog tables
-	// and nothing else of the catalog, the sealed values least of all.
-	reader string
+	// replica is this node's copy of the stored tables, where SELECT,
+	// SHOW and Describe read (see replica.go).
+	replica *sqlite.Replica
+	// catchingUp holds a token while one goroutine brings the replica up
+	// to date; others wait for it (or their context) instead of fetching
+	// the same change twice.
+	catchingUp chan struct{}
+	// wrote is set when this handle committed DDL the replica may not
+	// have applied yet.
+	wrote atomic.Bool
+	// StaleReads lets SELECT, SHOW and Describe read the replica as the
+	// change feed keeps it, without first asking PostgreSQL for the
+	// latest change: no round trip, and answers while PostgreSQL is
+	// unreachable, but DDL another node committed moments before may not
+	// be seen yet. This handle's own DDL is always seen. Set before Open.
+	StaleReads bool
 	// lockKey is the transaction-scoped advisory lock that serialises the
 	// catalog's DDL and migrations across every node.
 	lockKey int64
@@ -57,7 +68,7 @@ func New(db *sql.DB, schema string) (*Store, error) {
 	}
 	h := fnv.New64a()
 	h.Write([]byte("conncat catalog " + schema))
-	return &Store{db: db, schema: schema, reader: "conncat_reader_" + schema, lockKey: int64(h.Sum64())}, nil
+	return &Store{db: db, schema: schema, lockKey: int64(h.Sum64()), catchingUp: make(chan struct{}, 1)}, nil
 }
 
 // DB returns the store's handle.
@@ -134,119 +145,20 @@ func (s *Store) bind(query string) string {
 	return qualified
 }
 
-// functions are the functions a catalog query may call on PostgreSQL:
-// those of sqlparse's list that PostgreSQL has, with the same meaning.
-var functions = map[string]bool{
-	"lower": true, "upper": true, "length": true, "char_length": true, "substr": true,
-	"substring": true, "trim": true, "ltrim": true, "rtrim": true, "replace": true,
-	"coalesce": true, "nullif": true, "abs": true, "round": true, "concat": true,
-	"concat_ws": true, "count": true, "sum": true, "avg": true, "min": true, "max": true,
-	"row_number": true, "rank": true, "dense_rank": true,
-}
-
-// DefaultQueryTimeout bounds a catalog query whose context has no
-// deadline: PostgreSQL cancels it (statement_timeout) even if the client
-// is gone.
-const DefaultQueryTimeout = time.Minute
-
-// Query implements catalog.Store. The query runs in a read-only
-// transaction, as the reader role (which may read the catalog tables and
-// nothing else of the catalog), with a statement timeout.
-func (s *Store) Query(ctx context.Context, q *sqlparse.Query, args []any, inline map[string]*sqlparse.Rows, collect func(*sql.Rows) error) error {
-	for _, f := range q.Functions() {
-		if !functions[f.Name] {
-			return &sqlparse.Error{Code: sqlstate.UndefinedFunction, Position: f.Pos,
-				Message: fmt.Sprintf("function %s is not available in catalog queries on PostgreSQL", f.Name),
-				Hint:    "This catalog is stored in PostgreSQL; " + f.Name + " is one of SQLite's functions."}
-		}
-	}
-	text, err := q.PostgreSQL(func(t sqlparse.TableRef) (string, error) {
-		if !catalog.IsTable(t.Name) {
-			return "", catalog.UndefinedTableError(t)
-		}
-		return s.schema + "." + t.Name, nil
-	}, inline)
-	if err != nil {
-		return err
-	}
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
+// Query implements catalog.Store: on the node's replica, once it holds
+// every change committed before the query began (see fresh).
+func (s *Store) Query(ctx context.Context, q *sqlparse.Query, args []any, statuses func() [][]any, collect func(*sql.Rows) error) error {
+	if err := s.fresh(ctx); err != nil {
 		return fmt.Errorf("query: %w", err)
 	}
-	defer tx.Rollback()
-	timeout := DefaultQueryTimeout
-	if deadline, ok := ctx.Deadline(); ok {
-		timeout = max(time.Until(deadline), time.Millisecond)
-	}
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`SET LOCAL ROLE %s; SET LOCAL statement_timeout = %d`,
-		quoteIdent(s.reader), timeout.Milliseconds()+1)); err != nil {
-		return fmt.Errorf("query: %w", err)
-	}
-	rows, err := tx.QueryContext(ctx, text, asText(args)...)
-	if err != nil {
-		return s.queryError(ctx, q, err)
-	}
-	if err := collect(rows); err != nil {
-		var coded *sqlparse.Error
-		if errors.As(err, &coded) {
-			return err
-		}
-		return s.queryError(ctx, q, err)
-	}
-	return nil
+	return s.replica.Query(ctx, q, args, statuses, collect)
 }
 
-// asText sends numbers as their text: PostgreSQL then reads each as the
-// type it inferred for its parameter, as SQLite compares a number with a
-// text column as text. Sent as numbers, pgx refuses to encode one for a
-// parameter PostgreSQL typed as text ("name = $1" with 7).
-func asText(args []any) []any {
-	out := make([]any, len(args))
-	for i, a := range args {
-		switch v := a.(type) {
-		case int64:
-			out[i] = strconv.FormatInt(v, 10)
-		case float64:
-			out[i] = strconv.FormatFloat(v, 'g', -1, 64)
-		default:
-			out[i] = a
-		}
+// View implements catalog.Store: one snapshot of the replica, as fresh as
+// a query.
+func (s *Store) View(ctx context.Context, fn func(catalog.Tx) error) error {
+	if err := s.fresh(ctx); err != nil {
+		return fmt.Errorf("read: %w", err)
 	}
-	return out
-}
-
-var undefinedColumn = regexp.MustCompile(`^column (.+) does not exist$`)
-var ambiguousColumn = regexp.MustCompile(`^column reference "(.+)" is ambiguous$`)
-
-// queryError turns PostgreSQL's refusal of a query into the dialect's
-// error: its own SQLSTATE and message, positioned at the query, with
-// conncat's wording where conncat has one.
-func (s *Store) queryError(ctx context.Context, q *sqlparse.Query, err error) error {
-	if ctx.Err() != nil {
-		return catalog.CanceledError(ctx)
-	}
-	var pe *pgconn.PgError
-	if !errors.As(err, &pe) || strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P0") {
-		// The connection, not the query: the caller codes it (08xxx).
-		return fmt.Errorf("query: %w", err)
-	}
-	switch pe.Code {
-	case sqlstate.UndefinedColumn:
-		if m := undefinedColumn.FindStringSubmatch(pe.Message); m != nil {
-			return &catalog.MissingColumnError{Written: strings.ReplaceAll(m[1], `"`, ""), Err: err}
-		}
-	case sqlstate.AmbiguousColumn:
-		if m := ambiguousColumn.FindStringSubmatch(pe.Message); m != nil {
-			return catalog.AmbiguousColumnError(q, m[1], err)
-		}
-	case sqlstate.QueryCanceled:
-		return &sqlparse.Error{Code: sqlstate.QueryCanceled, Position: -1, Err: err,
-			Message: "canceling statement due to statement timeout"}
-	case sqlstate.InsufficientPrivilege:
-		return &sqlparse.Error{Code: sqlstate.InsufficientPrivilege, Position: q.Pos(), Err: err,
-			Message: "permission denied: " + pe.Message,
-			Detail:  "PostgreSQL refused a query that conncat's query gate let through; this is a bug worth reporting with the query.",
-			Hint:    "Catalog queries may only read the catalog tables (" + strings.Join(catalog.Tables(), ", ") + ")."}
-	}
-	return &sqlparse.Error{Code: pe.Code, Position: q.Pos(), Message: pe.Message, Detail: pe.Detail, Hint: pe.Hint, Err: err}
+	return s.replica.Read(ctx, fn)
 }

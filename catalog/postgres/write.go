@@ -48,6 +48,7 @@ func (s *Store) Write(ctx context.Context, fn func(catalog.Tx) error) (err error
 		return err
 	}
 	committed = true
+	s.wrote.Store(true)
 	return nil
 }
 

@@ -131,8 +131,13 @@ ALTER TABLE conncat_external_ids_v5 RENAME TO conncat_external_ids;
 // SchemaVersion is the version a fully migrated catalog has.
 func SchemaVersion() int { return len(migrations) }
 
-// Migrate brings the schema to the current version.
-func (s *Store) Migrate(ctx context.Context) error { return s.migrate(ctx, SchemaVersion()) }
+// Open implements catalog.Store: it brings the schema to the current
+// version; a file store keeps nothing else in the process.
+func (s *Store) Open(ctx context.Context) error { return s.migrate(ctx, SchemaVersion()) }
+
+// Close implements catalog.Store: nothing to release (the handle is the
+// caller's).
+func (s *Store) Close() error { return nil }
 
 // migrate brings the schema to version target. A catalog already there is
 // only read: opening it takes no write lock, so a process opens while

@@ -119,6 +119,9 @@ func (s *Store) Read(ctx context.Context, fn func(catalog.Tx) error) error {
 	return fn(conn)
 }
 
+// View implements catalog.Store: the file is where SELECT reads too.
+func (s *Store) View(ctx context.Context, fn func(catalog.Tx) error) error { return s.Read(ctx, fn) }
+
 // Reader implements catalog.Store: the handle itself, whose statements
 // run in autocommit, each one snapshot.
 func (s *Store) Reader() catalog.Tx { return s.db }
@@ -126,25 +129,40 @@ func (s *Store) Reader() catalog.Tx { return s.db }
 // RoundTrips implements catalog.Store: SQLite runs in process.
 func (s *Store) RoundTrips() bool { return false }
 
-// Query implements catalog.Store. The query runs on its own connection
-// with PRAGMA query_only (SQLite itself refuses any write), an authorizer
-// that lets it read only the catalog tables and call only the allowed
-// functions, and a cap on the length of every value it computes.
-func (s *Store) Query(ctx context.Context, q *sqlparse.Query, args []any, inline map[string]*sqlparse.Rows, collect func(*sql.Rows) error) error {
+// Query implements catalog.Store: the query runs on the catalog file
+// itself (see RunQuery).
+func (s *Store) Query(ctx context.Context, q *sqlparse.Query, args []any, statuses func() [][]any, collect func(*sql.Rows) error) error {
+	return RunQuery(ctx, s.db, q, args, statuses, collect)
+}
+
+// RunQuery runs a gated SELECT on db, a go-sqlite3 handle of a database
+// with the catalog's tables: the file store's, or a PostgreSQL node's
+// replica, so that every store answers a SELECT with one engine. The query
+// runs on its own connection with PRAGMA query_only (SQLite itself refuses
+// any write), an authorizer that lets it read only the catalog tables and
+// call only the allowed functions, and a cap on the length of every value
+// it computes. statuses gives the rows of catalog.StatusTable, asked only
+// when the query reads it.
+func RunQuery(ctx context.Context, db *sql.DB, q *sqlparse.Query, args []any, statuses func() [][]any, collect func(*sql.Rows) error) error {
 	text, err := q.SQLite(func(t sqlparse.TableRef) (string, error) {
 		if !catalog.IsTable(t.Name) {
 			return "", catalog.UndefinedTableError(t)
 		}
 		return t.Name, nil
-	}, inline)
+	})
 	if err != nil {
 		return err
 	}
-	conn, err := s.db.Conn(ctx)
+	conn, err := db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("query: %w", err)
 	}
 	defer conn.Close()
+	if readsStatuses(q) {
+		if err := fillStatuses(ctx, conn, statuses); err != nil {
+			return fmt.Errorf("query: %w", err)
+		}
+	}
 	// case_sensitive_like: LIKE compares case as PostgreSQL's does.
 	if _, err := conn.ExecContext(ctx, `PRAGMA query_only = ON; PRAGMA case_sensitive_like = ON`); err != nil {
 		return fmt.Errorf("query: %w", err)
@@ -157,21 +175,21 @@ func (s *Store) Query(ctx context.Context, q *sqlparse.Query, args []any, inline
 	defer unguard()
 	rows, err := conn.QueryContext(ctx, text, args...)
 	if err != nil {
-		return s.queryError(ctx, q, g, err, true)
+		return queryError(ctx, q, g, err, true)
 	}
 	if err := collect(rows); err != nil {
 		var coded *sqlparse.Error
 		if errors.As(err, &coded) {
 			return err
 		}
-		return s.queryError(ctx, q, g, err, false)
+		return queryError(ctx, q, g, err, false)
 	}
 	return nil
 }
 
 // queryError names what went wrong with a query SQLite refused (compiling)
 // or failed while computing its rows.
-func (s *Store) queryError(ctx context.Context, q *sqlparse.Query, g *readGuard, err error, compiling bool) error {
+func queryError(ctx context.Context, q *sqlparse.Query, g *readGuard, err error, compiling bool) error {
 	switch {
 	case ctx.Err() != nil:
 		return catalog.CanceledError(ctx)

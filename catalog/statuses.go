@@ -4,7 +4,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
 )
 
 // StatusTable is the table of the health of the credentials this process

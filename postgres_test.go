@@ -138,7 +138,7 @@ func TestPostgresReplicaHoldsNoSealedValue(t *testing.T) {
 	mustExec(t, cat, "CREATE SECRET sk AS 'fake-sealed-value'")
 	mustExec(t, cat, "SELECT count(*) FROM mz_secrets") // the replica has the secret's row
 	var sealed []byte
-	if err := p.raw(t).QueryRow(`SELECT ciphertext FROM `+p.schema+`.conncat_secret_values v JOIN `+p.schema+`.mz_secrets s ON s.id = v.id`).Scan(&sealed); err != nil {
+	if err := p.raw(t).QueryRow(`SELECT ciphertext FROM ` + p.schema + `.conncat_secret_values v JOIN ` + p.schema + `.mz_secrets s ON s.id = v.id`).Scan(&sealed); err != nil {
 		t.Fatal(err)
 	}
 	files, _ := filepath.Glob(filepath.Join(tmp, "conncat-replica-*", "*"))

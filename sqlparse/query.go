@@ -542,8 +542,14 @@ func (g *gate) Enter(n ast.Node) (ast.Node, bool) {
 		g.fail(n, sqlstate.FeatureNotSupported, "ANY, ALL and SOME comparisons with a subquery are not supported in catalog queries")
 		g.err.Hint = "Write x IN (SELECT ...), x NOT IN (SELECT ...) or EXISTS (SELECT ...)."
 		return n, true
-	case *ast.MatchAgainst, *ast.DefaultExpr, *ast.ValuesExpr:
-		return g.fail(n, sqlstate.FeatureNotSupported, "%T is not supported in catalog queries", n)
+	case *ast.BinaryOperationExpr:
+		return g.gateOperator(n, n.Op)
+	case *ast.UnaryOperationExpr:
+		return g.gateOperator(n, n.Op)
+	default:
+		if !allowedNode(n) {
+			return g.refuseNode(n)
+		}
 	}
 	return n, false
 }

@@ -13,10 +13,9 @@ import (
 
 // sameAnswerQueries are SELECTs over every shape the gate lets through
 // (joins of each kind, subqueries, set operations, windows, row values,
-// functions both stores have): each must give the same columns and rows,
-// or the same SQLSTATE, on every store. A list run on both stores and
-// compared found five divergences at once; the golden files pin a few of
-// them, this list guards the rest.
+// functions), and the ones that once differed: each must give the same
+// columns and rows, or the same SQLSTATE, message and position, on every
+// store. FuzzSameAnswer generates many more.
 var sameAnswerQueries = []string{
 	`SELECT * FROM (SELECT id FROM mz_connections) ORDER BY 1`,
 	`SELECT name FROM mz_connections WHERE id IN (SELECT id FROM mz_aws_connections) ORDER BY name`,
@@ -80,6 +79,17 @@ var sameAnswerQueries = []string{
 	`SELECT CAST(1.7 AS SIGNED) AS i, CAST(-1 AS UNSIGNED) AS u`,
 	`SELECT nam FROM mz_connections`,
 	`SELECT * FROM mz_nothing`,
+	// The expressions that answered differently when PostgreSQL ran its
+	// own SELECTs (issue 29): SQLite's answer on both now.
+	`SELECT 1 = '1' AS a, 10 > '9' AS b, 0.1 + 0.2 = 0.3 AS c, 7.5 % 2 AS d, substr('abc', -1) AS e`,
+	`SELECT 2147483647 + 1 AS a, coalesce(1, 'a') AS b, CAST('12abc' AS SIGNED) AS c`,
+	`SELECT name FROM mz_connections WHERE name > 5 ORDER BY 1`,
+	`SELECT 1 <=> 1`,
+	`SELECT 7 DIV 2`,
+	`SELECT 1 XOR 1`,
+	`SELECT * FROM mz_connections`,
+	`SELECT a.* FROM mz_aws_connections a JOIN mz_connections c USING (id) LIMIT 2`,
+	`SELECT name, row_number() OVER (ORDER BY type) AS r FROM mz_connections`,
 }
 
 // sameAnswerWithParams are queries with parameter values of every type a
@@ -147,7 +157,7 @@ func TestSameAnswerOnBothStores(t *testing.T) {
 			answered++
 		}
 	}
-	if answered < len(answers)*3/4 {
+	if answered < len(answers)*2/3 {
 		t.Fatalf("only %d of %d queries answered with rows", answered, len(answers))
 	}
 	for _, q := range sameAnswerQueries {

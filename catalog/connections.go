@@ -168,6 +168,10 @@ func rememberExternalID(ctx context.Context, tx Tx, id, externalID string) error
 	return nil
 }
 
+// newUUID is the source of external IDs; only tests that need two
+// catalogs with identical rows (export_test.go) replace it.
+var newUUID = uuid.NewV7
+
 // newExternalID generates an external ID: a UUIDv7 after the configured
 // prefix. Version 7 begins with the time, so new IDs land at the end of
 // the external_id index instead of on a random page of it (with v4, CREATE
@@ -177,7 +181,7 @@ func (c *Catalog) newExternalID(ctx context.Context) string {
 	if pinned, ok := ctx.Value(pinnedExternalID{}).(string); ok && pinned != "" {
 		return pinned // the one a WITH (VALIDATE) dry run generated and checked
 	}
-	id, err := uuid.NewV7()
+	id, err := newUUID()
 	if err != nil {
 		// Only when the system's random source fails; v4 needs it too.
 		panic(fmt.Sprintf("catalog: generate external id: %v", err))

@@ -3,6 +3,7 @@ package sqlparse
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -111,6 +112,12 @@ var allowedAggregates = map[string]bool{
 // database agree on one list.
 func QueryFunction(name string) bool {
 	return allowedFunctions[name] || allowedAggregates[name]
+}
+
+// QueryFunctions lists the scalar functions and the aggregate and window
+// functions a catalog query may call, each sorted.
+func QueryFunctions() (scalar, aggregate []string) {
+	return slices.Sorted(maps.Keys(allowedFunctions)), slices.Sorted(maps.Keys(allowedAggregates))
 }
 
 var tidbErrPos = regexp.MustCompile(`line (\d+) column (\d+) near "`)

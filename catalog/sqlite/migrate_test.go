@@ -124,3 +124,48 @@ func TestMigrationFiveKeepsTheFeedAndExternalIDs(t *testing.T) {
 		t.Errorf("a dropped connection's external ID is kept (%d, %v)", n, err)
 	}
 }
+
+// TestMigrationSixRebuildsWithoutRowid: the tables SELECT reads are
+// rebuilt WITHOUT ROWID with every row kept, the rows that reference them
+// untouched (foreign keys off during the rebuild: with them on, dropping
+// the old mz_connections would have deleted every dependent row by
+// cascade), and the references still enforced afterwards.
+func TestMigrationSixRebuildsWithoutRowid(t *testing.T) {
+	ctx := context.Background()
+	db, st := storeAt(t, 5)
+	if _, err := db.Exec(`INSERT INTO mz_secrets VALUES ('u1', 'k', 'then', 'then');
+		INSERT INTO mz_connections VALUES ('u2', 'a', 'aws', 'o', 'CREATE CONNECTION a TO AWS (ASSUME ROLE ARN = ''arn:aws:iam::123456789012:role/A'')', '', 'then', 'then');
+		INSERT INTO mz_connections VALUES ('u3', 's', 's3', 'o', 'CREATE CONNECTION s TO S3 (PREFIX = ''s3://b/'') USING AWS CONNECTION a', '', 'then', 'then');
+		INSERT INTO mz_aws_connections (id, assume_role_arn, external_id) VALUES ('u2', 'arn:aws:iam::123456789012:role/A', 'kept-external-id');
+		INSERT INTO mz_s3_connections VALUES ('u3', 'u2', 'b', '');
+		INSERT INTO mz_object_dependencies VALUES ('u3', 'u2');
+		INSERT INTO mz_connection_validations VALUES ('u2', 'then', 'credentials', 'PASS', 'ok');
+		INSERT INTO conncat_external_ids VALUES ('u2', 'kept-external-id');
+		UPDATE conncat_ids SET next = 4`); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"mz_secrets", "mz_connections", "mz_aws_connections", "mz_s3_connections", "mz_object_dependencies", "mz_connection_validations"} {
+		var ddl string
+		if err := db.QueryRow(`SELECT sql FROM sqlite_master WHERE name = ?`, table).Scan(&ddl); err != nil || !strings.Contains(ddl, "WITHOUT ROWID") {
+			t.Errorf("%s is %q (%v)", table, ddl, err)
+		}
+	}
+	var rows int
+	if err := db.QueryRow(`SELECT (SELECT count(*) FROM mz_secrets) + (SELECT count(*) FROM mz_connections) + (SELECT count(*) FROM mz_aws_connections)
+		+ (SELECT count(*) FROM mz_s3_connections) + (SELECT count(*) FROM mz_object_dependencies) + (SELECT count(*) FROM mz_connection_validations)
+		+ (SELECT count(*) FROM conncat_external_ids)`).Scan(&rows); err != nil || rows != 8 {
+		t.Fatalf("%d rows after the rebuild (%v), want 8", rows, err)
+	}
+	if _, err := db.Exec(`INSERT INTO mz_aws_connections (id) VALUES ('u99')`); err == nil || !strings.Contains(err.Error(), "FOREIGN KEY") {
+		t.Errorf("a row referencing nothing: %v", err)
+	}
+	if _, err := db.Exec(`DELETE FROM mz_s3_connections; DELETE FROM mz_connections WHERE id = 'u2'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(`SELECT (SELECT count(*) FROM mz_aws_connections) + (SELECT count(*) FROM mz_connection_validations) + (SELECT count(*) FROM conncat_external_ids)`).Scan(&rows); err != nil || rows != 0 {
+		t.Errorf("ON DELETE CASCADE after the rebuild left %d rows (%v)", rows, err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // migrations are applied in order, each in its own transaction together
@@ -126,7 +127,100 @@ INSERT INTO conncat_external_ids_v5 (connection_id, external_id) SELECT connecti
 DROP TABLE conncat_external_ids;
 ALTER TABLE conncat_external_ids_v5 RENAME TO conncat_external_ids;
 `,
+	// 6: the tables SELECT reads WITHOUT ROWID, so that a table's rows are
+	// stored, and scanned, in primary-key order: a query's answer (row
+	// order without ORDER BY, ties, LIMIT) then depends only on the rows,
+	// never on the history that wrote them, and a PostgreSQL node's
+	// replica, built by other writes, answers exactly as this file does.
+	// Run with foreign keys off (see foreignKeysOff), checked before
+	// commit.
+	`
+CREATE TABLE mz_secrets_v6 (
+	id         TEXT PRIMARY KEY,
+	name       TEXT NOT NULL UNIQUE,
+	created_at TEXT NOT NULL,
+	updated_at TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO mz_secrets_v6 SELECT id, name, created_at, updated_at FROM mz_secrets;
+DROP TABLE mz_secrets;
+ALTER TABLE mz_secrets_v6 RENAME TO mz_secrets;
+
+CREATE TABLE mz_connections_v6 (
+	id                  TEXT PRIMARY KEY,
+	name                TEXT NOT NULL UNIQUE,
+	type                TEXT NOT NULL CHECK (type IN ('aws', 's3')),
+	owner               TEXT NOT NULL,
+	create_sql          TEXT NOT NULL,
+	redacted_create_sql TEXT NOT NULL,
+	created_at          TEXT NOT NULL,
+	updated_at          TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO mz_connections_v6 SELECT id, name, type, owner, create_sql, redacted_create_sql, created_at, updated_at FROM mz_connections;
+DROP TABLE mz_connections;
+ALTER TABLE mz_connections_v6 RENAME TO mz_connections;
+
+CREATE TABLE mz_aws_connections_v6 (
+	id                          TEXT PRIMARY KEY REFERENCES mz_connections (id) ON DELETE CASCADE,
+	endpoint                    TEXT,
+	region                      TEXT,
+	access_key_id               TEXT,
+	access_key_id_secret_id     TEXT REFERENCES mz_secrets (id),
+	secret_access_key_secret_id TEXT REFERENCES mz_secrets (id),
+	session_token               TEXT,
+	session_token_secret_id     TEXT REFERENCES mz_secrets (id),
+	assume_role_arn             TEXT,
+	assume_role_session_name    TEXT,
+	principal                   TEXT,
+	external_id                 TEXT UNIQUE,
+	example_trust_policy        TEXT,
+	sts_endpoint                TEXT,
+	assume_role_duration        INTEGER
+) WITHOUT ROWID;
+INSERT INTO mz_aws_connections_v6 SELECT id, endpoint, region, access_key_id, access_key_id_secret_id,
+	secret_access_key_secret_id, session_token, session_token_secret_id, assume_role_arn, assume_role_session_name,
+	principal, external_id, example_trust_policy, sts_endpoint, assume_role_duration FROM mz_aws_connections;
+DROP TABLE mz_aws_connections;
+ALTER TABLE mz_aws_connections_v6 RENAME TO mz_aws_connections;
+
+CREATE TABLE mz_s3_connections_v6 (
+	id                TEXT PRIMARY KEY REFERENCES mz_connections (id) ON DELETE CASCADE,
+	aws_connection_id TEXT NOT NULL REFERENCES mz_connections (id),
+	bucket            TEXT NOT NULL,
+	prefix            TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO mz_s3_connections_v6 SELECT id, aws_connection_id, bucket, prefix FROM mz_s3_connections;
+DROP TABLE mz_s3_connections;
+ALTER TABLE mz_s3_connections_v6 RENAME TO mz_s3_connections;
+
+CREATE TABLE mz_object_dependencies_v6 (
+	object_id            TEXT NOT NULL,
+	referenced_object_id TEXT NOT NULL,
+	PRIMARY KEY (object_id, referenced_object_id)
+) WITHOUT ROWID;
+INSERT INTO mz_object_dependencies_v6 SELECT object_id, referenced_object_id FROM mz_object_dependencies;
+DROP TABLE mz_object_dependencies;
+ALTER TABLE mz_object_dependencies_v6 RENAME TO mz_object_dependencies;
+CREATE INDEX mz_object_dependencies_referenced ON mz_object_dependencies (referenced_object_id);
+
+CREATE TABLE mz_connection_validations_v6 (
+	connection_id TEXT NOT NULL REFERENCES mz_connections (id) ON DELETE CASCADE,
+	validated_at  TEXT NOT NULL,
+	"check"       TEXT NOT NULL,
+	status        TEXT NOT NULL CHECK (status IN ('PASS', 'FAIL', 'SKIP')),
+	message       TEXT NOT NULL,
+	PRIMARY KEY (connection_id, "check")
+) WITHOUT ROWID;
+INSERT INTO mz_connection_validations_v6 SELECT connection_id, validated_at, "check", status, message FROM mz_connection_validations;
+DROP TABLE mz_connection_validations;
+ALTER TABLE mz_connection_validations_v6 RENAME TO mz_connection_validations;
+`,
 }
+
+// foreignKeysOff are the migrations that rebuild tables other tables
+// reference: they run with foreign keys off (a DROP TABLE would otherwise
+// delete the rows that reference it, by cascade), and foreign_key_check
+// must find nothing wrong before they commit.
+var foreignKeysOff = map[int]bool{6: true}
 
 // SchemaVersion is the version a fully migrated catalog has.
 func SchemaVersion() int { return len(migrations) }
@@ -153,15 +247,62 @@ func (s *Store) migrate(ctx context.Context, target int) error {
 		return fmt.Errorf("create conncat_schema: %w", err)
 	}
 	for done := false; !done; {
-		err := withTx(ctx, s.db, func(tx *sql.Tx) (err error) {
-			done, err = migrateOne(ctx, tx, target)
-			return err
-		})
+		var err error
+		done, err = s.migrateNext(ctx, target)
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// migrateNext applies the next migration below target in its own
+// transaction; done reports that there was none.
+func (s *Store) migrateNext(ctx context.Context, target int) (done bool, err error) {
+	var version int
+	if err := s.db.QueryRowContext(ctx, `SELECT version FROM conncat_schema`).Scan(&version); err == nil && foreignKeysOff[version+1] && version < target {
+		return false, s.migrateWithoutForeignKeys(ctx, target)
+	}
+	err = withTx(ctx, s.db, func(tx *sql.Tx) (err error) {
+		done, err = migrateOne(ctx, tx, target)
+		return err
+	})
+	return done, err
+}
+
+// migrateWithoutForeignKeys applies the next migration on a connection
+// of its own with foreign keys off (a setting SQLite takes only outside a
+// transaction), refusing to commit if any reference is left dangling.
+func (s *Store) migrateWithoutForeignKeys(ctx context.Context, target int) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var was int
+	if err := conn.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&was); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = `+strconv.Itoa(was))
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := migrateOne(ctx, tx, target); err != nil {
+		return err
+	}
+	var dangling int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM pragma_foreign_key_check`).Scan(&dangling); err != nil {
+		return fmt.Errorf("check references: %w", err)
+	}
+	if dangling > 0 {
+		return fmt.Errorf("migration left %d rows referencing nothing; nothing was changed", dangling)
+	}
+	return tx.Commit()
 }
 
 // migrateOne applies the next migration, if the schema is below target,

@@ -120,6 +120,8 @@ func TestSameAnswerOnBothStores(t *testing.T) {
 	for _, backend := range backends {
 		c := newCatalogOn(t, backend, catalog.Options{Principal: "arn:aws:iam::000000000000:role/conncat"})
 		ctx := context.Background()
+		restore := countedUUIDs()
+		defer restore()
 		for _, s := range []string{
 			`CREATE CONNECTION a TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::001234567890:role/A')`,
 			`CREATE CONNECTION b TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::001234567890:role/B', REGION = 'eu-west-1')`,

@@ -58,14 +58,7 @@ func twoCatalogs(t testing.TB, staleReads bool) [2]*catalog.Catalog {
 	var cats [2]*catalog.Catalog
 	opts := catalog.Options{Principal: "arn:aws:iam::000000000000:role/conncat", Statuses: sameStatuses}
 	for i, backend := range backends {
-		n := uint64(0)
-		restore := catalog.SetUUIDSource(func() (uuid.UUID, error) {
-			n++
-			var id uuid.UUID
-			binary.BigEndian.PutUint64(id[8:], n)
-			id[6] = 0x70 // version 7, as the real source
-			return id, nil
-		})
+		restore := countedUUIDs()
 		if backend == "postgres" {
 			cats[i] = openPostgres(t, opts, staleReads)
 		} else {
@@ -83,6 +76,19 @@ func twoCatalogs(t testing.TB, staleReads bool) [2]*catalog.Catalog {
 		restore()
 	}
 	return cats
+}
+
+// countedUUIDs makes external IDs 1, 2, 3, ... as UUIDs until restore:
+// two catalogs given the same DDL then hold the same rows.
+func countedUUIDs() (restore func()) {
+	n := uint64(0)
+	return catalog.SetUUIDSource(func() (uuid.UUID, error) {
+		n++
+		var id uuid.UUID
+		binary.BigEndian.PutUint64(id[8:], n)
+		id[6] = 0x70 // version 7, as the real source
+		return id, nil
+	})
 }
 
 // openPostgres opens a catalog in a new schema of the test cluster.

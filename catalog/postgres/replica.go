@@ -83,35 +83,19 @@ func (s *Store) catchUp(ctx context.Context, target int64) error {
 		return nil
 	}
 	wrote := s.wrote.Swap(false)
-	change, err := s.fetch(ctx, s.replica.Seq())
-	if err == nil {
-		err = s.replica.Apply(ctx, change)
-	}
+	err := s.onConn(ctx, func(conn *pgx.Conn) error {
+		if since := s.replica.Seq(); since > 0 {
+			if full, err := s.apply(ctx, conn, since); err != nil || !full {
+				return err
+			}
+		}
+		_, err := s.apply(ctx, conn, 0)
+		return err
+	})
 	if err != nil && wrote {
 		s.wrote.Store(true)
 	}
 	return err
-}
-
-// fetch reads the changes after since and the rows of the objects they
-// name, in one snapshot and one round trip; everything when since is 0,
-// or when the log no longer reaches back to since (pruned, or a catalog
-// made anew).
-func (s *Store) fetch(ctx context.Context, since int64) (sqlite.Change, error) {
-	var change sqlite.Change
-	err := s.onConn(ctx, func(conn *pgx.Conn) error {
-		var oldest int64
-		var err error
-		if since > 0 {
-			change, oldest, err = s.fetchBatch(ctx, conn, since)
-			if err != nil || (oldest <= since+1 && change.Seq >= since) {
-				return err
-			}
-		}
-		change, _, err = s.fetchBatch(ctx, conn, 0)
-		return err
-	})
-	return change, err
 }
 
 // onConn runs fn on a pgx connection of the pool.
@@ -124,11 +108,56 @@ func (s *Store) onConn(ctx context.Context, fn func(*pgx.Conn) error) error {
 	return conn.Raw(func(dc any) error { return fn(dc.(*stdlib.Conn).Conn()) })
 }
 
-// fetchBatch sends one repeatable-read transaction: the log's newest and
-// oldest change, the objects changed after since, and their rows (every
-// row when since is 0). oldest is the log's oldest change after since, or
-// since+1 when there is none.
-func (s *Store) fetchBatch(ctx context.Context, conn *pgx.Conn, since int64) (c sqlite.Change, oldest int64, err error) {
+// apply reads, in one repeatable-read transaction and one round trip,
+// the changes after since and the current rows of the objects they name
+// (every row when since is 0), and applies them to the replica as they
+// stream in. full reports that the log no longer reaches back to since
+// (pruned, or a catalog made anew): nothing was applied, and only a full
+// load (since 0) can catch up.
+func (s *Store) apply(ctx context.Context, conn *pgx.Conn, since int64) (full bool, err error) {
+	results := conn.SendBatch(ctx, s.changeBatch(since))
+	defer results.Close()
+	if _, err := results.Exec(); err != nil {
+		return false, err
+	}
+	var latest, oldest int64
+	if err := results.QueryRow().Scan(&latest, &oldest); err != nil {
+		return false, err
+	}
+	if since > 0 && (oldest > since+1 || latest < since) {
+		return true, nil
+	}
+	if since > 0 && latest == since {
+		return false, nil // nothing new
+	}
+	var objects []string
+	if since > 0 {
+		rows, _ := results.Query()
+		if objects, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return false, err
+		}
+		objects = append([]string{}, objects...) // not nil: nil would replace everything
+	}
+	update, err := s.replica.Begin(ctx, objects)
+	if err != nil {
+		return false, err
+	}
+	defer update.Rollback()
+	for _, t := range catalog.StoredTables {
+		if err := streamRows(ctx, results, update, t.Name); err != nil {
+			return false, err
+		}
+	}
+	if _, err := results.Exec(); err != nil { // COMMIT
+		return false, err
+	}
+	return false, update.Commit(latest)
+}
+
+// changeBatch is apply's transaction: the log's newest change and its
+// oldest after since, the objects changed after since, and their rows
+// (every row when since is 0).
+func (s *Store) changeBatch(since int64) *pgx.Batch {
 	batch := &pgx.Batch{}
 	batch.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
 	batch.Queue(s.expand(`SELECT (SELECT coalesce(max(seq), 0) FROM {{schema}}.conncat_changes),
@@ -145,45 +174,28 @@ func (s *Store) fetchBatch(ctx context.Context, conn *pgx.Conn, since int64) (c 
 		}
 	}
 	batch.Queue(`COMMIT`)
-	results := conn.SendBatch(ctx, batch)
-	defer results.Close()
-	if _, err := results.Exec(); err != nil {
-		return c, 0, err
-	}
-	if err := results.QueryRow().Scan(&c.Seq, &oldest); err != nil {
-		return c, 0, err
-	}
-	if since > 0 {
-		if c.Objects, err = column(results); err != nil {
-			return c, 0, err
-		}
-		if c.Objects == nil {
-			c.Objects = []string{}
-		}
-	}
-	c.Rows = map[string][][]any{}
-	for _, t := range catalog.StoredTables {
-		if c.Rows[t.Name], err = values(results); err != nil {
-			return c, 0, err
-		}
-	}
-	if _, err := results.Exec(); err != nil {
-		return c, 0, err
-	}
-	return c, oldest, results.Close()
+	return batch
 }
 
-// column reads a result of one text column.
-func column(results pgx.BatchResults) ([]string, error) {
-	rows, _ := results.Query()
-	return pgx.CollectRows(rows, pgx.RowTo[string])
-}
-
-// values reads a result's rows as the values pgx decodes (string, int64
-// or nil for the stored tables' types), which SQLite stores as they are.
-func values(results pgx.BatchResults) ([][]any, error) {
-	rows, _ := results.Query()
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) ([]any, error) { return row.Values() })
+// streamRows inserts the rows of the batch's next result into table, with
+// the values pgx decodes (string, int64 or nil for the stored tables'
+// types), which SQLite stores as they are.
+func streamRows(ctx context.Context, results pgx.BatchResults, update *sqlite.Update, table string) error {
+	rows, err := results.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		values, err := rows.Values()
+		if err != nil {
+			return err
+		}
+		if err := update.Insert(ctx, table, values); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 func quotedList(cols []string) string {

@@ -35,7 +35,7 @@ type Replica struct {
 	dir   string
 	// columns are each stored table's columns, in the file store's order.
 	columns map[string][]string
-	// applyMu serialises Apply: changes are applied in order.
+	// applyMu serialises updates: changes are applied in order.
 	applyMu sync.Mutex
 	// seq is the change of the source catalog the replica has applied
 	// up to; 0 before the first Apply.
@@ -117,90 +117,105 @@ func (r *Replica) Columns(table string) []string { return r.columns[table] }
 // Seq is the change the replica has applied up to.
 func (r *Replica) Seq() int64 { return r.seq.Load() }
 
-// Change is what Apply writes: the rows of the objects that changed, as
-// the source holds them after change Seq.
-type Change struct {
-	// Seq is the source's change the rows are current to.
-	Seq int64
-	// Objects are the IDs whose rows are replaced; nil replaces every
-	// row (a full load).
-	Objects []string
-	// Rows holds, by table, the rows of Objects (of every object when
-	// Objects is nil), each with the values of Columns(table) in order.
-	Rows map[string][][]any
+// Update is one change being applied: the rows of the objects that
+// changed are removed, their rows as the source now holds them inserted,
+// and Commit makes it all visible at once, so a SELECT sees the replica
+// before or after a change, never between. Rows stream in as they are
+// read from the source: a full load of a large catalog is never held in
+// memory whole. Only one Update runs at a time.
+type Update struct {
+	r     *Replica
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt
 }
 
-// Apply replaces the rows of c.Objects with c.Rows in one transaction, so
-// a SELECT sees the replica before or after the change, never between. A
-// change not newer than what the replica holds is ignored.
-func (r *Replica) Apply(ctx context.Context, c Change) error {
+// Begin starts an update. objects are the IDs whose rows it replaces;
+// nil replaces every row (a full load).
+func (r *Replica) Begin(ctx context.Context, objects []string) (*Update, error) {
 	r.applyMu.Lock()
-	defer r.applyMu.Unlock()
-	if c.Objects != nil && c.Seq <= r.seq.Load() {
-		return nil
-	}
-	err := withTx(ctx, r.store.db, func(tx *sql.Tx) error {
-		if err := r.remove(ctx, tx, c.Objects); err != nil {
-			return err
-		}
-		for _, t := range catalog.StoredTables {
-			if err := r.insert(ctx, tx, t.Name, c.Rows[t.Name]); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	tx, err := r.store.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("replica: %w", err)
+		r.applyMu.Unlock()
+		return nil, fmt.Errorf("replica: %w", err)
 	}
-	r.seq.Store(c.Seq)
-	return nil
+	u := &Update{r: r, tx: tx, stmts: map[string]*sql.Stmt{}}
+	if err := u.remove(ctx, objects); err != nil {
+		u.Rollback()
+		return nil, err
+	}
+	return u, nil
 }
 
 // remove deletes the rows of objects (every row for nil).
-func (r *Replica) remove(ctx context.Context, tx *sql.Tx, objects []string) error {
-	var list []byte
-	if objects != nil {
-		var err error
-		if list, err = json.Marshal(objects); err != nil {
-			return err
-		}
+func (u *Update) remove(ctx context.Context, objects []string) error {
+	list, err := json.Marshal(objects)
+	if err != nil {
+		return err
 	}
 	for _, t := range catalog.StoredTables {
-		var err error
 		if objects == nil {
-			_, err = tx.ExecContext(ctx, `DELETE FROM `+t.Name)
+			_, err = u.tx.ExecContext(ctx, `DELETE FROM `+t.Name)
 		} else {
-			_, err = tx.ExecContext(ctx, `DELETE FROM `+t.Name+` WHERE `+t.ObjectColumn+` IN (SELECT value FROM json_each(?))`, string(list))
+			_, err = u.tx.ExecContext(ctx, `DELETE FROM `+t.Name+` WHERE `+t.ObjectColumn+` IN (SELECT value FROM json_each(?))`, string(list))
 		}
 		if err != nil {
-			return fmt.Errorf("clear %s: %w", t.Name, err)
+			return fmt.Errorf("replica: clear %s: %w", t.Name, err)
 		}
 	}
 	return nil
 }
 
-func (r *Replica) insert(ctx context.Context, tx *sql.Tx, table string, rows [][]any) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	cols := r.columns[table]
-	quoted := make([]string, len(cols))
-	for i, c := range cols {
-		quoted[i] = `"` + c + `"`
-	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO `+table+` (`+strings.Join(quoted, ", ")+`) VALUES (`+
-		strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")+`)`)
-	if err != nil {
-		return fmt.Errorf("insert into %s: %w", table, err)
-	}
-	defer stmt.Close()
-	for _, row := range rows {
-		if _, err := stmt.ExecContext(ctx, row...); err != nil {
-			return fmt.Errorf("insert into %s: %w", table, err)
+// Insert adds a row of table, with the values of Columns(table) in order.
+func (u *Update) Insert(ctx context.Context, table string, row []any) error {
+	stmt, ok := u.stmts[table]
+	if !ok {
+		cols := u.r.columns[table]
+		if cols == nil {
+			return fmt.Errorf("replica: no table %s", table)
 		}
+		quoted := make([]string, len(cols))
+		for i, c := range cols {
+			quoted[i] = `"` + c + `"`
+		}
+		var err error
+		stmt, err = u.tx.PrepareContext(ctx, `INSERT INTO `+table+` (`+strings.Join(quoted, ", ")+`) VALUES (`+
+			strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ")+`)`)
+		if err != nil {
+			return fmt.Errorf("replica: insert into %s: %w", table, err)
+		}
+		u.stmts[table] = stmt
+	}
+	if _, err := stmt.ExecContext(ctx, row...); err != nil {
+		return fmt.Errorf("replica: insert into %s: %w", table, err)
 	}
 	return nil
+}
+
+// Commit makes the update visible and records that the replica now holds
+// the source's change seq.
+func (u *Update) Commit(seq int64) error {
+	defer u.r.applyMu.Unlock()
+	u.closeStmts()
+	if err := u.tx.Commit(); err != nil {
+		return fmt.Errorf("replica: commit: %w", err)
+	}
+	u.r.seq.Store(seq)
+	return nil
+}
+
+// Rollback abandons the update; after Commit it does nothing.
+func (u *Update) Rollback() {
+	u.closeStmts()
+	if u.tx.Rollback() == nil {
+		u.r.applyMu.Unlock()
+	}
+}
+
+func (u *Update) closeStmts() {
+	for _, s := range u.stmts {
+		s.Close()
+	}
+	clear(u.stmts)
 }
 
 // Query runs a gated SELECT on the replica (see RunQuery).

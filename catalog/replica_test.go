@@ -1,0 +1,96 @@
+package catalog_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"testing"
+
+	"github.com/conncat/conncat/catalog"
+	"github.com/conncat/conncat/catalog/postgres"
+	"github.com/conncat/conncat/internal/testenv"
+)
+
+// twoNodes opens two catalogs on one PostgreSQL schema, without change
+// feeds (catalog.Open starts none): what node b sees comes only from its
+// own catch-up before each read. raw is a plain handle.
+func twoNodes(t *testing.T) (a, b *catalog.Catalog, raw *sql.DB, schema string) {
+	cluster := testenv.Postgres(t)
+	schema = cluster.Schema()
+	raw, err := sql.Open("pgx", cluster.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	open := func() *catalog.Catalog {
+		st, err := postgres.New(raw, schema)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := catalog.Open(context.Background(), st, catalog.Options{Keys: testKey, Now: fixedClock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	return open(), open(), raw, schema
+}
+
+func names(t *testing.T, c *catalog.Catalog) string {
+	t.Helper()
+	res := mustExec(t, c, `SELECT name FROM mz_connections ORDER BY name`)
+	return fmt.Sprint(res[0].Rows)
+}
+
+// TestReplicaCatchesUpPastAPrunedLog: a replica whose change is no longer
+// in the log (pruned while it was behind) loads everything again instead
+// of applying only what the log still holds.
+func TestReplicaCatchesUpPastAPrunedLog(t *testing.T) {
+	a, b, raw, schema := twoNodes(t)
+	mustExec(t, a, `CREATE CONNECTION x TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/X')`)
+	mustExec(t, a, `CREATE CONNECTION y TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/Y')`)
+	if got := names(t, b); got != "[[x] [y]]" {
+		t.Fatalf("node b: %s", got)
+	}
+	mustExec(t, a, `DROP CONNECTION x`)
+	mustExec(t, a, `CREATE CONNECTION z TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/Z')`)
+	// Only the newest change is left: the DROP of x is no longer in the log.
+	if _, err := raw.Exec(`DELETE FROM ` + schema + `.conncat_changes WHERE seq < (SELECT max(seq) FROM ` + schema + `.conncat_changes)`); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(t, b); got != "[[y] [z]]" {
+		t.Fatalf("node b after the log was pruned: %s, want [[y] [z]]", got)
+	}
+}
+
+// TestChangeLogRecordsEveryWriter: a write that bypasses conncat (an
+// operator's UPDATE) is recorded by the triggers too, numbered after the
+// last change, and reaches the replicas.
+func TestChangeLogRecordsEveryWriter(t *testing.T) {
+	a, b, raw, schema := twoNodes(t)
+	mustExec(t, a, `CREATE CONNECTION x TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/X')`)
+	if got := names(t, b); got != "[[x]]" {
+		t.Fatalf("node b: %s", got)
+	}
+	var before int64
+	if err := raw.QueryRow(`SELECT max(seq) FROM ` + schema + `.conncat_changes`).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`UPDATE ` + schema + `.mz_connections SET name = 'renamed_by_hand'`); err != nil {
+		t.Fatal(err)
+	}
+	var after int64
+	var objects string
+	if err := raw.QueryRow(`SELECT seq, string_agg(object_id, ',') FROM `+schema+`.conncat_changes WHERE seq > $1 GROUP BY seq`, before).Scan(&after, &objects); err != nil {
+		t.Fatal(err)
+	}
+	if after != before+1 || objects != "u1" {
+		t.Fatalf("the hand-made change is change %d naming %s, want %d naming u1", after, objects, before+1)
+	}
+	for _, c := range []*catalog.Catalog{a, b} {
+		if got := names(t, c); got != "[[renamed_by_hand]]" {
+			t.Errorf("after the hand-made change: %s", got)
+		}
+	}
+}

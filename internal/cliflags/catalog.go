@@ -14,6 +14,9 @@ import (
 type Catalog struct {
 	DB, Schema, Principal, Prefix, KeyFile string
 	AllowHTTP                              bool
+	// StaleReads: PostgreSQL reads answer from the node's replica
+	// without asking for the latest change (WithStaleReads).
+	StaleReads bool
 	StatementTimeout                       time.Duration
 	// Result budgets: per statement, and for the whole process.
 	MaxResultBytes, MaxProcessResultBytes int64
@@ -29,6 +32,7 @@ func (c *Catalog) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Principal, "principal", os.Getenv("CONNCAT_PRINCIPAL_ARN"), "ARN of the role or user customers trust (CONNCAT_PRINCIPAL_ARN)")
 	fs.StringVar(&c.Prefix, "external-id-prefix", os.Getenv("CONNCAT_EXTERNAL_ID_PREFIX"), "prefix of generated external IDs (CONNCAT_EXTERNAL_ID_PREFIX)")
 	fs.StringVar(&c.KeyFile, "key-file", os.Getenv("CONNCAT_KEY_FILE"), "file holding the secret-sealing key; default <db>.key for SQLite, required for PostgreSQL (CONNCAT_KEY_FILE)")
+	fs.BoolVar(&c.StaleReads, "stale-reads", os.Getenv("CONNCAT_STALE_READS") == "1", "PostgreSQL: SELECT, SHOW and Describe answer from this node's replica without a round trip, also during an outage, possibly missing another node's latest DDL (CONNCAT_STALE_READS=1)")
 	fs.BoolVar(&c.AllowHTTP, "allow-http-endpoints", os.Getenv("CONNCAT_ALLOW_HTTP_ENDPOINTS") == "1", "accept http:// endpoints on non-loopback hosts (CONNCAT_ALLOW_HTTP_ENDPOINTS=1)")
 	fs.DurationVar(&c.StatementTimeout, "statement-timeout", conncat.DefaultStatementTimeout, "cancel a statement still running after this long (57014); 0 for no limit")
 	fs.Int64Var(&c.MaxResultBytes, "max-result-bytes", conncat.DefaultMaxResultBytes, "the most one SELECT may return, in bytes of its values (54000 past it); -1 for no limit")
@@ -56,6 +60,9 @@ func (c *Catalog) Options() []conncat.Option {
 	}
 	if c.AllowHTTP {
 		opts = append(opts, conncat.WithPlainHTTPEndpoints())
+	}
+	if c.StaleReads {
+		opts = append(opts, conncat.WithStaleReads())
 	}
 	return opts
 }

@@ -141,7 +141,12 @@ const seedQuery = "SELECT principal, external_id FROM mz_aws_connections aws JOI
 // through the catalog; BenchmarkSeedQueryRaw is the same SQL handed to
 // SQLite directly, on the same file.
 func BenchmarkSeedQuery(b *testing.B) {
-	n := 100_000
+	for _, n := range []int{1000, 100_000} {
+		benchSeedQuery(b, n)
+	}
+}
+
+func benchSeedQuery(b *testing.B, n int) {
 	b.Run(fmt.Sprintf("conns=%d", n), func(b *testing.B) {
 		c := seeded(b, n)
 		ctx := context.Background()
@@ -161,7 +166,12 @@ func BenchmarkSeedQuery(b *testing.B) {
 }
 
 func BenchmarkSeedQueryRaw(b *testing.B) {
-	n := 100_000
+	for _, n := range []int{1000, 100_000} {
+		benchSeedQueryRaw(b, n)
+	}
+}
+
+func benchSeedQueryRaw(b *testing.B, n int) {
 	b.Run(fmt.Sprintf("conns=%d", n), func(b *testing.B) {
 		db := openDB(b, benchdata.Catalog(b, n))
 		q := fmt.Sprintf(seedQuery, benchdata.Name(n/2))

@@ -4,20 +4,31 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/catalog/postgres"
+	"github.com/conncat/conncat/catalog/sqlite"
+	"github.com/conncat/conncat/internal/benchdata"
 	"github.com/conncat/conncat/internal/testenv"
 	"github.com/conncat/conncat/sqlparse"
 )
 
-func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
+func TestMain(m *testing.M) {
+	code := testenv.Run(m)
+	benchdata.Cleanup()
+	os.Exit(code)
+}
 
 // seededConns is the size of the benchmarks' catalog.
 const seededConns = 1000
@@ -59,6 +70,11 @@ func counted(b *testing.B) (*sql.DB, *roundTrips) {
 // seeded is a catalog in a fresh schema holding seededConns role
 // connections, opened through a counting handle.
 func seeded(b *testing.B) (*catalog.Catalog, *roundTrips, string) {
+	return seededWith(b, false)
+}
+
+// seededWith is seeded, opened WithStaleReads or not.
+func seededWith(b *testing.B, staleReads bool) (*catalog.Catalog, *roundTrips, string) {
 	b.Helper()
 	db, trips := counted(b)
 	schema := testenv.Postgres(b).Schema()
@@ -66,6 +82,7 @@ func seeded(b *testing.B) (*catalog.Catalog, *roundTrips, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	st.StaleReads = staleReads
 	c, err := catalog.Open(context.Background(), st, catalog.Options{
 		Keys: catalog.StaticKey([]byte("conncat-test-key-0123456789abcde")), Principal: "arn:aws:iam::210987654321:role/conncat"})
 	if err != nil {
@@ -188,11 +205,23 @@ func BenchmarkRawSelect(b *testing.B) {
 
 const seedQuery = "SELECT principal, external_id FROM mz_aws_connections aws JOIN mz_connections c ON aws.id = c.id WHERE c.name = 'seed_500'"
 
-// BenchmarkSeedQuery is the seed document's SELECT, parsed, gated and run
-// through the catalog (read-only transaction, reader role, timeout);
-// BenchmarkSeedQueryRaw is the same SQL sent straight to the server.
+// BenchmarkSeedQuery is the seed document's SELECT, parsed, gated, made
+// fresh (one round trip for the latest change) and run in the node's
+// replica; BenchmarkSeedQueryStaleReads skips the round trip
+// (WithStaleReads); BenchmarkSeedQueryRaw is the same SQL sent straight to
+// the server. catalog's BenchmarkSeedQuery/conns=1000 is the same query on
+// a SQLite file of the same size.
 func BenchmarkSeedQuery(b *testing.B) {
 	c, trips, _ := seeded(b)
+	benchSeedQuery(b, c, trips)
+}
+
+func BenchmarkSeedQueryStaleReads(b *testing.B) {
+	c, trips, _ := seededWith(b, true)
+	benchSeedQuery(b, c, trips)
+}
+
+func benchSeedQuery(b *testing.B, c *catalog.Catalog, trips *roundTrips) {
 	before := trips.n.Load()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -224,4 +253,204 @@ func BenchmarkSeedQueryRaw(b *testing.B) {
 		}
 	}
 	reportTrips(b, trips, before)
+}
+
+// bigCatalog copies the benchmark catalog of n connections (the same rows
+// the SQLite benchmarks read, made by CREATE CONNECTION) into a new
+// schema, and returns the schema.
+func bigCatalog(b *testing.B, db *sql.DB, n int) string {
+	b.Helper()
+	ctx := context.Background()
+	schema := testenv.Postgres(b).Schema()
+	st, err := postgres.New(db, schema)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := catalog.Open(ctx, st, catalog.Options{Keys: benchdata.Key, Principal: benchdata.Principal})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c.Close()
+	src, err := sql.Open("sqlite3", sqlite.DSN(benchdata.Catalog(b, n)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	err = conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		// The copy is not a change of the catalog's: no trigger runs (a
+		// node loads everything at open anyway).
+		if _, err := pc.Exec(ctx, `SET session_replication_role = replica`); err != nil {
+			return err
+		}
+		for _, t := range catalog.StoredTables {
+			if err := copyTable(ctx, src, pc, schema, t.Name); err != nil {
+				return fmt.Errorf("%s: %w", t.Name, err)
+			}
+		}
+		_, err := pc.Exec(ctx, `SET session_replication_role = DEFAULT`)
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	settle(b, db)
+	return schema
+}
+
+// copyTable copies one table's rows from the SQLite file into PostgreSQL.
+func copyTable(ctx context.Context, src *sql.DB, dst *pgx.Conn, schema, table string) error {
+	rows, err := src.QueryContext(ctx, `SELECT * FROM `+table)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	var all [][]any
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		all = append(all, vals)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	_, err = dst.CopyFrom(ctx, pgx.Identifier{schema, table}, cols, pgx.CopyFromRows(all))
+	return err
+}
+
+// BenchmarkReplicaLoad opens a node on a catalog of 100,000 connections:
+// schema and key checked, the replica loaded whole; it reports the
+// replica's size per 1,000 connections (its files, which the OS caches).
+// BenchmarkReplicaLoadReadOnly reads the same rows through pgx and
+// discards them: what the load costs before SQLite stores anything.
+func BenchmarkReplicaLoad(b *testing.B) {
+	db, _ := counted(b)
+	const n = 100_000
+	schema := bigCatalog(b, db, n)
+	tmp := b.TempDir()
+	b.Setenv("TMPDIR", tmp) // where replicas go
+	ctx := context.Background()
+	var size int64
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		st, err := postgres.New(db, schema)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c, err := catalog.Open(ctx, st, catalog.Options{Keys: benchdata.Key, Principal: benchdata.Principal})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		size = dirSize(b, tmp)
+		if res := exec(b, c, `SELECT count(*) FROM mz_aws_connections`); res.Rows[0][0] != int64(n) {
+			b.Fatalf("the replica holds %v connections", res.Rows)
+		}
+		c.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(size)/(n/1000), "replica-B/1000conns")
+}
+
+func BenchmarkReplicaLoadReadOnly(b *testing.B) {
+	db, _ := counted(b)
+	schema := bigCatalog(b, db, 100_000)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, t := range catalog.StoredTables {
+			rows, err := db.QueryContext(ctx, `SELECT * FROM `+schema+`.`+t.Name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cols, _ := rows.Columns()
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			for rows.Next() {
+				if err := rows.Scan(ptrs...); err != nil {
+					b.Fatal(err)
+				}
+			}
+			rows.Close()
+		}
+	}
+}
+
+// dirSize is the bytes of every file under dir.
+func dirSize(b *testing.B, dir string) int64 {
+	var total int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err == nil {
+			total += info.Size()
+		}
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return total
+}
+
+// BenchmarkFeedVisibility is the time from a DDL's commit on one node to
+// its visibility in another node's SELECT when that node reads
+// WithStaleReads, so only its change feed (LISTEN, then a catch-up) brings
+// it: p50 and p99 reported. Without StaleReads a SELECT sees the DDL at
+// once by contract (TestSelectSeesEveryCommittedDDL).
+func BenchmarkFeedVisibility(b *testing.B) {
+	writer, _, schema := seeded(b)
+	db, _ := counted(b)
+	st, err := postgres.New(db, schema)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st.StaleReads = true
+	ctx, cancel := context.WithCancel(context.Background())
+	reader, err := catalog.Open(ctx, st, catalog.Options{Keys: catalog.StaticKey([]byte("conncat-test-key-0123456789abcde"))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	watched := make(chan struct{})
+	go func() { defer close(watched); st.Watch(ctx, func([]string, bool) {}) }()
+	defer func() { cancel(); <-watched; reader.Close() }()
+	var took []time.Duration
+	i := 0
+	for b.Loop() {
+		i++
+		name := fmt.Sprintf("visible_%d", i)
+		exec(b, writer, "CREATE CONNECTION "+name+" TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/R')")
+		committed := time.Now()
+		for {
+			res := exec(b, reader, "SELECT count(*) FROM mz_connections WHERE name = '"+name+"'")
+			if res.Rows[0][0] == int64(1) {
+				break
+			}
+			runtime.Gosched()
+		}
+		took = append(took, time.Since(committed))
+	}
+	slices.Sort(took)
+	b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(took[len(took)*99/100].Microseconds())/1000, "p99-ms")
 }

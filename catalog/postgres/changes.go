@@ -52,14 +52,25 @@ func (s *Store) Watch(ctx context.Context, changed func(ids []string, all bool))
 		s.follow(ctx, kick)
 	}()
 	defer func() { <-followed }()
-	s.watch(ctx, func(ids []string, all bool) {
+	due := func() {
 		select {
 		case kick <- struct{}{}:
 		default: // a catch-up is already due
 		}
-		changed(ids, all)
+	}
+	s.watch(ctx, func(ids []string, all bool) {
+		due()
+		if ids != nil || all {
+			changed(ids, all)
+		}
 	})
 }
+
+// changeNotice starts the payload the change log's trigger sends with
+// every change number (migration 2): "#<seq>", a change to the catalog's
+// rows, a CREATE included, which names no cached connection. Such a
+// notice only makes the replica catch up.
+const changeNotice = "#"
 
 // followTimeout bounds one catch-up the feed asks for.
 const followTimeout = 30 * time.Second
@@ -124,9 +135,12 @@ func (s *Store) listen(ctx context.Context, changed func(ids []string, all bool)
 				// The connection is not reusable mid-LISTEN: discard it.
 				return driver.ErrBadConn
 			}
-			if n.Payload == "*" {
+			switch {
+			case n.Payload == "*":
 				changed(nil, true)
-			} else {
+			case strings.HasPrefix(n.Payload, changeNotice):
+				changed(nil, false)
+			default:
 				changed(strings.Split(n.Payload, ","), false)
 			}
 		}

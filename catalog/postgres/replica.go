@@ -58,14 +58,21 @@ func (s *Store) fresh(ctx context.Context) error {
 		}
 		return nil
 	}
-	var latest int64
-	if err := s.db.QueryRowContext(ctx, s.expand(`SELECT coalesce(max(seq), 0) FROM {{schema}}.conncat_changes`)).Scan(&latest); err != nil {
+	latest, err := s.latest(ctx)
+	if err != nil {
 		return err
 	}
 	if s.replica.Seq() >= latest {
 		return nil
 	}
 	return s.catchUp(ctx, latest)
+}
+
+// latest is the catalog's latest change number: one round trip.
+func (s *Store) latest(ctx context.Context) (int64, error) {
+	var latest int64
+	err := s.db.QueryRowContext(ctx, s.expand(`SELECT coalesce(max(seq), 0) FROM {{schema}}.conncat_changes`)).Scan(&latest)
+	return latest, err
 }
 
 // catchUp brings the replica to the latest change, unless it already holds
@@ -151,7 +158,7 @@ func (s *Store) apply(ctx context.Context, conn *pgx.Conn, since int64) (full bo
 	if _, err := results.Exec(); err != nil { // COMMIT
 		return false, err
 	}
-	return false, update.Commit(latest)
+	return false, update.Commit(ctx, latest)
 }
 
 // changeBatch is apply's transaction: the log's newest change and its
@@ -170,7 +177,9 @@ func (s *Store) changeBatch(since int64) *pgx.Batch {
 		if since > 0 {
 			batch.Queue(s.expand(q+` WHERE `+t.ObjectColumn+` IN (SELECT object_id FROM {{schema}}.conncat_changes WHERE seq > $1)`), since)
 		} else {
-			batch.Queue(s.expand(q))
+			// In key order: the replica's tables are stored by key, and
+			// appending is the cheapest way to fill them.
+			batch.Queue(s.expand(q + ` ORDER BY ` + keyOrder[t.Name]))
 		}
 	}
 	batch.Queue(`COMMIT`)
@@ -196,6 +205,13 @@ func streamRows(ctx context.Context, results pgx.BatchResults, update *sqlite.Up
 		}
 	}
 	return rows.Err()
+}
+
+// keyOrder is each stored table's primary key, in SQLite's byte order.
+var keyOrder = map[string]string{
+	"mz_connections": `id COLLATE "C"`, "mz_aws_connections": `id COLLATE "C"`, "mz_s3_connections": `id COLLATE "C"`,
+	"mz_secrets": `id COLLATE "C"`, "mz_object_dependencies": `object_id COLLATE "C", referenced_object_id COLLATE "C"`,
+	"mz_connection_validations": `connection_id COLLATE "C", "check" COLLATE "C"`,
 }
 
 func quotedList(cols []string) string {

@@ -105,7 +105,9 @@ CREATE TABLE {{schema}}.conncat_external_ids (
 	// number and records the ID of every object whose rows it wrote, from
 	// triggers, so that no writer can forget to. The trigger takes the
 	// catalog's lock (which Write already holds; taking it again is free),
-	// so numbers follow commit order with no gaps whoever writes.
+	// so numbers follow commit order with no gaps whoever writes. Each
+	// number is announced on the catalog's channel ("#<n>", at commit),
+	// so that nodes reading WithStaleReads hear of a CREATE too.
 	`
 CREATE TABLE {{schema}}.conncat_changes (
 	seq       BIGINT NOT NULL,
@@ -121,6 +123,7 @@ BEGIN
 		PERFORM pg_advisory_xact_lock({{lockkey}});
 		SELECT coalesce(max(c.seq), 0) + 1 INTO change FROM {{schema}}.conncat_changes c;
 		PERFORM set_config('{{seqsetting}}', change::text, true);
+		PERFORM pg_notify('{{channel}}', '#' || change);
 		IF change % 1000 = 0 THEN
 			DELETE FROM {{schema}}.conncat_changes c WHERE c.seq <= change - {{keptchanges}};
 		END IF;
@@ -221,7 +224,7 @@ func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string) error {
 // statement.
 func (s *Store) expand(query string) string {
 	return strings.NewReplacer("{{schema}}", quoteIdent(s.schema), "{{lockkey}}", strconv.FormatInt(s.lockKey, 10),
-		"{{seqsetting}}", s.seqSetting(), "{{keptchanges}}", strconv.Itoa(keptChanges)).Replace(query)
+		"{{seqsetting}}", s.seqSetting(), "{{keptchanges}}", strconv.Itoa(keptChanges), "{{channel}}", s.channel()).Replace(query)
 }
 
 // seqSetting names the transaction-local setting that holds the change

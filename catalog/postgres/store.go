@@ -146,7 +146,11 @@ func (s *Store) bind(query string) string {
 }
 
 // Query implements catalog.Store: on the node's replica, once it holds
-// every change committed before the query began (see fresh).
+// every change committed before the query began (see fresh). Measured:
+// asking for the latest change while the query already runs in the
+// replica, and running it again only when the replica turned out behind,
+// was slower on two busy cores (180 µs against 130 µs: the round trip,
+// SQLite and PostgreSQL's backend then compete for the cores).
 func (s *Store) Query(ctx context.Context, q *sqlparse.Query, args []any, statuses func() [][]any, collect func(*sql.Rows) error) error {
 	if err := s.fresh(ctx); err != nil {
 		return fmt.Errorf("query: %w", err)

@@ -16,8 +16,8 @@ type Catalog struct {
 	AllowHTTP                              bool
 	// StaleReads: PostgreSQL reads answer from the node's replica
 	// without asking for the latest change (WithStaleReads).
-	StaleReads bool
-	StatementTimeout                       time.Duration
+	StaleReads       bool
+	StatementTimeout time.Duration
 	// Result budgets: per statement, and for the whole process.
 	MaxResultBytes, MaxProcessResultBytes int64
 	// MaxConnections bounds a PostgreSQL catalog's pool (0: the default).

@@ -277,6 +277,9 @@ func onlySpaceAndComments(s string) bool {
 // rules, UAX #31, exclude the same classes).
 func checkNameChars(name string, pos int) *Error {
 	for _, r := range name {
+		if r >= 0x20 && r < 0x7f {
+			continue // printable ASCII, nearly every name: no table lookups
+		}
 		switch {
 		case unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Bidi_Control, r) || unicode.In(r, unicode.Zl, unicode.Zp):
 			return newError(sqlstate.InvalidName, pos, "identifier contains the control character %U", r).

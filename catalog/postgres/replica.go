@@ -150,12 +150,7 @@ func (s *Store) apply(ctx context.Context, conn *pgx.Conn, since int64) (full bo
 		return false, err
 	}
 	defer update.Rollback()
-	for _, t := range catalog.StoredTables {
-		if err := streamRows(ctx, results, update, t.Name); err != nil {
-			return false, err
-		}
-	}
-	if _, err := results.Exec(); err != nil { // COMMIT
+	if err := pipeRows(ctx, results, update); err != nil {
 		return false, err
 	}
 	return false, update.Commit(ctx, latest)
@@ -186,25 +181,86 @@ func (s *Store) changeBatch(since int64) *pgx.Batch {
 	return batch
 }
 
-// streamRows inserts the rows of the batch's next result into table, with
-// the values pgx decodes (string, int64 or nil for the stored tables'
-// types), which SQLite stores as they are.
-func streamRows(ctx context.Context, results pgx.BatchResults, update *sqlite.Update, table string) error {
-	rows, err := results.Query()
-	if err != nil {
+// chunkRows is how many rows pass from the reader to the writer at once.
+const chunkRows = 256
+
+// chunk is rows of one table on their way into the replica.
+type chunk struct {
+	table string
+	rows  [][]any
+}
+
+// pipeRows reads the rows of every stored table from the batch (then its
+// COMMIT) and inserts them into update. Reading (PostgreSQL's and pgx's
+// work) and inserting (SQLite's) overlap: a goroutine reads while this one
+// writes, a few chunks apart, so memory stays bounded however large the
+// catalog.
+func pipeRows(ctx context.Context, results pgx.BatchResults, update *sqlite.Update) error {
+	chunks := make(chan chunk, 4)
+	read := make(chan error, 1)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(chunks)
+		read <- readRows(ctx, results, chunks)
+	}()
+	var insertErr error
+	for c := range chunks {
+		for _, row := range c.rows {
+			if insertErr == nil {
+				insertErr = update.Insert(ctx, c.table, row)
+			}
+		}
+		if insertErr != nil {
+			cancel() // the reader stops at its next send
+		}
+	}
+	if err := <-read; err != nil && insertErr == nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		values, err := rows.Values()
+	return insertErr
+}
+
+// readRows sends the batch's table results to chunks, with the values pgx
+// decodes (string, int64 or nil for the stored tables' types, which
+// SQLite stores as they are), and reads the COMMIT.
+func readRows(ctx context.Context, results pgx.BatchResults, chunks chan<- chunk) error {
+	for _, t := range catalog.StoredTables {
+		rows, err := results.Query()
 		if err != nil {
 			return err
 		}
-		if err := update.Insert(ctx, table, values); err != nil {
+		c := chunk{table: t.Name}
+		for rows.Next() {
+			values, err := rows.Values()
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			if c.rows = append(c.rows, values); len(c.rows) == chunkRows {
+				select {
+				case chunks <- c:
+				case <-ctx.Done():
+					rows.Close()
+					return ctx.Err()
+				}
+				c = chunk{table: t.Name}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return err
 		}
+		if len(c.rows) > 0 {
+			select {
+			case chunks <- c:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
 	}
-	return rows.Err()
+	_, err := results.Exec() // COMMIT
+	return err
 }
 
 // keyOrder is each stored table's primary key, in SQLite's byte order.

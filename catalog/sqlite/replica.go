@@ -37,6 +37,8 @@ type Replica struct {
 	columns map[string][]string
 	// applyMu serialises updates: changes are applied in order.
 	applyMu sync.Mutex
+	// loaded is set once the first update committed (under applyMu).
+	loaded bool
 	// seq is the change of the source catalog the replica has applied
 	// up to; 0 before the first Apply.
 	seq atomic.Int64
@@ -62,6 +64,14 @@ func (r *Replica) open(ctx context.Context) error {
 		return err
 	}
 	r.store = &Store{db: db}
+	// Until the first load, one connection without a journal: the load
+	// writes each page once, where WAL would write it twice (the log,
+	// then the checkpoint); nobody reads the replica before it is loaded,
+	// and a load that fails removes it. Commit turns WAL on after.
+	db.SetMaxOpenConns(1)
+	if _, err := db.ExecContext(ctx, `PRAGMA journal_mode = OFF`); err != nil {
+		return err
+	}
 	if err := r.store.Open(ctx); err != nil {
 		return err
 	}
@@ -76,11 +86,11 @@ func (r *Replica) open(ctx context.Context) error {
 }
 
 // replicaDSN is DSN without durability (the replica is rebuilt at every
-// open, so a sync would buy nothing) and without foreign keys (the rows
-// of one change arrive table by table; the source checked them).
+// open, so a sync would buy nothing), without foreign keys (the rows of
+// one change arrive table by table; the source checked them) and without
+// a journal mode (open sets none for the first load, then WAL).
 func replicaDSN(path string) string {
 	q := url.Values{}
-	q.Set("_journal_mode", "WAL")
 	q.Set("_busy_timeout", "10000")
 	q.Set("_foreign_keys", "off")
 	q.Set("_txlock", "immediate")
@@ -232,6 +242,14 @@ func (u *Update) Commit(ctx context.Context, seq int64) error {
 	u.closeStmts()
 	if err := u.tx.Commit(); err != nil {
 		return fmt.Errorf("replica: commit: %w", err)
+	}
+	if !u.r.loaded {
+		// Readers may come now: WAL lets them read while changes apply.
+		if _, err := u.r.store.db.ExecContext(ctx, `PRAGMA journal_mode = WAL`); err != nil {
+			return fmt.Errorf("replica: %w", err)
+		}
+		u.r.store.db.SetMaxOpenConns(0)
+		u.r.loaded = true
 	}
 	u.r.seq.Store(seq)
 	return nil

@@ -94,3 +94,33 @@ func TestChangeLogRecordsEveryWriter(t *testing.T) {
 		}
 	}
 }
+
+// TestReplicaFollowsACatalogMadeAnew: when the catalog's schema is dropped
+// and made again under a running node (its log starts over, below what
+// the node's replica held), the node's next read loads everything again
+// rather than keep answering from rows that no longer exist.
+func TestReplicaFollowsACatalogMadeAnew(t *testing.T) {
+	a, b, raw, schema := twoNodes(t)
+	for _, name := range []string{"x", "y", "z"} {
+		mustExec(t, a, `CREATE CONNECTION `+name+` TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/X')`)
+	}
+	if got := names(t, b); got != "[[x] [y] [z]]" {
+		t.Fatalf("node b: %s", got)
+	}
+	if _, err := raw.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+		t.Fatal(err)
+	}
+	st, err := postgres.New(raw, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := catalog.Open(context.Background(), st, catalog.Options{Keys: testKey, Now: fixedClock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	mustExec(t, c, `CREATE CONNECTION fresh TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/X')`)
+	if got := names(t, b); got != "[[fresh]]" {
+		t.Fatalf("node b after the catalog was made anew: %s, want [[fresh]]", got)
+	}
+}

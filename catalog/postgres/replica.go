@@ -62,8 +62,13 @@ func (s *Store) fresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.replica.Seq() >= latest {
+	switch held := s.replica.Seq(); {
+	case held == latest:
 		return nil
+	case held > latest:
+		// The log went back: the catalog was made anew under this node
+		// (or the feed caught up in between, and this costs a round trip).
+		return s.catchUp(ctx, 0)
 	}
 	return s.catchUp(ctx, latest)
 }

@@ -78,6 +78,9 @@ type prepared struct {
 	// types are the result column types Describe announced, which every
 	// execution then keeps to (nil until described).
 	types []pgType
+	// session is set for a session statement (SET, RESET, DISCARD, ...),
+	// which the server answers itself; stmt is nil then.
+	session *sessionStatement
 }
 
 type portal struct {
@@ -96,8 +99,14 @@ type errProtocol struct{ code, message string }
 func (e *errProtocol) Error() string { return e.message }
 
 // extended handles one message of the extended protocol. After an error
-// every message up to the next Sync is skipped, as PostgreSQL does.
+// every message up to the next Sync is skipped, as PostgreSQL does, except
+// Flush: a client that prepares with Parse, Describe, Flush and no Sync
+// (asyncpg) waits for what it asked for, the error included.
 func (s *session) extended(ctx context.Context, msg pgproto3.FrontendMessage) {
+	if _, isFlush := msg.(*pgproto3.Flush); isFlush {
+		_ = s.be.Flush()
+		return
+	}
 	if s.failed {
 		return
 	}
@@ -118,17 +127,18 @@ func (s *session) extended(ctx context.Context, msg pgproto3.FrontendMessage) {
 			delete(s.portals, m.Name)
 		}
 		s.be.Send(&pgproto3.CloseComplete{})
-	case *pgproto3.Flush:
-		_ = s.be.Flush()
 	}
 	if err != nil {
 		s.failed = true
 		var pe *errProtocol
 		if errors.As(err, &pe) {
 			s.be.Send(&pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: pe.code, Message: pe.message})
-			return
+		} else {
+			s.sendError(s.textOf(msg), err)
 		}
-		s.sendError(s.textOf(msg), err)
+		// Sent at once, as PostgreSQL does: the client need not Sync
+		// (or Flush) to learn its statement failed.
+		_ = s.be.Flush()
 	}
 }
 
@@ -158,9 +168,13 @@ func (s *session) textOf(msg pgproto3.FrontendMessage) string {
 }
 
 func (s *session) parse(m *pgproto3.Parse) error {
-	stmts, err := conncat.Parse(m.Query)
-	if err != nil {
-		return err
+	session, isSession := recognise(m.Query)
+	var stmts []conncat.Statement
+	if !isSession {
+		var err error
+		if stmts, err = conncat.Parse(m.Query); err != nil {
+			return err
+		}
 	}
 	if len(stmts) > 1 {
 		return &conncat.Error{Code: conncat.CodeSyntaxError, Position: -1, Message: "cannot insert multiple commands into a prepared statement"}
@@ -177,7 +191,7 @@ func (s *session) parse(m *pgproto3.Parse) error {
 	if err := s.checkHeld(len(m.Query), replacing); err != nil {
 		return err
 	}
-	p := &prepared{text: m.Query}
+	p := &prepared{text: m.Query, session: session}
 	if len(stmts) == 1 {
 		p.stmt = stmts[0]
 	}
@@ -262,6 +276,10 @@ func (s *session) describe(ctx context.Context, m *pgproto3.Describe) error {
 func (s *session) describeRows(ctx context.Context, pt *portal, keep bool) error {
 	p := pt.prep
 	switch {
+	case p.session != nil && p.session.columns != nil:
+		p.types = p.session.types
+		s.be.Send(rowDescription(p.session.columns, p.types, pt.formats))
+		return nil
 	case p.stmt == nil || !returnsRows(p.text):
 		s.be.Send(&pgproto3.NoData{})
 		return nil
@@ -296,6 +314,15 @@ func (s *session) executePortal(ctx context.Context, m *pgproto3.Execute) error 
 	pt, ok := s.portals[m.Portal]
 	if !ok {
 		return &errProtocol{conncat.CodeInvalidCursorName, fmt.Sprintf("portal %q does not exist", m.Portal)}
+	}
+	if st := pt.prep.session; st != nil {
+		res, err := st.run(s)
+		if err != nil {
+			return err
+		}
+		s.sendRows(res, pt)
+		s.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(res.Tag)})
+		return nil
 	}
 	if pt.prep.stmt == nil {
 		s.be.Send(&pgproto3.EmptyQueryResponse{})

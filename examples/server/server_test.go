@@ -98,7 +98,8 @@ func psql(t *testing.T, url, password, script string) (string, error) {
 
 // TestPsqlWalkThrough: psql, which nobody here wrote, runs the seed's
 // statements through SCRAM: results, notices, command tags, and errors
-// with their SQLSTATE, hint and caret.
+// with their SQLSTATE, hint and caret — but no caret, and so no "LINE 1:"
+// echo of the statement, for statements that hold a secret.
 func TestPsqlWalkThrough(t *testing.T) {
 	url := startServer(t, "-principal", "arn:aws:iam::000000000000:role/conncat")
 	out, err := psql(t, url, testPassword, `
@@ -111,6 +112,8 @@ SELECT principal, external_id FROM mz_aws_connections aws JOIN mz_connections c 
 DROP SECRET nope;
 SELECT nam FROM mz_connections;
 CREATE CONNECTION IF NOT EXISTS aws_conn TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::001234567890:role/MyRole');
+CREATE SECRET sk AS 'fake-secret-value-0001';
+ALTER SECRET sk AS 'fake-secret-value-0001' junk;
 `)
 	if err != nil {
 		t.Fatalf("psql: %v\n%s", err, out)
@@ -121,6 +124,7 @@ CREATE CONNECTION IF NOT EXISTS aws_conn TO AWS (ASSUME ROLE ARN = 'arn:aws:iam:
 		`ERROR:  42704: secret "nope" does not exist`,
 		`ERROR:  42703: column "nam" does not exist`, "LINE 1: SELECT nam FROM mz_connections", `HINT:  Perhaps you meant to reference the column "name".`,
 		`NOTICE:  00000: connection "aws_conn" already exists, skipping`,
+		`ERROR:  42710: secret "sk" already exists`, `ERROR:  42601:`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("psql output lacks %q:\n%s", want, out)
@@ -826,4 +830,135 @@ func loggedIn(t *testing.T) *pgx.Conn {
 	}
 	t.Cleanup(func() { conn.Close(ctx) })
 	return conn
+}
+
+// TestErrorsReachClientsThatDoNotSync: asyncpg prepares with Parse,
+// Describe and Flush, without Sync, and waits; the error must reach it at
+// once (PostgreSQL sends it and honours every Flush), and the session is
+// usable after the client's Sync.
+func TestErrorsReachClientsThatDoNotSync(t *testing.T) {
+	ctx := context.Background()
+	conn, err := pgconn.Connect(ctx, strings.Replace(startServer(t), "conncat@", "conncat:"+testPassword+"@", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hijacked, err := conn.Hijack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hijacked.Conn.Close()
+	fe := hijacked.Frontend
+	// Only a server that held the error back makes this read wait; the
+	// bound turns such a hang into a failure.
+	_ = hijacked.Conn.SetReadDeadline(time.Now().Add(testenv.HangBound))
+	fe.Send(&pgproto3.Parse{Query: "SELECT nam FROM mz_connections"})
+	fe.Send(&pgproto3.Describe{ObjectType: 'S'})
+	fe.Send(&pgproto3.Flush{})
+	if err := fe.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := fe.Receive()
+	if e, ok := msg.(*pgproto3.ErrorResponse); err != nil || !ok || e.Code != "42703" {
+		t.Fatalf("after Parse, Describe, Flush: %T %v %v", msg, msg, err)
+	}
+	fe.Send(&pgproto3.Sync{})
+	fe.Send(&pgproto3.Query{String: "SELECT 1"})
+	if err := fe.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for len(got) < 5 {
+		msg, err := fe.Receive()
+		if err != nil {
+			t.Fatalf("after Sync: %v (so far %v)", err, got)
+		}
+		got = append(got, fmt.Sprintf("%T", msg))
+	}
+	if want := "[*pgproto3.ReadyForQuery *pgproto3.RowDescription *pgproto3.DataRow *pgproto3.CommandComplete *pgproto3.ReadyForQuery]"; fmt.Sprint(got) != want {
+		t.Fatalf("after Sync: %v, want %s", got, want)
+	}
+}
+
+// TestEncodingNamesAsPostgreSQLReadsThem: asyncpg sends client_encoding
+// as 'utf-8', quotes included; PostgreSQL keeps only letters and digits
+// of an encoding's name, so that is UTF8.
+func TestEncodingNamesAsPostgreSQLReadsThem(t *testing.T) {
+	url := strings.Replace(startServer(t), "conncat@", "conncat:"+testPassword+"@", 1)
+	ctx := context.Background()
+	for _, enc := range []string{"'utf-8'", "utf8", "Unicode", "UTF_8"} {
+		cfg, err := pgx.ParseConfig(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.RuntimeParams["client_encoding"] = enc
+		conn, err := pgx.ConnectConfig(ctx, cfg)
+		if err != nil {
+			t.Errorf("client_encoding %s: %v", enc, err)
+			continue
+		}
+		conn.Close(ctx)
+	}
+	cfg, _ := pgx.ParseConfig(url)
+	cfg.RuntimeParams["client_encoding"] = "LATIN1"
+	if conn, err := pgx.ConnectConfig(ctx, cfg); err == nil {
+		conn.Close(ctx)
+		t.Error("client_encoding LATIN1 accepted")
+	}
+}
+
+// TestSessionStatementsAsDriversSendThem: the statements drivers and
+// poolers send on their own, in both protocols — pgJDBC's SET through the
+// extended protocol, asyncpg's reset before a pooled connection is reused,
+// DISCARD ALL, DEALLOCATE, SHOW of a parameter — answer as PostgreSQL's.
+func TestSessionStatementsAsDriversSendThem(t *testing.T) {
+	ctx := context.Background()
+	conn, err := pgconn.Connect(ctx, strings.Replace(startServer(t), "conncat@", "conncat:"+testPassword+"@", 1)+"&application_name=first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	extended := func(sql string) (string, string, error) {
+		res := conn.ExecParams(ctx, sql, nil, nil, nil, nil).Read()
+		value := ""
+		if len(res.Rows) == 1 && len(res.Rows[0]) == 1 {
+			value = string(res.Rows[0][0])
+		}
+		return res.CommandTag.String(), value, res.Err
+	}
+	for _, sql := range []string{"SET extra_float_digits = 3", "SET application_name = 'PostgreSQL JDBC Driver'", "SET SESSION TimeZone TO 'UTC'"} {
+		if tag, _, err := extended(sql); err != nil || tag != "SET" {
+			t.Errorf("%s through the extended protocol: %q %v", sql, tag, err)
+		}
+	}
+	if _, v, err := extended("SHOW application_name"); err != nil || v != "PostgreSQL JDBC Driver" {
+		t.Errorf("SHOW application_name: %q %v", v, err)
+	}
+	if _, v, err := extended("SHOW server_version"); err != nil || !strings.HasPrefix(v, "15") {
+		t.Errorf("SHOW server_version: %q %v", v, err)
+	}
+	results, err := conn.Exec(ctx, "SELECT pg_advisory_unlock_all();\nCLOSE ALL;\nUNLISTEN *;\nRESET ALL;").ReadAll()
+	if err != nil || len(results) != 4 {
+		t.Fatalf("asyncpg's reset: %d results, %v", len(results), err)
+	}
+	if _, v, err := extended("SHOW application_name"); err != nil || v != "first" {
+		t.Errorf("after RESET ALL, application_name is %q (%v), want the session's first", v, err)
+	}
+	if _, err := conn.Prepare(ctx, "kept", "SELECT 1", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, sql := range []string{"DEALLOCATE kept", "DISCARD ALL", "DEALLOCATE ALL", "UNLISTEN some_channel"} {
+		if _, err := conn.Exec(ctx, sql).ReadAll(); err != nil {
+			t.Errorf("%s: %v", sql, err)
+		}
+	}
+	var pe *pgconn.PgError
+	if _, err := conn.Exec(ctx, "DEALLOCATE kept").ReadAll(); !errors.As(err, &pe) || pe.Code != "26000" {
+		t.Errorf("DEALLOCATE of a statement already gone: %v, want 26000", err)
+	}
+	if _, err := conn.Exec(ctx, "CLOSE some_cursor").ReadAll(); !errors.As(err, &pe) || pe.Code != "34000" {
+		t.Errorf("CLOSE of a cursor that does not exist: %v, want 34000", err)
+	}
+	if results, err := conn.Exec(ctx, "SHOW CONNECTIONS").ReadAll(); err != nil || len(results) != 1 {
+		t.Errorf("SHOW CONNECTIONS is still the dialect's: %v", err)
+	}
 }

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -39,8 +41,9 @@ type session struct {
 	portals  map[string]*portal
 	// failed: an extended-protocol message failed; skip to Sync.
 	failed bool
-	// params are the session parameters the client set.
-	params map[string]string
+	// params are the session parameters the client set; initial those
+	// it started with, which RESET goes back to.
+	params, initial map[string]string
 }
 
 // run serves the session: start-up, authentication, then messages until
@@ -161,7 +164,8 @@ func (s *session) startTLS() bool {
 // authenticate runs SCRAM-SHA-256 for the configured user.
 func (s *session) authenticate(m *pgproto3.StartupMessage) bool {
 	s.user = m.Parameters["user"]
-	s.params = map[string]string{"application_name": m.Parameters["application_name"]}
+	s.initial = map[string]string{"application_name": m.Parameters["application_name"]}
+	s.params = maps.Clone(s.initial)
 	if enc, ok := m.Parameters["client_encoding"]; ok && !isUTF8(enc) {
 		s.fatal(conncat.CodeInvalidParameterValue, fmt.Sprintf("client_encoding %q is not supported: conncat speaks UTF8 only", enc))
 		return false
@@ -268,7 +272,12 @@ func (s *session) simpleQuery(ctx context.Context, text string) {
 		return
 	}
 	for _, p := range pieces {
-		if res, ok := s.setParameter(p.Text); ok {
+		if st, ok := recognise(p.Text); ok {
+			res, err := st.run(s)
+			if err != nil {
+				s.sendError(text, err)
+				return
+			}
 			s.sendResult(res)
 			continue
 		}
@@ -335,7 +344,11 @@ func (s *session) sendResult(res *conncat.Result) {
 }
 
 // sendError writes an error with its SQLSTATE, detail, hint and position
-// (PostgreSQL counts characters from 1; conncat bytes from 0).
+// (PostgreSQL counts characters from 1; conncat bytes from 0). A text
+// that may hold a secret (anything conncat.Redact would hide) gets no
+// position: the server never sends the text, but libpq and the drivers
+// built on it print the client's own copy around the position
+// ("LINE 1: CREATE SECRET s AS '...'") into errors that applications log.
 func (s *session) sendError(text string, err error) {
 	var e *conncat.Error
 	if !errors.As(err, &e) {
@@ -343,7 +356,7 @@ func (s *session) sendError(text string, err error) {
 	}
 	msg := &pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: e.Code,
 		Message: e.Message, Detail: e.Detail, Hint: e.Hint}
-	if e.Position >= 0 && e.Position <= len(text) {
+	if e.Position >= 0 && e.Position <= len(text) && conncat.Redact(text) == text {
 		msg.Position = int32(utf8.RuneCountInString(text[:e.Position]) + 1)
 	}
 	s.be.Send(msg)
@@ -432,8 +445,16 @@ func textValue(v any) []byte {
 	return []byte(fmt.Sprint(v))
 }
 
+// isUTF8 reads an encoding name as PostgreSQL does: letters and digits
+// only, any case, so that asyncpg's "'utf-8'" (quotes included) is UTF8.
 func isUTF8(enc string) bool {
-	switch strings.ToUpper(strings.ReplaceAll(enc, "-", "")) {
+	var b strings.Builder
+	for _, r := range enc {
+		if r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+			b.WriteRune(unicode.ToUpper(r))
+		}
+	}
+	switch b.String() {
 	case "UTF8", "UNICODE":
 		return true
 	}
@@ -448,18 +469,3 @@ var setParam = regexp.MustCompile(`(?is)^\s*SET\s+(?:SESSION\s+|LOCAL\s+)?([a-z_
 // conncat's behaviour, which is fixed: UTF8, UTC, ISO dates.
 var settable = map[string]bool{"application_name": true, "extra_float_digits": true, "datestyle": true,
 	"timezone": true, "client_encoding": true, "search_path": true, "statement_timeout": true, "intervalstyle": true}
-
-// setParameter answers a SET of a session parameter, as PostgreSQL does
-// for the ones drivers send; anything else is the dialect's business.
-func (s *session) setParameter(text string) (*conncat.Result, bool) {
-	m := setParam.FindStringSubmatch(text)
-	if m == nil || !settable[strings.ToLower(m[1])] {
-		return nil, false
-	}
-	name := strings.ToLower(m[1])
-	s.params[name] = m[2]
-	if name == "application_name" {
-		s.be.Send(&pgproto3.ParameterStatus{Name: "application_name", Value: m[2]})
-	}
-	return &conncat.Result{Tag: "SET"}, true
-}

@@ -857,9 +857,23 @@ func TestErrorsReachClientsThatDoNotSync(t *testing.T) {
 	if err := fe.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	msg, err := fe.Receive()
-	if e, ok := msg.(*pgproto3.ErrorResponse); err != nil || !ok || e.Code != "42703" {
-		t.Fatalf("after Parse, Describe, Flush: %T %v %v", msg, msg, err)
+	// ParseComplete and ParameterDescription, then the error Describe
+	// met running the statement to learn its columns.
+	var seen []string
+	for {
+		msg, err := fe.Receive()
+		if err != nil {
+			t.Fatalf("after Parse, Describe, Flush: %v (so far %v)", err, seen)
+		}
+		if e, ok := msg.(*pgproto3.ErrorResponse); ok {
+			if e.Code != "42703" {
+				t.Fatalf("error %s %s, want 42703", e.Code, e.Message)
+			}
+			break
+		}
+		if seen = append(seen, fmt.Sprintf("%T", msg)); len(seen) > 2 {
+			t.Fatalf("no error after %v", seen)
+		}
 	}
 	fe.Send(&pgproto3.Sync{})
 	fe.Send(&pgproto3.Query{String: "SELECT 1"})

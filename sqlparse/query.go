@@ -45,9 +45,8 @@ type Query struct {
 	offset int
 	// params is the highest $n; target says how they restore (as ?n for
 	// SQLite, as $n otherwise) during a restore.
-	params    int
-	target    restoreTarget
-	functions []Function
+	params int
+	target restoreTarget
 }
 
 // TableRef is a table a query reads, as written (lower-cased).
@@ -170,7 +169,7 @@ func parseQuery(script string, piece Piece) (*Query, *Error) {
 	if g.err != nil {
 		return nil, g.err
 	}
-	q.params, q.functions = g.params.max, g.params.functions
+	q.params = g.params.max
 	return q, nil
 }
 
@@ -345,9 +344,6 @@ type queryParams struct {
 	numbers map[int]int // offset of the '?' in the text -> n
 	max     int
 	target  *restoreTarget
-	// functions are the functions the query calls, lower case, in order
-	// of appearance (shared by a gate and its children like params).
-	functions []Function
 }
 
 func (g *gate) fail(n ast.Node, code, msg string, args ...any) (ast.Node, bool) {
@@ -510,17 +506,14 @@ func (g *gate) Enter(n ast.Node) (ast.Node, bool) {
 		if g.gateTrim(n) {
 			return n, true
 		}
-		g.params.functions = append(g.params.functions, Function{Name: n.FnName.L, Pos: g.nodePos(n)})
 	case *ast.AggregateFuncExpr:
 		if !allowedAggregates[strings.ToLower(n.F)] {
 			return g.fail(n, sqlstate.UndefinedFunction, "function %s is not allowed in catalog queries", n.F)
 		}
-		g.params.functions = append(g.params.functions, Function{Name: strings.ToLower(n.F), Pos: g.nodePos(n)})
 	case *ast.WindowFuncExpr:
 		if !allowedAggregates[strings.ToLower(n.Name)] {
 			return g.fail(n, sqlstate.UndefinedFunction, "function %s is not allowed in catalog queries", n.Name)
 		}
-		g.params.functions = append(g.params.functions, Function{Name: strings.ToLower(n.Name), Pos: g.nodePos(n)})
 	case *ast.VariableExpr:
 		return g.fail(n, sqlstate.FeatureNotSupported, "variables are not supported in catalog queries")
 	case *ast.PatternLikeOrIlikeExpr:
@@ -617,18 +610,6 @@ func isCatalogSchema(s string) bool {
 	}
 	return false
 }
-
-// Function is a function a query calls: its lower-case name and the
-// offset of the call in the script.
-type Function struct {
-	Name string
-	Pos  int
-}
-
-// Functions lists the functions the query calls, in order of appearance:
-// every one is in QueryFunction's list, which is the union of what the
-// stores offer; a store refuses those it lacks.
-func (q *Query) Functions() []Function { return q.functions }
 
 // Tables returns the tables the query reads, in order of appearance.
 // Names that refer to a CTE in scope are not tables and are not listed.

@@ -161,5 +161,5 @@ func (s *session) closeCursor(name string, quoted bool) (*conncat.Result, error)
 	if !quoted && strings.EqualFold(name, "all") {
 		return &conncat.Result{Tag: "CLOSE CURSOR ALL"}, nil
 	}
-	return nil, &conncat.Error{Code: "34000", Position: -1, Message: fmt.Sprintf("cursor %q does not exist", name)}
+	return nil, &conncat.Error{Code: conncat.CodeInvalidCursorName, Position: -1, Message: fmt.Sprintf("cursor %q does not exist", name)}
 }

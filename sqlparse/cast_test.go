@@ -17,7 +17,7 @@ func TestCastTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := stmt.(*sqlparse.Query)
-	name := func(r sqlparse.TableRef) (string, error) { return r.Name, nil }
+	name := func(sqlparse.TableRef) error { return nil }
 	lite, err := q.SQLite(name)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cockroachdb/datadriven"
@@ -121,7 +122,7 @@ func runQuery(t *testing.T, input string) string {
 		names = append(names, tr.String())
 	}
 	fmt.Fprintf(&b, "tables: %s\n", strings.Join(names, ", "))
-	sqlite, err := q.SQLite(func(tr sqlparse.TableRef) (string, error) { return "cat_" + tr.Name, nil })
+	sqlite, err := q.SQLite(func(sqlparse.TableRef) error { return nil })
 	if err != nil {
 		return b.String() + "sqlite error: " + err.Error() + "\n"
 	}
@@ -130,4 +131,43 @@ func runQuery(t *testing.T, input string) string {
 		t.Errorf("SQLite() changed the query: %s", again)
 	}
 	return b.String()
+}
+
+// TestQueriesAreSharedSafely: the parser hands out one *Query per text
+// (its cache), so every method must be read-only. Under -race, goroutines
+// asking everything of the same query at once show a write if there is one;
+// the same text at another offset is another query, with its own positions.
+func TestQueriesAreSharedSafely(t *testing.T) {
+	const text = `WITH w AS (SELECT id FROM mz_connections LIMIT 2, 3) SELECT CAST(w.id AS SIGNED) FROM w JOIN mz_catalog.mz_connections c ON c.id = w.id WHERE c.name LIKE $1 ORDER BY 1`
+	first, err := sqlparse.ParseOne(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := first.(*sqlparse.Query).SQLite(func(sqlparse.TableRef) error { return nil })
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				stmt, err := sqlparse.ParseOne(text)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				q := stmt.(*sqlparse.Query)
+				got, _ := q.SQLite(func(sqlparse.TableRef) error { return nil })
+				if got != want || q.String() != first.String() || len(q.CTENames()) != 1 || sqlparse.Params(q) != 1 {
+					t.Errorf("a shared query changed: %s", got)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	stmts, err := sqlparse.Parse("SELECT 1; " + text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := stmts[1].Pos(); p != len("SELECT 1; ") {
+		t.Errorf("the same text later in a script starts at %d, want %d", p, len("SELECT 1; "))
+	}
 }

@@ -280,7 +280,7 @@ func (p *parser) statement(piece Piece) (Statement, *Error) {
 		return nil, err
 	}
 	if isPunct(t, "(") || isWord(t, "select") || isWord(t, "with") {
-		return parseQuery(p.src, piece)
+		return parseQuery(piece)
 	}
 	p.peeked = false
 	switch {

@@ -30,9 +30,8 @@ import (
 // what the query reads, and SQLite restores it with the names the catalog
 // resolves.
 //
-// String and SQLite swap table names and LIMIT forms in the AST for the
-// duration of a restore and put them back: a *Query must not be restored
-// from two goroutines at once (parse it once per goroutine instead).
+// A *Query is read-only once parsed (see compile): goroutines may share
+// one, and the parser hands out the same one for the same text.
 type Query struct {
 	stmt   ast.StmtNode
 	tables []TableRef
@@ -47,6 +46,11 @@ type Query struct {
 	// SQLite, as $n otherwise) during a restore.
 	params int
 	target restoreTarget
+	// What compile wrote: the canonical text, the SQLite text (or why
+	// not) and the CTE names.
+	canonical, sqlite string
+	sqliteErr         error
+	ctes              []string
 }
 
 // TableRef is a table a query reads, as written (lower-cased).
@@ -121,8 +125,20 @@ func QueryFunctions() (scalar, aggregate []string) {
 
 var tidbErrPos = regexp.MustCompile(`line (\d+) column (\d+) near "`)
 
-// parseQuery hands a piece to the TiDB parser and gates the result.
-func parseQuery(script string, piece Piece) (*Query, *Error) {
+// parseQuery hands a piece to the TiDB parser and gates the result; a
+// query parsed before comes from queryCache.
+func parseQuery(piece Piece) (*Query, *Error) {
+	if q, ok := queryCache.get(piece); ok {
+		return q, nil
+	}
+	q, err := parseQueryText(piece)
+	if err == nil {
+		queryCache.put(piece, q)
+	}
+	return q, err
+}
+
+func parseQueryText(piece Piece) (*Query, *Error) {
 	// TiDB decodes names leniently (an invalid byte becomes '?'), so a
 	// restored query would not name what the user typed. Refuse invalid
 	// UTF-8 anywhere in the query, as PostgreSQL does for any input.
@@ -170,7 +186,26 @@ func parseQuery(script string, piece Piece) (*Query, *Error) {
 		return nil, g.err
 	}
 	q.params = g.params.max
+	q.compile()
 	return q, nil
+}
+
+// compile writes, once, everything later asked of the query: its
+// canonical text, its SQLite text and its CTE names. Writing them swaps
+// nodes of the tree in place for the while (restore), so it happens before
+// anyone else holds the query; afterwards a *Query is read-only, safe to
+// share between goroutines, and queryCache hands the same one out for the
+// same text.
+func (q *Query) compile() {
+	if canonical, err := q.restore(nil, forReading); err == nil {
+		q.canonical = canonical
+	} else {
+		q.canonical = q.text // restore fails only on nodes the gate refuses
+	}
+	q.sqlite, q.sqliteErr = q.restore(func(t TableRef) (string, error) { return t.Name, nil }, forSQLite)
+	v := &cteCollector{}
+	q.stmt.Accept(v)
+	q.ctes = v.names
 }
 
 // MaxNumberLen bounds the digits of a numeric literal in a query. TiDB's
@@ -619,11 +654,7 @@ func (q *Query) Tables() []TableRef { return q.tables }
 // the query defines, at any depth. SQLite reports a CTE from which no
 // column is read as a read of its name, like a table; the catalog's
 // authorizer needs these names to tell the two apart.
-func (q *Query) CTENames() []string {
-	v := &cteCollector{}
-	q.stmt.Accept(v)
-	return v.names
-}
+func (q *Query) CTENames() []string { return q.ctes }
 
 type cteCollector struct{ names []string }
 
@@ -666,28 +697,24 @@ func (*Query) statement() {}
 // String returns the query in canonical form: keywords upper case, names
 // double-quoted, LIMIT n OFFSET m. Queries hold no secrets, so it is also
 // UnredactedSQL.
-func (q *Query) String() string {
-	s, err := q.restore(nil, forReading)
-	if err != nil {
-		// Restore fails only on nodes the gate refuses; show the input.
-		return q.text
-	}
-	return s
-}
+func (q *Query) String() string { return q.canonical }
 
 // UnredactedSQL implements Statement; a query holds no secret.
 func (q *Query) UnredactedSQL() string { return q.String() }
 
-// SQLite restores the query as SQLite-ready text. resolve maps every
-// table reference to the name SQLite should read (or refuses it); names
-// are written in backquotes, strings without charset prefixes, parameters
-// as ?n, and NULLs sort last ascending and first descending (as
-// PostgreSQL and Materialize sort them).
-func (q *Query) SQLite(resolve func(TableRef) (string, error)) (string, error) {
-	if resolve == nil {
-		return "", fmt.Errorf("sqlparse: Query.SQLite needs a resolver")
+// SQLite is the query as SQLite-ready text, once check accepted every
+// table it reads (a store refuses tables it does not have). Tables are
+// named as written, without their schema (mz_catalog.mz_connections reads
+// mz_connections); names are written in backquotes, strings without
+// charset prefixes, parameters as ?n, and NULLs sort last ascending and
+// first descending (as PostgreSQL and Materialize sort them).
+func (q *Query) SQLite(check func(TableRef) error) (string, error) {
+	for _, t := range q.tables {
+		if err := check(t); err != nil {
+			return "", err
+		}
 	}
-	return q.restore(resolve, forSQLite)
+	return q.sqlite, q.sqliteErr
 }
 
 // restoreTarget is what a restore writes for.

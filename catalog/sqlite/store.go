@@ -144,11 +144,11 @@ func (s *Store) Query(ctx context.Context, q *sqlparse.Query, args []any, status
 // it computes. statuses gives the rows of catalog.StatusTable, asked only
 // when the query reads it.
 func RunQuery(ctx context.Context, db *sql.DB, q *sqlparse.Query, args []any, statuses func() [][]any, collect func(*sql.Rows) error) error {
-	text, err := q.SQLite(func(t sqlparse.TableRef) (string, error) {
+	text, err := q.SQLite(func(t sqlparse.TableRef) error {
 		if !catalog.IsTable(t.Name) {
-			return "", catalog.UndefinedTableError(t)
+			return catalog.UndefinedTableError(t)
 		}
-		return t.Name, nil
+		return nil
 	})
 	if err != nil {
 		return err

@@ -76,7 +76,7 @@ func (s *Store) fresh(ctx context.Context) error {
 // latest is the catalog's latest change number: one round trip.
 func (s *Store) latest(ctx context.Context) (int64, error) {
 	var latest int64
-	err := s.db.QueryRowContext(ctx, s.expand(`SELECT coalesce(max(seq), 0) FROM {{schema}}.conncat_changes`)).Scan(&latest)
+	err := s.db.QueryRowContext(ctx, s.latestSQL).Scan(&latest)
 	return latest, err
 }
 

@@ -35,6 +35,10 @@ type Store struct {
 	// to date; others wait for it (or their context) instead of fetching
 	// the same change twice.
 	catchingUp chan struct{}
+	// placeholders fills the {{…}} of the store's own statements (expand).
+	placeholders *strings.Replacer
+	// latestSQL reads the latest change number, before every read.
+	latestSQL string
 	// wrote is set when this handle committed DDL the replica may not
 	// have applied yet.
 	wrote atomic.Bool
@@ -68,7 +72,10 @@ func New(db *sql.DB, schema string) (*Store, error) {
 	}
 	h := fnv.New64a()
 	h.Write([]byte("conncat catalog " + schema))
-	return &Store{db: db, schema: schema, lockKey: int64(h.Sum64()), catchingUp: make(chan struct{}, 1)}, nil
+	s := &Store{db: db, schema: schema, lockKey: int64(h.Sum64()), catchingUp: make(chan struct{}, 1)}
+	s.placeholders = s.newPlaceholders()
+	s.latestSQL = s.expand(`SELECT coalesce(max(seq), 0) FROM {{schema}}.conncat_changes`)
+	return s, nil
 }
 
 // DB returns the store's handle.

@@ -33,6 +33,8 @@ import (
 type Replica struct {
 	store *Store
 	dir   string
+	// claim holds the directory's lock while the replica is open.
+	claim *os.File
 	// columns are each stored table's columns, in the file store's order.
 	columns map[string][]string
 	// applyMu serialises updates: changes are applied in order.
@@ -44,13 +46,26 @@ type Replica struct {
 	seq atomic.Int64
 }
 
-// NewReplica creates an empty replica.
+// replicaDirPattern names replica directories under $TMPDIR; lockFile,
+// in each, is locked by the process using it (claim).
+const (
+	replicaDirPattern = "conncat-replica-*"
+	lockFile          = "in-use.lock"
+)
+
+// NewReplica creates an empty replica, and removes the replicas that
+// crashed processes left behind.
 func NewReplica(ctx context.Context) (*Replica, error) {
-	dir, err := os.MkdirTemp("", "conncat-replica-*") // mode 0700
+	dir, err := os.MkdirTemp("", replicaDirPattern) // mode 0700
 	if err != nil {
 		return nil, fmt.Errorf("replica: %w", err)
 	}
 	r := &Replica{dir: dir, columns: map[string][]string{}}
+	if r.claim, err = claim(dir); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("replica: %w", err)
+	}
+	removeOrphans(filepath.Dir(dir), dir)
 	if err := r.open(ctx); err != nil {
 		r.Close()
 		return nil, fmt.Errorf("replica: %w", err)
@@ -288,6 +303,9 @@ func (r *Replica) Close() error {
 	}
 	if rmErr := os.RemoveAll(r.dir); err == nil {
 		err = rmErr
+	}
+	if r.claim != nil {
+		r.claim.Close()
 	}
 	return err
 }

@@ -1,0 +1,11 @@
+//go:build !unix
+
+package sqlite
+
+import "os"
+
+// claim and removeOrphans do nothing where there is no flock: a crashed
+// process's replica directory stays until the OS cleans its temp files.
+func claim(string) (*os.File, error) { return nil, nil }
+
+func removeOrphans(string, string) {}

@@ -71,6 +71,7 @@ func openOn(t testing.TB, backend string, opts catalog.Options) (*catalog.Catalo
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { c.Close() }) // the node's replica goes with it
 	return c, func() string { return dumpSchema(t, db, schema) }
 }
 

@@ -88,6 +88,7 @@ func seededWith(b *testing.B, staleReads bool) (*catalog.Catalog, *roundTrips, s
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { c.Close() })
 	for i := range seededConns {
 		exec(b, c, fmt.Sprintf("CREATE CONNECTION seed_%d TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/R%d')", i, i))
 	}

@@ -71,8 +71,13 @@ func (s *session) interactive(ctx context.Context, db string) {
 			break
 		}
 		trimmed := strings.TrimSpace(text)
-		if buf.Len() == 0 && strings.HasPrefix(trimmed, `\`) {
+		if isMetaLine(buf.String(), text) {
 			line.AppendHistory(trimmed)
+			if isReset(trimmed) {
+				buf.Reset()
+				fmt.Fprintln(s.stdout, "Query buffer reset (cleared).")
+				continue
+			}
 			if s.meta(ctx, trimmed); s.quit {
 				break
 			}
@@ -97,23 +102,48 @@ func (s *session) interactive(ctx context.Context, db string) {
 	}
 }
 
-// statementComplete reports whether the buffer ends with a ';' that is
-// outside strings and comments (the last piece Split finds ends before it).
+// statementComplete reports whether the buffer's last statement ended
+// with a ';' outside strings and comments. Only blanks and comments may
+// follow it (psql runs "VALIDATE CONNECTION c;  -- why" at the ';'): Split
+// ends the last piece just before its ';', and anything but comments
+// after it would be a piece of its own.
 func statementComplete(text string) bool {
-	trimmed := strings.TrimRight(text, " \t\r\n")
-	if !strings.HasSuffix(trimmed, ";") {
-		return false
-	}
-	pieces := conncat.Split(trimmed)
+	pieces := conncat.Split(text)
 	if len(pieces) == 0 {
-		return true
+		return strings.HasSuffix(strings.TrimRight(text, " \t\r\n"), ";")
 	}
 	last := pieces[len(pieces)-1]
-	return last.Offset+len(last.Text) < len(trimmed)
+	return last.Offset+len(last.Text) < len(text)
+}
+
+// isReset reports \r, which clears the statement typed so far.
+func isReset(cmd string) bool { return strings.Fields(cmd)[0] == `\r` }
+
+// withoutTrailingComment drops a "-- ..." comment after a backslash
+// command's arguments, as psql ignores it: "\sandbox trust demo  -- why".
+func withoutTrailingComment(cmd string) string {
+	if i := strings.Index(cmd, " --"); i >= 0 {
+		return strings.TrimSpace(cmd[:i])
+	}
+	return cmd
+}
+
+// isMetaLine reports whether line is a backslash command given the
+// statement text pending before it: as in psql, also in the middle of a
+// statement, but never inside a string or a block comment (a line of a
+// multi-line secret that starts with a backslash is the secret's, and must
+// not be run, or echoed in an error, as a command). pending is inside
+// neither when a ';' added to it would end it.
+func isMetaLine(pending, line string) bool {
+	if !strings.HasPrefix(strings.TrimSpace(line), `\`) {
+		return false
+	}
+	return len(conncat.Split(pending)) == 0 || statementComplete(pending+";")
 }
 
 // meta runs a backslash command; \q halts the session.
 func (s *session) meta(ctx context.Context, cmd string) {
+	cmd = withoutTrailingComment(cmd)
 	fields := strings.Fields(cmd)
 	piece := conncat.Piece{Text: cmd}
 	switch fields[0] {

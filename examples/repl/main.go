@@ -201,8 +201,10 @@ type session struct {
 }
 
 // runInput runs a script line by line: a line starting with a backslash
-// outside any statement is a meta command (\d, \sandbox, ...), as in
-// psql; everything else is SQL, run as soon as a statement is complete.
+// outside strings and block comments is a meta command (\d, \sandbox,
+// ...), run at once even in the middle of a statement, as in psql (\r
+// clears the statement); everything else is SQL, run as soon as a
+// statement is complete.
 func (s *session) runInput(ctx context.Context, input string) {
 	var pending strings.Builder
 	flush := func() {
@@ -216,9 +218,13 @@ func (s *session) runInput(ctx context.Context, input string) {
 			return
 		}
 		trimmed := strings.TrimSpace(line)
-		if strings.HasPrefix(trimmed, `\`) && len(conncat.Split(pending.String())) == 0 {
-			pending.Reset() // only blanks and comments
-			s.meta(ctx, trimmed)
+		if isMetaLine(pending.String(), line) {
+			if len(conncat.Split(pending.String())) == 0 || isReset(trimmed) {
+				pending.Reset() // only blanks and comments, or \r
+			}
+			if !isReset(trimmed) {
+				s.meta(ctx, trimmed)
+			}
 			continue
 		}
 		pending.WriteString(line)

@@ -370,3 +370,35 @@ func TestCredsInTheSandbox(t *testing.T) {
 		t.Errorf("status table: %s", got)
 	}
 }
+
+// TestMetaCommandsAsPsqlReadsThem: a statement ends at its ';' even with a
+// comment after it; a backslash command takes a trailing comment, runs at
+// once even in the middle of a statement (which goes on after it), and \r
+// clears that statement; a line of a multi-line string that starts with a
+// backslash is the string's, never a command.
+func TestMetaCommandsAsPsqlReadsThem(t *testing.T) {
+	bin := buildREPL(t)
+	dir := t.TempDir()
+	script := "CREATE CONNECTION c TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::001234567890:role/R');   -- made\n" +
+		"SHOW\n\\d -- all of them\nCONNECTIONS;\n" +
+		"SHOW SECRETS\n\\r\n" +
+		"CREATE SECRET s AS 'fake-multi-line\n\\not-a-command';\n" +
+		"\\d c   -- described\n"
+	lines, code := runJSON(t, bin, dir, script, "-db", filepath.Join(dir, "c.db"))
+	var got []string
+	for _, l := range lines {
+		got = append(got, l.Statement)
+		if l.Error != nil {
+			t.Errorf("%s: %+v", l.Statement, l.Error)
+		}
+	}
+	want := []string{"CREATE CONNECTION", "SHOW CONNECTIONS", "SHOW\nCONNECTIONS", "CREATE SECRET", `\d c`}
+	if code != 0 || len(got) != len(want) {
+		t.Fatalf("exit %d, statements %q, want %d like %q", code, got, len(want), want)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(got[i], w) {
+			t.Errorf("statement %d is %q, want %q...", i, got[i], w)
+		}
+	}
+}

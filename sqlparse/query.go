@@ -338,6 +338,11 @@ func tidbError(piece Piece, err error) *Error {
 	if hasWord(piece.Text, "into") {
 		e.Hint = "Catalog queries are read-only: SELECT ... INTO cannot create or fill a table. Drop the INTO clause to see the rows."
 	}
+	if lower := strings.ToLower(piece.Text); strings.Contains(lower, "pg_catalog.") || strings.Contains(lower, "information_schema.") {
+		// psql's \d, pgcli's completion and JDBC's getTables write
+		// PostgreSQL-only SQL (OPERATOR(pg_catalog.~), ::regclass).
+		e.Code, e.Message, e.Hint = sqlstate.FeatureNotSupported, "queries of PostgreSQL's system catalogs are not supported", systemCatalogHint
+	}
 	return e
 }
 
@@ -527,6 +532,9 @@ func (g *gate) Enter(n ast.Node) (ast.Node, bool) {
 		if schema != "" && !isCatalogSchema(schema) {
 			g.fail(n, sqlstate.UndefinedTable, "relation %q does not exist", schema+"."+name)
 			g.err.Hint = "Only the catalog tables can be queried, unqualified or in schema mz_catalog or mz_internal."
+			if systemCatalog(schema) {
+				g.err.Hint = systemCatalogHint
+			}
 			return n, true
 		}
 		if len(n.IndexHints) > 0 || len(n.PartitionNames) > 0 || n.TableSample != nil || n.AsOf != nil {
@@ -635,6 +643,15 @@ func (g *gate) Leave(n ast.Node) (ast.Node, bool) {
 // SQLite's authorizer, which sees a CTE and a table alike.
 func ReservedName(name string) bool {
 	return strings.HasPrefix(name, "sqlite_") || strings.HasPrefix(name, "conncat_")
+}
+
+// systemCatalogHint says what to use instead of PostgreSQL's system
+// catalogs, which tools query on their own (psql's \d, JDBC's getTables).
+const systemCatalogHint = "conncat has no pg_catalog or information_schema: list connections with SHOW CONNECTIONS or SELECT ... FROM mz_connections (tables: mz_connections, mz_aws_connections, mz_s3_connections, mz_secrets, ...); in conncat's REPL, \\d."
+
+// systemCatalog reports PostgreSQL's system schemas.
+func systemCatalog(schema string) bool {
+	return schema == "pg_catalog" || schema == "information_schema"
 }
 
 func isCatalogSchema(s string) bool {

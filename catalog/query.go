@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"reflect"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -24,10 +23,6 @@ func collect(rows *sql.Rows, res *Result, meter *resultMeter) error {
 	}
 	res.Columns = cols
 	res.Rows = [][]any{}
-	types, err := rows.ColumnTypes()
-	if err != nil {
-		return err
-	}
 	for rows.Next() {
 		if len(res.Rows) >= MaxQueryRows {
 			return errorf(sqlstate.ProgramLimitExceeded, -1, "query returned more than %d rows", MaxQueryRows).
@@ -42,7 +37,7 @@ func collect(rows *sql.Rows, res *Result, meter *resultMeter) error {
 			return err
 		}
 		for i, v := range vals {
-			vals[i] = normalize(v, types[i])
+			vals[i] = normalize(v)
 		}
 		if err := meter.add(vals); err != nil {
 			return err
@@ -52,32 +47,12 @@ func collect(rows *sql.Rows, res *Result, meter *resultMeter) error {
 	return rows.Err()
 }
 
-// normalize gives a value the Go type both stores agree on, the one
-// Result documents (string, int64, float64, []byte or nil): SQLite has no
-// boolean and no small integer, so PostgreSQL's become int64 (true is 1);
-// a NUMERIC (avg, sum of integers on PostgreSQL) becomes float64 as
-// SQLite computes it; text arrives as string.
-func normalize(v any, t *sql.ColumnType) any {
-	switch v := v.(type) {
-	case []byte:
-		return string(v)
-	case bool:
-		if v {
-			return int64(1)
-		}
-		return int64(0)
-	case int32:
-		return int64(v)
-	case int16:
-		return int64(v)
-	case float32:
-		return float64(v)
-	case string:
-		if t.DatabaseTypeName() == "NUMERIC" {
-			if f, err := strconv.ParseFloat(v, 64); err == nil {
-				return f
-			}
-		}
+// normalize gives a value a type Result documents (string, int64,
+// float64 or nil): every store answers from SQLite, whose text may come
+// from the driver as bytes (no catalog column holds a blob).
+func normalize(v any) any {
+	if b, ok := v.([]byte); ok {
+		return string(b)
 	}
 	return v
 }

@@ -5,10 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -105,13 +103,7 @@ func (r *Replica) open(ctx context.Context) error {
 // one change arrive table by table; the source checked them) and without
 // a journal mode (open sets none for the first load, then WAL).
 func replicaDSN(path string) string {
-	q := url.Values{}
-	q.Set("_busy_timeout", "10000")
-	q.Set("_foreign_keys", "off")
-	q.Set("_txlock", "immediate")
-	q.Set("_synchronous", "OFF")
-	q.Set("_stmt_cache_size", strconv.Itoa(StatementCacheSize))
-	return "file:" + filepath.ToSlash(path) + "?" + q.Encode()
+	return dsn(path, map[string]string{"_foreign_keys": "off", "_synchronous": "OFF"})
 }
 
 // tableColumns lists a table's columns in order.

@@ -57,13 +57,20 @@ const StatementCacheSize = 64
 // first writes; synchronous=NORMAL is WAL's durable-on-checkpoint mode (a
 // power cut may lose the last commits, never corrupt the file).
 func DSN(path string) string {
+	return dsn(path, map[string]string{"_journal_mode": "WAL", "_foreign_keys": "on", "_synchronous": "NORMAL"})
+}
+
+// dsn is a go-sqlite3 data source name with the settings every catalog
+// handle shares (busy timeout, _txlock=immediate, the statement cache)
+// and those given.
+func dsn(path string, settings map[string]string) string {
 	q := url.Values{}
-	q.Set("_journal_mode", "WAL")
 	q.Set("_busy_timeout", "10000")
-	q.Set("_foreign_keys", "on")
 	q.Set("_txlock", "immediate")
-	q.Set("_synchronous", "NORMAL")
 	q.Set("_stmt_cache_size", strconv.Itoa(StatementCacheSize))
+	for k, v := range settings {
+		q.Set(k, v)
+	}
 	return "file:" + filepath.ToSlash(path) + "?" + q.Encode()
 }
 

@@ -960,7 +960,7 @@ func TestSessionStatementsAsDriversSendThem(t *testing.T) {
 	if _, err := conn.Prepare(ctx, "kept", "SELECT 1", nil); err != nil {
 		t.Fatal(err)
 	}
-	for _, sql := range []string{"DEALLOCATE kept", "DISCARD ALL", "DEALLOCATE ALL", "UNLISTEN some_channel"} {
+	for _, sql := range []string{"DEALLOCATE kept", "DISCARD ALL", "DEALLOCATE ALL", "UNLISTEN some_channel", "DISCARD PLANS", "discard temporary"} {
 		if _, err := conn.Exec(ctx, sql).ReadAll(); err != nil {
 			t.Errorf("%s: %v", sql, err)
 		}

@@ -32,6 +32,7 @@ var (
 	resetParam   = regexp.MustCompile(`(?is)^\s*RESET\s+(ALL|[a-z_]+)\s*;?\s*$`)
 	showParam    = regexp.MustCompile(`(?is)^\s*SHOW\s+([a-z_]+)\s*;?\s*$`)
 	discardAll   = regexp.MustCompile(`(?is)^\s*DISCARD\s+ALL\s*;?\s*$`)
+	discardNone  = regexp.MustCompile(`(?is)^\s*DISCARD\s+(PLANS|SEQUENCES|TEMP|TEMPORARY)\s*;?\s*$`)
 	deallocate   = regexp.MustCompile(`(?is)^\s*DEALLOCATE\s+(?:PREPARE\s+)?("?)([^";\s]+)"?\s*;?\s*$`)
 	closeCursor  = regexp.MustCompile(`(?is)^\s*CLOSE\s+("?)([^";\s]+)"?\s*;?\s*$`)
 	unlisten     = regexp.MustCompile(`(?is)^\s*UNLISTEN\s+(\*|[a-z_][a-z0-9_]*)\s*;?\s*$`)
@@ -85,6 +86,14 @@ func recogniseReset(text string) (*sessionStatement, bool) {
 			s.reset("all")
 			return &conncat.Result{Tag: "DISCARD ALL"}, nil
 		}}, true
+	case discardNone.MatchString(text):
+		// conncat caches no plans for a session, has no sequences and
+		// keeps no temporary tables a session made: nothing to discard.
+		what := strings.ToUpper(discardNone.FindStringSubmatch(text)[1])
+		if what == "TEMPORARY" {
+			what = "TEMP"
+		}
+		return &sessionStatement{run: func(*session) (*conncat.Result, error) { return &conncat.Result{Tag: "DISCARD " + what}, nil }}, true
 	case unlisten.MatchString(text):
 		return &sessionStatement{run: func(*session) (*conncat.Result, error) { return &conncat.Result{Tag: "UNLISTEN"}, nil }}, true
 	case unlockAll.MatchString(text):

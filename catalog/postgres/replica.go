@@ -96,12 +96,15 @@ func (s *Store) catchUp(ctx context.Context, target int64) error {
 	}
 	wrote := s.wrote.Swap(false)
 	err := s.onConn(ctx, func(conn *pgx.Conn) error {
-		if since := s.replica.Seq(); since > 0 {
-			if full, err := s.apply(ctx, conn, since); err != nil || !full {
+		// A loaded replica takes what changed since, even from change 0
+		// (a catalog whose log is still empty must not be loaded whole
+		// again at every catch-up).
+		if s.replica.Loaded() {
+			if full, err := s.apply(ctx, conn, s.replica.Seq()); err != nil || !full {
 				return err
 			}
 		}
-		_, err := s.apply(ctx, conn, 0)
+		_, err := s.apply(ctx, conn, everything)
 		return err
 	})
 	if err != nil && wrote {
@@ -120,13 +123,17 @@ func (s *Store) onConn(ctx context.Context, fn func(*pgx.Conn) error) error {
 	return conn.Raw(func(dc any) error { return fn(dc.(*stdlib.Conn).Conn()) })
 }
 
+// everything, as apply's since, loads every row.
+const everything = -1
+
 // apply reads, in one repeatable-read transaction and one round trip,
 // the changes after since and the current rows of the objects they name
-// (every row when since is 0), and applies them to the replica as they
+// (every row for everything), and applies them to the replica as they
 // stream in. full reports that the log no longer reaches back to since
 // (pruned, or a catalog made anew): nothing was applied, and only a full
-// load (since 0) can catch up.
+// load can catch up.
 func (s *Store) apply(ctx context.Context, conn *pgx.Conn, since int64) (full bool, err error) {
+	incremental := since != everything
 	results := conn.SendBatch(ctx, s.changeBatch(since))
 	defer results.Close()
 	if _, err := results.Exec(); err != nil {
@@ -136,14 +143,14 @@ func (s *Store) apply(ctx context.Context, conn *pgx.Conn, since int64) (full bo
 	if err := results.QueryRow().Scan(&latest, &oldest); err != nil {
 		return false, err
 	}
-	if since > 0 && (oldest > since+1 || latest < since) {
+	if incremental && (oldest > since+1 || latest < since) {
 		return true, nil
 	}
-	if since > 0 && latest == since {
+	if incremental && latest == since {
 		return false, nil // nothing new
 	}
 	var objects []string
-	if since > 0 {
+	if incremental {
 		rows, _ := results.Query()
 		if objects, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
 			return false, err
@@ -163,18 +170,18 @@ func (s *Store) apply(ctx context.Context, conn *pgx.Conn, since int64) (full bo
 
 // changeBatch is apply's transaction: the log's newest change and its
 // oldest after since, the objects changed after since, and their rows
-// (every row when since is 0).
+// (every row for everything).
 func (s *Store) changeBatch(since int64) *pgx.Batch {
 	batch := &pgx.Batch{}
 	batch.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
 	batch.Queue(s.expand(`SELECT (SELECT coalesce(max(seq), 0) FROM {{schema}}.conncat_changes),
 		(SELECT coalesce(min(seq), $1::bigint + 1) FROM {{schema}}.conncat_changes WHERE seq > $1::bigint)`), since)
-	if since > 0 {
+	if since != everything {
 		batch.Queue(s.expand(`SELECT DISTINCT object_id FROM {{schema}}.conncat_changes WHERE seq > $1`), since)
 	}
 	for _, t := range catalog.StoredTables {
 		q := `SELECT ` + quotedList(s.replica.Columns(t.Name)) + ` FROM {{schema}}.` + t.Name
-		if since > 0 {
+		if since != everything {
 			batch.Queue(s.expand(q+` WHERE `+t.ObjectColumn+` IN (SELECT object_id FROM {{schema}}.conncat_changes WHERE seq > $1)`), since)
 		} else {
 			// In key order: the replica's tables are stored by key, and

@@ -37,8 +37,8 @@ type Replica struct {
 	columns map[string][]string
 	// applyMu serialises updates: changes are applied in order.
 	applyMu sync.Mutex
-	// loaded is set once the first update committed (under applyMu).
-	loaded bool
+	// loaded is set once the first update committed.
+	loaded atomic.Bool
 	// seq is the change of the source catalog the replica has applied
 	// up to; 0 before the first Apply.
 	seq atomic.Int64
@@ -130,6 +130,10 @@ func tableColumns(ctx context.Context, db *sql.DB, table string) ([]string, erro
 // Columns lists a stored table's columns, in the order Apply takes a
 // row's values.
 func (r *Replica) Columns(table string) []string { return r.columns[table] }
+
+// Loaded reports whether a first load has committed: until then Seq
+// says nothing.
+func (r *Replica) Loaded() bool { return r.loaded.Load() }
 
 // Seq is the change the replica has applied up to.
 func (r *Replica) Seq() int64 { return r.seq.Load() }
@@ -250,13 +254,13 @@ func (u *Update) Commit(ctx context.Context, seq int64) error {
 	if err := u.tx.Commit(); err != nil {
 		return fmt.Errorf("replica: commit: %w", err)
 	}
-	if !u.r.loaded {
+	if !u.r.loaded.Load() {
 		// Readers may come now: WAL lets them read while changes apply.
 		if _, err := u.r.store.db.ExecContext(ctx, `PRAGMA journal_mode = WAL`); err != nil {
 			return fmt.Errorf("replica: %w", err)
 		}
 		u.r.store.db.SetMaxOpenConns(0)
-		u.r.loaded = true
+		u.r.loaded.Store(true)
 	}
 	u.r.seq.Store(seq)
 	return nil

@@ -502,43 +502,40 @@ func (c *Catalog) Close() error {
 	return err
 }
 
-// Exec runs a script statement by statement. It stops at the first error
-// and returns the results of the statements before it with the error.
+// Exec runs a script statement by statement, as PostgreSQL runs a query
+// string of several statements: as one transaction (an implicit block),
+// so that either all of it applies or, at the first error, none of it. It
+// stops at the first error and returns the results of the statements
+// before it with the error. A script may hold BEGIN ... COMMIT blocks; one
+// that ends inside a block rolls it back and fails with 25001 (a Session
+// keeps a block open between calls).
 //
 // args are the values of a SELECT's parameters, $1, $2, ...: give them
 // for a script of one SELECT, never build SQL by quoting values into it.
 //
 //	res, err := cat.Exec(ctx, `SELECT external_id FROM mz_aws_connections a
 //		JOIN mz_connections c ON c.id = a.id WHERE c.name = $1`, name)
-func (c *Catalog) Exec(ctx context.Context, script string, args ...any) (_ []*Result, err error) {
-	// ExecStatement has its own boundary; this one is for the parser.
-	defer recoverStatement(-1, &err)
-	stmts, err := sqlparse.Parse(script)
-	if err != nil {
-		return nil, err
+func (c *Catalog) Exec(ctx context.Context, script string, args ...any) ([]*Result, error) {
+	s := c.NewSession()
+	results, err := s.Exec(ctx, script, args...)
+	if err == nil && s.InBlock() {
+		s.Close()
+		err = &Error{Code: CodeActiveTransaction, Position: -1,
+			Message: "the script ends inside a transaction block, which was rolled back",
+			Hint:    "End the block with COMMIT, or keep it open across calls with a Session (NewSession)."}
 	}
-	if len(args) > 0 && len(stmts) > 1 {
-		return nil, &Error{Code: CodeSyntaxError, Position: stmts[1].Pos(), Line: 0,
-			Message: "cannot insert multiple commands into a prepared statement",
-			Hint:    "Parameters ($1, ...) go with a script of one statement; run the others in their own call."}
-	}
-	results := make([]*Result, 0, len(stmts))
-	for _, stmt := range stmts {
-		r, err := c.ExecStatement(ctx, stmt, args...)
-		if r != nil {
-			// VALIDATE returns its rows with its error.
-			results = append(results, r)
-		}
-		if err != nil {
-			return results, locate(err, script)
-		}
-	}
-	return results, nil
+	return results, err
 }
 
 // ExecStatement runs one parsed statement (see Parse), with the values of
-// its parameters if it is a SELECT that has them.
-func (c *Catalog) ExecStatement(ctx context.Context, stmt Statement, args ...any) (res *Result, err error) {
+// its parameters if it is a SELECT that has them. Transaction statements
+// need a Session.
+func (c *Catalog) ExecStatement(ctx context.Context, stmt Statement, args ...any) (*Result, error) {
+	return c.execStatement(ctx, nil, stmt, args...)
+}
+
+// execStatement runs one statement, inside block when it is not nil.
+func (c *Catalog) execStatement(ctx context.Context, block *catalog.Block, stmt Statement, args ...any) (res *Result, err error) {
 	start := time.Now()
 	defer func() {
 		c.meters.statementDone(ctx, statementKind(stmt), time.Since(start), err)
@@ -554,23 +551,37 @@ func (c *Catalog) ExecStatement(ctx context.Context, stmt Statement, args ...any
 	if err := sqlparse.CheckArgs(stmt, len(args)); err != nil {
 		return nil, err
 	}
-	if s, ok := stmt.(*sqlparse.ValidateConnection); ok {
-		return c.validateConnection(ctx, s)
+	switch s := stmt.(type) {
+	case *sqlparse.ValidateConnection:
+		return c.validateConnection(ctx, block, s)
+	case *sqlparse.Transaction:
+		return nil, &Error{Code: CodeFeatureNotSupported, Position: s.Pos(),
+			Message: string(s.Kind) + " needs a session",
+			Hint:    "Run transaction blocks through a Session (NewSession), or as one script with Exec."}
 	}
-	if validateFirst(stmt) {
+	switch {
+	case block != nil:
+		return block.Exec(ctx, stmt, args...)
+	case validateFirst(stmt):
 		res, err = c.cat.ExecValidated(ctx, stmt, c.validateBeforeCommit)
-	} else {
+	default:
 		res, err = c.cat.Exec(ctx, stmt, args...)
 	}
 	if err != nil {
 		return nil, err
 	}
+	c.applied(stmt, res)
+	return res, nil
+}
+
+// applied logs a statement that changed the catalog and drops the cached
+// credentials of the connections it changed.
+func (c *Catalog) applied(stmt Statement, res *Result) {
 	if _, isQuery := stmt.(*sqlparse.Query); !isQuery && res.Tag != "SHOW" {
 		c.events.applied(stmt, res)
 	}
 	c.events.invalidated(res.Changed, "statement")
 	c.plane.invalidate(res.Changed)
-	return res, nil
 }
 
 // statementKind is the verb a statement's metrics are recorded under.

@@ -37,6 +37,10 @@ const (
 	CodeCharacterNotInRepert     = sqlstate.CharacterNotInRepert
 	CodeInvalidParameterValue    = sqlstate.InvalidParameterValue
 	CodeReadOnlyTransaction      = sqlstate.ReadOnlyTransaction
+	CodeActiveTransaction        = sqlstate.ActiveTransaction
+	CodeNoActiveTransaction      = sqlstate.NoActiveTransaction
+	CodeInFailedTransaction      = sqlstate.InFailedTransaction
+	CodeInvalidSavepoint         = sqlstate.InvalidSavepoint
 	CodeDependentObjects         = sqlstate.DependentObjects
 	CodeSerializationFailure     = sqlstate.SerializationFailure
 	CodeInsufficientPrivilege    = sqlstate.InsufficientPrivilege

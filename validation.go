@@ -99,9 +99,17 @@ func toCheckResults(results []validate.Result) []catalog.CheckResult {
 
 // validateConnection runs VALIDATE CONNECTION: every check, the results
 // recorded in mz_connection_validations, the rows returned, and an XX000
-// error beside them when a check failed.
-func (c *Catalog) validateConnection(ctx context.Context, s *sqlparse.ValidateConnection) (*Result, error) {
-	r, err := c.cat.Resolve(ctx, s.Name.Value)
+// error beside them when a check failed. Inside a block it checks the
+// connection as the block leaves it, and the block records the results
+// when it commits; no lock is held while AWS is asked, in a block or not.
+func (c *Catalog) validateConnection(ctx context.Context, block *catalog.Block, s *sqlparse.ValidateConnection) (*Result, error) {
+	resolve, record := c.cat.Resolve, func(ctx context.Context, r *Resolved, results []catalog.CheckResult) error {
+		return c.cat.RecordValidation(ctx, r.ID, results)
+	}
+	if block != nil {
+		resolve, record = block.Resolve, block.RecordValidation
+	}
+	r, err := resolve(ctx, s.Name.Value)
 	if err != nil {
 		if e, ok := err.(*Error); ok && e.Position < 0 {
 			e.Position = s.Name.Pos
@@ -114,7 +122,7 @@ func (c *Catalog) validateConnection(ctx context.Context, s *sqlparse.ValidateCo
 	}
 	c.events.validated(ctx, r, results)
 	c.meters.validated(ctx, results)
-	if err := c.cat.RecordValidation(ctx, r.ID, toCheckResults(results)); err != nil {
+	if err := record(ctx, r, toCheckResults(results)); err != nil {
 		return nil, err
 	}
 	res := &Result{Tag: "VALIDATE CONNECTION", Columns: validationColumns}

@@ -139,7 +139,19 @@ func (c *Catalog) checkKey(ctx context.Context) error {
 	return nil
 }
 
-func (c *Catalog) now() string { return c.opts.Now().UTC().Format(time.RFC3339Nano) }
+// now is the time a statement writes into created_at and updated_at: the
+// clock's, or the one its tape recorded when it first ran (see tape).
+func (c *Catalog) now(ctx context.Context) string {
+	t := tapeOf(ctx)
+	if t != nil && t.now != "" {
+		return t.now
+	}
+	now := c.opts.Now().UTC().Format(time.RFC3339Nano)
+	if t != nil {
+		t.now = now
+	}
+	return now
+}
 
 // nextID takes the next object ID from a counter that never goes back,
 // so IDs are never reused even after DROP. A read then a write rather

@@ -92,7 +92,7 @@ func (c *Catalog) insertConnection(ctx context.Context, tx Tx, id, name string, 
 	if createSQL != nil {
 		text, redacted = createSQL.String(), sqlparse.RedactAllLiterals(createSQL)
 	}
-	now := c.now()
+	now := c.now(ctx)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO mz_connections (id, name, type, owner, create_sql, redacted_create_sql, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, name, string(typ), c.opts.Owner, text, redacted, now, now); err != nil {
 		return fmt.Errorf("insert connection: %w", err)
@@ -181,12 +181,14 @@ func (c *Catalog) newExternalID(ctx context.Context) string {
 	if pinned, ok := ctx.Value(pinnedExternalID{}).(string); ok && pinned != "" {
 		return pinned // the one a WITH (VALIDATE) dry run generated and checked
 	}
-	id, err := newUUID()
-	if err != nil {
-		// Only when the system's random source fails; v4 needs it too.
-		panic(fmt.Sprintf("catalog: generate external id: %v", err))
-	}
-	return c.opts.ExternalIDPrefix + id.String()
+	return tapeOf(ctx).externalID(func() string {
+		id, err := newUUID()
+		if err != nil {
+			// Only when the system's random source fails; v4 needs it too.
+			panic(fmt.Sprintf("catalog: generate external id: %v", err))
+		}
+		return c.opts.ExternalIDPrefix + id.String()
+	})
 }
 
 // TrustPolicy is the policy a customer attaches to their role: it lets the
@@ -440,7 +442,7 @@ func (c *Catalog) alterConnection(ctx context.Context, tx Tx, s *sqlparse.AlterC
 		}
 		return errorf(sqlstate.UndefinedObject, s.Name.Pos, "connection %q does not exist", s.Name.Value)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE mz_connections SET updated_at = ? WHERE id = ?`, c.now(), conn.id); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE mz_connections SET updated_at = ? WHERE id = ?`, c.now(ctx), conn.id); err != nil {
 		return fmt.Errorf("update connection: %w", err)
 	}
 	if s.RenameTo != nil {

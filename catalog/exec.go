@@ -38,7 +38,7 @@ var ErrNeedsNetwork = errors.New("catalog: statement needs the network; run it t
 
 // Exec runs one statement. DDL runs in one transaction: on error nothing
 // is changed. args are the values of a SELECT's $1, $2, ...: as many as
-// it has parameters.
+// it has parameters. Transaction statements run in a Block (Begin).
 func (c *Catalog) Exec(ctx context.Context, stmt sqlparse.Statement, args ...any) (*Result, error) {
 	if err := sqlparse.CheckArgs(stmt, len(args)); err != nil {
 		return nil, err
@@ -46,29 +46,21 @@ func (c *Catalog) Exec(ctx context.Context, stmt sqlparse.Statement, args ...any
 	res := &Result{}
 	var err error
 	switch s := stmt.(type) {
-	case *sqlparse.CreateSecret:
-		res.Tag = "CREATE SECRET"
-		err = c.ddl(ctx, res, func(tx Tx) error { return c.createSecret(ctx, tx, s, res) })
-	case *sqlparse.AlterSecret:
-		res.Tag = "ALTER SECRET"
-		err = c.ddl(ctx, res, func(tx Tx) error { return c.alterSecret(ctx, tx, s, res) })
-	case *sqlparse.CreateConnection:
-		res.Tag = "CREATE CONNECTION"
-		err = c.ddl(ctx, res, func(tx Tx) error { return c.createConnection(ctx, tx, s, res) })
-	case *sqlparse.AlterConnection:
-		res.Tag = "ALTER CONNECTION"
-		err = c.ddl(ctx, res, func(tx Tx) error { return c.alterConnection(ctx, tx, s, res) })
-	case *sqlparse.Drop:
-		res.Tag = "DROP " + string(s.Kind)
-		err = c.ddl(ctx, res, func(tx Tx) error { return c.drop(ctx, tx, s, res) })
 	case *sqlparse.Show:
 		err = c.show(ctx, s, res)
 	case *sqlparse.Query:
 		err = c.query(ctx, s, res, args)
 	case *sqlparse.ValidateConnection:
 		return nil, ErrNeedsNetwork
+	case *sqlparse.Transaction:
+		return nil, fmt.Errorf("catalog: %s is a session's statement: run it through a Block", s.Kind)
 	default:
-		return nil, fmt.Errorf("catalog: unknown statement %T", stmt)
+		err = c.store.Write(ctx, func(tx Tx) error {
+			if res, err = c.apply(ctx, tx, stmt); err != nil {
+				return err
+			}
+			return c.store.Publish(ctx, tx, res.Changed)
+		})
 	}
 	if err != nil {
 		return nil, err
@@ -76,15 +68,40 @@ func (c *Catalog) Exec(ctx context.Context, stmt sqlparse.Statement, args ...any
 	return res, nil
 }
 
-// ddl runs one DDL statement's work in a write transaction and publishes,
-// in the same transaction, what it changed to the catalog's other handles.
-func (c *Catalog) ddl(ctx context.Context, res *Result, fn func(Tx) error) error {
-	return c.store.Write(ctx, func(tx Tx) error {
-		if err := fn(tx); err != nil {
-			return err
-		}
-		return c.store.Publish(ctx, tx, res.Changed)
-	})
+// IsDDL reports whether stmt changes the catalog.
+func IsDDL(stmt sqlparse.Statement) bool {
+	switch stmt.(type) {
+	case *sqlparse.CreateSecret, *sqlparse.AlterSecret, *sqlparse.CreateConnection, *sqlparse.AlterConnection, *sqlparse.Drop:
+		return true
+	}
+	return false
+}
+
+// apply runs one DDL statement's work in tx, the caller's write
+// transaction, and returns its result.
+func (c *Catalog) apply(ctx context.Context, tx Tx, stmt sqlparse.Statement) (*Result, error) {
+	res := &Result{}
+	var err error
+	switch s := stmt.(type) {
+	case *sqlparse.CreateSecret:
+		res.Tag = "CREATE SECRET"
+		err = c.createSecret(ctx, tx, s, res)
+	case *sqlparse.AlterSecret:
+		res.Tag = "ALTER SECRET"
+		err = c.alterSecret(ctx, tx, s, res)
+	case *sqlparse.CreateConnection:
+		res.Tag = "CREATE CONNECTION"
+		err = c.createConnection(ctx, tx, s, res)
+	case *sqlparse.AlterConnection:
+		res.Tag = "ALTER CONNECTION"
+		err = c.alterConnection(ctx, tx, s, res)
+	case *sqlparse.Drop:
+		res.Tag = "DROP " + string(s.Kind)
+		err = c.drop(ctx, tx, s, res)
+	default:
+		return nil, fmt.Errorf("catalog: unknown statement %T", stmt)
+	}
+	return res, err
 }
 
 // Watch calls changed with the connections that any handle of this

@@ -48,7 +48,7 @@ func (c *Catalog) createSecret(ctx context.Context, tx Tx, s *sqlparse.CreateSec
 	if id, err = nextID(ctx, tx); err != nil {
 		return err
 	}
-	now := c.now()
+	now := c.now(ctx)
 	if _, err := tx.ExecContext(ctx, `INSERT INTO mz_secrets (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)`,
 		id, s.Name.Value, now, now); err != nil {
 		return fmt.Errorf("insert secret: %w", err)
@@ -76,7 +76,7 @@ func (c *Catalog) alterSecret(ctx context.Context, tx Tx, s *sqlparse.AlterSecre
 		if other != "" && other != id {
 			return errorf(sqlstate.DuplicateObject, s.RenameTo.Pos, "secret %q already exists", s.RenameTo.Value)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE mz_secrets SET name = ?, updated_at = ? WHERE id = ?`, s.RenameTo.Value, c.now(), id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE mz_secrets SET name = ?, updated_at = ? WHERE id = ?`, s.RenameTo.Value, c.now(ctx), id); err != nil {
 			return fmt.Errorf("rename secret: %w", err)
 		}
 		// create_sql names secrets: rewrite every connection that uses this one.
@@ -91,7 +91,7 @@ func (c *Catalog) alterSecret(ctx context.Context, tx Tx, s *sqlparse.AlterSecre
 		}
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE mz_secrets SET updated_at = ? WHERE id = ?`, c.now(), id); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE mz_secrets SET updated_at = ? WHERE id = ?`, c.now(ctx), id); err != nil {
 		return fmt.Errorf("update secret: %w", err)
 	}
 	if err := c.storeValue(ctx, tx, id, s.Value.Unredacted()); err != nil {

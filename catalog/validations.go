@@ -35,7 +35,7 @@ func (c *Catalog) recordValidation(ctx context.Context, tx Tx, connectionID stri
 	if _, err := tx.ExecContext(ctx, `DELETE FROM mz_connection_validations WHERE connection_id = ?`, connectionID); err != nil {
 		return fmt.Errorf("record validation: %w", err)
 	}
-	at := c.now()
+	at := c.now(ctx)
 	for _, r := range results {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO mz_connection_validations (connection_id, validated_at, "check", status, message) VALUES (?, ?, ?, ?, ?)`,
 			connectionID, at, r.Check, r.Status, r.Message); err != nil {

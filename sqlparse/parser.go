@@ -256,22 +256,19 @@ func (p *parser) str(what string) (token, *Error) {
 
 // unsupported lists statements people will try, with what to do instead.
 var unsupported = map[string]string{
-	"insert":   "The catalog is changed only through CREATE, ALTER and DROP.",
-	"update":   "The catalog is changed only through CREATE, ALTER and DROP.",
-	"delete":   "The catalog is changed only through CREATE, ALTER and DROP.",
-	"replace":  "The catalog is changed only through CREATE, ALTER and DROP.",
-	"attach":   "Only the catalog's own tables can be queried.",
-	"detach":   "Only the catalog's own tables can be queried.",
-	"pragma":   "Only the catalog's own tables can be queried.",
-	"vacuum":   "",
-	"begin":    "Every statement is its own transaction.",
-	"commit":   "Every statement is its own transaction.",
-	"rollback": "Every statement is its own transaction.",
-	"grant":    "",
-	"revoke":   "",
-	"explain":  "",
-	"values":   "Use SELECT.",
-	"table":    "Use SELECT * FROM.",
+	"insert":  "The catalog is changed only through CREATE, ALTER and DROP.",
+	"update":  "The catalog is changed only through CREATE, ALTER and DROP.",
+	"delete":  "The catalog is changed only through CREATE, ALTER and DROP.",
+	"replace": "The catalog is changed only through CREATE, ALTER and DROP.",
+	"attach":  "Only the catalog's own tables can be queried.",
+	"detach":  "Only the catalog's own tables can be queried.",
+	"pragma":  "Only the catalog's own tables can be queried.",
+	"vacuum":  "",
+	"grant":   "",
+	"revoke":  "",
+	"explain": "",
+	"values":  "Use SELECT.",
+	"table":   "Use SELECT * FROM.",
 }
 
 func (p *parser) statement(piece Piece) (Statement, *Error) {
@@ -294,6 +291,8 @@ func (p *parser) statement(piece Piece) (Statement, *Error) {
 		return p.validate(t.pos)
 	case isWord(t, "show"):
 		return p.show(t.pos)
+	case isTransactionWord(t):
+		return p.transaction(t)
 	}
 	if hint, ok := unsupported[strings.ToLower(t.text)]; ok && t.kind == tokIdent {
 		return nil, newError(sqlstate.FeatureNotSupported, t.pos, "%s is not supported", strings.ToUpper(t.text)).WithHint(hint)

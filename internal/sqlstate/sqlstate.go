@@ -39,11 +39,17 @@ const (
 // Class 25 and 2B: transaction state, dependencies.
 const (
 	ReadOnlyTransaction = "25006"
+	ActiveTransaction   = "25001"
+	NoActiveTransaction = "25P01"
+	InFailedTransaction = "25P02"
 	DependentObjects    = "2BP01"
 )
 
 // Class 40: run the statement again.
 const SerializationFailure = "40001"
+
+// Class 3B: savepoint exception.
+const InvalidSavepoint = "3B001"
 
 // Class 42: syntax, names and access.
 const (

@@ -69,9 +69,7 @@ func (s *Session) Exec(ctx context.Context, script string, args ...any) (_ []*Re
 	defer recoverStatement(-1, &err)
 	stmts, err := sqlparse.Parse(script)
 	if err != nil {
-		if s.block != nil {
-			s.block.Fail() // as PostgreSQL: a syntax error fails the block too
-		}
+		s.FailBlock() // as in PostgreSQL, a syntax error fails the block too
 		return nil, err
 	}
 	if len(args) > 0 && len(stmts) > 1 {
@@ -81,36 +79,73 @@ func (s *Session) Exec(ctx context.Context, script string, args ...any) (_ []*Re
 	}
 	results := make([]*Result, 0, len(stmts))
 	for _, stmt := range stmts {
-		if len(stmts) > 1 && s.block == nil {
-			s.block, s.implicit = s.c.cat.Begin(false), true
+		if len(stmts) > 1 {
+			s.StartImplicit()
 		}
 		r, err := s.ExecStatement(ctx, stmt, args...)
 		if r != nil {
 			results = append(results, r) // VALIDATE returns its rows with its error
 		}
 		if err != nil {
-			s.endImplicit(ctx, false)
+			s.EndImplicit(ctx, false)
 			return results, locate(err, script)
 		}
 	}
-	if err := s.endImplicit(ctx, true); err != nil {
+	if err := s.EndImplicit(ctx, true); err != nil {
 		return results, err
 	}
 	return results, nil
 }
 
-// endImplicit ends the implicit block of a script: commit after its last
-// statement, roll back after an error.
-func (s *Session) endImplicit(ctx context.Context, commit bool) error {
+// ExecPiece parses and runs one piece of a script (see Split) in the
+// session; error positions are offsets in script. A caller that runs a
+// script's pieces itself brackets them with StartImplicit and EndImplicit
+// to run them as one transaction, as Exec does.
+func (s *Session) ExecPiece(ctx context.Context, script string, piece Piece) (_ *Result, err error) {
+	defer recoverStatement(piece.Offset, &err)
+	stmt, err := sqlparse.ParsePiece(script, piece)
+	if err != nil {
+		s.FailBlock()
+		return nil, err
+	}
+	res, err := s.ExecStatement(ctx, stmt)
+	if err != nil {
+		return res, locate(err, script)
+	}
+	return res, nil
+}
+
+// StartImplicit opens the implicit block of a script of several
+// statements, unless a block is open: the script's statements then commit
+// together at EndImplicit, as PostgreSQL runs a query string.
+func (s *Session) StartImplicit() {
+	if s.block == nil {
+		s.block, s.implicit = s.c.cat.Begin(false), true
+	}
+}
+
+// EndImplicit ends the implicit block StartImplicit opened, if it is
+// still open (a BEGIN in the script makes it explicit): commit when ok,
+// roll back after an error. An explicit block stays open.
+func (s *Session) EndImplicit(ctx context.Context, ok bool) error {
 	if !s.implicit {
 		return nil
 	}
-	if !commit {
+	if !ok {
 		s.Close()
 		return nil
 	}
 	_, err := s.commit(ctx, nil)
 	return err
+}
+
+// FailBlock puts the open block, if any, in the failed state: for an error
+// of a statement the caller answered itself (a server's SET), which fails
+// a PostgreSQL transaction as any error does.
+func (s *Session) FailBlock() {
+	if s.block != nil {
+		s.block.Fail()
+	}
 }
 
 // ExecStatement runs one parsed statement in the session, with the values

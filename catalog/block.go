@@ -36,9 +36,9 @@ const MaxBlockBytes = sqlparse.MaxScriptLen
 // statement fail, nothing is applied and the statement or COMMIT fails
 // with 40001, as in a serializable database: run the block again.
 //
-// SHOW and Describe inside a block see its statements; a SELECT sees the
-// committed catalog, and after the block's first DDL it is refused (0A000)
-// rather than answer without them.
+// SELECT, SHOW and Describe inside a block see its statements. A SELECT
+// after the block's DDL runs in the block's trial, so it holds the
+// catalog's write lock while it runs (within its statement budget).
 type Block struct {
 	c        *Catalog
 	readOnly bool
@@ -104,11 +104,14 @@ func (b *Block) Exec(ctx context.Context, stmt sqlparse.Statement, args ...any) 
 		res = &Result{Tag: "SHOW"}
 		return res, b.trial(ctx, func(tx Tx) error { return b.c.showIn(ctx, tx, s, res) })
 	case *sqlparse.Query:
-		if b.Pending() {
-			return nil, errorf(sqlstate.FeatureNotSupported, s.Pos(), "SELECT after DDL in the same transaction block is not supported").
-				WithHint("COMMIT first, or use SHOW, which sees the block's changes.")
+		if !b.Pending() {
+			return b.c.Exec(ctx, stmt, args...)
 		}
-		return b.c.Exec(ctx, stmt, args...)
+		if err := sqlparse.CheckArgs(stmt, len(args)); err != nil {
+			return nil, err
+		}
+		res = &Result{}
+		return res, b.trial(ctx, func(tx Tx) error { return b.c.queryIn(ctx, tx, s, res, args) })
 	}
 	if !IsDDL(stmt) {
 		return b.c.Exec(ctx, stmt, args...)

@@ -227,10 +227,6 @@ func testBlockRefusals(t *testing.T, backend string) {
 	if _, code := inBlock(t, b, `SELECT count(*) FROM mz_secrets`); code != "" {
 		t.Fatalf("SELECT before DDL: %q", code)
 	}
-	inBlock(t, b, `CREATE SECRET k AS 'fake'`)
-	if _, code := inBlock(t, b, `SELECT count(*) FROM mz_secrets`); code != sqlstate.FeatureNotSupported {
-		t.Fatalf("SELECT after DDL: %q", code)
-	}
 	b = c.Begin(false)
 	if _, code := inBlock(t, b, `CREATE CONNECTION v TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::001234567890:role/V') WITH (VALIDATE)`); code != sqlstate.ActiveTransaction {
 		t.Fatalf("WITH (VALIDATE) in a block: %q", code)
@@ -248,5 +244,57 @@ func TestBlockBounded(t *testing.T) {
 	}
 	if _, code := inBlock(t, b, `CREATE SECRET one_more AS 'fake'`); code != sqlstate.ProgramLimitExceeded {
 		t.Fatalf("statement over the bound: %q", code)
+	}
+}
+
+// TestBlockSelectSeesItsDDL: a SELECT inside a block answers as it would
+// after COMMIT (created, altered and dropped rows, IDs and external IDs),
+// the same on every store, while a SELECT outside sees none of it.
+func TestBlockSelectSeesItsDDL(t *testing.T) {
+	const query = `SELECT c.id, c.name, a.region, a.external_id, (SELECT count(*) FROM mz_object_dependencies) AS deps
+		FROM mz_connections c LEFT JOIN mz_aws_connections a USING (id) ORDER BY c.name`
+	answers := map[string][]string{}
+	for _, backend := range backends {
+		c := newCatalogOn(t, backend, catalog.Options{Principal: blockPrincipal})
+		restore := countedUUIDs()
+		mustExec(t, c, `CREATE CONNECTION kept TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::001234567890:role/K');
+			CREATE CONNECTION dropped TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::001234567890:role/D')`)
+		outsideBefore := answer(context.Background(), c, query)
+		b := c.Begin(false)
+		for _, s := range []string{
+			`ALTER CONNECTION kept SET (REGION = 'eu-west-1')`,
+			`DROP CONNECTION dropped`,
+			`CREATE CONNECTION added TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::001234567890:role/A')`,
+			`CREATE CONNECTION lake TO S3 (PREFIX = 's3://blockbucket/p/') USING AWS CONNECTION added`,
+		} {
+			if _, code := inBlock(t, b, s); code != "" {
+				t.Fatalf("%s: %s", s, code)
+			}
+		}
+		stmt, _ := sqlparse.ParseOne(query)
+		res, err := b.Exec(context.Background(), stmt)
+		if err != nil {
+			t.Fatalf("%s: SELECT in the block: %v", backend, err)
+		}
+		inside := fmt.Sprintf("%v %#v", res.Columns, res.Rows)
+		if got := answer(context.Background(), c, query); got != outsideBefore {
+			t.Fatalf("%s: a SELECT outside the block saw it:\n%s\nwant\n%s", backend, got, outsideBefore)
+		}
+		if _, err := b.Commit(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if after := answer(context.Background(), c, query); after != inside {
+			t.Fatalf("%s: inside the block\n%s\nafter COMMIT\n%s", backend, inside, after)
+		}
+		answers[inside] = append(answers[inside], backend)
+		restore()
+	}
+	if len(answers) != 1 {
+		t.Fatalf("the stores answered differently: %v", answers)
+	}
+	for a := range answers {
+		if !strings.Contains(a, "eu-west-1") || strings.Contains(a, `"dropped"`) || !strings.Contains(a, `"lake"`) {
+			t.Fatalf("the block's SELECT missed its DDL: %s", a)
+		}
 	}
 }

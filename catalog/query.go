@@ -60,6 +60,21 @@ func normalize(v any) any {
 // query runs a gated SELECT through the store, which adds its own second
 // layer. Only catalog tables can be named.
 func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result, args []any) error {
+	return c.runQuery(ctx, q, res, args, c.store.Query)
+}
+
+// queryIn is query as tx, a write transaction of the store, sees the
+// catalog (a transaction block's SELECT).
+func (c *Catalog) queryIn(ctx context.Context, tx Tx, q *sqlparse.Query, res *Result, args []any) error {
+	return c.runQuery(ctx, q, res, args, func(ctx context.Context, q *sqlparse.Query, args []any, statuses func() [][]any, collect func(*sql.Rows) error) error {
+		return c.store.QueryIn(ctx, tx, q, args, statuses, collect)
+	})
+}
+
+// queryRunner is Store.Query, or QueryIn bound to a transaction.
+type queryRunner func(ctx context.Context, q *sqlparse.Query, args []any, statuses func() [][]any, collect func(*sql.Rows) error) error
+
+func (c *Catalog) runQuery(ctx context.Context, q *sqlparse.Query, res *Result, args []any, run queryRunner) error {
 	args, err := paramValues(q, args)
 	if err != nil {
 		return err
@@ -74,7 +89,7 @@ func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result, arg
 	}
 	meter := c.newMeter()
 	defer meter.done()
-	err = c.store.Query(ctx, q, args, c.statusRows, func(rows *sql.Rows) error { return collect(rows, res, meter) })
+	err = run(ctx, q, args, c.statusRows, func(rows *sql.Rows) error { return collect(rows, res, meter) })
 	var missing *MissingColumnError
 	switch {
 	case err == nil:

@@ -59,6 +59,11 @@ type Store interface {
 	// statuses gives StatusTable's rows (StatusColumns, in order); it is
 	// called only for a query that reads that table.
 	Query(ctx context.Context, q *sqlparse.Query, args []any, statuses func() [][]any, collect func(*sql.Rows) error) error
+	// QueryIn is Query as tx, one of Write's transactions, sees the
+	// catalog: with the rows it wrote and has not committed (the SELECT
+	// of a transaction block, run in the block's trial). It runs in SQLite
+	// as Query does, so it answers as Query would after a commit.
+	QueryIn(ctx context.Context, tx Tx, q *sqlparse.Query, args []any, statuses func() [][]any, collect func(*sql.Rows) error) error
 	// Publish tells the catalog's other handles (other processes, other
 	// nodes) that the connections ids changed, inside the write
 	// transaction tx: they learn of it when it commits, never of a change

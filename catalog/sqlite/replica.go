@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -145,8 +146,11 @@ func (r *Replica) Seq() int64 { return r.seq.Load() }
 // read from the source: a full load of a large catalog is never held in
 // memory whole. Only one Update runs at a time.
 type Update struct {
-	r     *Replica
-	tx    *sql.Tx
+	r *Replica
+	// tx is a connection inside BEGIN IMMEDIATE, so that Query can run a
+	// guarded SELECT on it; done is set once it committed or rolled back.
+	tx    *sql.Conn
+	done  bool
 	stmts map[string]*sql.Stmt
 	// table and pending are the rows not yet written, all of one table.
 	table   string
@@ -157,12 +161,17 @@ type Update struct {
 // nil replaces every row (a full load).
 func (r *Replica) Begin(ctx context.Context, objects []string) (*Update, error) {
 	r.applyMu.Lock()
-	tx, err := r.store.db.BeginTx(ctx, nil)
+	conn, err := r.store.db.Conn(ctx)
 	if err != nil {
 		r.applyMu.Unlock()
 		return nil, fmt.Errorf("replica: %w", err)
 	}
-	u := &Update{r: r, tx: tx, stmts: map[string]*sql.Stmt{}}
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		conn.Close()
+		r.applyMu.Unlock()
+		return nil, fmt.Errorf("replica: %w", err)
+	}
+	u := &Update{r: r, tx: conn, stmts: map[string]*sql.Stmt{}}
 	if err := u.remove(ctx, objects); err != nil {
 		u.Rollback()
 		return nil, err
@@ -249,11 +258,11 @@ func (u *Update) Commit(ctx context.Context, seq int64) error {
 	if err := u.flush(ctx); err != nil {
 		return err // the caller's Rollback ends the update
 	}
-	defer u.r.applyMu.Unlock()
 	u.closeStmts()
-	if err := u.tx.Commit(); err != nil {
-		return fmt.Errorf("replica: commit: %w", err)
+	if _, err := u.tx.ExecContext(ctx, `COMMIT`); err != nil {
+		return fmt.Errorf("replica: commit: %w", err) // the caller's Rollback ends the update
 	}
+	u.end()
 	if !u.r.loaded.Load() {
 		// Readers may come now: WAL lets them read while changes apply.
 		if _, err := u.r.store.db.ExecContext(ctx, `PRAGMA journal_mode = WAL`); err != nil {
@@ -268,10 +277,31 @@ func (u *Update) Commit(ctx context.Context, seq int64) error {
 
 // Rollback abandons the update; after Commit it does nothing.
 func (u *Update) Rollback() {
-	u.closeStmts()
-	if u.tx.Rollback() == nil {
-		u.r.applyMu.Unlock()
+	if u.done {
+		return
 	}
+	u.closeStmts()
+	if err := rollbackIfOpen(context.Background(), u.tx); err != nil {
+		_ = u.tx.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	u.end()
+}
+
+// end returns the update's connection and lets the next update begin.
+func (u *Update) end() {
+	u.done = true
+	u.tx.Close()
+	u.r.applyMu.Unlock()
+}
+
+// Query runs a gated SELECT (see RunQuery) on the replica as this update
+// leaves it, before it commits: a transaction block's SELECT sees its own
+// changes so. Rows not yet written are written first.
+func (u *Update) Query(ctx context.Context, q *sqlparse.Query, args []any, statuses func() [][]any, collect func(*sql.Rows) error) error {
+	if err := u.flush(ctx); err != nil {
+		return err
+	}
+	return runOn(ctx, u.tx, q, args, statuses, collect)
 }
 
 func (u *Update) closeStmts() {

@@ -74,11 +74,67 @@ func dsn(path string, settings map[string]string) string {
 	return "file:" + filepath.ToSlash(path) + "?" + q.Encode()
 }
 
-// Write implements catalog.Store.
+// Write implements catalog.Store. fn's transaction is a connection (a
+// *sql.Conn) inside BEGIN IMMEDIATE, so that QueryIn can run a guarded
+// SELECT on it, seeing what fn wrote.
 func (s *Store) Write(ctx context.Context, fn func(catalog.Tx) error) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	return withTx(ctx, s.db, func(tx *sql.Tx) error { return fn(tx) })
+	return withConnTx(ctx, s.db, `BEGIN IMMEDIATE`, func(conn *sql.Conn) error {
+		if err := fn(conn); err != nil {
+			return err
+		}
+		if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		return nil
+	})
+}
+
+// withConnTx runs fn on one connection of db inside the transaction begin
+// starts. fn commits; whatever it leaves open is rolled back, also when it
+// panics, and a connection whose rollback failed is discarded, never
+// reused inside an open transaction (it would keep SQLite's write lock).
+func withConnTx(ctx context.Context, db *sql.DB, begin string, fn func(*sql.Conn) error) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, begin); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if err := rollbackIfOpen(ctx, conn); err != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	return fn(conn)
+}
+
+// rollbackIfOpen ends conn's transaction if one is still open.
+func rollbackIfOpen(ctx context.Context, conn *sql.Conn) error {
+	autocommit := true
+	if err := conn.Raw(func(dc any) error {
+		if c, ok := dc.(*sqlite3.SQLiteConn); ok {
+			autocommit = c.AutoCommit()
+		}
+		return nil
+	}); err != nil || autocommit {
+		return err
+	}
+	_, err := conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+	return err
+}
+
+// QueryIn implements catalog.Store: tx is Write's connection, and the
+// query runs on it, inside its transaction (see RunQuery).
+func (s *Store) QueryIn(ctx context.Context, tx catalog.Tx, q *sqlparse.Query, args []any, statuses func() [][]any, collect func(*sql.Rows) error) error {
+	conn, ok := tx.(*sql.Conn)
+	if !ok {
+		return fmt.Errorf("query: %T is not a transaction of this store", tx)
+	}
+	return runOn(ctx, conn, q, args, statuses, collect)
 }
 
 // withTx runs fn in a transaction of db, committed if fn succeeds and
@@ -107,23 +163,7 @@ func withTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 // transaction as the DSN's _txlock=immediate says, which would queue a
 // read behind every writer).
 func (s *Store) Read(ctx context.Context, fn func(catalog.Tx) error) error {
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("read: %w", err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `BEGIN DEFERRED`); err != nil {
-		return fmt.Errorf("begin read: %w", err)
-	}
-	// Deferred, so that a panic in fn still ends the transaction. A
-	// connection whose rollback failed is discarded, never reused inside
-	// an open transaction.
-	defer func() {
-		if _, err := conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`); err != nil {
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		}
-	}()
-	return fn(conn)
+	return withConnTx(ctx, s.db, `BEGIN DEFERRED`, func(conn *sql.Conn) error { return fn(conn) })
 }
 
 // View implements catalog.Store: the file is where SELECT reads too.
@@ -151,6 +191,17 @@ func (s *Store) Query(ctx context.Context, q *sqlparse.Query, args []any, status
 // it computes. statuses gives the rows of catalog.StatusTable, asked only
 // when the query reads it.
 func RunQuery(ctx context.Context, db *sql.DB, q *sqlparse.Query, args []any, statuses func() [][]any, collect func(*sql.Rows) error) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("query: %w", err)
+	}
+	defer conn.Close()
+	return runOn(ctx, conn, q, args, statuses, collect)
+}
+
+// runOn is RunQuery on conn, which may be inside a write transaction
+// whose uncommitted rows the query then sees.
+func runOn(ctx context.Context, conn *sql.Conn, q *sqlparse.Query, args []any, statuses func() [][]any, collect func(*sql.Rows) error) error {
 	text, err := q.SQLite(func(t sqlparse.TableRef) error {
 		if !catalog.IsTable(t.Name) {
 			return catalog.UndefinedTableError(t)
@@ -160,11 +211,6 @@ func RunQuery(ctx context.Context, db *sql.DB, q *sqlparse.Query, args []any, st
 	if err != nil {
 		return err
 	}
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return fmt.Errorf("query: %w", err)
-	}
-	defer conn.Close()
 	if readsStatuses(q) {
 		if err := fillStatuses(ctx, conn, statuses); err != nil {
 			return fmt.Errorf("query: %w", err)

@@ -130,6 +130,7 @@ func (s *session) extended(ctx context.Context, msg pgproto3.FrontendMessage) {
 	}
 	if err != nil {
 		s.failed = true
+		s.cs.FailBlock() // any error fails a transaction block, as in PostgreSQL
 		var pe *errProtocol
 		if errors.As(err, &pe) {
 			s.be.Send(&pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: pe.code, Message: pe.message})
@@ -293,7 +294,7 @@ func (s *session) describeRows(ctx context.Context, pt *portal, keep bool) error
 		return nil
 	}
 	res, err := s.runStatement(ctx, func(ctx context.Context) (*conncat.Result, error) {
-		return s.srv.cat.ExecStatement(ctx, p.stmt, pt.args...)
+		return s.cs.ExecStatement(ctx, p.stmt, pt.args...)
 	})
 	if err != nil {
 		return err
@@ -316,7 +317,7 @@ func (s *session) executePortal(ctx context.Context, m *pgproto3.Execute) error 
 		return &errProtocol{conncat.CodeInvalidCursorName, fmt.Sprintf("portal %q does not exist", m.Portal)}
 	}
 	if st := pt.prep.session; st != nil {
-		res, err := st.run(s)
+		res, err := s.runSessionStatement(st)
 		if err != nil {
 			return err
 		}
@@ -333,7 +334,7 @@ func (s *session) executePortal(ctx context.Context, m *pgproto3.Execute) error 
 	if res == nil {
 		var err error
 		res, err = s.runStatement(ctx, func(ctx context.Context) (*conncat.Result, error) {
-			return s.srv.cat.ExecStatement(ctx, pt.prep.stmt, pt.args...)
+			return s.cs.ExecStatement(ctx, pt.prep.stmt, pt.args...)
 		})
 		if res != nil && err != nil {
 			s.sendRows(res, pt)

@@ -413,8 +413,8 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
 }
 
 // TestConnectionLimit: a connection beyond -max-connections is refused
-// with 53300, and the slot is free again once its session ends; a BEGIN a
-// driver sends is refused and leaves no transaction open.
+// with 53300, and the slot is free again once its session ends, with the
+// block it left open rolled back.
 func TestConnectionLimit(t *testing.T) {
 	url := strings.Replace(startServer(t, "-max-connections", "1"), "conncat@", "conncat:"+testPassword+"@", 1)
 	ctx := context.Background()
@@ -426,14 +426,16 @@ func TestConnectionLimit(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Code != "53300" {
 		t.Fatalf("a second connection with -max-connections 1: %v", err)
 	}
-	if _, err := first.Exec(ctx, "BEGIN"); err == nil {
-		t.Fatal("BEGIN accepted")
-	}
-	if status := first.PgConn().TxStatus(); status != 'I' {
-		t.Fatalf("transaction status %q after BEGIN, want idle", status)
+	if _, err := first.Exec(ctx, "BEGIN; CREATE SECRET left_open AS 'fake-open'"); err != nil {
+		t.Fatal(err)
 	}
 	first.Close(ctx)
-	connectWhenFree(t, url).Close(ctx)
+	next := connectWhenFree(t, url)
+	defer next.Close(ctx)
+	var n int
+	if err := next.QueryRow(ctx, "SELECT count(*) FROM mz_secrets").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("a block its session left open: %d secrets, %v", n, err)
+	}
 }
 
 // connectWhenFree connects once the server has a free slot.
@@ -974,5 +976,85 @@ func TestSessionStatementsAsDriversSendThem(t *testing.T) {
 	}
 	if results, err := conn.Exec(ctx, "SHOW CONNECTIONS").ReadAll(); err != nil || len(results) != 1 {
 		t.Errorf("SHOW CONNECTIONS is still the dialect's: %v", err)
+	}
+}
+
+// TestTransactionsAsDriversUseThem: BEGIN ... COMMIT, ROLLBACK, savepoints
+// (pgx's nested transactions), the status in ReadyForQuery, 25P02 in a
+// failed block, and a multi-statement query that fails rolled back whole.
+func TestTransactionsAsDriversUseThem(t *testing.T) {
+	ctx := context.Background()
+	url := strings.Replace(startServer(t), "conncat@", "conncat:"+testPassword+"@", 1)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	other, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(ctx)
+	secrets := func() string {
+		rows, _ := other.Query(ctx, "SELECT name FROM mz_secrets ORDER BY name")
+		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(names, " ")
+	}
+	var pe *pgconn.PgError
+	// psql's "A; bad; C": nothing of it lands.
+	if _, err := conn.Exec(ctx, "CREATE SECRET a AS 'fake-a'; CREATE SECRET a AS 'fake-again'; CREATE SECRET c AS 'fake-c'"); !errors.As(err, &pe) || pe.Code != "42710" {
+		t.Fatalf("a failing multi-statement query: %v", err)
+	}
+	if got := secrets(); got != "" || conn.PgConn().TxStatus() != 'I' {
+		t.Fatalf("after a failing multi-statement query: %q, status %c", got, conn.PgConn().TxStatus())
+	}
+
+	tx, err := conn.Begin(ctx)
+	if err != nil || conn.PgConn().TxStatus() != 'T' {
+		t.Fatalf("BEGIN: %v, status %c", err, conn.PgConn().TxStatus())
+	}
+	if _, err := tx.Exec(ctx, "CREATE SECRET a AS 'fake-a'"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := tx.QueryRow(ctx, "SELECT count(*) FROM mz_secrets WHERE name = $1", "a").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the block's SELECT does not see its DDL: %d, %v", n, err)
+	}
+	nested, err := tx.Begin(ctx) // SAVEPOINT
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nested.Exec(ctx, "CREATE SECRET b AS 'fake-b'"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nested.Exec(ctx, "DROP SECRET nothing"); !errors.As(err, &pe) || pe.Code != "42704" || conn.PgConn().TxStatus() != 'E' {
+		t.Fatalf("an error in the block: %v, status %c", err, conn.PgConn().TxStatus())
+	}
+	if _, err := nested.Exec(ctx, "SHOW SECRETS"); !errors.As(err, &pe) || pe.Code != "25P02" {
+		t.Fatalf("a statement in the failed block: %v", err)
+	}
+	if err := nested.Rollback(ctx); err != nil || conn.PgConn().TxStatus() != 'T' { // ROLLBACK TO SAVEPOINT
+		t.Fatalf("ROLLBACK TO SAVEPOINT: %v, status %c", err, conn.PgConn().TxStatus())
+	}
+	if got := secrets(); got != "" {
+		t.Fatalf("another session sees an open block's DDL: %q", got)
+	}
+	if err := tx.Commit(ctx); err != nil || conn.PgConn().TxStatus() != 'I' {
+		t.Fatalf("COMMIT: %v, status %c", err, conn.PgConn().TxStatus())
+	}
+	if got := secrets(); got != "a" {
+		t.Fatalf("after COMMIT: %q, want a (b was rolled back to the savepoint)", got)
+	}
+
+	tx, _ = conn.Begin(ctx)
+	tx.Exec(ctx, "CREATE SECRET gone AS 'fake-gone'")
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := secrets(); got != "a" {
+		t.Fatalf("after ROLLBACK: %q", got)
 	}
 }

@@ -29,6 +29,8 @@ type session struct {
 	pid    uint32
 	secret []byte
 	user   string
+	// cs is the library's session: the transaction block and its state.
+	cs *conncat.Session
 	// loggedIn is called once the client has authenticated and holds a
 	// session slot (admitted), which the server gives back when it ends.
 	loggedIn func()
@@ -58,6 +60,8 @@ func (s *session) run(ctx context.Context) {
 		return
 	}
 	s.loggedIn()
+	s.cs = s.srv.cat.NewSession()
+	defer s.cs.Close() // a block left open is rolled back
 	_ = s.conn.SetDeadline(time.Time{})
 	s.greet()
 	for ctx.Err() == nil {
@@ -238,8 +242,10 @@ func (s *session) greet() {
 	s.ready()
 }
 
+// ready sends ReadyForQuery with the session's transaction status: idle,
+// in a block, or in a failed block.
 func (s *session) ready() {
-	s.be.Send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+	s.be.Send(&pgproto3.ReadyForQuery{TxStatus: s.cs.TxStatus()})
 	_ = s.be.Flush()
 }
 
@@ -263,7 +269,9 @@ func isLoopback(addr net.Addr) bool {
 }
 
 // simpleQuery runs every statement of a Query message, each with its own
-// result, stopping at the first error, as PostgreSQL does.
+// result, stopping at the first error, as PostgreSQL does: several
+// statements outside a block run as one implicit transaction, which the
+// first error rolls back whole.
 func (s *session) simpleQuery(ctx context.Context, text string) {
 	defer s.ready()
 	pieces := conncat.Split(text)
@@ -272,29 +280,47 @@ func (s *session) simpleQuery(ctx context.Context, text string) {
 		return
 	}
 	for _, p := range pieces {
-		if st, ok := recognise(p.Text); ok {
-			res, err := st.run(s)
-			if err != nil {
-				s.sendError(text, err)
-				return
-			}
-			s.sendResult(res)
-			continue
+		if len(pieces) > 1 {
+			s.cs.StartImplicit()
 		}
 		res, err := s.execute(ctx, text, p)
 		if res != nil {
 			s.sendResult(res)
 		}
 		if err != nil {
+			s.cs.EndImplicit(ctx, false)
 			s.sendError(text, err)
 			return
 		}
 	}
+	if err := s.cs.EndImplicit(ctx, true); err != nil {
+		s.sendError(text, err)
+	}
 }
 
-// execute runs one statement of a simple query.
+// execute runs one statement of a simple query: a session statement the
+// server answers (SET, SHOW of a parameter, DISCARD ...), or the dialect's.
 func (s *session) execute(ctx context.Context, text string, p conncat.Piece) (*conncat.Result, error) {
-	return s.runStatement(ctx, func(ctx context.Context) (*conncat.Result, error) { return s.srv.cat.ExecPiece(ctx, text, p) })
+	if st, ok := recognise(p.Text); ok {
+		return s.runSessionStatement(st)
+	}
+	return s.runStatement(ctx, func(ctx context.Context) (*conncat.Result, error) { return s.cs.ExecPiece(ctx, text, p) })
+}
+
+// runSessionStatement runs a statement the server answers itself; in a
+// failed block it is refused, and its error fails the block, as any
+// statement's does in PostgreSQL.
+func (s *session) runSessionStatement(st *sessionStatement) (*conncat.Result, error) {
+	if s.cs.TxStatus() == conncat.TxFailed {
+		return nil, &conncat.Error{Code: conncat.CodeInFailedTransaction, Position: -1,
+			Message: "current transaction is aborted, commands ignored until end of transaction block",
+			Hint:    "ROLLBACK (or ROLLBACK TO SAVEPOINT) to go on."}
+	}
+	res, err := st.run(s)
+	if err != nil {
+		s.cs.FailBlock()
+	}
+	return res, err
 }
 
 // runStatement runs a statement, cancellable by a CancelRequest.

@@ -53,10 +53,7 @@ func (s *session) interactive(ctx context.Context, db string) {
 	}
 	var buf strings.Builder
 	for ctx.Err() == nil {
-		prompt := "conncat=> "
-		if buf.Len() > 0 {
-			prompt = "conncat-> "
-		}
+		prompt := promptFor(buf.Len() > 0, s.cs.TxStatus())
 		text, err := line.Prompt(prompt)
 		if errors.Is(err, liner.ErrPromptAborted) {
 			buf.Reset()
@@ -100,6 +97,23 @@ func (s *session) interactive(ctx context.Context, db string) {
 		line.WriteHistory(f)
 		f.Close()
 	}
+}
+
+// promptFor is psql's prompt: "=" waiting for a statement, "-" in the
+// middle of one, with "*" inside a transaction block and "!" inside a
+// failed one.
+func promptFor(continuing bool, status byte) string {
+	mark := "="
+	if continuing {
+		mark = "-"
+	}
+	switch status {
+	case conncat.TxInTx:
+		mark += "*"
+	case conncat.TxFailed:
+		mark += "!"
+	}
+	return "conncat" + mark + "> "
 }
 
 // statementComplete reports whether the buffer's last statement ended
@@ -213,7 +227,7 @@ func (s *session) expanded(cmd string, piece conncat.Piece, args []string) {
 // secret is opened) and the CREATE statement. An unknown name is an error
 // about the command, not about a query behind it.
 func (s *session) describe(ctx context.Context, name string) (*conncat.Result, error) {
-	d, err := s.cat.Describe(ctx, name)
+	d, err := s.cs.Describe(ctx, name)
 	if err != nil {
 		var e *conncat.Error
 		if errors.As(err, &e) && e.Code == conncat.CodeUndefinedObject {
@@ -221,7 +235,7 @@ func (s *session) describe(ctx context.Context, name string) (*conncat.Result, e
 		}
 		return nil, err
 	}
-	created, err := s.cat.Exec(ctx, "SHOW CREATE CONNECTION "+conncat.QuoteIdent(d.Name))
+	created, err := s.cs.Exec(ctx, "SHOW CREATE CONNECTION "+conncat.QuoteIdent(d.Name))
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,9 @@ type config struct {
 	cliflags.Catalog
 	format, onError, file string
 	sandbox, dbGiven      bool
-	commands              stringList
+	// single runs -c and -f input as one transaction (psql's -1).
+	single   bool
+	commands stringList
 }
 
 func main() {
@@ -76,10 +78,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	defer cat.Close()
-	s := &session{cat: cat, out: out, format: cfg.format, stdout: stdout, stopOnError: cfg.onError == "stop", sandbox: sb}
+	s := &session{cat: cat, cs: cat.NewSession(), out: out, format: cfg.format, stdout: stdout, stopOnError: cfg.onError == "stop" || cfg.single, sandbox: sb}
 	if err := s.runInputs(ctx, cfg, stdin, stderr); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
+	}
+	if s.cs.InBlock() {
+		// As psql: input that ends inside a block leaves it uncommitted.
+		s.cs.Close()
+		fmt.Fprintln(stderr, "The input ended inside a transaction block, which was rolled back (end it with COMMIT).")
+		s.failed = true
 	}
 	if s.failed {
 		return 1
@@ -99,6 +107,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&cfg.sandbox, "sandbox", os.Getenv("CONNCAT_SANDBOX") == "1", "play AWS in-process (fake STS with a principal and a customer role); the catalog is temporary unless -db is given (CONNCAT_SANDBOX=1)")
 	fs.StringVar(&cfg.file, "f", "", "run the statements in this file")
 	fs.Var(&cfg.commands, "c", "run this SQL (repeatable)")
+	fs.BoolVar(&cfg.single, "1", false, "run the -c commands or the -f file as one transaction: all of it or, at the first error, none (as psql -1)")
+	fs.BoolVar(&cfg.single, "single-transaction", false, "the same as -1")
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
 	}
@@ -110,6 +120,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		problem = fmt.Sprintf("unexpected argument %q", fs.Arg(0))
 	case cfg.onError != "continue" && cfg.onError != "stop":
 		problem = fmt.Sprintf("-on-error must be continue or stop, not %q", cfg.onError)
+	case cfg.single && len(cfg.commands) == 0 && cfg.file == "":
+		problem = "-1 applies to -c or -f input"
 	case cfg.sandbox && cfg.Principal != "":
 		problem = "-sandbox brings its own principal; drop -principal"
 	}
@@ -156,6 +168,10 @@ func startSandbox(cfg *config) (*sandbox, []conncat.Option, func(), error) {
 // runInputs runs -c commands, else the -f file, else stdin: a terminal
 // interactively, anything else as a script.
 func (s *session) runInputs(ctx context.Context, cfg *config, stdin io.Reader, stderr io.Writer) error {
+	if cfg.single {
+		s.runInput(ctx, "BEGIN;")
+		defer s.endSingle(ctx)
+	}
 	switch {
 	case len(cfg.commands) > 0:
 		for _, c := range cfg.commands {
@@ -185,8 +201,21 @@ func (s *session) runInputs(ctx context.Context, cfg *config, stdin io.Reader, s
 	return nil
 }
 
+// endSingle ends -1's block: COMMIT, or ROLLBACK after an error.
+func (s *session) endSingle(ctx context.Context) {
+	if s.failed {
+		s.halted = false
+		s.runInput(ctx, "ROLLBACK;")
+		s.failed = true
+		return
+	}
+	s.runInput(ctx, "COMMIT;")
+}
+
 type session struct {
-	cat         *conncat.Catalog
+	cat *conncat.Catalog
+	// cs holds the session's transaction block (BEGIN ... COMMIT).
+	cs          *conncat.Session
 	out         printer
 	format      string
 	stdout      io.Writer
@@ -255,11 +284,11 @@ func (s *session) runScript(ctx context.Context, script string) {
 // exec runs one statement, with the spinner when there is a terminal.
 func (s *session) exec(ctx context.Context, script string, p conncat.Piece) (*conncat.Result, error) {
 	if s.progress == nil {
-		return s.cat.ExecPiece(ctx, script, p)
+		return s.cs.ExecPiece(ctx, script, p)
 	}
 	stop := s.progress.start()
 	defer stop()
-	return s.cat.ExecPiece(conncat.WithValidationProgress(ctx, s.progress.checkDone), script, p)
+	return s.cs.ExecPiece(conncat.WithValidationProgress(ctx, s.progress.checkDone), script, p)
 }
 
 // report prints a statement's outcome and records a failure.

@@ -402,3 +402,48 @@ func TestMetaCommandsAsPsqlReadsThem(t *testing.T) {
 		}
 	}
 }
+
+// TestTransactionBlocks: BEGIN ... COMMIT in a script, a block that failed
+// rolls back at COMMIT, input that ends inside a block is rolled back
+// (exit 1), and -1 runs a file as one transaction.
+func TestTransactionBlocks(t *testing.T) {
+	bin := buildREPL(t)
+	db := filepath.Join(t.TempDir(), "c.db")
+	run := func(stdin string, args ...string) (string, int) {
+		t.Helper()
+		cmd := exec.Command(bin, append([]string{"-db", db, "-format", "csv"}, args...)...)
+		cmd.Stdin = strings.NewReader(stdin)
+		out, _ := cmd.CombinedOutput()
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	out, code := run("BEGIN;\nCREATE SECRET a AS 'fake-a';\nCREATE SECRET a AS 'fake-again';\nSHOW SECRETS;\nCOMMIT;\n")
+	if code != 1 || !strings.Contains(out, "25P02") || !strings.Contains(out, "ROLLBACK") {
+		t.Fatalf("a failed block (exit %d):\n%s", code, out)
+	}
+	if out, code = run("BEGIN;\nCREATE SECRET b AS 'fake-b';\n"); code != 1 || !strings.Contains(out, "rolled back") {
+		t.Fatalf("input ending inside a block (exit %d):\n%s", code, out)
+	}
+	file := filepath.Join(t.TempDir(), "migration.sql")
+	os.WriteFile(file, []byte("CREATE SECRET c AS 'fake-c';\nCREATE SECRET c AS 'fake-again';\n"), 0o600)
+	if out, code = run("", "-1", "-f", file); code != 1 {
+		t.Fatalf("-1 with a failing file (exit %d):\n%s", code, out)
+	}
+	if out, code = run("BEGIN;\nCREATE SECRET d AS 'fake-d';\nCOMMIT;\nSHOW SECRETS;\n"); code != 0 {
+		t.Fatalf("a committed block (exit %d):\n%s", code, out)
+	}
+	if !strings.HasSuffix(strings.TrimSpace(out), "name\nd") {
+		t.Fatalf("only d should have landed:\n%s", out)
+	}
+}
+
+func TestPromptShowsTheBlock(t *testing.T) {
+	for _, c := range []struct {
+		continuing bool
+		status     byte
+		want       string
+	}{{false, 'I', "conncat=> "}, {true, 'I', "conncat-> "}, {false, 'T', "conncat=*> "}, {true, 'E', "conncat-!> "}} {
+		if got := promptFor(c.continuing, c.status); got != c.want {
+			t.Errorf("promptFor(%v, %c) = %q, want %q", c.continuing, c.status, got, c.want)
+		}
+	}
+}

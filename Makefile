@@ -5,7 +5,7 @@
 FUZZTIME ?= 50000x
 GO ?= go
 
-.PHONY: test vet unit fuzz bench repl fmt-check minio node-pg
+.PHONY: test vet unit fuzz bench repl fmt-check minio node-pg drivers
 
 # MinIO for the S3 integration tests, built from a pinned version (about
 # 2.5 minutes the first time) and kept in the user cache between runs.
@@ -14,7 +14,7 @@ MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 MINIO_BIN ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/conncat/bin/minio
 export CONNCAT_MINIO := $(MINIO_BIN)
 
-test: fmt-check vet minio node-pg unit fuzz
+test: fmt-check vet minio node-pg drivers unit fuzz
 
 minio:
 	@if [ ! -x "$(MINIO_BIN)" ]; then \
@@ -35,6 +35,21 @@ node-pg:
 		echo "installing node-postgres $(NODE_PG_VERSION) into $(NODE_PG_DIR)"; \
 		mkdir -p "$(NODE_PG_DIR)" && \
 		npm install --silent --no-audit --no-fund --prefix "$(NODE_PG_DIR)" pg@$(NODE_PG_VERSION); \
+	fi
+
+# The PostgreSQL drivers of other languages the wire server's tests use in
+# their default modes (examples/server/drivers_test.go): psycopg2, psycopg 3
+# with its pool, asyncpg, pgJDBC. Debian's packages, for Debian's Python
+# (/usr/bin/python3) and the installed Java; installed only when missing.
+DRIVER_PACKAGES := python3-psycopg2 python3-psycopg python3-psycopg-pool python3-asyncpg libpostgresql-jdbc-java
+export CONNCAT_DRIVER_PYTHON := /usr/bin/python3
+export CONNCAT_PGJDBC := /usr/share/java/postgresql.jar
+
+drivers:
+	@if ! $(CONNCAT_DRIVER_PYTHON) -c 'import psycopg2, psycopg, psycopg_pool, asyncpg' 2>/dev/null || [ ! -f "$(CONNCAT_PGJDBC)" ] || ! command -v java >/dev/null; then \
+		echo "installing the PostgreSQL drivers the tests use: $(DRIVER_PACKAGES)"; \
+		if [ "$$(id -u)" != 0 ]; then echo "run as root, or: sudo apt-get install -y $(DRIVER_PACKAGES)"; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DRIVER_PACKAGES) $$(command -v java >/dev/null || echo default-jre-headless) >/dev/null; \
 	fi
 
 fmt-check:

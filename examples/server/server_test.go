@@ -952,6 +952,12 @@ func TestSessionStatementsAsDriversSendThem(t *testing.T) {
 	if _, v, err := extended("SHOW server_version"); err != nil || !strings.HasPrefix(v, "15") {
 		t.Errorf("SHOW server_version: %q %v", v, err)
 	}
+	for sql, want := range map[string]string{"SELECT version()": "PostgreSQL 15.0", "select current_user": "conncat",
+		"SELECT pg_catalog.current_schema()": "public", "SELECT current_schema": "public", "SELECT current_database();": "conncat"} {
+		if _, v, err := extended(sql); err != nil || !strings.HasPrefix(v, want) {
+			t.Errorf("%s: %q %v, want %q", sql, v, err, want)
+		}
+	}
 	results, err := conn.Exec(ctx, "SELECT pg_advisory_unlock_all();\nCLOSE ALL;\nUNLISTEN *;\nRESET ALL;").ReadAll()
 	if err != nil || len(results) != 4 {
 		t.Fatalf("asyncpg's reset: %d results, %v", len(results), err)

@@ -29,6 +29,9 @@ type session struct {
 	pid    uint32
 	secret []byte
 	user   string
+	// database is the database the client asked for, which only
+	// current_database() reports: there is one catalog.
+	database string
 	// cs is the library's session: the transaction block and its state.
 	cs *conncat.Session
 	// loggedIn is called once the client has authenticated and holds a
@@ -168,6 +171,10 @@ func (s *session) startTLS() bool {
 // authenticate runs SCRAM-SHA-256 for the configured user.
 func (s *session) authenticate(m *pgproto3.StartupMessage) bool {
 	s.user = m.Parameters["user"]
+	s.database = m.Parameters["database"]
+	if s.database == "" {
+		s.database = s.user // as PostgreSQL: the database defaults to the user's name
+	}
 	s.initial = map[string]string{"application_name": m.Parameters["application_name"]}
 	s.params = maps.Clone(s.initial)
 	if enc, ok := m.Parameters["client_encoding"]; ok && !isUTF8(enc) {

@@ -29,14 +29,17 @@ type sessionStatement struct {
 }
 
 var (
-	resetParam   = regexp.MustCompile(`(?is)^\s*RESET\s+(ALL|[a-z_]+)\s*;?\s*$`)
-	showParam    = regexp.MustCompile(`(?is)^\s*SHOW\s+([a-z_]+)\s*;?\s*$`)
-	discardAll   = regexp.MustCompile(`(?is)^\s*DISCARD\s+ALL\s*;?\s*$`)
-	discardNone  = regexp.MustCompile(`(?is)^\s*DISCARD\s+(PLANS|SEQUENCES|TEMP|TEMPORARY)\s*;?\s*$`)
-	deallocate   = regexp.MustCompile(`(?is)^\s*DEALLOCATE\s+(?:PREPARE\s+)?("?)([^";\s]+)"?\s*;?\s*$`)
-	closeCursor  = regexp.MustCompile(`(?is)^\s*CLOSE\s+("?)([^";\s]+)"?\s*;?\s*$`)
-	unlisten     = regexp.MustCompile(`(?is)^\s*UNLISTEN\s+(\*|[a-z_][a-z0-9_]*)\s*;?\s*$`)
-	unlockAll    = regexp.MustCompile(`(?is)^\s*SELECT\s+pg_advisory_unlock_all\s*\(\s*\)\s*;?\s*$`)
+	resetParam  = regexp.MustCompile(`(?is)^\s*RESET\s+(ALL|[a-z_]+)\s*;?\s*$`)
+	showParam   = regexp.MustCompile(`(?is)^\s*SHOW\s+([a-z_]+)\s*;?\s*$`)
+	discardAll  = regexp.MustCompile(`(?is)^\s*DISCARD\s+ALL\s*;?\s*$`)
+	discardNone = regexp.MustCompile(`(?is)^\s*DISCARD\s+(PLANS|SEQUENCES|TEMP|TEMPORARY)\s*;?\s*$`)
+	deallocate  = regexp.MustCompile(`(?is)^\s*DEALLOCATE\s+(?:PREPARE\s+)?("?)([^";\s]+)"?\s*;?\s*$`)
+	closeCursor = regexp.MustCompile(`(?is)^\s*CLOSE\s+("?)([^";\s]+)"?\s*;?\s*$`)
+	unlisten    = regexp.MustCompile(`(?is)^\s*UNLISTEN\s+(\*|[a-z_][a-z0-9_]*)\s*;?\s*$`)
+	unlockAll   = regexp.MustCompile(`(?is)^\s*SELECT\s+pg_advisory_unlock_all\s*\(\s*\)\s*;?\s*$`)
+	// sessionInfo is the one-function SELECTs drivers and ORMs send to
+	// learn whom and what they talk to.
+	sessionInfo  = regexp.MustCompile(`(?is)^\s*SELECT\s+(?:pg_catalog\.)?(version|current_user|session_user|current_schema|current_database)\s*(\(\s*\))?\s*;?\s*$`)
 	typeVoid     = pgType{2278, 4}
 	voidColumn   = []string{"pg_advisory_unlock_all"}
 	reportedOnly = map[string]string{ // parameters SHOW answers though SET does not change them
@@ -103,6 +106,9 @@ func recogniseReset(text string) (*sessionStatement, bool) {
 				return &conncat.Result{Columns: voidColumn, Rows: [][]any{{""}}, Tag: "SELECT 1"}, nil
 			}}, true
 	}
+	if m := sessionInfo.FindStringSubmatch(text); m != nil {
+		return recogniseInfo(strings.ToLower(m[1]), m[2] != "")
+	}
 	if m := deallocate.FindStringSubmatch(text); m != nil {
 		quoted, name := m[1] != "", m[2]
 		return &sessionStatement{run: func(s *session) (*conncat.Result, error) { return s.deallocate(name, quoted) }}, true
@@ -112,6 +118,42 @@ func recogniseReset(text string) (*sessionStatement, bool) {
 		return &sessionStatement{run: func(s *session) (*conncat.Result, error) { return s.closeCursor(name, quoted) }}, true
 	}
 	return nil, false
+}
+
+// recogniseInfo answers version(), current_user, session_user,
+// current_schema and current_database() as PostgreSQL spells them: the
+// user functions take no parentheses, version and current_database need
+// them, current_schema takes either.
+func recogniseInfo(name string, parens bool) (*sessionStatement, bool) {
+	switch name {
+	case "current_user", "session_user":
+		if parens {
+			return nil, false
+		}
+	case "version", "current_database":
+		if !parens {
+			return nil, false
+		}
+	}
+	columns := []string{name}
+	return &sessionStatement{columns: columns, types: []pgType{typeText},
+		run: func(s *session) (*conncat.Result, error) {
+			return &conncat.Result{Columns: columns, Rows: [][]any{{s.info(name)}}, Tag: "SELECT 1"}, nil
+		}}, true
+}
+
+// info is the value of a sessionInfo function.
+func (s *session) info(name string) string {
+	switch name {
+	case "version":
+		// Drivers and ORMs read the major version from this text.
+		return "PostgreSQL " + reportedOnly["server_version"] + ", conncat's wire server"
+	case "current_schema":
+		return "public" // unqualified names resolve there, as Materialize's do
+	case "current_database":
+		return s.database
+	}
+	return s.user
 }
 
 // set answers SET of a settable parameter: recorded, reported back where

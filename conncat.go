@@ -615,6 +615,46 @@ func validateFirst(stmt sqlparse.Statement) bool {
 	return v != nil && *v
 }
 
+// Type is the type of a value a statement takes or returns, by
+// PostgreSQL's name for it: TypeText, TypeInt8, TypeFloat8, TypeBytea or
+// TypeJSON (text holding a JSON document).
+type Type = sqlparse.Type
+
+// The types of catalog values.
+const (
+	TypeText   = sqlparse.TypeText
+	TypeInt8   = sqlparse.TypeInt8
+	TypeFloat8 = sqlparse.TypeFloat8
+	TypeBytea  = sqlparse.TypeBytea
+	TypeJSON   = sqlparse.TypeJSON
+)
+
+// Column is a result column, Name and Type.
+type Column = catalog.Column
+
+// StatementDescription is what DescribeStatement returns: Params, the
+// type each $n takes ($1 first), and Columns, nil for a statement that
+// returns no rows.
+type StatementDescription = catalog.StatementDescription
+
+// DescribeStatement tells what a parsed statement takes and returns
+// without running it, as a PostgreSQL server answers Describe: SHOW and
+// VALIDATE have fixed columns; a SELECT is compiled and stopped before
+// its first row, its columns typed by the catalog's declared types or,
+// for expressions, by the query's tree (text where neither tells), and
+// each parameter typed by what it stands beside (int8 beside an integer
+// column, in LIMIT or in arithmetic; text otherwise).
+func (c *Catalog) DescribeStatement(ctx context.Context, stmt Statement) (_ *StatementDescription, err error) {
+	defer func() { err = coded(ctx, err, stmt.Pos()) }()
+	defer recoverStatement(stmt.Pos(), &err)
+	if c.closed.Load() {
+		return nil, errDBClosed
+	}
+	ctx, cancel := c.statementContext(ctx)
+	defer cancel()
+	return c.cat.DescribeStatement(ctx, stmt)
+}
+
 // Description is what Describe returns: everything about a connection an
 // engine shows its users, and no secret. Fields: ID, Name, Type ("aws" or
 // "s3"); AWSConnection (the one holding the credentials), StaticKeys,

@@ -36,6 +36,8 @@ const (
 	CodeDataException            = sqlstate.DataException
 	CodeCharacterNotInRepert     = sqlstate.CharacterNotInRepert
 	CodeInvalidParameterValue    = sqlstate.InvalidParameterValue
+	CodeInvalidTextRepr          = sqlstate.InvalidTextRepr
+	CodeInvalidBinaryRepr        = sqlstate.InvalidBinaryRepr
 	CodeReadOnlyTransaction      = sqlstate.ReadOnlyTransaction
 	CodeActiveTransaction        = sqlstate.ActiveTransaction
 	CodeNoActiveTransaction      = sqlstate.NoActiveTransaction

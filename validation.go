@@ -14,7 +14,13 @@ import (
 )
 
 // validationColumns are VALIDATE CONNECTION's result columns (DESIGN §5).
-var validationColumns = []string{"check", "status", "message", "hint", "duration_ms"}
+var validationColumns = func() []string {
+	names := make([]string, len(catalog.ValidationColumns))
+	for i, c := range catalog.ValidationColumns {
+		names[i] = c.Name
+	}
+	return names
+}()
 
 // runValidation runs the checks of a resolved connection; s3 overrides the
 // S3 connection's own prefix (WITH (S3 PATH = ...)).

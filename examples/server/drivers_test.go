@@ -74,7 +74,8 @@ func runDriver(t *testing.T, want string, env []string, name string, args ...str
 }
 
 // driverWant is what every driver's script prints: the typed row its
-// block's parameterised SELECT saw, the SQLSTATE of a failed statement,
+// block's SELECT saw, with parameters of text and integers (in a
+// comparison and in LIMIT, announced int8), the SQLSTATE of a failed statement,
 // the secrets left after a committed and a rolled-back block (and, where
 // the driver nests, a rolled-back savepoint), and a count read through a
 // pool that acquired and released connections.
@@ -144,7 +145,7 @@ out = {}
 conn = psycopg.connect(url)
 conn.execute("CREATE SECRET k AS 'fake-driver-secret'")
 conn.execute("CREATE CONNECTION a TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/A', ASSUME ROLE DURATION = 7200)")
-rows = conn.execute("SELECT c.name, a.assume_role_duration FROM mz_connections c JOIN mz_aws_connections a ON a.id = c.id WHERE c.name = %s", ("a",)).fetchall()
+rows = conn.execute("SELECT c.name, a.assume_role_duration FROM mz_connections c JOIN mz_aws_connections a ON a.id = c.id WHERE c.name = %s AND a.assume_role_duration >= %s LIMIT %s", ("a", 3600, 5)).fetchall()
 out["inside"] = [list(r) for r in rows]
 conn.commit()
 conn.execute("CREATE SECRET gone AS 'fake-rolled-back'")
@@ -191,7 +192,7 @@ async def main():
     async with conn.transaction():
         await conn.execute("CREATE SECRET k AS 'fake-driver-secret'")
         await conn.execute("CREATE CONNECTION a TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/A', ASSUME ROLE DURATION = 7200)")
-        rows = await conn.fetch("SELECT c.name, a.assume_role_duration FROM mz_connections c JOIN mz_aws_connections a ON a.id = c.id WHERE c.name = $1", "a")
+        rows = await conn.fetch("SELECT c.name, a.assume_role_duration FROM mz_connections c JOIN mz_aws_connections a ON a.id = c.id WHERE c.name = $1 AND a.assume_role_duration >= $2 LIMIT $3", "a", 3600, 5)
         out["inside"] = [list(r) for r in rows]
     try:
         async with conn.transaction():
@@ -240,8 +241,10 @@ public class Client {
         Statement s = c.createStatement();
         s.execute("CREATE SECRET k AS 'fake-driver-secret'");
         s.execute("CREATE CONNECTION a TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/A', ASSUME ROLE DURATION = 7200)");
-        PreparedStatement ps = c.prepareStatement("SELECT c.name, a.assume_role_duration FROM mz_connections c JOIN mz_aws_connections a ON a.id = c.id WHERE c.name = ?");
+        PreparedStatement ps = c.prepareStatement("SELECT c.name, a.assume_role_duration FROM mz_connections c JOIN mz_aws_connections a ON a.id = c.id WHERE c.name = ? AND a.assume_role_duration >= ? LIMIT ?");
         ps.setString(1, "a");
+        ps.setLong(2, 3600);
+        ps.setInt(3, 5);
         ResultSet rs = ps.executeQuery();
         rs.next();
         String inside = "[[\"" + rs.getString(1) + "\", " + rs.getLong(2) + "]]";

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
-	"unicode"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 
@@ -31,30 +29,20 @@ func (s *session) heldBytes() int {
 		n += len(p.text)
 	}
 	for _, pt := range s.portals {
-		for _, a := range pt.args {
-			if v, ok := a.(string); ok {
-				n += len(v)
-			}
-		}
-		if pt.result != nil {
-			n += resultBytes(pt.result)
-		}
+		n += argBytes(pt.args)
 	}
 	return n
 }
 
-// resultBytes is what a kept result holds, by heldBytes' count.
-func resultBytes(res *conncat.Result) int {
+// argBytes is what bound values hold, by heldBytes' count.
+func argBytes(args []any) int {
 	n := 0
-	for _, row := range res.Rows {
-		for _, v := range row {
-			n += 16
-			switch v := v.(type) {
-			case string:
-				n += len(v)
-			case []byte:
-				n += len(v)
-			}
+	for _, a := range args {
+		switch v := a.(type) {
+		case string:
+			n += len(v)
+		case []byte:
+			n += len(v)
 		}
 	}
 	return n
@@ -78,6 +66,10 @@ type prepared struct {
 	// types are the result column types Describe announced, which every
 	// execution then keeps to (nil until described).
 	types []pgType
+	// clientOIDs are the parameter types Parse named (0: unnamed); desc
+	// is the library's description, asked once (nil until needed).
+	clientOIDs []uint32
+	desc       *conncat.StatementDescription
 	// session is set for a session statement (SET, RESET, DISCARD, ...),
 	// which the server answers itself; stmt is nil then.
 	session *sessionStatement
@@ -87,9 +79,6 @@ type portal struct {
 	prep    *prepared
 	args    []any
 	formats []int16
-	// result is the statement's result when Describe had to run it to
-	// know its columns; Execute then sends it instead of running again.
-	result *conncat.Result
 }
 
 // errProtocol is a client's misuse of the extended protocol (08P01 or
@@ -115,7 +104,7 @@ func (s *session) extended(ctx context.Context, msg pgproto3.FrontendMessage) {
 	case *pgproto3.Parse:
 		err = s.parse(m)
 	case *pgproto3.Bind:
-		err = s.bind(m)
+		err = s.bind(ctx, m)
 	case *pgproto3.Describe:
 		err = s.describe(ctx, m)
 	case *pgproto3.Execute:
@@ -192,7 +181,7 @@ func (s *session) parse(m *pgproto3.Parse) error {
 	if err := s.checkHeld(len(m.Query), replacing); err != nil {
 		return err
 	}
-	p := &prepared{text: m.Query, session: session}
+	p := &prepared{text: m.Query, session: session, clientOIDs: append([]uint32(nil), m.ParameterOIDs...)}
 	if len(stmts) == 1 {
 		p.stmt = stmts[0]
 	}
@@ -201,7 +190,7 @@ func (s *session) parse(m *pgproto3.Parse) error {
 	return nil
 }
 
-func (s *session) bind(m *pgproto3.Bind) error {
+func (s *session) bind(ctx context.Context, m *pgproto3.Bind) error {
 	p, ok := s.prepared[m.PreparedStatement]
 	if !ok {
 		return &errProtocol{conncat.CodeInvalidStatementName, fmt.Sprintf("prepared statement %q does not exist", m.PreparedStatement)}
@@ -213,25 +202,15 @@ func (s *session) bind(m *pgproto3.Bind) error {
 	if len(m.Parameters) != want {
 		return &errProtocol{conncat.CodeProtocolViolation, fmt.Sprintf("bind message supplies %d parameters, but prepared statement %q requires %d", len(m.Parameters), m.PreparedStatement, want)}
 	}
-	// Parameters are announced as text (Describe), so drivers send text;
-	// a binary text value is its bytes too.
-	args := make([]any, len(m.Parameters))
-	size := 0
-	for i, v := range m.Parameters {
-		if v != nil {
-			args[i] = string(v)
-			size += len(v)
-		}
+	args, err := s.bindArgs(ctx, p, m)
+	if err != nil {
+		return err
 	}
 	replacing := 0
 	if old, ok := s.portals[m.DestinationPortal]; ok {
-		for _, a := range old.args {
-			if v, ok := a.(string); ok {
-				replacing += len(v)
-			}
-		}
+		replacing = argBytes(old.args)
 	}
-	if err := s.checkHeld(size, replacing); err != nil {
+	if err := s.checkHeld(argBytes(args), replacing); err != nil {
 		return err
 	}
 	if _, replacing := s.portals[m.DestinationPortal]; !replacing && len(s.portals) >= maxPrepared {
@@ -243,9 +222,31 @@ func (s *session) bind(m *pgproto3.Bind) error {
 	return nil
 }
 
-// validateColumns are VALIDATE CONNECTION's result columns, known without
-// running it (Describe must not reach the network).
-var validateColumns = []string{"check", "status", "message", "hint", "duration_ms"}
+// bindArgs decodes Bind's values by their format and type: the type the
+// client named in Parse, or the one the statement's description gives
+// (asked here if the client sent a value in binary without describing).
+func (s *session) bindArgs(ctx context.Context, p *prepared, m *pgproto3.Bind) ([]any, error) {
+	if len(m.ParameterFormatCodes) > 1 && len(m.ParameterFormatCodes) != len(m.Parameters) {
+		return nil, &errProtocol{conncat.CodeProtocolViolation, fmt.Sprintf("bind message has %d parameter formats but %d parameters", len(m.ParameterFormatCodes), len(m.Parameters))}
+	}
+	for i := range m.Parameters {
+		if formatOf(m.ParameterFormatCodes, i) != 0 {
+			if _, err := s.description(ctx, p); err != nil {
+				return nil, err
+			}
+			break
+		}
+	}
+	oids := p.paramOIDs(len(m.Parameters))
+	args := make([]any, len(m.Parameters))
+	for i, v := range m.Parameters {
+		var err error
+		if args[i], err = decodeParam(v, formatOf(m.ParameterFormatCodes, i), oids[i], i+1); err != nil {
+			return nil, err
+		}
+	}
+	return args, nil
+}
 
 func (s *session) describe(ctx context.Context, m *pgproto3.Describe) error {
 	if m.ObjectType == 'S' {
@@ -253,61 +254,46 @@ func (s *session) describe(ctx context.Context, m *pgproto3.Describe) error {
 		if !ok {
 			return &errProtocol{conncat.CodeInvalidStatementName, fmt.Sprintf("prepared statement %q does not exist", m.Name)}
 		}
+		if _, err := s.description(ctx, p); err != nil {
+			return err
+		}
 		n := 0
 		if p.stmt != nil {
 			n = conncat.Params(p.stmt)
 		}
-		oids := make([]uint32, n)
-		for i := range oids {
-			oids[i] = typeText.oid
-		}
-		s.be.Send(&pgproto3.ParameterDescription{ParameterOIDs: oids})
-		return s.describeRows(ctx, &portal{prep: p, args: make([]any, n)}, false)
+		s.be.Send(&pgproto3.ParameterDescription{ParameterOIDs: p.paramOIDs(n)})
+		return s.describeRows(ctx, p, nil)
 	}
 	pt, ok := s.portals[m.Name]
 	if !ok {
 		return &errProtocol{conncat.CodeInvalidCursorName, fmt.Sprintf("portal %q does not exist", m.Name)}
 	}
-	return s.describeRows(ctx, pt, true)
+	return s.describeRows(ctx, pt.prep, pt.formats)
 }
 
-// describeRows sends the RowDescription of a statement, or NoData. Only a
-// statement that returns rows and cannot change anything (SELECT, SHOW)
-// is run to learn its columns; a bound portal keeps that result.
-func (s *session) describeRows(ctx context.Context, pt *portal, keep bool) error {
-	p := pt.prep
-	switch {
-	case p.session != nil && p.session.columns != nil:
-		p.types = p.session.types
-		s.be.Send(rowDescription(p.session.columns, p.types, pt.formats))
-		return nil
-	case p.stmt == nil || !returnsRows(p.text):
-		s.be.Send(&pgproto3.NoData{})
-		return nil
-	case isValidate(p.text):
-		p.types = make([]pgType, len(validateColumns))
-		for i := range p.types {
-			p.types[i] = typeText
+// describeRows sends the RowDescription of a statement, or NoData, from
+// its description: nothing is run to learn it.
+func (s *session) describeRows(ctx context.Context, p *prepared, formats []int16) error {
+	if p.session != nil {
+		if p.session.columns == nil {
+			s.be.Send(&pgproto3.NoData{})
+			return nil
 		}
-		p.types[4] = typeInt8
-		s.be.Send(rowDescription(validateColumns, p.types, pt.formats))
+		p.types = p.session.types
+		s.be.Send(rowDescription(p.session.columns, p.types, formats))
 		return nil
 	}
-	res, err := s.runStatement(ctx, func(ctx context.Context) (*conncat.Result, error) {
-		return s.cs.ExecStatement(ctx, p.stmt, pt.args...)
-	})
+	d, err := s.description(ctx, p)
 	if err != nil {
 		return err
 	}
-	if p.types == nil {
-		p.types = columnTypes(res)
+	if d == nil || d.Columns == nil {
+		s.be.Send(&pgproto3.NoData{})
+		return nil
 	}
-	// The result is kept for Execute only while the session's bytes allow
-	// it; otherwise Execute runs the statement again.
-	if keep && s.checkHeld(resultBytes(res), 0) == nil {
-		pt.result = res
-	}
-	s.be.Send(rowDescription(res.Columns, p.types, pt.formats))
+	var names []string
+	names, p.types = resultTypes(d)
+	s.be.Send(rowDescription(names, p.types, formats))
 	return nil
 }
 
@@ -329,21 +315,15 @@ func (s *session) executePortal(ctx context.Context, m *pgproto3.Execute) error 
 		s.be.Send(&pgproto3.EmptyQueryResponse{})
 		return nil
 	}
-	res := pt.result
-	pt.result = nil
-	if res == nil {
-		var err error
-		res, err = s.runStatement(ctx, func(ctx context.Context) (*conncat.Result, error) {
-			return s.cs.ExecStatement(ctx, pt.prep.stmt, pt.args...)
-		})
-		if res != nil && err != nil {
-			s.sendRows(res, pt)
-		}
-		if err != nil {
-			return err
-		}
+	res, err := s.runStatement(ctx, func(ctx context.Context) (*conncat.Result, error) {
+		return s.cs.ExecStatement(ctx, pt.prep.stmt, pt.args...)
+	})
+	if res != nil {
+		s.sendRows(res, pt) // VALIDATE returns its rows with its error
 	}
-	s.sendRows(res, pt)
+	if err != nil {
+		return err
+	}
 	s.be.Send(&pgproto3.CommandComplete{CommandTag: []byte(res.Tag)})
 	return nil
 }
@@ -415,34 +395,4 @@ func binaryValue(v any, t pgType) []byte {
 		}
 	}
 	return textValue(v) // text's binary format is its bytes
-}
-
-// returnsRows reports whether a statement's text starts with a keyword of
-// a statement that returns rows (SELECT, WITH, SHOW, VALIDATE, or a
-// parenthesised query).
-func returnsRows(text string) bool {
-	switch firstWord(text) {
-	case "select", "with", "show", "validate", "(":
-		return true
-	}
-	return false
-}
-
-func isValidate(text string) bool { return firstWord(text) == "validate" }
-
-// firstWord is the statement's first keyword, lower case, after blanks and
-// comments.
-func firstWord(text string) string {
-	for _, p := range conncat.Split(text) {
-		t := strings.TrimLeft(p.Text, " \t\r\n(")
-		if strings.HasPrefix(strings.TrimLeft(p.Text, " \t\r\n"), "(") {
-			return "("
-		}
-		end := strings.IndexFunc(t, func(r rune) bool { return !unicode.IsLetter(r) })
-		if end < 0 {
-			end = len(t)
-		}
-		return strings.ToLower(t[:end])
-	}
-	return ""
 }

@@ -1064,3 +1064,41 @@ func TestTransactionsAsDriversUseThem(t *testing.T) {
 		t.Fatalf("after ROLLBACK: %q", got)
 	}
 }
+
+// TestDescribeDoesNotRun: Describe answers from the statement's
+// description: parameter types (int8 beside an integer column and in
+// LIMIT), result types (int8 for an integer column or count, json for a
+// policy), and for a query that fails when it runs, its columns all the
+// same.
+func TestDescribeDoesNotRun(t *testing.T) {
+	conn := loggedIn(t)
+	ctx := context.Background()
+	sd, err := conn.Prepare(ctx, "typed", `SELECT c.name, a.assume_role_duration, a.example_trust_policy, count(*) OVER () AS n
+		FROM mz_connections c JOIN mz_aws_connections a USING (id) WHERE c.name = $1 AND a.assume_role_duration > $2 LIMIT $3`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(sd.ParamOIDs) != "[25 20 20]" {
+		t.Errorf("parameter types %v, want text, int8, int8", sd.ParamOIDs)
+	}
+	var got []string
+	for _, f := range sd.Fields {
+		got = append(got, fmt.Sprintf("%s:%d", f.Name, f.DataTypeOID))
+	}
+	if strings.Join(got, " ") != "name:25 assume_role_duration:20 example_trust_policy:114 n:20" {
+		t.Errorf("result types %v", got)
+	}
+	rows, _ := conn.Query(ctx, "typed", "a", int64(0), 10)
+	if _, err := pgx.CollectRows(rows, pgx.RowToMap); err != nil {
+		t.Fatalf("the typed statement with binary parameters: %v", err)
+	}
+	endless := "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT i FROM r"
+	sd, err = conn.Prepare(ctx, "endless", endless)
+	if err != nil || len(sd.Fields) != 1 || string(sd.Fields[0].Name) != "i" {
+		t.Fatalf("Describe of a query that never ends: %+v, %v", sd, err)
+	}
+	var pe *pgconn.PgError
+	if _, err := conn.Exec(ctx, "endless"); !errors.As(err, &pe) || pe.Code != "54000" {
+		t.Fatalf("running it: %v", err)
+	}
+}

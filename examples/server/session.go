@@ -292,7 +292,7 @@ func (s *session) simpleQuery(ctx context.Context, text string) {
 		}
 		res, err := s.execute(ctx, text, p)
 		if res != nil {
-			s.sendResult(res)
+			s.sendResult(res, s.typesOf(ctx, p, res))
 		}
 		if err != nil {
 			s.cs.EndImplicit(ctx, false)
@@ -353,13 +353,35 @@ func (s *session) cancelRunning() {
 	}
 }
 
-// sendResult writes a statement's rows (if any), notices and command tag.
-func (s *session) sendResult(res *conncat.Result) {
+// typesOf is the announced types of a simple query's result: those of the
+// statement's description, as the extended protocol announces them, or,
+// where it has none (a session statement), those of its values.
+func (s *session) typesOf(ctx context.Context, p conncat.Piece, res *conncat.Result) []pgType {
+	if res.Columns == nil {
+		return nil
+	}
+	if st, ok := recognise(p.Text); ok && len(st.types) == len(res.Columns) {
+		return st.types
+	}
+	stmts, err := conncat.Parse(p.Text)
+	if err != nil || len(stmts) != 1 {
+		return columnTypes(res)
+	}
+	d, err := s.srv.cat.DescribeStatement(ctx, stmts[0])
+	if err != nil || len(d.Columns) != len(res.Columns) {
+		return columnTypes(res)
+	}
+	_, types := resultTypes(d)
+	return types
+}
+
+// sendResult writes a statement's rows (if any) with the column types
+// given, notices and command tag.
+func (s *session) sendResult(res *conncat.Result, types []pgType) {
 	for _, n := range res.Notices {
 		s.be.Send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE", Code: conncat.CodeSuccessfulCompletion, Message: n})
 	}
 	if res.Columns != nil {
-		types := columnTypes(res)
 		fields := make([]pgproto3.FieldDescription, len(res.Columns))
 		for i, name := range res.Columns {
 			fields[i] = pgproto3.FieldDescription{Name: []byte(name), DataTypeOID: types[i].oid, DataTypeSize: types[i].size, TypeModifier: -1}

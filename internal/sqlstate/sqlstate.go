@@ -34,6 +34,8 @@ const (
 	DataException         = "22000"
 	CharacterNotInRepert  = "22021"
 	InvalidParameterValue = "22023"
+	InvalidTextRepr       = "22P02"
+	InvalidBinaryRepr     = "22P03"
 )
 
 // Class 25 and 2B: transaction state, dependencies.

@@ -184,3 +184,41 @@ func benchSeedQueryRaw(b *testing.B, n int) {
 		}
 	})
 }
+
+// BenchmarkBlockOfTen commits ten CREATE CONNECTIONs as one transaction
+// block (each tried as it comes, the block replayed at COMMIT) into a
+// catalog of 1,000 connections; BenchmarkTenStatements is the same ten,
+// each its own transaction: the block's price for landing whole.
+func BenchmarkBlockOfTen(b *testing.B) { benchmarkTen(b, true) }
+
+func BenchmarkTenStatements(b *testing.B) { benchmarkTen(b, false) }
+
+func benchmarkTen(b *testing.B, block bool) {
+	c := seeded(b, 1_000)
+	ctx := context.Background()
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		var blk *catalog.Block
+		if block {
+			blk = c.Begin(false)
+		}
+		for range 10 {
+			i++
+			stmt, err := sqlparse.ParseOne(fmt.Sprintf("CREATE CONNECTION bench_%d TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/R')", i))
+			if err == nil && block {
+				_, err = blk.Exec(ctx, stmt)
+			} else if err == nil {
+				_, err = c.Exec(ctx, stmt)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		if block {
+			if _, err := blk.Commit(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

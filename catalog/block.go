@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"time"
 
 	"github.com/conncat/conncat/internal/sqlstate"
 	"github.com/conncat/conncat/sqlparse"
@@ -16,9 +17,17 @@ import (
 // cost grows with the square of its length.
 const MaxBlockStatements = 200
 
-// MaxBlockBytes bounds the text of the DDL statements a block holds, as
-// MaxScriptLen bounds one script: a block is a script sent in pieces.
-const MaxBlockBytes = sqlparse.MaxScriptLen
+// MaxBlockBytes bounds the text of the DDL statements a block holds: a
+// session keeps them until COMMIT, and a server has many sessions.
+const MaxBlockBytes = 1 << 20
+
+// MaxBlockQueryTime bounds a SELECT after a block's DDL: it runs in the
+// block's trial, which holds the catalog's write lock, so it may not hold
+// that lock for a whole statement budget.
+const MaxBlockQueryTime = 2 * time.Second
+
+// errBlockQueryTime is the cause of a context MaxBlockQueryTime ended.
+var errBlockQueryTime = errors.New("a SELECT in a transaction block ran out of time")
 
 // Block is a transaction block (BEGIN ... COMMIT): DDL statements that
 // commit together or not at all. Use it from one goroutine.
@@ -38,7 +47,7 @@ const MaxBlockBytes = sqlparse.MaxScriptLen
 //
 // SELECT, SHOW and Describe inside a block see its statements. A SELECT
 // after the block's DDL runs in the block's trial, so it holds the
-// catalog's write lock while it runs (within its statement budget).
+// catalog's write lock while it runs, for at most MaxBlockQueryTime.
 type Block struct {
 	c        *Catalog
 	readOnly bool
@@ -110,13 +119,26 @@ func (b *Block) Exec(ctx context.Context, stmt sqlparse.Statement, args ...any) 
 		if err := sqlparse.CheckArgs(stmt, len(args)); err != nil {
 			return nil, err
 		}
-		res = &Result{}
-		return res, b.trial(ctx, func(tx Tx) error { return b.c.queryIn(ctx, tx, s, res, args) })
+		return b.query(ctx, s, args)
 	}
 	if !IsDDL(stmt) {
 		return b.c.Exec(ctx, stmt, args...)
 	}
 	return b.execDDL(ctx, stmt)
+}
+
+// query runs a SELECT after the block's DDL, in a trial, within
+// MaxBlockQueryTime.
+func (b *Block) query(ctx context.Context, q *sqlparse.Query, args []any) (*Result, error) {
+	qctx, cancel := context.WithTimeoutCause(ctx, MaxBlockQueryTime, errBlockQueryTime)
+	defer cancel()
+	res := &Result{}
+	err := b.trial(qctx, func(tx Tx) error { return b.c.queryIn(qctx, tx, q, res, args) })
+	if err != nil && ctx.Err() == nil && context.Cause(qctx) == errBlockQueryTime {
+		return nil, errorf(sqlstate.QueryCanceled, q.Pos(), "canceling statement: a SELECT after DDL in a transaction block may run for at most %s", MaxBlockQueryTime).
+			WithHint("It holds the catalog's write lock while it runs. COMMIT first to run a longer query, which takes no lock.")
+	}
+	return res, err
 }
 
 // usable refuses a statement the block cannot take in its state.

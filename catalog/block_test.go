@@ -298,3 +298,19 @@ func TestBlockSelectSeesItsDDL(t *testing.T) {
 		}
 	}
 }
+
+// TestBlockQueryBounded: a SELECT after a block's DDL holds the catalog's
+// write lock, so it stops at MaxBlockQueryTime (this one would never end),
+// and the lock is free again at once.
+func TestBlockQueryBounded(t *testing.T) { forEachBackend(t, testBlockQueryBounded) }
+
+func testBlockQueryBounded(t *testing.T, backend string) {
+	c := newCatalogOn(t, backend, catalog.Options{})
+	b := c.Begin(false)
+	inBlock(t, b, `CREATE SECRET k AS 'fake'`)
+	_, code := inBlock(t, b, `WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT count(*) FROM r`)
+	if code != sqlstate.QueryCanceled {
+		t.Fatalf("an endless SELECT in a block: %q, want 57014", code)
+	}
+	mustExec(t, c, `CREATE SECRET other AS 'fake'`)
+}

@@ -66,6 +66,11 @@ func sections() []section {
 		})
 	}
 
+	catalogRows = append(catalogRows, comparison{
+		label: "ten CREATE CONNECTIONs as one block (tried as they come, replayed at COMMIT), 1000 conns", bench: "catalog:BlockOfTen",
+		alt: "catalog:TenStatements", altLabel: "the same ten, each its own transaction",
+	})
+
 	pgRows := []comparison{
 		{label: "CREATE CONNECTION committed, 1000 conns", bench: "postgres:CreateConnection",
 			alt: "postgres:RawInsert", altLabel: "raw INSERT + commit (pgx)", target: withinRatio(2, "≤ 2× raw")},
@@ -77,6 +82,8 @@ func sections() []section {
 			alt: "catalog:SeedQuery/conns=1000", altLabel: "the same SELECT on a SQLite file", target: withinRatio(1.5, "≤ 1.5× the SQLite file")},
 		{label: "seed SELECT WithStaleReads (no round trip), 1000 conns", bench: "postgres:SeedQueryStaleReads",
 			alt: "catalog:SeedQuery/conns=1000", altLabel: "the same SELECT on a SQLite file"},
+		{label: "ten CREATE CONNECTIONs as one block, 1000 conns", bench: "postgres:BlockOfTen",
+			alt: "postgres:TenStatements", altLabel: "the same ten, each its own transaction"},
 		{label: "a node's Open: replica loaded, 100000 conns", bench: "postgres:ReplicaLoad",
 			alt: "postgres:ReplicaLoadReadOnly", altLabel: "the same rows read through pgx, kept nowhere", target: under(1e9, "< 1 s")},
 	}

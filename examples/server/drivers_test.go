@@ -75,11 +75,13 @@ func runDriver(t *testing.T, want string, env []string, name string, args ...str
 
 // driverWant is what every driver's script prints: the typed row its
 // block's SELECT saw, with parameters of text and integers (in a
-// comparison and in LIMIT, announced int8), the SQLSTATE of a failed statement,
+// comparison and in LIMIT, announced int8), the SQLSTATE of a failed
+// statement, whether a failed CREATE SECRET's error shows its value (libpq
+// prints the statement around an error position: the server sends none),
 // the secrets left after a committed and a rolled-back block (and, where
 // the driver nests, a rolled-back savepoint), and a count read through a
 // pool that acquired and released connections.
-const driverWant = `{"inside": [["a", 7200]], "code": "42704", "secrets": ["k", "saved"], "pooled": 1}`
+const driverWant = `{"inside": [["a", 7200]], "code": "42704", "echo": false, "secrets": ["k", "saved"], "pooled": 1}`
 
 func writeScript(t *testing.T, name, text string) string {
 	t.Helper()
@@ -110,6 +112,11 @@ try:
     cur.execute("DROP SECRET nope")
 except psycopg2.Error as e:
     out["code"] = e.pgcode
+    conn.rollback()
+try:
+    cur.execute("CREATE SECRET k AS 'fake-driver-secret'")
+except psycopg2.Error as e:
+    out["echo"] = "fake-driver-secret" in str(e)
     conn.rollback()
 cur.execute("CREATE SECRET saved AS 'fake-saved'")
 cur.execute("SAVEPOINT sp")
@@ -154,6 +161,11 @@ try:
     conn.execute("DROP SECRET nope")
 except psycopg.Error as e:
     out["code"] = e.sqlstate
+    conn.rollback()
+try:
+    conn.execute("CREATE SECRET k AS 'fake-driver-secret'")
+except psycopg.Error as e:
+    out["echo"] = "fake-driver-secret" in str(e)
     conn.rollback()
 with conn.transaction():
     conn.execute("CREATE SECRET saved AS 'fake-saved'")
@@ -204,6 +216,10 @@ async def main():
         await conn.fetch("DROP SECRET nope")
     except asyncpg.PostgresError as e:
         out["code"] = e.sqlstate
+    try:
+        await conn.execute("CREATE SECRET k AS 'fake-driver-secret'")
+    except asyncpg.PostgresError as e:
+        out["echo"] = "fake-driver-secret" in str(e)
     async with conn.transaction():
         await conn.execute("CREATE SECRET saved AS 'fake-saved'")
         try:
@@ -258,6 +274,13 @@ public class Client {
             code = e.getSQLState();
             c.rollback();
         }
+        boolean echo = true;
+        try {
+            s.execute("CREATE SECRET k AS 'fake-driver-secret'");
+        } catch (SQLException e) {
+            echo = e.toString().contains("fake-driver-secret");
+            c.rollback();
+        }
         s.execute("CREATE SECRET saved AS 'fake-saved'");
         Savepoint sp = c.setSavepoint("sp");
         s.execute("CREATE SECRET undone AS 'fake-undone'");
@@ -276,7 +299,7 @@ public class Client {
             }
         }
         c.close();
-        System.out.println("{\"inside\": " + inside + ", \"code\": \"" + code + "\", \"secrets\": " + names + ", \"pooled\": " + pooled + "}");
+        System.out.println("{\"inside\": " + inside + ", \"code\": \"" + code + "\", \"echo\": " + echo + ", \"secrets\": " + names + ", \"pooled\": " + pooled + "}");
     }
 }
 `)

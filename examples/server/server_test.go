@@ -1102,3 +1102,33 @@ func TestDescribeDoesNotRun(t *testing.T) {
 		t.Fatalf("running it: %v", err)
 	}
 }
+
+// TestPsqlTransactions: psql -1 runs a file as one transaction (an error
+// applies none of it), and a -c of several statements is one implicit
+// transaction, as with PostgreSQL.
+func TestPsqlTransactions(t *testing.T) {
+	url := startServer(t)
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("psql", append([]string{url, "-X", "-v", "VERBOSITY=verbose"}, args...)...)
+		cmd.Env = append(os.Environ(), "PGPASSWORD="+testPassword)
+		out, _ := cmd.CombinedOutput()
+		return string(out)
+	}
+	dir := t.TempDir()
+	bad, good := filepath.Join(dir, "bad.sql"), filepath.Join(dir, "good.sql")
+	os.WriteFile(bad, []byte("CREATE SECRET a AS 'fake-a';\nCREATE SECRET a AS 'fake-again';\n"), 0o600)
+	os.WriteFile(good, []byte("CREATE SECRET d AS 'fake-d';\nCREATE SECRET e AS 'fake-e';\n"), 0o600)
+	if out := run("-1", "-v", "ON_ERROR_STOP=1", "-f", bad); !strings.Contains(out, "42710") {
+		t.Fatalf("psql -1 with a failing file:\n%s", out)
+	}
+	if out := run("-c", "CREATE SECRET b AS 'fake-b'; DROP SECRET nope; CREATE SECRET c AS 'fake-c'"); !strings.Contains(out, "42704") {
+		t.Fatalf("psql -c 'A; bad; C':\n%s", out)
+	}
+	if out := run("-1", "-f", good); strings.Count(out, "CREATE SECRET") != 2 {
+		t.Fatalf("psql -1 with a good file:\n%s", out)
+	}
+	if out := run("-At", "-c", "SELECT name FROM mz_secrets ORDER BY name"); strings.TrimSpace(out) != "d\ne" {
+		t.Fatalf("after the three: %q, want only the good file's d and e", out)
+	}
+}

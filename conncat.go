@@ -137,6 +137,26 @@ type Option func(*options)
 // policies name (see DESIGN §3).
 func WithPrincipal(arn string) Option { return func(o *options) { o.Principal = arn } }
 
+// WithRole returns ctx carrying the engine's role that runs the statements
+// and data-plane calls made with it: it owns what it creates, and reaches
+// others' connections and secrets only when granted USAGE (42501
+// otherwise). A call whose context carries no role acts as a superuser,
+// as every call did before roles, so an engine that names none keeps
+// working unchanged.
+//
+//	ctx = conncat.WithRole(ctx, user.Role)
+//	_, err := cat.Exec(ctx, "SHOW CREATE CONNECTION exports") // 42501 unless granted
+func WithRole(ctx context.Context, role string) context.Context { return catalog.WithRole(ctx, role) }
+
+// RoleFrom is the role ctx carries (WithRole), and whether it carries one.
+func RoleFrom(ctx context.Context) (string, bool) { return catalog.RoleFrom(ctx) }
+
+// WithSuperusers names the engine's roles that may do anything: ALTER,
+// DROP, GRANT and use every connection and secret whoever owns it.
+func WithSuperusers(roles ...string) Option {
+	return func(o *options) { o.Superusers = append(o.Superusers, roles...) }
+}
+
 // WithExternalIDPrefix sets a prefix for generated external IDs.
 func WithExternalIDPrefix(p string) Option { return func(o *options) { o.ExternalIDPrefix = p } }
 

@@ -417,6 +417,13 @@ func CommandTag(stmt sqlparse.Statement) string {
 		return "ALTER CONNECTION"
 	case *sqlparse.Drop:
 		return "DROP " + string(s.Kind)
+	case *sqlparse.Grant:
+		if s.Revoke {
+			return "REVOKE"
+		}
+		return "GRANT"
+	case *sqlparse.AlterOwner:
+		return "ALTER " + string(s.Kind)
 	}
 	return fmt.Sprintf("%T", stmt)
 }

@@ -38,6 +38,9 @@ type Options struct {
 	Now func() time.Time
 	// Owner fills mz_connections.owner.
 	Owner string
+	// Superusers are the engine's roles that may do anything; a call
+	// without a role (WithRole) acts as one too.
+	Superusers []string
 	// Statuses, when set, gives the rows of StatusTable: the process's
 	// view of the credentials it holds. Without it the table is empty.
 	Statuses func() []ConnectionStatus

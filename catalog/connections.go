@@ -93,11 +93,12 @@ func (c *Catalog) insertConnection(ctx context.Context, tx Tx, id, name string, 
 		text, redacted = createSQL.String(), sqlparse.RedactAllLiterals(createSQL)
 	}
 	now := c.now(ctx)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO mz_connections (id, name, type, owner, create_sql, redacted_create_sql, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, name, string(typ), c.opts.Owner, text, redacted, now, now); err != nil {
+	owner := c.actor(ctx).owner()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO mz_connections (id, name, type, owner, create_sql, redacted_create_sql, created_at, updated_at, owner_id, privileges)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, name, string(typ), c.opts.Owner, text, redacted, now, now, owner, newPrivileges(owner)); err != nil {
 		return fmt.Errorf("insert connection: %w", err)
 	}
-	return nil
+	return c.audit(ctx, tx, "create", sqlparse.ObjectConnection, map[string]string{"id": id, "name": name, "type": string(typ)})
 }
 
 // createAWS writes a new AWS connection: its rows, its external ID and
@@ -445,6 +446,13 @@ func (c *Catalog) alterConnection(ctx context.Context, tx Tx, s *sqlparse.AlterC
 	if _, err := tx.ExecContext(ctx, `UPDATE mz_connections SET updated_at = ? WHERE id = ?`, c.now(ctx), conn.id); err != nil {
 		return fmt.Errorf("update connection: %w", err)
 	}
+	details := map[string]string{"id": conn.id, "name": s.Name.Value}
+	if s.RenameTo != nil {
+		details["new_name"] = s.RenameTo.Value
+	}
+	if err := c.audit(ctx, tx, "alter", sqlparse.ObjectConnection, details); err != nil {
+		return err
+	}
 	if s.RenameTo != nil {
 		return c.renameConnection(ctx, tx, conn, *s.RenameTo)
 	}
@@ -606,7 +614,7 @@ func (c *Catalog) drop(ctx context.Context, tx Tx, s *sqlparse.Drop, res *Result
 	if s.Kind == sqlparse.ObjectConnection {
 		kind = "connection"
 	}
-	var victims []string
+	var victims []victim
 	for _, n := range s.Names {
 		var id string
 		var err error
@@ -647,25 +655,34 @@ func (c *Catalog) drop(ctx context.Context, tx Tx, s *sqlparse.Drop, res *Result
 		}
 		// Dependents go first: nothing may ever reference a dropped object.
 		for i := len(deps) - 1; i >= 0; i-- {
-			victims = append(victims, deps[i].id)
+			victims = append(victims, victim{deps[i].id, deps[i].name, sqlparse.ObjectConnection})
 			if s.Cascade {
 				res.Notices = append(res.Notices, fmt.Sprintf("drop cascades to connection %q", deps[i].name))
 			}
 		}
-		victims = append(victims, id)
+		victims = append(victims, victim{id, n.Value, s.Kind})
 	}
 	done := map[string]bool{}
-	for _, id := range victims {
-		if done[id] {
+	for _, v := range victims {
+		if done[v.id] {
 			continue
 		}
-		done[id] = true
-		if err := dropObject(ctx, tx, id); err != nil {
+		done[v.id] = true
+		if err := dropObject(ctx, tx, v.id); err != nil {
 			return err
 		}
-		res.Changed = append(res.Changed, id)
+		if err := c.audit(ctx, tx, "drop", v.kind, map[string]string{"id": v.id, "name": v.name}); err != nil {
+			return err
+		}
+		res.Changed = append(res.Changed, v.id)
 	}
 	return nil
+}
+
+// victim is an object a DROP removes.
+type victim struct {
+	id, name string
+	kind     sqlparse.ObjectKind
 }
 
 func namedIn(s *sqlparse.Drop, name string) bool {

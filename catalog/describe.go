@@ -61,6 +61,9 @@ func (c *Catalog) describe(ctx context.Context, q Tx, name string) (*Description
 	if conn == nil {
 		return nil, errorf(sqlstate.UndefinedObject, -1, "connection %q does not exist", name)
 	}
+	if err := c.mayUseConnection(ctx, q, conn.id, -1); err != nil {
+		return nil, err
+	}
 	d := &Description{ID: conn.id, Name: conn.name, Type: conn.typ, AWSConnection: conn.name}
 	awsID := conn.id
 	if conn.typ == sqlparse.ConnectionS3 {

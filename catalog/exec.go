@@ -71,7 +71,8 @@ func (c *Catalog) Exec(ctx context.Context, stmt sqlparse.Statement, args ...any
 // IsDDL reports whether stmt changes the catalog.
 func IsDDL(stmt sqlparse.Statement) bool {
 	switch stmt.(type) {
-	case *sqlparse.CreateSecret, *sqlparse.AlterSecret, *sqlparse.CreateConnection, *sqlparse.AlterConnection, *sqlparse.Drop:
+	case *sqlparse.CreateSecret, *sqlparse.AlterSecret, *sqlparse.CreateConnection, *sqlparse.AlterConnection, *sqlparse.Drop,
+		*sqlparse.Grant, *sqlparse.AlterOwner:
 		return true
 	}
 	return false
@@ -80,24 +81,26 @@ func IsDDL(stmt sqlparse.Statement) bool {
 // apply runs one DDL statement's work in tx, the caller's write
 // transaction, and returns its result.
 func (c *Catalog) apply(ctx context.Context, tx Tx, stmt sqlparse.Statement) (*Result, error) {
-	res := &Result{}
+	if err := c.authorize(ctx, tx, stmt); err != nil {
+		return nil, err
+	}
+	res := &Result{Tag: CommandTag(stmt)}
 	var err error
 	switch s := stmt.(type) {
 	case *sqlparse.CreateSecret:
-		res.Tag = "CREATE SECRET"
 		err = c.createSecret(ctx, tx, s, res)
 	case *sqlparse.AlterSecret:
-		res.Tag = "ALTER SECRET"
 		err = c.alterSecret(ctx, tx, s, res)
 	case *sqlparse.CreateConnection:
-		res.Tag = "CREATE CONNECTION"
 		err = c.createConnection(ctx, tx, s, res)
 	case *sqlparse.AlterConnection:
-		res.Tag = "ALTER CONNECTION"
 		err = c.alterConnection(ctx, tx, s, res)
 	case *sqlparse.Drop:
-		res.Tag = "DROP " + string(s.Kind)
 		err = c.drop(ctx, tx, s, res)
+	case *sqlparse.Grant:
+		err = c.grant(ctx, tx, s, res)
+	case *sqlparse.AlterOwner:
+		err = c.alterOwner(ctx, tx, s, res)
 	default:
 		return nil, fmt.Errorf("catalog: unknown statement %T", stmt)
 	}

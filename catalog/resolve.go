@@ -67,6 +67,8 @@ func (c *Catalog) resolveIn(ctx context.Context, q Tx, byID bool, key string) (*
 		r, err = c.resolveNarrow(ctx, q, byID, key)
 	}
 	switch {
+	case err == nil:
+		return r, c.mayUseConnection(ctx, q, r.ID, -1)
 	case !errors.Is(err, sql.ErrNoRows):
 		return r, err
 	case byID:

@@ -49,9 +49,13 @@ func (c *Catalog) createSecret(ctx context.Context, tx Tx, s *sqlparse.CreateSec
 		return err
 	}
 	now := c.now(ctx)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO mz_secrets (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)`,
-		id, s.Name.Value, now, now); err != nil {
+	owner := c.actor(ctx).owner()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO mz_secrets (id, name, created_at, updated_at, owner_id, privileges) VALUES (?, ?, ?, ?, ?, ?)`,
+		id, s.Name.Value, now, now, owner, newPrivileges(owner)); err != nil {
 		return fmt.Errorf("insert secret: %w", err)
+	}
+	if err := c.audit(ctx, tx, "create", sqlparse.ObjectSecret, map[string]string{"id": id, "name": s.Name.Value}); err != nil {
+		return err
 	}
 	return c.storeValue(ctx, tx, id, s.Value.Unredacted())
 }
@@ -67,6 +71,13 @@ func (c *Catalog) alterSecret(ctx context.Context, tx Tx, s *sqlparse.AlterSecre
 			return nil
 		}
 		return errorf(sqlstate.UndefinedObject, s.Name.Pos, "secret %q does not exist", s.Name.Value)
+	}
+	details := map[string]string{"id": id, "name": s.Name.Value}
+	if s.RenameTo != nil {
+		details["new_name"] = s.RenameTo.Value
+	}
+	if err := c.audit(ctx, tx, "alter", sqlparse.ObjectSecret, details); err != nil {
+		return err
 	}
 	if s.RenameTo != nil {
 		other, err := secretID(ctx, tx, s.RenameTo.Value)

@@ -25,9 +25,13 @@ func (c *Catalog) show(ctx context.Context, s *sqlparse.Show, res *Result) error
 func (c *Catalog) showIn(ctx context.Context, q Tx, s *sqlparse.Show, res *Result) error {
 	switch s.Kind {
 	case sqlparse.ShowConnections:
-		return rows(ctx, q, res, `SELECT name, type FROM mz_connections ORDER BY name`)
+		err := rows(ctx, q, res, `SELECT name, type, owner_id, privileges FROM mz_connections ORDER BY name`)
+		c.usableRows(ctx, sqlparse.ObjectConnection, res)
+		return err
 	case sqlparse.ShowSecrets:
-		return rows(ctx, q, res, `SELECT name FROM mz_secrets ORDER BY name`)
+		err := rows(ctx, q, res, `SELECT name, owner_id, privileges FROM mz_secrets ORDER BY name`)
+		c.usableRows(ctx, sqlparse.ObjectSecret, res)
+		return err
 	}
 	conn, err := lookupConnection(ctx, q, s.Name.Value)
 	if err != nil {
@@ -35,6 +39,9 @@ func (c *Catalog) showIn(ctx context.Context, q Tx, s *sqlparse.Show, res *Resul
 	}
 	if conn == nil {
 		return errorf(sqlstate.UndefinedObject, s.Name.Pos, "connection %q does not exist", s.Name.Value)
+	}
+	if err := c.mayUseConnection(ctx, q, conn.id, s.Name.Pos); err != nil {
+		return err
 	}
 	switch s.Kind {
 	case sqlparse.ShowCreateConnection:

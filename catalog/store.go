@@ -85,13 +85,19 @@ type Tx interface {
 
 // StoredTable is a table of the catalog that a store keeps and SELECT may
 // read, and the column holding the ID of the object each row belongs to.
-type StoredTable struct{ Name, ObjectColumn string }
+// IntegerKey marks a table whose rows are their own objects, numbered
+// (mz_audit_events): the change log holds their numbers as text.
+type StoredTable struct {
+	Name, ObjectColumn string
+	IntegerKey         bool
+}
 
 // StoredTables are the catalog's readable stored tables: everything a
 // replica copies. No sealed value is in any of them.
 var StoredTables = []StoredTable{
-	{"mz_connections", "id"}, {"mz_aws_connections", "id"}, {"mz_s3_connections", "id"},
-	{"mz_secrets", "id"}, {"mz_object_dependencies", "object_id"}, {"mz_connection_validations", "connection_id"},
+	{"mz_connections", "id", false}, {"mz_aws_connections", "id", false}, {"mz_s3_connections", "id", false},
+	{"mz_secrets", "id", false}, {"mz_object_dependencies", "object_id", false}, {"mz_connection_validations", "connection_id", false},
+	{"mz_audit_events", "id", true},
 }
 
 // catalogTables are the tables SELECT may read, by the names a store
@@ -99,7 +105,7 @@ var StoredTables = []StoredTable{
 var catalogTables = map[string]bool{
 	"mz_connections": true, "mz_aws_connections": true, "mz_s3_connections": true,
 	"mz_secrets": true, "mz_object_dependencies": true, "mz_connection_validations": true,
-	StatusTable: true,
+	"mz_audit_events": true, StatusTable: true,
 }
 
 // Tables lists the tables SELECT may read, sorted.

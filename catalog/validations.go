@@ -134,6 +134,9 @@ func (c *Catalog) execValidatedOnce(ctx context.Context, stmt sqlparse.Statement
 // result and the connection as it leaves it, or skip when IF [NOT] EXISTS
 // made it a no-op.
 func (c *Catalog) applyValidated(ctx context.Context, tx Tx, stmt sqlparse.Statement) (res *Result, r *Resolved, skip bool, err error) {
+	if err := c.authorize(ctx, tx, stmt); err != nil {
+		return nil, nil, false, err
+	}
 	res = &Result{}
 	var name string
 	var apply func() error

@@ -264,8 +264,6 @@ var unsupported = map[string]string{
 	"detach":  "Only the catalog's own tables can be queried.",
 	"pragma":  "Only the catalog's own tables can be queried.",
 	"vacuum":  "",
-	"grant":   "",
-	"revoke":  "",
 	"explain": "",
 	"values":  "Use SELECT.",
 	"table":   "Use SELECT * FROM.",
@@ -293,6 +291,8 @@ func (p *parser) statement(piece Piece) (Statement, *Error) {
 		return p.show(t.pos)
 	case isTransactionWord(t):
 		return p.transaction(t)
+	case isWord(t, "grant"), isWord(t, "revoke"):
+		return p.grant(t.pos, isWord(t, "revoke"))
 	}
 	if hint, ok := unsupported[strings.ToLower(t.text)]; ok && t.kind == tokIdent {
 		return nil, newError(sqlstate.FeatureNotSupported, t.pos, "%s is not supported", strings.ToUpper(t.text)).WithHint(hint)
@@ -380,8 +380,12 @@ func (p *parser) createSecret(pos int) (Statement, *Error) {
 func (p *parser) alterSecret(pos int) (Statement, *Error) {
 	s := &AlterSecret{pos: pos}
 	var err *Error
-	if s.IfExists, s.Name, s.RenameTo, err = p.alterTarget("the secret's name"); err != nil {
+	var owner bool
+	if s.IfExists, s.Name, s.RenameTo, owner, err = p.alterTarget("the secret's name"); err != nil {
 		return nil, err
+	}
+	if owner {
+		return p.ownerTo(&AlterOwner{Kind: ObjectSecret, IfExists: s.IfExists, Name: s.Name, pos: pos})
 	}
 	if s.RenameTo != nil {
 		return s, nil
@@ -496,11 +500,14 @@ func (p *parser) createConnection(pos int) (Statement, *Error) {
 
 // alterTarget parses what every ALTER starts with: [IF EXISTS] name, and
 // a whole RENAME TO new_name statement (renameTo set, end checked).
-func (p *parser) alterTarget(what string) (ifExists bool, name Name, renameTo *Name, err *Error) {
+func (p *parser) alterTarget(what string) (ifExists bool, name Name, renameTo *Name, owner bool, err *Error) {
 	if ifExists, err = p.ifExists(); err != nil {
 		return
 	}
 	if name, err = p.name(what); err != nil {
+		return
+	}
+	if owner, err = p.acceptWord("owner"); err != nil || owner {
 		return
 	}
 	ok, err := p.acceptWord("rename")
@@ -514,14 +521,18 @@ func (p *parser) alterTarget(what string) (ifExists bool, name Name, renameTo *N
 	if err != nil {
 		return
 	}
-	return ifExists, name, &n, p.expectEnd()
+	return ifExists, name, &n, false, p.expectEnd()
 }
 
 func (p *parser) alterConnection(pos int) (Statement, *Error) {
 	s := &AlterConnection{pos: pos}
 	var err *Error
-	if s.IfExists, s.Name, s.RenameTo, err = p.alterTarget("the connection's name"); err != nil {
+	var owner bool
+	if s.IfExists, s.Name, s.RenameTo, owner, err = p.alterTarget("the connection's name"); err != nil {
 		return nil, err
+	}
+	if owner {
+		return p.ownerTo(&AlterOwner{Kind: ObjectConnection, IfExists: s.IfExists, Name: s.Name, pos: pos})
 	}
 	if s.RenameTo != nil {
 		return s, nil

@@ -73,7 +73,7 @@ func (s *Store) overlay(ctx context.Context, tx catalog.Tx, update *sqlite.Updat
 	query := `SELECT ` + quotedList(cols) + ` FROM ` + t.Name
 	var args []any
 	if !whole {
-		query += ` WHERE ` + t.ObjectColumn + s.expand(` IN (SELECT object_id FROM {{schema}}.conncat_changes WHERE seq > ?)`)
+		query += ` WHERE ` + s.expand(changedSince(t, "?"))
 		args = append(args, since)
 	}
 	rows, err := tx.QueryContext(ctx, query, args...)

@@ -182,7 +182,7 @@ func (s *Store) changeBatch(since int64) *pgx.Batch {
 	for _, t := range catalog.StoredTables {
 		q := `SELECT ` + quotedList(s.replica.Columns(t.Name)) + ` FROM {{schema}}.` + t.Name
 		if since != everything {
-			batch.Queue(s.expand(q+` WHERE `+t.ObjectColumn+` IN (SELECT object_id FROM {{schema}}.conncat_changes WHERE seq > $1)`), since)
+			batch.Queue(s.expand(q+` WHERE `+changedSince(t, "$1")), since)
 		} else {
 			// In key order: the replica's tables are stored by key, and
 			// appending is the cheapest way to fill them.
@@ -191,6 +191,16 @@ func (s *Store) changeBatch(since int64) *pgx.Batch {
 	}
 	batch.Queue(`COMMIT`)
 	return batch
+}
+
+// changedSince is the condition on t's rows of the objects changed after
+// the change in param; an IntegerKey table's numbers are in the log as
+// text, beside object IDs ("u1") that are not numbers.
+func changedSince(t catalog.StoredTable, param string) string {
+	if t.IntegerKey {
+		return t.ObjectColumn + ` IN (SELECT object_id::bigint FROM {{schema}}.conncat_changes WHERE seq > ` + param + ` AND object_id ~ '^[0-9]+$')`
+	}
+	return t.ObjectColumn + ` IN (SELECT object_id FROM {{schema}}.conncat_changes WHERE seq > ` + param + `)`
 }
 
 // chunkRows is how many rows pass from the reader to the writer at once.
@@ -280,6 +290,7 @@ var keyOrder = map[string]string{
 	"mz_connections": `id COLLATE "C"`, "mz_aws_connections": `id COLLATE "C"`, "mz_s3_connections": `id COLLATE "C"`,
 	"mz_secrets": `id COLLATE "C"`, "mz_object_dependencies": `object_id COLLATE "C", referenced_object_id COLLATE "C"`,
 	"mz_connection_validations": `connection_id COLLATE "C", "check" COLLATE "C"`,
+	"mz_audit_events":           `id`,
 }
 
 func quotedList(cols []string) string {

@@ -153,6 +153,23 @@ CREATE TRIGGER conncat_changes AFTER INSERT OR UPDATE OR DELETE ON {{schema}}.mz
 CREATE TRIGGER conncat_changes AFTER INSERT OR UPDATE OR DELETE ON {{schema}}.mz_connection_validations
 	FOR EACH ROW EXECUTE FUNCTION {{schema}}.conncat_record_change('connection_id');
 `,
+	// 3: tenants, as SQLite's migration 7: owners, privileges (aclitem
+	// lists as text) and the audit trail, which the change log covers so
+	// that every node's replica holds one history.
+	`
+ALTER TABLE {{schema}}.mz_connections ADD COLUMN owner_id TEXT COLLATE "C", ADD COLUMN privileges TEXT COLLATE "C";
+ALTER TABLE {{schema}}.mz_secrets ADD COLUMN owner_id TEXT COLLATE "C", ADD COLUMN privileges TEXT COLLATE "C";
+CREATE TABLE {{schema}}.mz_audit_events (
+	id          BIGINT PRIMARY KEY,
+	event_type  TEXT COLLATE "C" NOT NULL,
+	object_type TEXT COLLATE "C" NOT NULL,
+	details     TEXT COLLATE "C" NOT NULL,
+	"user"      TEXT COLLATE "C",
+	occurred_at TEXT COLLATE "C" NOT NULL
+);
+CREATE TRIGGER conncat_changes AFTER INSERT OR UPDATE OR DELETE ON {{schema}}.mz_audit_events
+	FOR EACH ROW EXECUTE FUNCTION {{schema}}.conncat_record_change('id');
+`,
 }
 
 // keptChanges is how many changes the log keeps; a replica further

@@ -214,6 +214,25 @@ INSERT INTO mz_connection_validations_v6 SELECT connection_id, validated_at, "ch
 DROP TABLE mz_connection_validations;
 ALTER TABLE mz_connection_validations_v6 RENAME TO mz_connection_validations;
 `,
+	// 7: tenants. Each connection and secret has an owner (the engine's
+	// role that created it; NULL for objects made before roles, which
+	// only superusers reach until one is given an owner) and its
+	// privileges, PostgreSQL's aclitem list as text ("{alice=U/alice}").
+	// mz_audit_events records every change, with Materialize's columns.
+	`
+ALTER TABLE mz_connections ADD COLUMN owner_id TEXT;
+ALTER TABLE mz_connections ADD COLUMN privileges TEXT;
+ALTER TABLE mz_secrets ADD COLUMN owner_id TEXT;
+ALTER TABLE mz_secrets ADD COLUMN privileges TEXT;
+CREATE TABLE mz_audit_events (
+	id          INTEGER PRIMARY KEY,
+	event_type  TEXT NOT NULL,
+	object_type TEXT NOT NULL,
+	details     TEXT NOT NULL,
+	"user"      TEXT,
+	occurred_at TEXT NOT NULL
+) WITHOUT ROWID;
+`,
 }
 
 // foreignKeysOff are the migrations that rebuild tables other tables

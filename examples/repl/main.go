@@ -37,7 +37,9 @@ type config struct {
 	format, onError, file string
 	sandbox, dbGiven      bool
 	// single runs -c and -f input as one transaction (psql's -1).
-	single   bool
+	single bool
+	// role runs every statement as this role (conncat.WithRole).
+	role     string
 	commands stringList
 }
 
@@ -78,6 +80,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	defer cat.Close()
+	if cfg.role != "" {
+		ctx = conncat.WithRole(ctx, cfg.role)
+	}
 	s := &session{cat: cat, cs: cat.NewSession(), out: out, format: cfg.format, stdout: stdout, stopOnError: cfg.onError == "stop" || cfg.single, sandbox: sb}
 	if err := s.runInputs(ctx, cfg, stdin, stderr); err != nil {
 		fmt.Fprintln(stderr, err)
@@ -107,6 +112,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&cfg.sandbox, "sandbox", os.Getenv("CONNCAT_SANDBOX") == "1", "play AWS in-process (fake STS with a principal and a customer role); the catalog is temporary unless -db is given (CONNCAT_SANDBOX=1)")
 	fs.StringVar(&cfg.file, "f", "", "run the statements in this file")
 	fs.Var(&cfg.commands, "c", "run this SQL (repeatable)")
+	fs.StringVar(&cfg.role, "role", os.Getenv("CONNCAT_ROLE"), "run every statement as this role: it owns what it creates and reaches others' objects only when granted USAGE (CONNCAT_ROLE; none: a superuser)")
 	fs.BoolVar(&cfg.single, "1", false, "run the -c commands or the -f file as one transaction: all of it or, at the first error, none (as psql -1)")
 	fs.BoolVar(&cfg.single, "single-transaction", false, "the same as -1")
 	if err := fs.Parse(args); err != nil {

@@ -447,3 +447,29 @@ func TestPromptShowsTheBlock(t *testing.T) {
 		}
 	}
 }
+
+// TestRoles: -role runs statements as a role; another role is refused its
+// connection (42501) until granted, and -superusers passes everywhere.
+func TestRoles(t *testing.T) {
+	bin := buildREPL(t)
+	db := filepath.Join(t.TempDir(), "c.db")
+	run := func(args ...string) (string, int) {
+		t.Helper()
+		cmd := exec.Command(bin, append([]string{"-db", db, "-format", "csv", "-superusers", "admin"}, args...)...)
+		out, _ := cmd.CombinedOutput()
+		return string(out), cmd.ProcessState.ExitCode()
+	}
+	if out, code := run("-role", "alice", "-c", "CREATE CONNECTION a TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::001234567890:role/A')"); code != 0 {
+		t.Fatalf("alice creates (exit %d):\n%s", code, out)
+	}
+	if out, code := run("-role", "bob", "-c", "SHOW CREATE CONNECTION a"); code != 1 || !strings.Contains(out, "42501") {
+		t.Fatalf("bob reads alice's connection (exit %d):\n%s", code, out)
+	}
+	run("-role", "alice", "-c", "GRANT USAGE ON CONNECTION a TO bob")
+	if out, code := run("-role", "bob", "-c", "SHOW CREATE CONNECTION a"); code != 0 {
+		t.Fatalf("bob after GRANT (exit %d):\n%s", code, out)
+	}
+	if out, code := run("-role", "admin", "-c", "DROP CONNECTION a"); code != 0 {
+		t.Fatalf("a superuser drops (exit %d):\n%s", code, out)
+	}
+}

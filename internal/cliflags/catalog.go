@@ -5,6 +5,7 @@ package cliflags
 import (
 	"flag"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/conncat/conncat"
@@ -22,6 +23,8 @@ type Catalog struct {
 	MaxResultBytes, MaxProcessResultBytes int64
 	// MaxConnections bounds a PostgreSQL catalog's pool (0: the default).
 	MaxConnections int
+	// Superusers are the roles that may do anything, comma-separated.
+	Superusers string
 }
 
 // Register defines the catalog flags on fs, each with the environment
@@ -37,6 +40,7 @@ func (c *Catalog) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.StatementTimeout, "statement-timeout", conncat.DefaultStatementTimeout, "cancel a statement still running after this long (57014); 0 for no limit")
 	fs.Int64Var(&c.MaxResultBytes, "max-result-bytes", conncat.DefaultMaxResultBytes, "the most one SELECT may return, in bytes of its values (54000 past it); -1 for no limit")
 	fs.Int64Var(&c.MaxProcessResultBytes, "max-process-result-bytes", conncat.DefaultMaxProcessResultBytes, "the most result bytes all running SELECTs hold at once (53200 past it); -1 for no limit")
+	fs.StringVar(&c.Superusers, "superusers", os.Getenv("CONNCAT_SUPERUSERS"), "comma-separated roles that may do anything (CONNCAT_SUPERUSERS)")
 	fs.IntVar(&c.MaxConnections, "max-catalog-connections", conncat.DefaultMaxConnections, "PostgreSQL: the most connections to the catalog's database (at least 3)")
 }
 
@@ -63,6 +67,9 @@ func (c *Catalog) Options() []conncat.Option {
 	}
 	if c.StaleReads {
 		opts = append(opts, conncat.WithStaleReads())
+	}
+	if c.Superusers != "" {
+		opts = append(opts, conncat.WithSuperusers(strings.Split(c.Superusers, ",")...))
 	}
 	return opts
 }

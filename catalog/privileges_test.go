@@ -1,0 +1,146 @@
+package catalog_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/conncat/conncat/catalog"
+	"github.com/conncat/conncat/internal/sqlstate"
+	"github.com/conncat/conncat/sqlparse"
+)
+
+// as runs one statement as role and returns its result and SQLSTATE.
+func as(t *testing.T, c *catalog.Catalog, role, text string) (*catalog.Result, string) {
+	t.Helper()
+	stmt, err := sqlparse.ParseOne(text)
+	if err != nil {
+		t.Fatalf("%s: %v", text, err)
+	}
+	res, err := c.Exec(catalog.WithRole(context.Background(), role), stmt)
+	return res, codeOf(t, err)
+}
+
+// everything is every stored row of the catalog but the audit trail, for
+// proving a refused statement changed nothing.
+func everything(t *testing.T, c *catalog.Catalog) string {
+	t.Helper()
+	var b strings.Builder
+	for _, table := range []string{"mz_connections", "mz_aws_connections", "mz_s3_connections", "mz_secrets", "mz_object_dependencies"} {
+		res := mustExec(t, c, "SELECT * FROM "+table+" ORDER BY 1")
+		fmt.Fprintln(&b, table, res[0].Rows)
+	}
+	return b.String()
+}
+
+const roleARN = "arn:aws:iam::001234567890:role/A"
+
+// TestPrivileges: on every store, a role reaches only what it owns or was
+// granted; every refusal is 42501 and changes nothing; GRANT, REVOKE and
+// ALTER ... OWNER TO move the line; a superuser (or a call without a role)
+// passes everywhere; mz_audit_events holds each change once, in order.
+func TestPrivileges(t *testing.T) { forEachBackend(t, testPrivileges) }
+
+func testPrivileges(t *testing.T, backend string) {
+	c := newCatalogOn(t, backend, catalog.Options{Principal: blockPrincipal, Superusers: []string{"admin"}})
+	for _, s := range []string{
+		`CREATE SECRET ka AS 'fake-alice-secret'`,
+		`CREATE CONNECTION a TO AWS (ASSUME ROLE ARN = '` + roleARN + `')`,
+		`CREATE CONNECTION ak TO AWS (ACCESS KEY ID = 'AKIAFAKEALICE', SECRET ACCESS KEY = SECRET ka)`,
+	} {
+		if _, code := as(t, c, "alice", s); code != "" {
+			t.Fatalf("alice: %s: %s", s, code)
+		}
+	}
+	as(t, c, "bob", `CREATE CONNECTION b TO AWS (ASSUME ROLE ARN = '`+roleARN+`')`)
+	before := everything(t, c)
+	refused := []string{
+		`ALTER CONNECTION a SET (REGION = 'eu-west-1')`,
+		`ALTER CONNECTION a RENAME TO mine`,
+		`ALTER SECRET ka AS 'fake-stolen'`,
+		`ALTER SECRET ka RENAME TO mine`,
+		`DROP CONNECTION a`,
+		`DROP SECRET ka CASCADE`,
+		`SHOW CREATE CONNECTION a`,
+		`SHOW TRUST POLICY FOR CONNECTION a`,
+		`CREATE CONNECTION s TO S3 (PREFIX = 's3://bucket/p/') USING AWS CONNECTION a`,
+		`CREATE CONNECTION k TO AWS (ACCESS KEY ID = 'AKIAFAKEBOB', SECRET ACCESS KEY = SECRET ka)`,
+		`ALTER CONNECTION b SET (SECRET ACCESS KEY = SECRET ka)`,
+		`GRANT USAGE ON CONNECTION a TO bob`,
+		`REVOKE USAGE ON SECRET ka FROM alice`,
+		`ALTER CONNECTION a OWNER TO bob`,
+		`ALTER SECRET ka OWNER TO bob`,
+	}
+	for _, s := range refused {
+		if _, code := as(t, c, "bob", s); code != sqlstate.InsufficientPrivilege {
+			t.Errorf("bob: %s: %q, want 42501", s, code)
+		}
+	}
+	if after := everything(t, c); after != before {
+		t.Fatalf("refused statements changed the catalog:\n%s\n%s", before, after)
+	}
+	ctx := catalog.WithRole(context.Background(), "bob")
+	for _, call := range []func() error{
+		func() error { _, err := c.Resolve(ctx, "a"); return err },
+		func() error { _, err := c.Describe(ctx, "a"); return err },
+	} {
+		var e *sqlparse.Error
+		if err := call(); !errors.As(err, &e) || e.Code != sqlstate.InsufficientPrivilege {
+			t.Errorf("bob reads alice's connection: %v", err)
+		}
+	}
+	if res, _ := as(t, c, "bob", `SHOW CONNECTIONS`); fmt.Sprint(res.Rows) != "[[b aws]]" {
+		t.Errorf("bob's SHOW CONNECTIONS: %v", res.Rows)
+	}
+
+	// GRANT lets bob use, never change.
+	as(t, c, "alice", `GRANT USAGE ON CONNECTION a TO bob`)
+	as(t, c, "alice", `GRANT USAGE ON ALL SECRETS TO bob`)
+	for _, s := range []string{`SHOW CREATE CONNECTION a`, `CREATE CONNECTION s TO S3 (PREFIX = 's3://bucket/p/') USING AWS CONNECTION a`,
+		`CREATE CONNECTION k TO AWS (ACCESS KEY ID = 'AKIAFAKEBOB', SECRET ACCESS KEY = SECRET ka)`} {
+		if _, code := as(t, c, "bob", s); code != "" {
+			t.Errorf("bob after GRANT: %s: %s", s, code)
+		}
+	}
+	if _, err := c.Resolve(ctx, "a"); err != nil {
+		t.Errorf("bob resolves a granted connection: %v", err)
+	}
+	if _, code := as(t, c, "bob", `ALTER CONNECTION a SET (REGION = 'eu-west-1')`); code != sqlstate.InsufficientPrivilege {
+		t.Errorf("bob alters a granted connection: %q", code)
+	}
+	// CASCADE needs ownership of what it drops: bob's s depends on a.
+	if _, code := as(t, c, "alice", `DROP CONNECTION a CASCADE`); code != sqlstate.InsufficientPrivilege {
+		t.Errorf("alice drops bob's dependent connection: %q", code)
+	}
+	as(t, c, "alice", `REVOKE USAGE ON CONNECTION a FROM bob`)
+	if _, code := as(t, c, "bob", `SHOW CREATE CONNECTION a`); code != sqlstate.InsufficientPrivilege {
+		t.Errorf("bob after REVOKE: %q", code)
+	}
+	res, _ := as(t, c, "admin", `SELECT name, owner_id, privileges FROM mz_connections ORDER BY name`)
+	want := `[[a alice {alice=U/alice}] [ak alice {alice=U/alice}] [b bob {bob=U/bob}] [k bob {bob=U/bob}] [s bob {bob=U/bob}]]`
+	if fmt.Sprint(res.Rows) != want {
+		t.Errorf("owners and privileges:\n%v\nwant\n%v", res.Rows, want)
+	}
+	// A superuser gives a to bob, who may then drop it with its dependents.
+	if _, code := as(t, c, "admin", `ALTER CONNECTION a OWNER TO bob`); code != "" {
+		t.Fatalf("superuser's OWNER TO: %s", code)
+	}
+	if _, code := as(t, c, "bob", `DROP CONNECTION a CASCADE`); code != "" {
+		t.Fatalf("the new owner drops: %s", code)
+	}
+	events, _ := as(t, c, "admin", `SELECT id, event_type, object_type, json_extract(details, '$.name') AS name, "user" FROM mz_audit_events ORDER BY id`)
+	var got []string
+	for _, r := range events.Rows {
+		got = append(got, fmt.Sprintf("%v %v %v %v %v", r...))
+	}
+	wantEvents := []string{
+		"1 create secret ka alice", "2 create connection a alice", "3 create connection ak alice", "4 create connection b bob",
+		"5 grant connection a alice", "6 grant secret ka alice", "7 create connection s bob", "8 create connection k bob",
+		"9 revoke connection a alice", "10 alter connection a admin", "11 drop connection s bob", "12 drop connection a bob",
+	}
+	if strings.Join(got, "\n") != strings.Join(wantEvents, "\n") {
+		t.Errorf("audit trail:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantEvents, "\n"))
+	}
+}

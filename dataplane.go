@@ -56,6 +56,9 @@ type dataPlane struct {
 	// other connections do not matter).
 	generation   uint64
 	idGeneration map[string]uint64
+	// allowed holds the roles found to have USAGE on a connection their
+	// config was made for (usage.go).
+	allowed map[usageKey]bool
 }
 
 // ambientConfig is the engine's own AWS config: the one given with
@@ -236,6 +239,7 @@ func (d *dataPlane) setAsideNamed(ids []string) map[string]uint64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	gens := map[string]uint64{}
+	d.forgetUsage(ids)
 	for _, id := range ids {
 		d.idGeneration[id]++
 		built, ok := d.providers[id]
@@ -267,6 +271,7 @@ func (d *dataPlane) invalidate(ids []string) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.forgetUsage(ids)
 	for _, id := range ids {
 		d.idGeneration[id]++
 		for _, m := range []map[string]builtProvider{d.providers, d.suspect} {
@@ -309,6 +314,7 @@ func (d *dataPlane) suspectAll() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.generation++
+	d.forgetUsage(nil)
 	for id, built := range d.providers {
 		d.suspect[id] = built
 		delete(d.providers, id)
@@ -322,9 +328,18 @@ type liveCredentials struct {
 	plane *dataPlane
 	awsID string
 	name  string
+	// usage is the role the config was made for and its connection, when
+	// it was made with a role (hasRole).
+	usage   usageKey
+	hasRole bool
 }
 
 func (l *liveCredentials) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	if l.hasRole {
+		if err := l.plane.mayUse(ctx, l.usage); err != nil {
+			return aws.Credentials{}, err
+		}
+	}
 	built, err := l.plane.provider(ctx, l.awsID)
 	if err != nil {
 		return aws.Credentials{}, err
@@ -356,7 +371,13 @@ func (c *Catalog) awsConfig(ctx context.Context, r *catalog.Resolved) (aws.Confi
 	if err != nil {
 		return aws.Config{}, err
 	}
-	cfg := credentials.ConfigFor(ambient, r.AWS, &liveCredentials{plane: c.plane, awsID: r.AWS.ID, name: r.AWS.Name})
+	live := &liveCredentials{plane: c.plane, awsID: r.AWS.ID, name: r.AWS.Name}
+	if role, ok := RoleFrom(ctx); ok {
+		// Checked when r was read; checked again at the first Retrieve
+		// (then cached), which knows the connection's generation.
+		live.usage, live.hasRole = usageKey{role: role, connID: r.ID}, true
+	}
+	cfg := credentials.ConfigFor(ambient, r.AWS, live)
 	// Clipped: configs share the ambient config's array, and an append
 	// into its spare capacity would be seen by every one of them.
 	cfg.APIOptions = append(slices.Clip(cfg.APIOptions), explainCalls(explainTarget(r.AWS, r.S3), cfg.Region))

@@ -40,3 +40,35 @@ func TestDataPlaneNeedsUsage(t *testing.T) {
 		t.Fatalf("USAGE on s gives none on the AWS connection it uses: %v", err)
 	}
 }
+
+// TestRevokeReachesConfigsHandedOut: a config made for a role stops
+// serving it once its USAGE is revoked, as ALTER reaches configs in use;
+// the owner's own config is unaffected.
+func TestRevokeReachesConfigsHandedOut(t *testing.T) {
+	cat := openTest(t)
+	alice := conncat.WithRole(context.Background(), "alice")
+	bob := conncat.WithRole(context.Background(), "bob")
+	if _, err := cat.Exec(alice, `CREATE SECRET k AS 'fake-secret-value';
+		CREATE CONNECTION a TO AWS (ACCESS KEY ID = 'AKIAFAKEREVOKE', SECRET ACCESS KEY = SECRET k);
+		GRANT USAGE ON CONNECTION a TO bob`); err != nil {
+		t.Fatal(err)
+	}
+	bobs, err := cat.AWSConfig(bob, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alices, _ := cat.AWSConfig(alice, "a")
+	ctx := context.Background()
+	if _, err := bobs.Credentials.Retrieve(ctx); err != nil {
+		t.Fatalf("bob's config while granted: %v", err)
+	}
+	if _, err := cat.Exec(alice, `REVOKE USAGE ON CONNECTION a FROM bob`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bobs.Credentials.Retrieve(ctx); codeOf(t, err) != conncat.CodeInsufficientPrivilege {
+		t.Fatalf("bob's config after REVOKE: %v", err)
+	}
+	if _, err := alices.Credentials.Retrieve(ctx); err != nil {
+		t.Fatalf("the owner's config after REVOKE: %v", err)
+	}
+}

@@ -128,6 +128,8 @@ type options struct {
 	publicOnly    bool
 	maxConns      int
 	staleReads    bool
+	useAudit      bool
+	useRetention  time.Duration
 }
 
 // Option configures Open and OpenDB.
@@ -452,6 +454,9 @@ func open(ctx context.Context, db *sql.DB, store catalog.Store, o options) (*Cat
 		return nil, err
 	}
 	plane.cat = cat
+	if o.useAudit {
+		plane.use = newUseAuditor(cat, o.useRetention)
+	}
 	timeout := DefaultStatementTimeout
 	if o.timeoutSet {
 		timeout = o.timeout
@@ -511,6 +516,7 @@ func (c *Catalog) Close() error {
 		return nil
 	}
 	c.stopWatch()
+	c.plane.use.close()
 	<-c.watchDone
 	_ = c.meters.registration.Unregister()
 	err := c.cat.Close()

@@ -59,6 +59,8 @@ type dataPlane struct {
 	// allowed holds the roles found to have USAGE on a connection their
 	// config was made for (usage.go).
 	allowed map[usageKey]bool
+	// use records the roles assumed (WithUseAudit); nil records nothing.
+	use *useAuditor
 }
 
 // ambientConfig is the engine's own AWS config: the one given with
@@ -156,6 +158,9 @@ func (d *dataPlane) build(ctx context.Context, r *catalog.Resolved) (builtProvid
 		}
 		h.refreshed(ev, classified.Message)
 		d.events.refreshed(spec, ev, classified)
+		if ev.Err == nil && !ev.Inner && spec.AssumesRole() {
+			d.use.assumed(spec, d.catalogName, opts.Now())
+		}
 		if d.meters != nil {
 			d.meters.refreshed(spec.ID, ev)
 		}

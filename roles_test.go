@@ -2,9 +2,14 @@ package conncat_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/conncat/conncat"
+	"github.com/conncat/conncat/awstest"
+	"github.com/conncat/conncat/internal/testenv"
 )
 
 // TestDataPlaneNeedsUsage: a role gets a config or an S3 location only for
@@ -70,5 +75,52 @@ func TestRevokeReachesConfigsHandedOut(t *testing.T) {
 	}
 	if _, err := alices.Credentials.Retrieve(ctx); err != nil {
 		t.Fatalf("the owner's config after REVOKE: %v", err)
+	}
+}
+
+// TestAuditOfUse: VALIDATE and, with WithUseAudit, every AssumeRole the
+// data plane makes for a connection are in mz_audit_events: who
+// validated, which role was assumed with which session name; no secret
+// and no message.
+func TestAuditOfUse(t *testing.T) {
+	fake := awstest.NewSTS()
+	defer fake.Close()
+	key, secret := fake.AddUser(engineUser)
+	cat := openTest(t, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret)), conncat.WithUseAudit(time.Hour))
+	alice := conncat.WithRole(context.Background(), "alice")
+	mustExecAs(t, cat, alice, `CREATE CONNECTION c TO AWS (ASSUME ROLE ARN = '`+customerRole+`')`)
+	if err := fake.AddRole(customerRole, pastedTrustPolicy(t, cat, "c")); err != nil {
+		t.Fatal(err)
+	}
+	mustExecAs(t, cat, alice, `VALIDATE CONNECTION c`)
+	cfg, err := cat.AWSConfig(alice, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg.Credentials.Retrieve(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	query := `SELECT event_type, "user", json_extract(details, '$.name') AS name, json_extract(details, '$.credentials') AS credentials,
+		json_extract(details, '$.role_arn') AS role_arn, json_extract(details, '$.session_name') AS session FROM mz_audit_events ORDER BY id`
+	var got string
+	testenv.Eventually(t, "the assume_role event written", func() bool {
+		got = fmt.Sprint(mustExec(t, cat, query)[0].Rows)
+		return strings.Contains(got, "assume_role")
+	})
+	// VALIDATE assumed the role too, but only the data plane's sessions
+	// are use of the connection's credentials.
+	want := fmt.Sprintf("[[create alice c <nil> <nil> <nil>] [validate alice c PASS <nil> <nil>] [assume_role <nil> c <nil> %s conncat-prod-u1]]", customerRole)
+	if got != want {
+		t.Fatalf("audit trail:\n%s\nwant\n%s", got, want)
+	}
+	if cat.DroppedUseEvents() != 0 {
+		t.Fatalf("%d use events dropped", cat.DroppedUseEvents())
+	}
+}
+
+func mustExecAs(t *testing.T, cat *conncat.Catalog, ctx context.Context, sql string) {
+	t.Helper()
+	if _, err := cat.Exec(ctx, sql); err != nil {
+		t.Fatalf("%s: %v", sql, err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/internal/sqlstate"
@@ -142,5 +143,28 @@ func testPrivileges(t *testing.T, backend string) {
 	}
 	if strings.Join(got, "\n") != strings.Join(wantEvents, "\n") {
 		t.Errorf("audit trail:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantEvents, "\n"))
+	}
+}
+
+// TestUseEventsRetention: RecordUse writes use events; a retention
+// removes use events older than it and never the history of changes.
+func TestUseEventsRetention(t *testing.T) { forEachBackend(t, testUseEventsRetention) }
+
+func testUseEventsRetention(t *testing.T, backend string) {
+	c := newCatalogOn(t, backend, catalog.Options{Now: fixedClock})
+	mustExec(t, c, `CREATE SECRET k AS 'fake'`)
+	ctx := context.Background()
+	old := catalog.UseEvent{Type: "assume_role", At: fixedClock().Add(-2 * time.Hour), Details: map[string]string{"id": "u9"}}
+	recent := catalog.UseEvent{Type: "assume_role", At: fixedClock(), Details: map[string]string{"id": "u9"}}
+	if err := c.RecordUse(ctx, []catalog.UseEvent{old}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RecordUse(ctx, []catalog.UseEvent{recent}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	res := mustExec(t, c, `SELECT event_type, occurred_at FROM mz_audit_events ORDER BY id`)
+	want := fmt.Sprintf("[[create %s] [assume_role %s]]", fixedClock().UTC().Format(time.RFC3339Nano), fixedClock().UTC().Format(time.RFC3339Nano))
+	if fmt.Sprint(res[0].Rows) != want {
+		t.Fatalf("after a retention of an hour: %v, want %s", res[0].Rows, want)
 	}
 }

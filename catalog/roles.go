@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/conncat/conncat/internal/sqlstate"
 	"github.com/conncat/conncat/sqlparse"
@@ -208,15 +209,51 @@ func newPrivileges(owner sql.NullString) sql.NullString {
 // transaction: details are the object's ID and name and what changed,
 // never a value.
 func (c *Catalog) audit(ctx context.Context, tx Tx, event string, kind sqlparse.ObjectKind, details map[string]string) error {
+	return auditRow(ctx, tx, event, strings.ToLower(string(kind)), details, null(c.actorRole(ctx)), c.now(ctx))
+}
+
+func auditRow(ctx context.Context, tx Tx, event, objectType string, details map[string]string, user sql.NullString, at string) error {
 	text, _ := json.Marshal(details) // a map of strings always encodes
 	// The next number in the same statement, so that PostgreSQL pipelines
 	// it with the statement's other writes (the write lock is held).
 	if _, err := tx.ExecContext(ctx, `INSERT INTO mz_audit_events (id, event_type, object_type, details, "user", occurred_at)
 		SELECT coalesce(max(id), 0) + 1, ?, ?, ?, ?, ? FROM mz_audit_events`,
-		event, strings.ToLower(string(kind)), string(text), null(c.actorRole(ctx)), c.now(ctx)); err != nil {
+		event, objectType, string(text), user, at); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	return nil
+}
+
+// UseEvent is a use of a connection to record in mz_audit_events: the
+// data plane assuming its role (assume_role).
+type UseEvent struct {
+	Type    string
+	Details map[string]string
+	At      time.Time
+}
+
+// UseEventTypes are the audit events of use, which a retention prunes;
+// the events of changes are the catalog's history and stay.
+var UseEventTypes = []string{"validate", "assume_role"}
+
+// RecordUse writes use events in one transaction, and with a retention
+// removes use events older than it.
+func (c *Catalog) RecordUse(ctx context.Context, events []UseEvent, retention time.Duration) error {
+	return c.store.Write(ctx, func(tx Tx) error {
+		for _, e := range events {
+			if err := auditRow(ctx, tx, e.Type, "connection", e.Details, sql.NullString{}, e.At.UTC().Format(time.RFC3339Nano)); err != nil {
+				return err
+			}
+		}
+		if retention <= 0 {
+			return nil
+		}
+		cutoff := c.opts.Now().Add(-retention).UTC().Format(time.RFC3339Nano)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM mz_audit_events WHERE event_type IN (?, ?) AND occurred_at < ?`, UseEventTypes[0], UseEventTypes[1], cutoff); err != nil {
+			return fmt.Errorf("audit retention: %w", err)
+		}
+		return nil
+	})
 }
 
 func (c *Catalog) actorRole(ctx context.Context) string { return c.actor(ctx).role }

@@ -1,0 +1,137 @@
+package conncat
+
+import (
+	"context"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/conncat/conncat/catalog"
+	"github.com/conncat/conncat/connection"
+)
+
+// WithUseAudit records in mz_audit_events each time the data plane
+// assumes a connection's role (event_type assume_role: the connection,
+// the role ARN, the session name, the node), and removes use events
+// (assume_role, validate) older than retention (0: keep them). The events
+// are written by a goroutine of their own, never on the credentials path:
+// a refresh only queues one, and a queue that is full (the catalog's
+// database is down, or slower than the refreshes) drops events rather than
+// wait, counting them (DroppedUseEvents). VALIDATE is always recorded,
+// with the statement.
+func WithUseAudit(retention time.Duration) Option {
+	return func(o *options) { o.useAudit, o.useRetention = true, retention }
+}
+
+// useQueueLen bounds the use events waiting to be written.
+const useQueueLen = 1024
+
+// useBatch is the most events one transaction writes.
+const useBatch = 64
+
+// useAuditor writes use events off the credentials path.
+type useAuditor struct {
+	cat       *catalog.Catalog
+	retention time.Duration
+	node      string
+	queue     chan catalog.UseEvent
+	done      chan struct{}
+	stop      context.CancelFunc
+	mu        sync.Mutex
+	dropped   int64
+}
+
+func newUseAuditor(cat *catalog.Catalog, retention time.Duration) *useAuditor {
+	node, _ := os.Hostname()
+	ctx, stop := context.WithCancel(context.Background())
+	a := &useAuditor{cat: cat, retention: retention, node: node, queue: make(chan catalog.UseEvent, useQueueLen), done: make(chan struct{}), stop: stop}
+	go a.run(ctx)
+	return a
+}
+
+// assumed queues the event of a role assumed for spec, or counts it
+// dropped when the queue is full.
+func (a *useAuditor) assumed(spec connection.Spec, catalogName string, at time.Time) {
+	if a == nil {
+		return
+	}
+	session := spec.SessionName
+	if session == "" {
+		session = connection.DefaultSessionName(catalogName, spec.ID)
+	}
+	ev := catalog.UseEvent{Type: "assume_role", At: at, Details: map[string]string{
+		"id": spec.ID, "name": spec.Name, "role_arn": spec.RoleARN, "session_name": session, "node": a.node}}
+	select {
+	case a.queue <- ev:
+	default:
+		a.mu.Lock()
+		a.dropped++
+		a.mu.Unlock()
+	}
+}
+
+// run writes queued events in batches until ctx ends, then what is left.
+func (a *useAuditor) run(ctx context.Context) {
+	defer close(a.done)
+	for {
+		select {
+		case ev := <-a.queue:
+			a.write(ctx, a.batch(ev))
+		case <-ctx.Done():
+			for {
+				select {
+				case ev := <-a.queue:
+					a.write(context.Background(), a.batch(ev))
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// batch is first and whatever else is queued, up to useBatch events.
+func (a *useAuditor) batch(first catalog.UseEvent) []catalog.UseEvent {
+	events := []catalog.UseEvent{first}
+	for len(events) < useBatch {
+		select {
+		case ev := <-a.queue:
+			events = append(events, ev)
+		default:
+			return events
+		}
+	}
+	return events
+}
+
+// write records a batch; one the catalog refuses is counted dropped: the
+// audit of use must never hold the data plane back.
+func (a *useAuditor) write(ctx context.Context, events []catalog.UseEvent) {
+	ctx, cancel := context.WithTimeout(ctx, DefaultStatementTimeout)
+	defer cancel()
+	if err := a.cat.RecordUse(ctx, events, a.retention); err != nil {
+		a.mu.Lock()
+		a.dropped += int64(len(events))
+		a.mu.Unlock()
+	}
+}
+
+// close stops the writer after it wrote what was queued.
+func (a *useAuditor) close() {
+	if a == nil {
+		return
+	}
+	a.stop()
+	<-a.done
+}
+
+// DroppedUseEvents is how many use events WithUseAudit could not record
+// (queue full, or the catalog refused them).
+func (c *Catalog) DroppedUseEvents() int64 {
+	if c.plane.use == nil {
+		return 0
+	}
+	c.plane.use.mu.Lock()
+	defer c.plane.use.mu.Unlock()
+	return c.plane.use.dropped
+}

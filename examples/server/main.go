@@ -31,6 +31,9 @@ import (
 type config struct {
 	cliflags.Catalog
 	listen, user, passwordFile, tlsCert, tlsKey string
+	// usersFile holds SCRAM verifiers of many users, each a role.
+	usersFile    string
+	makeVerifier bool
 	// maxConns bounds logged-in sessions; maxStartups the sockets still
 	// starting up or authenticating (see startups).
 	maxConns, maxStartups                  int
@@ -49,6 +52,13 @@ func run(args []string, stderr io.Writer) int {
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
 		return 2
+	}
+	if cfg.makeVerifier {
+		if err := makeVerifier(os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(stderr, "server:", err)
+			return 2
+		}
+		return 0
 	}
 	srv, err := newServer(cfg, stderr)
 	if err != nil {
@@ -91,6 +101,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	cfg.Register(fs)
 	fs.StringVar(&cfg.user, "user", "conncat", "the user clients log in as")
 	fs.StringVar(&cfg.passwordFile, "password-file", "", "file holding the user's password (else CONNCAT_SERVER_PASSWORD)")
+	fs.StringVar(&cfg.usersFile, "users", "", "file of users, one name:SCRAM-SHA-256$... verifier a line (mode 600); each user's sessions run as the catalog role of that name. Replaces -user and the password")
+	fs.BoolVar(&cfg.makeVerifier, "make-verifier", false, "print the SCRAM-SHA-256 verifier of the password on standard input, for a -users file, and exit")
 	fs.StringVar(&cfg.tlsCert, "tls-cert", "", "TLS certificate (PEM)")
 	fs.StringVar(&cfg.tlsKey, "tls-key", "", "TLS private key (PEM)")
 	fs.IntVar(&cfg.maxConns, "max-connections", 100, "logged-in sessions served at once; more are refused with 53300")
@@ -117,18 +129,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 // newServer checks what the server must never start without: a password,
 // and TLS when it listens beyond loopback.
 func newServer(cfg *config, stderr io.Writer) (*server, error) {
-	password := os.Getenv("CONNCAT_SERVER_PASSWORD")
-	if cfg.passwordFile != "" {
-		b, err := os.ReadFile(cfg.passwordFile)
-		if err != nil {
-			return nil, err
-		}
-		password = strings.TrimRight(string(b), "\r\n")
-	}
-	if password == "" {
-		return nil, errors.New("no password: set CONNCAT_SERVER_PASSWORD or -password-file (the server authenticates every client with SCRAM-SHA-256)")
-	}
-	v, err := newVerifier(password)
+	users, err := configuredUsers(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +137,7 @@ func newServer(cfg *config, stderr io.Writer) (*server, error) {
 	if _, err := rand.Read(decoyKey); err != nil {
 		return nil, err
 	}
-	srv := &server{cfg: cfg, verifier: v, decoyKey: decoyKey, slots: make(chan struct{}, cfg.maxConns),
+	srv := &server{cfg: cfg, users: users, roles: cfg.usersFile != "", decoyKey: decoyKey, slots: make(chan struct{}, cfg.maxConns),
 		startups: newStartups(cfg.maxStartups), sessions: map[uint32]*session{}, stderr: stderr}
 	if cfg.tlsCert != "" || cfg.tlsKey != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey)
@@ -149,6 +150,30 @@ func newServer(cfg *config, stderr io.Writer) (*server, error) {
 		return nil, fmt.Errorf("refusing to listen on %s without TLS: give -tls-cert and -tls-key, or listen on 127.0.0.1", cfg.listen)
 	}
 	return srv, nil
+}
+
+// configuredUsers is who may log in: the users file's users, or the one
+// -user with the password from CONNCAT_SERVER_PASSWORD or -password-file.
+func configuredUsers(cfg *config) (map[string]*verifier, error) {
+	if cfg.usersFile != "" {
+		return loadUsers(cfg.usersFile)
+	}
+	password := os.Getenv("CONNCAT_SERVER_PASSWORD")
+	if cfg.passwordFile != "" {
+		b, err := os.ReadFile(cfg.passwordFile)
+		if err != nil {
+			return nil, err
+		}
+		password = strings.TrimRight(string(b), "\r\n")
+	}
+	if password == "" {
+		return nil, errors.New("no password: set CONNCAT_SERVER_PASSWORD or -password-file, or give -users (the server authenticates every client with SCRAM-SHA-256)")
+	}
+	v, err := newVerifier(password)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]*verifier{cfg.user: v}, nil
 }
 
 // loopbackOnly reports whether addr can be reached only from this machine.

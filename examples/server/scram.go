@@ -20,6 +20,7 @@ const scramIterations = 4096
 type verifier struct {
 	salt                 []byte
 	storedKey, serverKey []byte
+	iterations           int
 }
 
 func newVerifier(password string) (*verifier, error) {
@@ -33,7 +34,7 @@ func newVerifier(password string) (*verifier, error) {
 	}
 	clientKey := hmacSHA256(salted, "Client Key")
 	stored := sha256.Sum256(clientKey)
-	return &verifier{salt: salt, storedKey: stored[:], serverKey: hmacSHA256(salted, "Server Key")}, nil
+	return &verifier{salt: salt, storedKey: stored[:], serverKey: hmacSHA256(salted, "Server Key"), iterations: scramIterations}, nil
 }
 
 // decoyVerifier is the verifier a user that does not exist is answered
@@ -45,7 +46,7 @@ func newVerifier(password string) (*verifier, error) {
 func decoyVerifier(key []byte, user string) *verifier {
 	salt := hmacSHA256(key, "conncat decoy salt\x00"+user)[:16]
 	return &verifier{salt: salt, storedKey: hmacSHA256(key, "conncat decoy stored key\x00"+user),
-		serverKey: hmacSHA256(key, "conncat decoy server key\x00"+user)}
+		serverKey: hmacSHA256(key, "conncat decoy server key\x00"+user), iterations: scramIterations}
 }
 
 func hmacSHA256(key []byte, msg string) []byte {
@@ -87,7 +88,7 @@ func (x *scramExchange) first(clientFirst string) (string, error) {
 		return "", err
 	}
 	x.nonce = clientNonce + base64.RawStdEncoding.EncodeToString(own)
-	x.serverFirst = fmt.Sprintf("r=%s,s=%s,i=%d", x.nonce, base64.StdEncoding.EncodeToString(x.v.salt), scramIterations)
+	x.serverFirst = fmt.Sprintf("r=%s,s=%s,i=%d", x.nonce, base64.StdEncoding.EncodeToString(x.v.salt), x.v.iterations)
 	return x.serverFirst, nil
 }
 

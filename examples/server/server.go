@@ -22,9 +22,12 @@ import (
 // server accepts connections and keeps the running sessions by process
 // ID, for CancelRequest.
 type server struct {
-	cfg      *config
-	cat      *conncat.Catalog
-	verifier *verifier
+	cfg *config
+	cat *conncat.Catalog
+	// users are who may log in, by name; with roles (a -users file) each
+	// session runs as the catalog role of its user's name.
+	users map[string]*verifier
+	roles bool
 	// decoyKey derives the verifier a user that does not exist is
 	// answered with (see decoyVerifier).
 	decoyKey []byte

@@ -1132,3 +1132,79 @@ func TestPsqlTransactions(t *testing.T) {
 		t.Fatalf("after the three: %q, want only the good file's d and e", out)
 	}
 }
+
+// TestUsersFileRoles: with -users, each user logs in with its own
+// password (SCRAM verifiers in PostgreSQL's format, made by
+// -make-verifier; no password on disk) and its sessions run as the
+// catalog role of its name: bob is refused alice's connection until she
+// grants it. A file that holds a plain password, or that others may read,
+// stops the server at start, naming the line but never its content.
+func TestUsersFileRoles(t *testing.T) {
+	bin := testenv.Build(t, ".")
+	verifier := func(password string) string {
+		cmd := exec.Command(bin, "-make-verifier")
+		cmd.Stdin = strings.NewReader(password + "\n")
+		out, err := cmd.Output()
+		if err != nil || !strings.HasPrefix(string(out), "SCRAM-SHA-256$4096:") {
+			t.Fatalf("-make-verifier: %q %v", out, err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	dir := t.TempDir()
+	users := filepath.Join(dir, "users")
+	lines := "# who may log in\nconncat:" + verifier(testPassword) + "\nalice:" + verifier("fake-alice-pw") + "\nbob:" + verifier("fake-bob-pw") + "\n"
+	if err := os.WriteFile(users, []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := startServer(t, "-users", users)
+	ctx := context.Background()
+	as := func(user, password string) *pgx.Conn {
+		t.Helper()
+		conn, err := pgx.Connect(ctx, strings.Replace(base, "conncat@", user+":"+password+"@", 1))
+		if err != nil {
+			t.Fatalf("%s logs in: %v", user, err)
+		}
+		t.Cleanup(func() { conn.Close(ctx) })
+		return conn
+	}
+	alice, bob := as("alice", "fake-alice-pw"), as("bob", "fake-bob-pw")
+	if _, err := alice.Exec(ctx, "CREATE CONNECTION a TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::001234567890:role/A')"); err != nil {
+		t.Fatal(err)
+	}
+	var pe *pgconn.PgError
+	if _, err := bob.Exec(ctx, "SHOW CREATE CONNECTION a"); !errors.As(err, &pe) || pe.Code != "42501" {
+		t.Fatalf("bob reads alice's connection: %v", err)
+	}
+	if _, err := alice.Exec(ctx, "GRANT USAGE ON CONNECTION a TO bob"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Exec(ctx, "SHOW CREATE CONNECTION a"); err != nil {
+		t.Fatalf("bob after GRANT: %v", err)
+	}
+	var owner string
+	if err := bob.QueryRow(ctx, "SELECT owner_id FROM mz_connections WHERE name = 'a'").Scan(&owner); err != nil || owner != "alice" {
+		t.Fatalf("owner %q, %v", owner, err)
+	}
+	for _, login := range [][2]string{{"bob", "fake-alice-pw"}, {"carol", "fake-carol-pw"}} {
+		_, err := pgx.Connect(ctx, strings.Replace(base, "conncat@", login[0]+":"+login[1]+"@", 1))
+		if !errors.As(err, &pe) || pe.Code != "28P01" {
+			t.Errorf("%s with a wrong password: %v", login[0], err)
+		}
+	}
+	for _, c := range []struct {
+		content string
+		mode    os.FileMode
+		want    string
+	}{
+		{"alice:fake-plain-password-77\n", 0o600, "line 1"},
+		{lines, 0o644, "chmod 600"},
+	} {
+		bad := filepath.Join(dir, "bad-users")
+		os.WriteFile(bad, []byte(c.content), c.mode)
+		os.Chmod(bad, c.mode)
+		out, err := exec.Command(bin, "-users", bad, "-listen", "127.0.0.1:0").CombinedOutput()
+		if err == nil || !strings.Contains(string(out), c.want) || strings.Contains(string(out), "fake-plain-password-77") {
+			t.Errorf("a bad users file: %v\n%s", err, out)
+		}
+	}
+}

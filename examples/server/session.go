@@ -63,6 +63,9 @@ func (s *session) run(ctx context.Context) {
 		return
 	}
 	s.loggedIn()
+	if s.srv.roles {
+		ctx = conncat.WithRole(ctx, s.user)
+	}
 	s.cs = s.srv.cat.NewSession()
 	defer s.cs.Close() // a block left open is rolled back
 	_ = s.conn.SetDeadline(time.Time{})
@@ -183,8 +186,8 @@ func (s *session) authenticate(m *pgproto3.StartupMessage) bool {
 	}
 	// Another user goes through the same exchange against a verifier no
 	// password matches, so the answer does not tell which users exist.
-	v := s.srv.verifier
-	if s.user != s.srv.cfg.user {
+	v, known := s.srv.users[s.user]
+	if !known {
 		v = decoyVerifier(s.srv.decoyKey, s.user)
 	}
 	x := &scramExchange{v: v}

@@ -9,6 +9,7 @@ import (
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/catalog/postgres"
 	"github.com/conncat/conncat/internal/testenv"
+	"github.com/conncat/conncat/sqlparse"
 )
 
 // twoNodes opens two catalogs on one PostgreSQL schema, without change
@@ -148,5 +149,37 @@ func TestReplicaCatchesUpFromAnEmptyLog(t *testing.T) {
 	mustExec(t, a, `CREATE CONNECTION x TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/X')`)
 	if got := names(t, b); got != "[[x]]" {
 		t.Fatalf("node b after the first change: %s, want [[x]] (a full load would show the unlogged row)", got)
+	}
+}
+
+// TestAuditTrailOnEveryNode: the audit trail node a writes is what node b
+// reads, in order and once each, after both incremental catch-ups (an
+// integer key among the log's object IDs) and a full load.
+func TestAuditTrailOnEveryNode(t *testing.T) {
+	a, b, raw, schema := twoNodes(t)
+	ctx := catalog.WithRole(context.Background(), "alice")
+	for _, s := range []string{`CREATE SECRET k AS 'fake'`, `CREATE CONNECTION x TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/X')`} {
+		stmt, _ := sqlparse.ParseOne(s)
+		if _, err := a.Exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const trail = `SELECT id, event_type, object_type, "user" FROM mz_audit_events ORDER BY id`
+	want := "[[1 create secret alice] [2 create connection alice]]"
+	if got := fmt.Sprint(mustExec(t, b, trail)[0].Rows); got != want {
+		t.Fatalf("node b: %s, want %s", got, want)
+	}
+	mustExec(t, a, `GRANT USAGE ON CONNECTION x TO bob; DROP CONNECTION x`)
+	want = "[[1 create secret alice] [2 create connection alice] [3 grant connection <nil>] [4 drop connection <nil>]]"
+	if got := fmt.Sprint(mustExec(t, b, trail)[0].Rows); got != want {
+		t.Fatalf("node b after more changes: %s, want %s", got, want)
+	}
+	if _, err := raw.Exec(`DELETE FROM ` + schema + `.conncat_changes`); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, a, `DROP SECRET k`)
+	want = "[[1 create secret alice] [2 create connection alice] [3 grant connection <nil>] [4 drop connection <nil>] [5 drop secret <nil>]]"
+	if got := fmt.Sprint(mustExec(t, b, trail)[0].Rows); got != want {
+		t.Fatalf("node b after a full load: %s, want %s", got, want)
 	}
 }

@@ -89,6 +89,9 @@ func (c *Catalog) runQuery(ctx context.Context, q *sqlparse.Query, res *Result, 
 	}
 	meter := c.newMeter()
 	defer meter.done()
+	if a := c.actor(ctx); !a.super {
+		ctx = context.WithValue(ctx, queryRoleKey{}, a.role)
+	}
 	err = run(ctx, q, args, c.statusRows, func(rows *sql.Rows) error { return collect(rows, res, meter) })
 	var missing *MissingColumnError
 	switch {

@@ -257,3 +257,22 @@ func (c *Catalog) RecordUse(ctx context.Context, events []UseEvent, retention ti
 }
 
 func (c *Catalog) actorRole(ctx context.Context) string { return c.actor(ctx).role }
+
+type queryRoleKey struct{}
+
+// QueryRole is the role whose rows a query may see, when the query runs
+// for a role that is no superuser: the store then shows it only the
+// connections and secrets it may use, and what belongs to them.
+func QueryRole(ctx context.Context) (string, bool) {
+	r, ok := ctx.Value(queryRoleKey{}).(string)
+	return r, ok
+}
+
+// RoleMayUse reports whether role may use an object with this owner and
+// privileges list (NULL as nil), by the same rule every check applies:
+// the owner, a grant to the role, or one to PUBLIC. The SQLite store
+// calls it from the views that filter a role's queries.
+func RoleMayUse(role string, owner, privileges any) bool {
+	o := &ownedObject{owner: nullString(owner), privileges: nullString(privileges)}
+	return actor{role: role}.mayUse(o)
+}

@@ -29,6 +29,9 @@ type readGuard struct {
 	ctes []string
 	// refused is the first action the guard denied, for the error.
 	refused string
+	// restricted: the stored tables are shadowed by TEMP views of what a
+	// role may see (visible.go), which read each other there.
+	restricted bool
 }
 
 // guardMessage starts every error the guard causes, so tests can tell a
@@ -40,7 +43,7 @@ func (g *readGuard) authorize(op int, arg1, arg2, dbName string) int {
 	case sqlite3.SQLITE_SELECT, sqliteRecursive:
 		return sqlite3.SQLITE_OK
 	case sqlite3.SQLITE_READ:
-		if catalog.IsTable(arg1) && arg1 != catalog.StatusTable && (dbName == "main" || dbName == "") {
+		if catalog.IsTable(arg1) && arg1 != catalog.StatusTable && (dbName == "main" || dbName == "" || g.restricted && dbName == "temp") {
 			return sqlite3.SQLITE_OK
 		}
 		// The status table is TEMP (statuses.go); SQLite names no
@@ -62,8 +65,9 @@ func (g *readGuard) authorize(op int, arg1, arg2, dbName string) int {
 		}
 		return g.deny("read " + arg1)
 	case sqlite3.SQLITE_FUNCTION:
-		// LIKE compiles to SQLite's like() function.
-		if sqlparse.QueryFunction(arg2) || arg2 == "like" {
+		// LIKE compiles to SQLite's like() function; the views of a
+		// restricted query call mayUseFunc.
+		if sqlparse.QueryFunction(arg2) || arg2 == "like" || g.restricted && arg2 == mayUseFunc {
 			return sqlite3.SQLITE_OK
 		}
 		return g.deny(fmt.Sprintf("call %s()", arg2))
@@ -90,8 +94,8 @@ func (g *readGuard) err(q *sqlparse.Query) *sqlparse.Error {
 // removes it. Installing or removing an authorizer expires the statements
 // SQLite has prepared on that connection, so the next catalog statement on
 // it compiles again: a cost paid once per SELECT, which is not a hot path.
-func guard(conn *sql.Conn, ctes []string) (*readGuard, func(), error) {
-	g := &readGuard{ctes: ctes}
+func guard(conn *sql.Conn, ctes []string, restricted bool) (*readGuard, func(), error) {
+	g := &readGuard{ctes: ctes, restricted: restricted}
 	set := func(fn func(int, string, string, string) int) error {
 		return conn.Raw(func(driverConn any) error {
 			c, ok := driverConn.(*sqlite3.SQLiteConn)

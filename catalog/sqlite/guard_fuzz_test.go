@@ -105,7 +105,7 @@ func TestReadGuard(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		g, unguard, err := guard(conn, tc.ctes)
+		g, unguard, err := guard(conn, tc.ctes, false)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	sqlite3 "github.com/mattn/go-sqlite3"
+
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/sqlparse"
 )
@@ -46,7 +48,11 @@ func fillStatuses(ctx context.Context, conn *sql.Conn, statuses func() [][]any) 
 	}
 	placeholders := strings.TrimSuffix(strings.Repeat("?, ", len(catalog.StatusColumns)), ", ")
 	// BEGIN DEFERRED, not BeginTx: a handle opened with _txlock=immediate
-	// would take the file's write lock for what only writes TEMP.
+	// would take the file's write lock for what only writes TEMP. Inside a
+	// transaction already (a block's query) the rows join it.
+	if inTransaction(conn) {
+		return insertStatuses(ctx, conn, rows, placeholders)
+	}
 	if _, err := conn.ExecContext(ctx, `BEGIN DEFERRED`); err != nil {
 		return err
 	}
@@ -56,15 +62,34 @@ func fillStatuses(ctx context.Context, conn *sql.Conn, statuses func() [][]any) 
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
 		}
 	}()
-	insert := `INSERT INTO temp.` + catalog.StatusTable + ` VALUES (` + placeholders + `)`
-	for _, row := range rows {
-		if _, err := conn.ExecContext(ctx, insert, row...); err != nil {
-			return err
-		}
+	if err := insertStatuses(ctx, conn, rows, placeholders); err != nil {
+		return err
 	}
 	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
 		return err
 	}
 	committed = true
 	return nil
+}
+
+func insertStatuses(ctx context.Context, conn *sql.Conn, rows [][]any, placeholders string) error {
+	insert := `INSERT INTO temp.` + catalog.StatusTable + ` VALUES (` + placeholders + `)`
+	for _, row := range rows {
+		if _, err := conn.ExecContext(ctx, insert, row...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inTransaction reports whether conn is inside a transaction.
+func inTransaction(conn *sql.Conn) bool {
+	open := false
+	_ = conn.Raw(func(dc any) error {
+		if c, ok := dc.(*sqlite3.SQLiteConn); ok {
+			open = !c.AutoCommit()
+		}
+		return nil
+	})
+	return open
 }

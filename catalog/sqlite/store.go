@@ -216,12 +216,25 @@ func runOn(ctx context.Context, conn *sql.Conn, q *sqlparse.Query, args []any, s
 			return fmt.Errorf("query: %w", err)
 		}
 	}
+	role, restricted := catalog.QueryRole(ctx)
+	if restricted {
+		unrestrict, err := restrict(ctx, conn, role)
+		if err != nil {
+			return fmt.Errorf("query: %w", err)
+		}
+		defer unrestrict()
+		if readsStatuses(q) {
+			if err := hideStatuses(ctx, conn); err != nil {
+				return fmt.Errorf("query: %w", err)
+			}
+		}
+	}
 	// case_sensitive_like: LIKE compares case as PostgreSQL's does.
 	if _, err := conn.ExecContext(ctx, `PRAGMA query_only = ON; PRAGMA case_sensitive_like = ON`); err != nil {
 		return fmt.Errorf("query: %w", err)
 	}
 	defer conn.ExecContext(context.Background(), `PRAGMA query_only = OFF; PRAGMA case_sensitive_like = OFF`)
-	g, unguard, err := guard(conn, q.CTENames())
+	g, unguard, err := guard(conn, q.CTENames(), restricted)
 	if err != nil {
 		return fmt.Errorf("query: %w", err)
 	}

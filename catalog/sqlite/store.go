@@ -218,13 +218,13 @@ func runOn(ctx context.Context, conn *sql.Conn, q *sqlparse.Query, args []any, s
 	}
 	role, restricted := catalog.QueryRole(ctx)
 	if restricted {
-		unrestrict, err := restrict(ctx, conn, role)
+		unrestrict, err := restrict(ctx, conn, role, q)
 		if err != nil {
 			return fmt.Errorf("query: %w", err)
 		}
 		defer unrestrict()
 		if readsStatuses(q) {
-			if err := hideStatuses(ctx, conn); err != nil {
+			if err := hideStatuses(ctx, conn, role); err != nil {
 				return fmt.Errorf("query: %w", err)
 			}
 		}

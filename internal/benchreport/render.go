@@ -67,6 +67,10 @@ func sections() []section {
 	}
 
 	catalogRows = append(catalogRows, comparison{
+		label: "seed SELECT run by a role (views of its rows), 1000 conns", bench: "catalog:SeedQueryAsRole",
+		alt: "catalog:SeedQuery/conns=1000", altLabel: "the same SELECT by a superuser",
+	})
+	catalogRows = append(catalogRows, comparison{
 		label: "ten CREATE CONNECTIONs as one block (tried as they come, replayed at COMMIT), 1000 conns", bench: "catalog:BlockOfTen",
 		alt: "catalog:TenStatements", altLabel: "the same ten, each its own transaction",
 	})

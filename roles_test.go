@@ -35,6 +35,18 @@ func TestDataPlaneNeedsUsage(t *testing.T) {
 			t.Fatalf("the owner, a superuser or no role: %v", err)
 		}
 	}
+	if _, err := cat.RDSAuthToken(bob, "a", "db.example.com:5432", "app"); codeOf(t, err) != conncat.CodeInsufficientPrivilege {
+		t.Fatalf("bob's RDS token from alice's connection: %v", err)
+	}
+	if _, err := cat.MSKAuthToken(bob, "a"); codeOf(t, err) != conncat.CodeInsufficientPrivilege {
+		t.Fatalf("bob's MSK token from alice's connection: %v", err)
+	}
+	if _, err := cat.Exec(bob, `VALIDATE CONNECTION a`); codeOf(t, err) != conncat.CodeInsufficientPrivilege {
+		t.Fatalf("bob validates alice's connection: %v", err)
+	}
+	if _, err := cat.RDSAuthToken(alice, "a", "db.example.com:5432", "app"); err != nil {
+		t.Fatalf("alice's RDS token: %v", err)
+	}
 	if _, err := cat.Exec(alice, `GRANT USAGE ON CONNECTION s TO bob`); err != nil {
 		t.Fatal(err)
 	}

@@ -103,6 +103,7 @@ func (b *Block) Exec(ctx context.Context, stmt sqlparse.Statement, args ...any) 
 	defer func() {
 		if err != nil {
 			b.failed = true
+			err = b.c.suggestName(ctx, err)
 		}
 	}()
 	switch s := stmt.(type) {

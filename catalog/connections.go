@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -371,7 +372,7 @@ func (c *Catalog) setS3(ctx context.Context, tx Tx, id string, opts sqlparse.Opt
 		return err
 	}
 	if aws == nil {
-		return errorf(sqlstate.UndefinedObject, using.Pos, "connection %q does not exist", using.Value)
+		return noSuch(sqlparse.ObjectConnection, using.Value, using.Pos)
 	}
 	if aws.typ != sqlparse.ConnectionAWS {
 		return errorf(sqlstate.WrongObjectType, using.Pos, "connection %q is not an AWS connection", using.Value)
@@ -441,7 +442,7 @@ func (c *Catalog) alterConnection(ctx context.Context, tx Tx, s *sqlparse.AlterC
 			res.Notices = append(res.Notices, fmt.Sprintf("connection %q does not exist, skipping", s.Name.Value))
 			return nil
 		}
-		return errorf(sqlstate.UndefinedObject, s.Name.Pos, "connection %q does not exist", s.Name.Value)
+		return noSuch(sqlparse.ObjectConnection, s.Name.Value, s.Name.Pos)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE mz_connections SET updated_at = ? WHERE id = ?`, c.now(ctx), conn.id); err != nil {
 		return fmt.Errorf("update connection: %w", err)
@@ -634,7 +635,7 @@ func (c *Catalog) drop(ctx context.Context, tx Tx, s *sqlparse.Drop, res *Result
 				res.Notices = append(res.Notices, fmt.Sprintf("%s %q does not exist, skipping", kind, n.Value))
 				continue
 			}
-			return errorf(sqlstate.UndefinedObject, n.Pos, "%s %q does not exist", kind, n.Value)
+			return noSuch(s.Kind, n.Value, n.Pos)
 		}
 		deps, err := dependentsClosure(ctx, tx, id)
 		if err != nil {
@@ -650,7 +651,7 @@ func (c *Catalog) drop(ctx context.Context, tx Tx, s *sqlparse.Drop, res *Result
 			}
 			if len(blocking) > 0 {
 				return errorf(sqlstate.DependentObjects, n.Pos, "cannot drop %s %q: still depended upon by connection %s", kind, n.Value, quoteList(blocking)).
-					WithHint("Use DROP ... CASCADE to drop the dependent objects too.")
+					WithHint(dependentsHint(s.Kind, n.Value, blocking))
 			}
 		}
 		// Dependents go first: nothing may ever reference a dropped object.
@@ -677,6 +678,21 @@ func (c *Catalog) drop(ctx context.Context, tx Tx, s *sqlparse.Drop, res *Result
 		res.Changed = append(res.Changed, v.id)
 	}
 	return nil
+}
+
+// dependentsHint says the two ways out of a DROP that others depend on,
+// naming them: change them first, or drop them too.
+func dependentsHint(kind sqlparse.ObjectKind, name string, blocking []string) string {
+	quoted := make([]string, len(blocking))
+	for i, b := range blocking {
+		quoted[i] = sqlparse.QuoteIdent(b)
+	}
+	list := strings.Join(quoted, ", ")
+	change := "DROP CONNECTION " + list + " first"
+	if kind == sqlparse.ObjectSecret {
+		change = "ALTER CONNECTION " + quoted[0] + " to use another secret first"
+	}
+	return fmt.Sprintf("%s, or DROP %s %s CASCADE to drop %s too.", change, kind, sqlparse.QuoteIdent(name), list)
 }
 
 // victim is an object a DROP removes.

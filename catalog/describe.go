@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/conncat/conncat/connection"
-	"github.com/conncat/conncat/internal/sqlstate"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -50,7 +49,7 @@ func (c *Catalog) Describe(ctx context.Context, name string) (d *Description, er
 		d, err = c.describe(ctx, q, name)
 		return err
 	})
-	return d, err
+	return d, c.suggestName(ctx, err)
 }
 
 func (c *Catalog) describe(ctx context.Context, q Tx, name string) (*Description, error) {
@@ -59,7 +58,7 @@ func (c *Catalog) describe(ctx context.Context, q Tx, name string) (*Description
 		return nil, err
 	}
 	if conn == nil {
-		return nil, errorf(sqlstate.UndefinedObject, -1, "connection %q does not exist", name)
+		return nil, noSuch(sqlparse.ObjectConnection, name, -1)
 	}
 	if err := c.mayUseConnection(ctx, q, conn.id, -1); err != nil {
 		return nil, err

@@ -63,7 +63,7 @@ func (c *Catalog) Exec(ctx context.Context, stmt sqlparse.Statement, args ...any
 		})
 	}
 	if err != nil {
-		return nil, err
+		return nil, c.suggestName(ctx, err)
 	}
 	return res, nil
 }

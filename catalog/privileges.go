@@ -206,7 +206,7 @@ func (c *Catalog) grantTargets(ctx context.Context, tx Tx, a actor, s *sqlparse.
 			return nil, err
 		}
 		if o == nil {
-			return nil, errorf(sqlstate.UndefinedObject, name.Pos, "%s %q does not exist", strings.ToLower(string(s.Kind)), name.Value)
+			return nil, noSuch(s.Kind, name.Value, name.Pos)
 		}
 		if err := a.mustOwn(o, name.Pos); err != nil {
 			return nil, err
@@ -283,7 +283,7 @@ func (c *Catalog) alterOwner(ctx context.Context, tx Tx, s *sqlparse.AlterOwner,
 			res.Notices = append(res.Notices, fmt.Sprintf("%s %q does not exist, skipping", kind, s.Name.Value))
 			return nil
 		}
-		return errorf(sqlstate.UndefinedObject, s.Name.Pos, "%s %q does not exist", kind, s.Name.Value)
+		return noSuch(s.Kind, s.Name.Value, s.Name.Pos)
 	}
 	if err := a.mustOwn(o, s.Name.Pos); err != nil {
 		return err

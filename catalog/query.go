@@ -134,9 +134,13 @@ func (c *Catalog) undefinedColumn(ctx context.Context, q *sqlparse.Query, missin
 	if column == written {
 		shown = `"` + written + `"`
 	}
-	e := errorf(sqlstate.UndefinedColumn, q.ColumnPos(written), "column %s does not exist", shown)
-	if near := sqlparse.Nearest(column, c.columnsOf(ctx, q.Tables())); near != "" {
+	pos := q.ColumnPos(written)
+	e := errorf(sqlstate.UndefinedColumn, pos, "column %s does not exist", shown)
+	switch near := sqlparse.Nearest(column, c.columnsOf(ctx, q.Tables())); {
+	case near != "":
 		e.Hint = `Perhaps you meant to reference the column "` + near + `".`
+	case q.DoubleQuotedAt(pos):
+		e.Hint = "Text values go in single quotes ('" + strings.ReplaceAll(column, "'", "''") + "'); double quotes make a column name."
 	}
 	e.Err = missing.Err
 	return e

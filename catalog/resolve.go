@@ -28,7 +28,8 @@ type Resolved struct {
 // one snapshot of the catalog: a concurrent ALTER SECRET is seen wholly or
 // not at all.
 func (c *Catalog) Resolve(ctx context.Context, name string) (*Resolved, error) {
-	return c.resolveOutside(ctx, false, name)
+	r, err := c.resolveOutside(ctx, false, name)
+	return r, c.suggestName(ctx, err)
 }
 
 // ResolveID is Resolve by object ID, which survives RENAME: the data
@@ -75,7 +76,7 @@ func (c *Catalog) resolveIn(ctx context.Context, q Tx, byID bool, key string) (*
 		return nil, errorf(sqlstate.UndefinedObject, -1, "connection %s no longer exists", key).
 			WithHint("It was dropped; create it again and ask for a new client.")
 	}
-	return nil, errorf(sqlstate.UndefinedObject, -1, "connection %q does not exist", key)
+	return nil, noSuch(sqlparse.ObjectConnection, key, -1)
 }
 
 // resolveNarrow reads the connection, its S3 row, its AWS row and each

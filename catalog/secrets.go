@@ -70,7 +70,7 @@ func (c *Catalog) alterSecret(ctx context.Context, tx Tx, s *sqlparse.AlterSecre
 			res.Notices = append(res.Notices, fmt.Sprintf("secret %q does not exist, skipping", s.Name.Value))
 			return nil
 		}
-		return errorf(sqlstate.UndefinedObject, s.Name.Pos, "secret %q does not exist", s.Name.Value)
+		return noSuch(sqlparse.ObjectSecret, s.Name.Value, s.Name.Pos)
 	}
 	details := map[string]string{"id": id, "name": s.Name.Value}
 	if s.RenameTo != nil {

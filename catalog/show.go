@@ -38,7 +38,7 @@ func (c *Catalog) showIn(ctx context.Context, q Tx, s *sqlparse.Show, res *Resul
 		return err
 	}
 	if conn == nil {
-		return errorf(sqlstate.UndefinedObject, s.Name.Pos, "connection %q does not exist", s.Name.Value)
+		return noSuch(sqlparse.ObjectConnection, s.Name.Value, s.Name.Pos)
 	}
 	if err := c.mayUseConnection(ctx, q, conn.id, s.Name.Pos); err != nil {
 		return err

@@ -196,9 +196,14 @@ func describeValue(t token) string {
 	return describe(t) // end of input, a string literal, punctuation
 }
 
-// unexpectedValue is unexpected for a token in a value position.
+// unexpectedValue is unexpected for a token in a value position. A
+// double-quoted value is a name to SQL: the hint says to use single quotes.
 func (p *parser) unexpectedValue(t token, want string) *Error {
-	return syntaxErrorAt(t, describeValue(t), want)
+	e := syntaxErrorAt(t, describeValue(t), want)
+	if t.kind == tokQuotedIdent {
+		e.Hint = "Strings go in single quotes ('...'); double quotes make a name."
+	}
+	return e
 }
 
 func (p *parser) unexpected(t token, want string) *Error {
@@ -225,9 +230,33 @@ func (p *parser) expectEndOr(unexpected func(token, string) *Error) *Error {
 		return err
 	}
 	if t.kind != tokEOF {
-		return unexpected(t, "end of statement")
+		e := unexpected(t, "end of statement")
+		if startsStatement(t) && p.newLineBefore(t) {
+			e.Hint = "Is a ';' missing at the end of the line before?"
+		}
+		return e
 	}
 	return nil
+}
+
+// startsStatement reports whether t is a word a statement begins with.
+func startsStatement(t token) bool {
+	for _, w := range []string{"create", "alter", "drop", "validate", "show", "select", "with", "grant", "revoke", "begin", "commit", "rollback"} {
+		if isWord(t, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// newLineBefore reports whether only blanks separate t from the start of
+// its line in the statement's text.
+func (p *parser) newLineBefore(t token) bool {
+	i := t.pos
+	for i > 0 && i <= len(p.src) && (p.src[i-1] == ' ' || p.src[i-1] == '\t' || p.src[i-1] == '\r') {
+		i--
+	}
+	return i > 0 && i <= len(p.src) && p.src[i-1] == '\n'
 }
 
 // name reads an identifier (bare or quoted).

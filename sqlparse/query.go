@@ -709,6 +709,14 @@ func (q *Query) ColumnPos(name string) int {
 	}
 }
 
+// DoubleQuotedAt reports whether the query's text at script offset pos
+// opens a double-quoted name: a value written in double quotes, as MySQL
+// allows, is a column to SQL.
+func (q *Query) DoubleQuotedAt(pos int) bool {
+	i := pos - q.offset
+	return i > 0 && i <= len(q.text) && q.text[i-1] == '"'
+}
+
 func (*Query) statement() {}
 
 // String returns the query in canonical form: keywords upper case, names

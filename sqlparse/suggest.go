@@ -1,10 +1,21 @@
 package sqlparse
 
-import "github.com/conncat/conncat/connection"
+import (
+	"strings"
+
+	"github.com/conncat/conncat/connection"
+)
 
 // nearestOption returns the allowed option closest to what was written, if
 // one is close enough to be a likely typo.
 func nearestOption(written string, allowed []connection.Option) connection.Option {
+	// Words left out of a name ("ROLE ARN" for ASSUME ROLE ARN) are a
+	// likelier mistake than a typo into another option.
+	for _, o := range allowed {
+		if strings.HasSuffix(string(o), " "+written) || strings.HasPrefix(string(o), written+" ") {
+			return o
+		}
+	}
 	names := make([]string, len(allowed))
 	for i, o := range allowed {
 		names[i] = string(o)

@@ -61,6 +61,10 @@ func (s *session) interactive(ctx context.Context, db string) {
 		}
 		if err == io.EOF {
 			fmt.Fprintln(s.stdout)
+			if len(conncat.Split(buf.String())) > 0 {
+				// As psql, it is not run; unlike psql, say so.
+				fmt.Fprintln(s.stdout, "The statement typed so far was not run: it did not end with ';'.")
+			}
 			break
 		}
 		if err != nil {

@@ -588,7 +588,7 @@ func (c *Catalog) execStatement(ctx context.Context, block *catalog.Block, stmt 
 	switch {
 	case block != nil:
 		return block.Exec(ctx, stmt, args...)
-	case validateFirst(stmt):
+	case catalog.ValidatesFirst(stmt):
 		res, err = c.cat.ExecValidated(ctx, stmt, c.validateBeforeCommit)
 	default:
 		res, err = c.cat.Exec(ctx, stmt, args...)
@@ -629,17 +629,6 @@ func statementKind(stmt Statement) string {
 	return "OTHER"
 }
 
-// validateFirst reports whether stmt asks WITH (VALIDATE [= true]).
-func validateFirst(stmt sqlparse.Statement) bool {
-	var v *bool
-	switch s := stmt.(type) {
-	case *sqlparse.CreateConnection:
-		v = s.Validate
-	case *sqlparse.AlterConnection:
-		v = s.Validate
-	}
-	return v != nil && *v
-}
 
 // Type is the type of a value a statement takes or returns, by
 // PostgreSQL's name for it: TypeText, TypeInt8, TypeFloat8, TypeBytea or

@@ -154,7 +154,7 @@ func (b *Block) usable(stmt sqlparse.Statement) error {
 	if b.readOnly {
 		return errorf(sqlstate.ReadOnlyTransaction, stmt.Pos(), "cannot execute %s in a read-only transaction", CommandTag(stmt))
 	}
-	if validatesFirst(stmt) {
+	if ValidatesFirst(stmt) {
 		return errorf(sqlstate.ActiveTransaction, stmt.Pos(), "%s ... WITH (VALIDATE) cannot run inside a transaction block", CommandTag(stmt)).
 			WithHint("Its checks call AWS before it commits: run it outside the block, or COMMIT and then VALIDATE CONNECTION.")
 	}
@@ -429,8 +429,8 @@ func CommandTag(stmt sqlparse.Statement) string {
 	return fmt.Sprintf("%T", stmt)
 }
 
-// validatesFirst reports whether stmt asks WITH (VALIDATE [= true]).
-func validatesFirst(stmt sqlparse.Statement) bool {
+// ValidatesFirst reports whether stmt asks WITH (VALIDATE [= true]).
+func ValidatesFirst(stmt sqlparse.Statement) bool {
 	var v *bool
 	switch s := stmt.(type) {
 	case *sqlparse.CreateConnection:

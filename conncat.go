@@ -629,7 +629,6 @@ func statementKind(stmt Statement) string {
 	return "OTHER"
 }
 
-
 // Type is the type of a value a statement takes or returns, by
 // PostgreSQL's name for it: TypeText, TypeInt8, TypeFloat8, TypeBytea or
 // TypeJSON (text holding a JSON document).

@@ -356,7 +356,8 @@ func IsPostgresURL(target string) bool {
 func openPostgres(ctx context.Context, url string, o options) (*Catalog, error) {
 	if o.Keys == nil && o.keyFile == "" {
 		return nil, errors.New("conncat: a catalog in PostgreSQL needs its sealing key: give WithKeyFile or WithKeyProvider " +
-			"(the key never enters the database, so every node must be given the same one)")
+			"(the REPL's and the server's -key-file; the key never enters the database, so every node must be given the same one: " +
+			"the first node creates the file, copy it to the others)")
 	}
 	if o.Keys == nil {
 		o.Keys = catalog.FileKey{Path: o.keyFile}

@@ -94,23 +94,43 @@ func Open(ctx context.Context, store Store, opts Options) (*Catalog, error) {
 	if opts.Keys == nil {
 		return nil, errors.New("catalog: Options.Keys is required")
 	}
-	key, err := opts.Keys.Key(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load key: %w", err)
-	}
-	sealer, err := newSealer(key)
-	if err != nil {
-		return nil, err
-	}
-	c.seal.Store(sealer)
 	if err := store.Open(ctx); err != nil {
 		return nil, err
 	}
-	if err := c.checkKey(ctx); err != nil {
+	if err := c.openKey(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	if err := c.agreePrincipal(ctx); err != nil {
 		store.Close()
 		return nil, err
 	}
 	return c, nil
+}
+
+// openKey loads the sealing key and checks that it opens the catalog. A
+// key file that does not exist is created only for a catalog that has no
+// key yet.
+func (c *Catalog) openKey(ctx context.Context) error {
+	if path, missing := fileKeyMissing(c.opts.Keys); missing {
+		expected, sealed, err := c.sealedWith(ctx)
+		if err != nil {
+			return err
+		}
+		if sealed {
+			return missingKeyFile(path, expected)
+		}
+	}
+	key, err := c.opts.Keys.Key(ctx)
+	if err != nil {
+		return fmt.Errorf("load key: %w", err)
+	}
+	sealer, err := newSealer(key)
+	if err != nil {
+		return err
+	}
+	c.seal.Store(sealer)
+	return c.checkKey(ctx, key)
 }
 
 // Close releases what the store keeps in the process (a PostgreSQL
@@ -125,19 +145,53 @@ func (c *Catalog) Principal() string { return c.opts.Principal }
 // could seal new secrets that no other key opens.
 const keyCheckID = "conncat-key-check"
 
-func (c *Catalog) checkKey(ctx context.Context) error {
+// sealedWith reports whether the catalog already has a key, and its ID
+// ("" for a catalog sealed before IDs were kept).
+func (c *Catalog) sealedWith(ctx context.Context) (id string, sealed bool, err error) {
+	err = c.store.Read(ctx, func(tx Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM conncat_secret_values WHERE id = ?`, keyCheckID).Scan(&n); err != nil {
+			return err
+		}
+		sealed = n > 0
+		id, err = setting(ctx, tx, settingKeyID)
+		return err
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("read key check: %w", err)
+	}
+	return id, sealed, nil
+}
+
+// checkKey opens the key check with key: a new catalog gets one, and the
+// key's ID; a key that does not open it is refused, naming both keys by ID.
+func (c *Catalog) checkKey(ctx context.Context, key []byte) error {
 	var nonce, ct []byte
+	var expected string
 	err := c.store.Read(ctx, func(tx Tx) error {
-		return tx.QueryRowContext(ctx, `SELECT nonce, ciphertext FROM conncat_secret_values WHERE id = ?`, keyCheckID).Scan(&nonce, &ct)
+		if err := tx.QueryRowContext(ctx, `SELECT nonce, ciphertext FROM conncat_secret_values WHERE id = ?`, keyCheckID).Scan(&nonce, &ct); err != nil {
+			return err
+		}
+		var err error
+		expected, err = setting(ctx, tx, settingKeyID)
+		return err
 	})
 	if errors.Is(err, sql.ErrNoRows) {
-		return c.store.Write(ctx, func(tx Tx) error { return c.storeValue(ctx, tx, keyCheckID, keyCheckID) })
+		return c.store.Write(ctx, func(tx Tx) error {
+			if err := c.storeValue(ctx, tx, keyCheckID, keyCheckID); err != nil {
+				return err
+			}
+			return putSetting(ctx, tx, settingKeyID, KeyID(key))
+		})
 	}
 	if err != nil {
 		return fmt.Errorf("read key check: %w", err)
 	}
 	if _, err := c.seal.Load().open(keyCheckID, nonce, ct); err != nil {
-		return ErrKeyMismatch
+		return keyMismatch(key, expected)
+	}
+	if expected == "" { // a catalog sealed before key IDs were kept
+		return c.store.Write(ctx, func(tx Tx) error { return putSetting(ctx, tx, settingKeyID, KeyID(key)) })
 	}
 	return nil
 }

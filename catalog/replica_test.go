@@ -183,3 +183,5 @@ func TestAuditTrailOnEveryNode(t *testing.T) {
 		t.Fatalf("node b after a full load: %s, want %s", got, want)
 	}
 }
+
+func postgresStore(raw *sql.DB, schema string) (catalog.Store, error) { return postgres.New(raw, schema) }

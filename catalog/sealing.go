@@ -85,6 +85,9 @@ func (c *Catalog) RotateKey(ctx context.Context, newKeys KeyProvider) error {
 		if err := reseal(ctx, tx, old, next); err != nil {
 			return err
 		}
+		if err := putSetting(ctx, tx, settingKeyID, KeyID(key)); err != nil {
+			return fmt.Errorf("record the new key's ID: %w", err)
+		}
 		// Readers outside the write lock may see either side of the
 		// commit: while it lands they get a sealer that opens both.
 		c.seal.Store(&sealer{aead: next.aead, previous: old})

@@ -170,6 +170,10 @@ CREATE TABLE {{schema}}.mz_audit_events (
 CREATE TRIGGER conncat_changes AFTER INSERT OR UPDATE OR DELETE ON {{schema}}.mz_audit_events
 	FOR EACH ROW EXECUTE FUNCTION {{schema}}.conncat_record_change('id');
 `,
+	// 4: as SQLite's migration 8, the settings every node must agree on.
+	`
+CREATE TABLE {{schema}}.conncat_settings (name TEXT COLLATE "C" PRIMARY KEY, value TEXT COLLATE "C" NOT NULL);
+`,
 }
 
 // keptChanges is how many changes the log keeps; a replica further

@@ -125,7 +125,7 @@ func (t *boundTx) QueryRowContext(ctx context.Context, query string, args ...any
 // statements name unqualified.
 var catalogTables = []string{"conncat_ids", "conncat_secret_values", "conncat_external_ids", "conncat_schema",
 	"mz_connections", "mz_aws_connections", "mz_s3_connections", "mz_secrets", "mz_object_dependencies",
-	"mz_connection_validations", "mz_audit_events"}
+	"mz_connection_validations", "mz_audit_events", "conncat_settings"}
 
 var tableWord = regexp.MustCompile(`\b(` + strings.Join(catalogTables, "|") + `)\b`)
 

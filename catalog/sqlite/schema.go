@@ -233,6 +233,11 @@ CREATE TABLE mz_audit_events (
 	occurred_at TEXT NOT NULL
 ) WITHOUT ROWID;
 `,
+	// 8: what every node of a catalog must agree on, kept with it: the ID
+	// of the sealing key (never the key) and the engine's principal.
+	`
+CREATE TABLE conncat_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+`,
 }
 
 // foreignKeysOff are the migrations that rebuild tables other tables

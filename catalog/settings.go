@@ -1,0 +1,110 @@
+package catalog
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/conncat/conncat/connection"
+	"github.com/conncat/conncat/internal/sqlstate"
+	"github.com/conncat/conncat/sqlparse"
+)
+
+// Settings every node of a catalog must agree on live with it
+// (conncat_settings): the ID of its sealing key, never the key, so that a
+// node given another key is told which one to copy; and the engine's
+// principal, so that a node opened without one writes the same trust
+// policies as the others.
+const (
+	settingKeyID     = "key_id"
+	settingPrincipal = "principal"
+)
+
+// KeyID names a key without revealing it: the first 8 bytes of a
+// SHA-256 of it, in hex. Two nodes with the same key show the same ID.
+func KeyID(key []byte) string {
+	sum := sha256.Sum256(append([]byte("conncat key id\x00"), key...))
+	return "k-" + hex.EncodeToString(sum[:8])
+}
+
+// setting reads a setting; "" when it is not set.
+func setting(ctx context.Context, q Tx, name string) (string, error) {
+	var v string
+	err := q.QueryRowContext(ctx, `SELECT value FROM conncat_settings WHERE name = ?`, name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return v, err
+}
+
+func putSetting(ctx context.Context, tx Tx, name, value string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM conncat_settings WHERE name = ?`, name); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO conncat_settings (name, value) VALUES (?, ?)`, name, value)
+	return err
+}
+
+// keyMismatch is the error of a key that does not open the catalog,
+// naming both keys by ID.
+func keyMismatch(given []byte, expected string) error {
+	msg := fmt.Sprintf("the key given (%s) does not open this catalog", KeyID(given))
+	if expected != "" {
+		msg += fmt.Sprintf(", which was sealed with key %s", expected)
+	}
+	return &sqlparse.Error{Code: sqlstate.PrerequisiteState, Position: -1, Err: ErrKeyMismatch, Message: msg,
+		Hint: "Copy the key file of a node that opens this catalog (mode 600): the key never enters the database, so every node must be given the same one."}
+}
+
+// missingKeyFile refuses to create a key for a catalog that already has
+// one: a new key would open nothing, and every secret sealed since would
+// be unreadable to the other nodes.
+func missingKeyFile(path, expected string) error {
+	return &sqlparse.Error{Code: sqlstate.PrerequisiteState, Position: -1, Err: fs.ErrNotExist,
+		Message: fmt.Sprintf("key file %s does not exist, and this catalog was sealed with key %s", path, expected),
+		Hint:    "Copy that key file from a node that opens this catalog (mode 600); a new key would open none of its secrets."}
+}
+
+// fileKeyMissing reports whether keys is a key file that does not exist yet.
+func fileKeyMissing(keys KeyProvider) (string, bool) {
+	f, ok := keys.(FileKey)
+	if !ok {
+		return "", false
+	}
+	_, err := os.Stat(f.Path)
+	return f.Path, errors.Is(err, fs.ErrNotExist)
+}
+
+// agreePrincipal makes the node's principal the catalog's: the catalog's
+// when the node gave none, the node's when the catalog has none yet (it
+// is then recorded); a different one is refused.
+func (c *Catalog) agreePrincipal(ctx context.Context) error {
+	var stored string
+	err := c.store.Write(ctx, func(tx Tx) (err error) {
+		if stored, err = setting(ctx, tx, settingPrincipal); err != nil || stored != "" || c.opts.Principal == "" {
+			return err
+		}
+		return putSetting(ctx, tx, settingPrincipal, c.opts.Principal)
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("read the catalog's principal: %w", err)
+	case stored == "" || stored == c.opts.Principal:
+		return nil
+	case c.opts.Principal == "":
+		a, err := connection.ParsePrincipalARN(stored)
+		if err != nil {
+			return fmt.Errorf("the catalog's principal: %w", err)
+		}
+		c.opts.Principal, c.principal = stored, &a
+		return nil
+	}
+	return &sqlparse.Error{Code: sqlstate.PrerequisiteState, Position: -1,
+		Message: fmt.Sprintf("this catalog's principal is %s, not %s", stored, c.opts.Principal),
+		Hint:    "Every node of a catalog writes trust policies for the same principal: give that one, or none to use the catalog's."}
+}

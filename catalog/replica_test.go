@@ -184,4 +184,6 @@ func TestAuditTrailOnEveryNode(t *testing.T) {
 	}
 }
 
-func postgresStore(raw *sql.DB, schema string) (catalog.Store, error) { return postgres.New(raw, schema) }
+func postgresStore(raw *sql.DB, schema string) (catalog.Store, error) {
+	return postgres.New(raw, schema)
+}

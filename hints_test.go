@@ -6,7 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/conncat/conncat"
+	"github.com/conncat/conncat/awstest"
 )
 
 // TestNewcomerHints: the mistakes a newcomer made following README (issue
@@ -45,4 +48,27 @@ func hintOf(err error) string {
 		return e.Hint
 	}
 	return ""
+}
+
+// TestExplainWithoutEngineCredentials: a config of a role connection on an
+// engine with no AWS credentials fails at its first request, and Explain
+// says what VALIDATE says: the engine has none, and where they come from.
+func TestExplainWithoutEngineCredentials(t *testing.T) {
+	fake := awstest.NewSTS()
+	defer fake.Close()
+	none := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(fake.URL),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{}, errors.New("no EC2 IMDS role found")
+		})}
+	cat := openTest(t, conncat.WithAWSConfig(none))
+	mustExec(t, cat, `CREATE CONNECTION r TO AWS (ASSUME ROLE ARN = '`+customerRole+`')`)
+	cfg, err := cat.AWSConfig(context.Background(), "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cfg.Credentials.Retrieve(context.Background())
+	got := conncat.Explain(err)
+	if !strings.HasPrefix(got.Message, "the engine has no AWS credentials") || !strings.Contains(got.Hint, "AWS_PROFILE") {
+		t.Fatalf("explained as %+v (from %v)", got, err)
+	}
 }

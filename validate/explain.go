@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
 	"github.com/conncat/conncat/credentials"
 )
 
@@ -41,6 +43,9 @@ func objectAction(action string) bool {
 // principal with the external ID, or the engine's jump role (any other
 // role of the chain), assumed by the engine's own credentials without one.
 func ExplainHop(t Target, region, roleARN string, err error) Problem {
+	if p, ok := noEngineCredentials(err); ok {
+		return p
+	}
 	op := OpFor(t, region, "sts:AssumeRole", roleARN)
 	if roleARN == t.Spec.RoleARN {
 		op.Caller = principalOrAmbientCredentials(t.Spec.Principal)
@@ -62,4 +67,26 @@ func ExplainCredentials(t Target, region string, err error) (p Problem, ok bool)
 		p, ok = ExplainHop(t, region, hop.RoleARN, hop.Err), true
 	}
 	return p, ok
+}
+
+// EngineCredentialsHint says where the engine's own AWS credentials come
+// from: VALIDATE's words and Explain's are the same.
+const EngineCredentialsHint = "Give the engine credentials: AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in its environment, " +
+	"a web identity (IRSA) or an instance role. In the REPL, -sandbox plays AWS in-process."
+
+// noEngineCredentials recognises a hop that could not be signed because
+// the engine's own credentials could not be had (nothing in the
+// environment, no profile, not on an instance): only the first hop signs
+// with them, so that is what failed, whatever role it was for. The SDK
+// says so with a SigningError, or (its auth scheme resolution, as the STS
+// client of this SDK version does) only in words: "get identity: get
+// credentials: …", which are matched as the SDK writes them.
+func noEngineCredentials(err error) (Problem, bool) {
+	var signing *v4.SigningError
+	signingFailed := errors.As(err, &signing) && strings.Contains(signing.Error(), "failed to retrieve credentials")
+	if !signingFailed && !strings.Contains(err.Error(), "get identity: get credentials: ") {
+		return Problem{}, false
+	}
+	return Problem{Code: "no-credentials", Message: "the engine has no AWS credentials to assume the role with: " + rootCause(err),
+		Hint: EngineCredentialsHint}, true
 }

@@ -300,8 +300,7 @@ func (r *runner) callerOfLastHop(ctx, ctxCheck context.Context, start time.Time)
 	if _, err := caller.Retrieve(ctxCheck); err != nil && ctx.Err() == nil {
 		return failed(Result{Duration: time.Since(start),
 			Message: "the engine has no AWS credentials to assume the role with: " + rootCause(err),
-			Hint: "Give the engine credentials: AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in its environment, " +
-				"a web identity (IRSA) or an instance role. In the REPL, -sandbox plays AWS in-process."},
+			Hint: EngineCredentialsHint},
 			"the engine has no AWS credentials")
 	}
 	for _, hop := range hops[:len(hops)-1] {

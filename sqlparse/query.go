@@ -775,6 +775,9 @@ func (q *Query) restore(resolve func(TableRef) (string, error), target restoreTa
 			r.undos = append(r.undos, func() { n.Schema, n.Name = schema, name })
 		}
 	}
+	if target == forSQLite {
+		r.nameFields(firstSelect(q.stmt))
+	}
 	q.stmt.Accept(r)
 	var b strings.Builder
 	flags := tidbformat.RestoreStringSingleQuotes | tidbformat.RestoreKeyWordUppercase | tidbformat.RestoreStringWithoutCharset
@@ -803,6 +806,65 @@ type rewriter struct {
 	castsWrapped bool
 	// root is the query's statement.
 	root ast.Node
+}
+
+// nameFields gives the outermost select list's unaliased expressions the
+// names PostgreSQL gives them (count, lower, ?column?, …), for the
+// duration of the restore: SQLite would name a column by its text
+// ("COUNT(1)", as TiDB restores count(*)). A bare column keeps its name.
+func (r *rewriter) nameFields(sel *ast.SelectStmt) {
+	if sel == nil || sel.Fields == nil {
+		return
+	}
+	for _, f := range sel.Fields.Fields {
+		if f.WildCard != nil || f.AsName.L != "" {
+			continue
+		}
+		name := postgresName(f.Expr)
+		if name == "" {
+			continue
+		}
+		f := f
+		f.AsName = model.NewCIStr(name)
+		r.undos = append(r.undos, func() { f.AsName = model.CIStr{} })
+	}
+}
+
+// postgresName is the name PostgreSQL gives an unaliased result column
+// of expression e, or "" for a column reference (its own name).
+func postgresName(e ast.ExprNode) string {
+	switch e := e.(type) {
+	case *ast.ColumnNameExpr:
+		return ""
+	case *ast.ParenthesesExpr:
+		return postgresName(e.Expr)
+	case *ast.FuncCallExpr:
+		return e.FnName.L
+	case *ast.AggregateFuncExpr:
+		return strings.ToLower(e.F)
+	case *ast.WindowFuncExpr:
+		return strings.ToLower(e.Name)
+	case *ast.CaseExpr:
+		return "case"
+	case *ast.FuncCastExpr:
+		if t := castType(e); t != "" {
+			return string(t)
+		}
+	case *ast.SubqueryExpr:
+		if sel := firstSelectOf(e.Query); sel != nil && sel.Fields != nil && len(sel.Fields.Fields) == 1 {
+			f := sel.Fields.Fields[0]
+			if f.AsName.L != "" {
+				return f.AsName.O
+			}
+			if c, ok := f.Expr.(*ast.ColumnNameExpr); ok {
+				return c.Name.Name.O
+			}
+			if n := postgresName(f.Expr); n != "" {
+				return n
+			}
+		}
+	}
+	return "?column?"
 }
 
 func (r *rewriter) undo() {

@@ -300,7 +300,7 @@ func (r *runner) callerOfLastHop(ctx, ctxCheck context.Context, start time.Time)
 	if _, err := caller.Retrieve(ctxCheck); err != nil && ctx.Err() == nil {
 		return failed(Result{Duration: time.Since(start),
 			Message: "the engine has no AWS credentials to assume the role with: " + rootCause(err),
-			Hint: EngineCredentialsHint},
+			Hint:    EngineCredentialsHint},
 			"the engine has no AWS credentials")
 	}
 	for _, hop := range hops[:len(hops)-1] {

@@ -117,7 +117,10 @@ func (c *Catalog) openKey(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if sealed {
+		// Another process of this machine opening the catalog at the same
+		// moment may have made both the file and the key check: the file
+		// is missing only if it still is.
+		if _, still := fileKeyMissing(c.opts.Keys); sealed && still {
 			return missingKeyFile(path, expected)
 		}
 	}

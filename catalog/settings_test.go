@@ -57,8 +57,7 @@ func TestKeysAreNamedAndNeverMadeUp(t *testing.T) {
 func TestPrincipalIsTheCatalogs(t *testing.T) { forEachBackend(t, testPrincipalIsTheCatalogs) }
 
 func testPrincipalIsTheCatalogs(t *testing.T, backend string) {
-	c, reopen := reopenable(t, backend)
-	_ = c
+	reopen := reopenable(t, backend)
 	withP, err := reopen(blockPrincipal)
 	if err != nil {
 		t.Fatal(err)
@@ -83,10 +82,10 @@ func testPrincipalIsTheCatalogs(t *testing.T, backend string) {
 
 // reopenable opens a catalog without a principal and returns a function
 // that opens the same catalog again, as another node would.
-func reopenable(t *testing.T, backend string) (*catalog.Catalog, func(principal string) (*catalog.Catalog, error)) {
+func reopenable(t *testing.T, backend string) func(principal string) (*catalog.Catalog, error) {
 	if backend == "sqlite" {
-		c, path := newCatalog(t, catalog.Options{})
-		return c, func(principal string) (*catalog.Catalog, error) {
+		_, path := newCatalog(t, catalog.Options{})
+		return func(principal string) (*catalog.Catalog, error) {
 			n, err := catalog.Open(context.Background(), storeOf(t, openDB(t, path)), catalog.Options{Keys: testKey, Now: fixedClock, Principal: principal})
 			if err == nil {
 				t.Cleanup(func() { n.Close() })
@@ -94,8 +93,8 @@ func reopenable(t *testing.T, backend string) (*catalog.Catalog, func(principal 
 			return n, err
 		}
 	}
-	a, _, raw, schema := twoNodes(t)
-	return a, func(principal string) (*catalog.Catalog, error) {
+	_, _, raw, schema := twoNodes(t)
+	return func(principal string) (*catalog.Catalog, error) {
 		st, err := postgresStore(raw, schema)
 		if err != nil {
 			return nil, err

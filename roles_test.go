@@ -136,3 +136,16 @@ func mustExecAs(t *testing.T, cat *conncat.Catalog, ctx context.Context, sql str
 		t.Fatalf("%s: %v", sql, err)
 	}
 }
+
+// TestRotateKeyNeedsASuperuser: a role may not re-seal every tenant's
+// secrets.
+func TestRotateKeyNeedsASuperuser(t *testing.T) {
+	cat := openTest(t, conncat.WithSuperusers("admin"))
+	next := conncat.StaticKey([]byte("conncat-test-key-rotated-0123456"))
+	if err := cat.RotateKey(conncat.WithRole(context.Background(), "alice"), next); codeOf(t, err) != conncat.CodeInsufficientPrivilege {
+		t.Fatalf("a role rotates the key: %v", err)
+	}
+	if err := cat.RotateKey(conncat.WithRole(context.Background(), "admin"), next); err != nil {
+		t.Fatalf("a superuser rotates the key: %v", err)
+	}
+}

@@ -65,6 +65,10 @@ func (s *sealer) open(id string, nonce, ciphertext []byte) (string, error) {
 // version) before the call: from the moment the transaction commits only
 // the new key opens the catalog, here and in every other process.
 func (c *Catalog) RotateKey(ctx context.Context, newKeys KeyProvider) error {
+	if !c.actor(ctx).super {
+		return errorf(sqlstate.InsufficientPrivilege, -1, "must be a superuser to rotate the catalog's key").
+			WithHint("Rotate it with a context that carries no role, or one of the superusers (WithSuperusers).")
+	}
 	key, err := newKeys.Key(ctx)
 	if err != nil {
 		return fmt.Errorf("load new key: %w", err)

@@ -13,6 +13,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/term"
+
 	"github.com/conncat/conncat"
 )
 
@@ -24,6 +26,12 @@ type printer interface {
 func newPrinter(format string, w io.Writer) (printer, error) {
 	switch format {
 	case "table":
+		// On a terminal a row wider than the screen is shown expanded
+		// (psql's \x auto), since wrapped tables are unreadable; a script
+		// or a pipe gets the table whatever its width.
+		if width, ok := terminalWidth(w); ok {
+			return &tablePrinter{w: w, expanded: expandedAuto, width: width}, nil
+		}
 		return &tablePrinter{w: w, expanded: expandedOff, width: screenWidth()}, nil
 	case "csv":
 		return &csvPrinter{w: csv.NewWriter(w), raw: w}, nil
@@ -33,6 +41,18 @@ func newPrinter(format string, w io.Writer) (printer, error) {
 		return &jsonPrinter{enc: enc}, nil
 	}
 	return nil, fmt.Errorf("-format must be table, csv or json, not %q", format)
+}
+
+// terminalWidth is the width of the terminal w writes to, when it is one.
+func terminalWidth(w io.Writer) (int, bool) {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return 0, false
+	}
+	if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 0 {
+		return cols, true
+	}
+	return screenWidth(), true
 }
 
 // screenWidth is the terminal's width from $COLUMNS, else 160.

@@ -92,7 +92,13 @@ func TestInteractiveTerminal(t *testing.T) {
 	send("SHOW SECRETS CREATE SECRET s AS 'MarkedSecret4b1f';\r")
 	expect("ERROR 42601", 2)
 
+	// A row wider than the terminal (250 columns) is shown expanded by
+	// itself, as psql's \x auto does.
 	expect("conncat=> ", 7)
+	send("SELECT create_sql, redacted_create_sql, create_sql AS again FROM mz_connections;\r")
+	expect("-[ RECORD 1 ]", 1)
+
+	expect("conncat=> ", 8)
 	send("\\q\r")
 	select {
 	case err := <-exited:

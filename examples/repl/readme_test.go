@@ -81,8 +81,8 @@ func TestREADMESandbox(t *testing.T) {
 	got := string(out)
 	for _, want := range []string{
 		"credentials,PASS", "external_id_required,FAIL", // the careless policy
-		"external_id_required,PASS",                     // after \sandbox trust
-		"fresh",                                          // the status table
+		"external_id_required,PASS", // after \sandbox trust
+		"fresh",                     // the status table
 	} {
 		i := strings.Index(got, want)
 		if i < 0 {

@@ -21,8 +21,8 @@ import (
 // 25P02, and COMMIT rolls back. VALIDATE inside a block checks the
 // connection as the block leaves it, with no lock held while AWS answers,
 // and its results are recorded at COMMIT; WITH (VALIDATE) is refused
-// (25001). A SELECT after the block's first DDL is refused (0A000); SHOW
-// and Describe see the block.
+// (25001). SELECT, SHOW and Describe see the block; a SELECT after its
+// DDL holds the catalog's write lock, so it may run for at most 2 s.
 type Session struct {
 	c     *Catalog
 	block *catalog.Block

@@ -20,6 +20,12 @@ func (c *Catalog) authorize(ctx context.Context, tx Tx, stmt sqlparse.Statement)
 	if a.super {
 		return nil
 	}
+	if a.role == "" {
+		// An empty role cannot own what it would create, and is most
+		// likely an engine that lost its user's role: never a superuser.
+		return errorf(sqlstate.InvalidName, stmt.Pos(), "the role running this statement has an empty name").
+			WithHint("Give the engine's role with WithRole(ctx, role), or no role to act as a superuser.")
+	}
 	switch s := stmt.(type) {
 	case *sqlparse.AlterSecret:
 		return a.checkOwned(ctx, tx, sqlparse.ObjectSecret, s.Name)
@@ -173,11 +179,7 @@ func (c *Catalog) grant(ctx context.Context, tx Tx, s *sqlparse.Grant, res *Resu
 func (c *Catalog) grantTargets(ctx context.Context, tx Tx, a actor, s *sqlparse.Grant) ([]*ownedObject, error) {
 	var objects []*ownedObject
 	if s.All {
-		table := "mz_connections"
-		if s.Kind == sqlparse.ObjectSecret {
-			table = "mz_secrets"
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM `+table+` ORDER BY id`)
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM `+tableOf(s.Kind)+` ORDER BY id`)
 		if err != nil {
 			return nil, fmt.Errorf("grant: %w", err)
 		}
@@ -242,25 +244,22 @@ func (c *Catalog) grantOn(ctx context.Context, tx Tx, a actor, s *sqlparse.Grant
 			return err
 		}
 	}
-	table := "mz_connections"
-	if o.kind == sqlparse.ObjectSecret {
-		table = "mz_secrets"
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET privileges = ? WHERE id = ?`, formatACL(items), o.id); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE `+tableOf(o.kind)+` SET privileges = ? WHERE id = ?`, formatACL(items), o.id); err != nil {
 		return fmt.Errorf("grant: %w", err)
 	}
 	return nil
 }
 
-// changeACL adds grantee's entry (once) or removes every entry of it but
-// the owner's own.
+// changeACL grants USAGE to grantee (replacing its earlier entries, so it
+// appears once) or revokes every grant to it; the owner's own entry is
+// never revoked.
 func changeACL(items []aclItem, grantee, grantor, owner string, revoke bool) []aclItem {
+	ownersOwn := func(it aclItem) bool { return it.grantee == owner && it.grantor == owner }
 	out := items[:0:0]
 	for _, it := range items {
-		if it.grantee == grantee && (revoke && !(grantee == owner && it.grantor == owner) || !revoke) {
-			continue
+		if it.grantee != grantee || revoke && ownersOwn(it) {
+			out = append(out, it)
 		}
-		out = append(out, it)
 	}
 	if !revoke {
 		out = append(out, aclItem{grantee: grantee, grantor: grantor})
@@ -288,25 +287,24 @@ func (c *Catalog) alterOwner(ctx context.Context, tx Tx, s *sqlparse.AlterOwner,
 	if err := a.mustOwn(o, s.Name.Pos); err != nil {
 		return err
 	}
-	old, owner := o.owner.String, s.Owner.Value
+	old, owner := o.owner, s.Owner.Value
 	items := []aclItem{{grantee: owner, grantor: owner}}
 	for _, it := range parseACL(o.privileges.String) {
-		if it.grantee == old && it.grantor == old || it.grantee == owner {
+		// An unowned object (NULL) has no owner's entry to drop: an
+		// entry with an empty grantee is PUBLIC's.
+		if old.Valid && it.grantee == old.String && it.grantor == old.String || it.grantee == owner {
 			continue
 		}
-		if it.grantor == old {
+		if it.grantor == old.String { // the old owner's grants, or a no-role superuser's
 			it.grantor = owner
 		}
 		items = append(items, it)
 	}
-	table := "mz_connections"
-	if s.Kind == sqlparse.ObjectSecret {
-		table = "mz_secrets"
-	} else {
+	if s.Kind == sqlparse.ObjectConnection {
 		res.Changed = append(res.Changed, o.id)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET owner_id = ?, privileges = ?, updated_at = ? WHERE id = ?`, owner, formatACL(items), c.now(ctx), o.id); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE `+tableOf(s.Kind)+` SET owner_id = ?, privileges = ?, updated_at = ? WHERE id = ?`, owner, formatACL(items), c.now(ctx), o.id); err != nil {
 		return fmt.Errorf("alter owner: %w", err)
 	}
-	return c.audit(ctx, tx, "alter", s.Kind, map[string]string{"id": o.id, "name": o.name, "old_owner_id": old, "new_owner_id": owner})
+	return c.audit(ctx, tx, "alter", s.Kind, map[string]string{"id": o.id, "name": o.name, "old_owner_id": old.String, "new_owner_id": owner})
 }

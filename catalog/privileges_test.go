@@ -240,3 +240,22 @@ func TestRoleNamesThatNeedQuoting(t *testing.T) {
 		t.Errorf("privileges %s", got)
 	}
 }
+
+// TestOwnerOfAnUnownedObject: a superuser's GRANT to PUBLIC on an object
+// made before roles (no owner) survives giving the object an owner, and a
+// role with an empty name may not create (it could own nothing).
+func TestOwnerOfAnUnownedObject(t *testing.T) {
+	c, _ := newCatalog(t, catalog.Options{})
+	mustExec(t, c, `CREATE CONNECTION old TO AWS (ASSUME ROLE ARN = '`+roleARN+`'); GRANT USAGE ON CONNECTION old TO PUBLIC`)
+	mustExec(t, c, `ALTER CONNECTION old OWNER TO alice`)
+	res := mustExec(t, c, `SELECT owner_id, privileges FROM mz_connections`)
+	if got := fmt.Sprint(res[0].Rows); got != "[[alice {alice=U/alice,=U/alice}]]" {
+		t.Fatalf("after OWNER TO: %s", got)
+	}
+	if _, code := as(t, c, "bob", `SHOW CREATE CONNECTION old`); code != "" {
+		t.Fatalf("PUBLIC's grant was lost: %s", code)
+	}
+	if _, code := as(t, c, "", `CREATE SECRET k AS 'fake'`); code != sqlstate.InvalidName {
+		t.Fatalf("an empty role creates: %q", code)
+	}
+}

@@ -48,9 +48,17 @@ func (c *Catalog) actor(ctx context.Context) actor {
 	return actor{role: role, super: slices.Contains(c.opts.Superusers, role)}
 }
 
-// ownerOf is the owner a new object gets: the role that made it, or none
+// owner is the owner a new object gets: the role that made it, or none
 // (NULL) when no role was named.
 func (a actor) owner() sql.NullString { return null(a.role) }
+
+// tableOf is the table that holds objects of kind.
+func tableOf(kind sqlparse.ObjectKind) string {
+	if kind == sqlparse.ObjectSecret {
+		return "mz_secrets"
+	}
+	return "mz_connections"
+}
 
 // ownedObject is what a privilege check needs of an object.
 type ownedObject struct {
@@ -63,10 +71,7 @@ type ownedObject struct {
 // lookupOwned reads an object's owner and privileges by name; nil when it
 // does not exist.
 func lookupOwned(ctx context.Context, q Tx, kind sqlparse.ObjectKind, byID bool, key string) (*ownedObject, error) {
-	table, column := "mz_connections", "name"
-	if kind == sqlparse.ObjectSecret {
-		table = "mz_secrets"
-	}
+	table, column := tableOf(kind), "name"
 	if byID {
 		column = "id"
 	}

@@ -41,10 +41,7 @@ func (c *Catalog) suggestName(ctx context.Context, err error) error {
 	if !errors.As(err, &e) || e.Hint != "" || !errors.As(e.Err, &u) {
 		return err
 	}
-	table := "mz_connections"
-	if u.kind == sqlparse.ObjectSecret {
-		table = "mz_secrets"
-	}
+	table := tableOf(u.kind)
 	a := c.actor(ctx)
 	var names []string
 	_ = c.store.View(ctx, func(q Tx) error {

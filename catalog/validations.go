@@ -86,7 +86,7 @@ func (c *Catalog) ExecValidated(ctx context.Context, stmt sqlparse.Statement, va
 	for attempt := 1; ; attempt++ {
 		res, err := c.execValidatedOnce(ctx, stmt, validate)
 		if !errors.Is(err, errChangedWhileValidating) {
-			return res, err
+			return res, c.suggestName(ctx, err)
 		}
 		if attempt == 2 {
 			return nil, errorf(sqlstate.SerializationFailure, stmt.Pos(), "the connection changed while it was being validated; nothing was applied").

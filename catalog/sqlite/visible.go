@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"slices"
+	"strings"
 
 	sqlite3 "github.com/mattn/go-sqlite3"
 
@@ -70,7 +71,7 @@ func restrict(ctx context.Context, conn *sql.Conn, role string, q *sqlparse.Quer
 // connection it may use (each asked by one primary-key lookup, so a
 // query that reads a few rows asks about a few).
 func restrictedViews(role string) map[string]string {
-	lit := "'" + escapeQuotes(role) + "'"
+	lit := "'" + strings.ReplaceAll(role, "'", "''") + "'"
 	usable := func(table, id string) string {
 		return `EXISTS (SELECT 1 FROM main.` + table + ` o WHERE o.id = ` + id + ` AND ` + mayUseFunc + `(o.owner_id, o.privileges, ` + lit + `))`
 	}
@@ -89,7 +90,7 @@ func restrictedViews(role string) map[string]string {
 
 // hideStatuses keeps the status rows of connections role may see.
 func hideStatuses(ctx context.Context, conn *sql.Conn, role string) error {
-	lit := "'" + escapeQuotes(role) + "'"
+	lit := "'" + strings.ReplaceAll(role, "'", "''") + "'"
 	_, err := conn.ExecContext(ctx, `DELETE FROM temp.`+catalog.StatusTable+` WHERE NOT EXISTS (SELECT 1 FROM main.mz_connections o WHERE o.id = `+
 		catalog.StatusTable+`.id AND `+mayUseFunc+`(o.owner_id, o.privileges, `+lit+`))`)
 	return err
@@ -114,15 +115,4 @@ func ensureMayUse(ctx context.Context, conn *sql.Conn) error {
 			return catalog.RoleMayUse(role, owner, privileges)
 		}, true)
 	})
-}
-
-func escapeQuotes(s string) string {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\'' {
-			out = append(out, '\'')
-		}
-		out = append(out, s[i])
-	}
-	return string(out)
 }

@@ -1063,6 +1063,11 @@ func TestTransactionsAsDriversUseThem(t *testing.T) {
 	if got := secrets(); got != "a" {
 		t.Fatalf("after ROLLBACK: %q", got)
 	}
+	tx, _ = conn.Begin(ctx)
+	if _, err := tx.Exec(ctx, "DISCARD ALL"); !errors.As(err, &pe) || pe.Code != "25001" {
+		t.Fatalf("DISCARD ALL in a block: %v", err)
+	}
+	tx.Rollback(ctx)
 }
 
 // TestDescribeDoesNotRun: Describe answers from the statement's

@@ -84,6 +84,12 @@ func recogniseReset(text string) (*sessionStatement, bool) {
 	switch {
 	case discardAll.MatchString(text):
 		return &sessionStatement{run: func(s *session) (*conncat.Result, error) {
+			if s.cs.InBlock() {
+				// As PostgreSQL: a pooler's reset must not half-reset a
+				// session that is still inside a block.
+				return nil, &conncat.Error{Code: conncat.CodeActiveTransaction, Position: -1,
+					Message: "DISCARD ALL cannot run inside a transaction block", Hint: "COMMIT or ROLLBACK first."}
+			}
 			clear(s.prepared)
 			clear(s.portals)
 			s.reset("all")

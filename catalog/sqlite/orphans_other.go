@@ -4,8 +4,8 @@ package sqlite
 
 import "os"
 
-// claim and removeOrphans do nothing where there is no flock: a crashed
+// claimNew and removeOrphans do nothing where there is no flock: a crashed
 // process's replica directory stays until the OS cleans its temp files.
-func claim(string) (*os.File, error) { return nil, nil }
+func claimNew(string) (*os.File, error) { return nil, nil }
 
 func removeOrphans(string, string) {}

@@ -60,7 +60,7 @@ func NewReplica(ctx context.Context) (*Replica, error) {
 		return nil, fmt.Errorf("replica: %w", err)
 	}
 	r := &Replica{dir: dir, columns: map[string][]string{}}
-	if r.claim, err = claim(dir); err != nil {
+	if r.claim, err = claimNew(dir); err != nil {
 		r.Close()
 		return nil, fmt.Errorf("replica: %w", err)
 	}

@@ -56,6 +56,10 @@ type dataPlane struct {
 	// other connections do not matter).
 	generation   uint64
 	idGeneration map[string]uint64
+	// changedAt is each connection's idGeneration when this handle last
+	// changed it (invalidate): a provider read before that is known to be
+	// stale, not merely named.
+	changedAt map[string]uint64
 	// allowed holds the roles found to have USAGE on a connection their
 	// config was made for (usage.go).
 	allowed map[usageKey]bool
@@ -131,9 +135,14 @@ func (d *dataPlane) provider(ctx context.Context, id string) (builtProvider, err
 		d.providers[id] = built
 		delete(d.suspect, id)
 	} else {
-		// The catalog changed while we read it: use this provider for
-		// this call, and check it against the new state on the next.
-		built.changed = true
+		// Something was named or changed while we read it: use this
+		// provider for this call and check it against the catalog on the
+		// next. Marked changed only if this handle changed it (never served
+		// unchecked, even through an outage); a name heard on the feed
+		// (often this connection's own CREATE, heard back) proves nothing,
+		// and a mark would stop it serving its last good credentials
+		// through an outage that began before that check.
+		built.changed = d.changedAt[id] > idGen
 		d.suspect[id] = built
 	}
 	return built, nil
@@ -279,6 +288,7 @@ func (d *dataPlane) invalidate(ids []string) {
 	d.forgetUsage(ids)
 	for _, id := range ids {
 		d.idGeneration[id]++
+		d.changedAt[id] = d.idGeneration[id]
 		for _, m := range []map[string]builtProvider{d.providers, d.suspect} {
 			if c, ok := m[id].p.(*credentials.Cache); ok {
 				c.Invalidate()

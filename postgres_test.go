@@ -128,6 +128,9 @@ func TestPostgresNodesShareOneCatalog(t *testing.T) {
 // is empty, and the sealed bytes PostgreSQL holds appear nowhere in its
 // files. The replica is removed at Close.
 func TestPostgresReplicaHoldsNoSealedValue(t *testing.T) {
+	// The shared cluster first: its directory must not go under tmp, which
+	// the postgres OS user cannot enter when the tests run as root.
+	testenv.Postgres(t)
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp) // where the replica's private directory goes
 	p := newPlace(t, "postgres")

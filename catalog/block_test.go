@@ -277,6 +277,11 @@ func TestBlockSelectSeesItsDDL(t *testing.T) {
 			t.Fatalf("%s: SELECT in the block: %v", backend, err)
 		}
 		inside := fmt.Sprintf("%v %#v", res.Columns, res.Rows)
+		// The block's audit events too: two before it, four in it.
+		events, _ := sqlparse.ParseOne(`SELECT count(*) FROM mz_audit_events`)
+		if res, err := b.Exec(context.Background(), events); err != nil || fmt.Sprint(res.Rows) != "[[6]]" {
+			t.Fatalf("%s: audit events in the block: %v %v, want [[6]]", backend, res, err)
+		}
 		if got := answer(context.Background(), c, query); got != outsideBefore {
 			t.Fatalf("%s: a SELECT outside the block saw it:\n%s\nwant\n%s", backend, got, outsideBefore)
 		}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/catalog/postgres"
@@ -174,11 +176,41 @@ func TestAuditTrailOnEveryNode(t *testing.T) {
 	if got := fmt.Sprint(mustExec(t, b, trail)[0].Rows); got != want {
 		t.Fatalf("node b after more changes: %s, want %s", got, want)
 	}
+	// Events of use are written alone, with no change of an object to
+	// announce them, and retention removes them, but never the newest: a
+	// number once given is never given again (a reader that goes on from
+	// the last number it saw must never miss an event).
+	use := func(at time.Time, retention time.Duration) {
+		t.Helper()
+		var events []catalog.UseEvent
+		if !at.IsZero() {
+			events = append(events, catalog.UseEvent{Type: "assume_role", Details: map[string]string{"id": "u2"}, At: at})
+		}
+		if err := a.RecordUse(ctx, events, retention); err != nil {
+			t.Fatal(err)
+		}
+	}
+	changes := "[1 create secret alice] [2 create connection alice] [3 grant connection <nil>] [4 drop connection <nil>]"
+	for _, step := range []struct {
+		at        time.Time
+		retention time.Duration
+		want      string
+	}{
+		{fixedClock().Add(-time.Hour), 0, changes + " [5 assume_role connection <nil>]"},
+		{fixedClock(), time.Minute, changes + " [6 assume_role connection <nil>]"},
+		{fixedClock().Add(-time.Hour), 0, changes + " [6 assume_role connection <nil>] [7 assume_role connection <nil>]"},
+		{time.Time{}, time.Minute, changes + " [6 assume_role connection <nil>] [7 assume_role connection <nil>]"},
+	} {
+		use(step.at, step.retention)
+		if got := fmt.Sprint(mustExec(t, b, trail)[0].Rows); got != "["+step.want+"]" {
+			t.Fatalf("node b after a use at %v with retention %v: %s, want [%s]", step.at, step.retention, got, step.want)
+		}
+	}
 	if _, err := raw.Exec(`DELETE FROM ` + schema + `.conncat_changes`); err != nil {
 		t.Fatal(err)
 	}
 	mustExec(t, a, `DROP SECRET k`)
-	want = "[[1 create secret alice] [2 create connection alice] [3 grant connection <nil>] [4 drop connection <nil>] [5 drop secret <nil>]]"
+	want = "[" + changes + " [6 assume_role connection <nil>] [7 assume_role connection <nil>] [8 drop secret <nil>]]"
 	if got := fmt.Sprint(mustExec(t, b, trail)[0].Rows); got != want {
 		t.Fatalf("node b after a full load: %s, want %s", got, want)
 	}
@@ -186,4 +218,21 @@ func TestAuditTrailOnEveryNode(t *testing.T) {
 
 func postgresStore(raw *sql.DB, schema string) (catalog.Store, error) {
 	return postgres.New(raw, schema)
+}
+
+// TestUseEventsAnnounceThemselves: PostgreSQL's log names the audit
+// events written alone (a trigger's WHEN lists them), which must be every
+// event type of use.
+func TestUseEventsAnnounceThemselves(t *testing.T) {
+	_, _, raw, schema := twoNodes(t)
+	var def string
+	if err := raw.QueryRow(`SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+		JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND t.tgname = 'conncat_use_events'`, schema).Scan(&def); err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range catalog.UseEventTypes {
+		if !strings.Contains(def, "'"+typ+"'") {
+			t.Errorf("the trigger %s does not announce %q events", def, typ)
+		}
+	}
 }

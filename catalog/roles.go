@@ -254,7 +254,11 @@ func (c *Catalog) RecordUse(ctx context.Context, events []UseEvent, retention ti
 			return nil
 		}
 		cutoff := c.opts.Now().Add(-retention).UTC().Format(time.RFC3339Nano)
-		if _, err := tx.ExecContext(ctx, `DELETE FROM mz_audit_events WHERE event_type IN (?, ?) AND occurred_at < ?`, UseEventTypes[0], UseEventTypes[1], cutoff); err != nil {
+		// The newest event stays whatever its age: numbers are max + 1, and
+		// one given must never be given again (a reader going on from the
+		// last number it saw would miss the event that took it over).
+		if _, err := tx.ExecContext(ctx, `DELETE FROM mz_audit_events WHERE event_type IN (?, ?) AND occurred_at < ?
+			AND id < (SELECT max(id) FROM mz_audit_events)`, UseEventTypes[0], UseEventTypes[1], cutoff); err != nil {
 			return fmt.Errorf("audit retention: %w", err)
 		}
 		return nil

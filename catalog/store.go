@@ -86,7 +86,11 @@ type Tx interface {
 // StoredTable is a table of the catalog that a store keeps and SELECT may
 // read, and the column holding the ID of the object each row belongs to.
 // IntegerKey marks a table whose rows are their own objects, numbered
-// (mz_audit_events): the change log holds their numbers as text.
+// in commit order and only appended, except that old ones may be removed
+// (mz_audit_events): a replica takes the rows numbered above its highest
+// as new, and a store's change log (as text, beside object IDs) need name
+// only the rows that were removed or that were written alone, with no
+// other change to announce them.
 type StoredTable struct {
 	Name, ObjectColumn string
 	IntegerKey         bool

@@ -15,8 +15,9 @@ import (
 // transaction of Write, holding the block's uncommitted DDL) wrote laid
 // over it in a SQLite transaction that is rolled back after the query.
 //
-// What tx wrote is what the change log names after the replica's change:
-// the triggers write the log inside tx too. Everything is read through tx,
+// What tx wrote is what the change log names after the replica's change
+// (the triggers write the log inside tx too), and the audit events
+// numbered above the replica's. Everything is read through tx,
 // never through another connection of the pool: tx holds the catalog's
 // lock, and every other writer may be holding a pooled connection while it
 // waits for that lock. A replica the log no longer reaches gets every row.
@@ -39,8 +40,13 @@ func (s *Store) QueryIn(ctx context.Context, tx catalog.Tx, q *sqlparse.Query, a
 		return err
 	}
 	defer update.Rollback()
-	for _, t := range catalog.StoredTables {
-		if err := s.overlay(ctx, tx, update, t, since, whole); err != nil {
+	// Read in the update: a catch-up may have committed since Seq above.
+	highest, err := highestKeys(ctx, update.HighestKey)
+	if err != nil {
+		return err
+	}
+	for i, t := range catalog.StoredTables {
+		if err := s.overlay(ctx, tx, update, t, since, highest[i], whole); err != nil {
 			return err
 		}
 	}
@@ -68,12 +74,15 @@ func (s *Store) changedObjects(ctx context.Context, tx catalog.Tx, since int64) 
 
 // overlay copies table t's rows of the objects changed after since (every
 // row when whole) from tx into update.
-func (s *Store) overlay(ctx context.Context, tx catalog.Tx, update *sqlite.Update, t catalog.StoredTable, since int64, whole bool) error {
+func (s *Store) overlay(ctx context.Context, tx catalog.Tx, update *sqlite.Update, t catalog.StoredTable, since, highest int64, whole bool) error {
 	cols := s.replica.Columns(t.Name)
 	query := `SELECT ` + quotedList(cols) + ` FROM ` + t.Name
 	var args []any
 	if !whole {
-		query += ` WHERE ` + s.expand(changedSince(t, "?"))
+		query += ` WHERE ` + s.expand(changedSince(t, "?", "?"))
+		if t.IntegerKey {
+			args = append(args, highest) // its condition's first parameter
+		}
 		args = append(args, since)
 	}
 	rows, err := tx.QueryContext(ctx, query, args...)

@@ -134,7 +134,13 @@ const everything = -1
 // load can catch up.
 func (s *Store) apply(ctx context.Context, conn *pgx.Conn, since int64) (full bool, err error) {
 	incremental := since != everything
-	results := conn.SendBatch(ctx, s.changeBatch(since))
+	// Only this goroutine changes the replica (catchUp), so its highest
+	// keys now are those of the update below.
+	highest, err := highestKeys(ctx, s.replica.HighestKey)
+	if err != nil {
+		return false, err
+	}
+	results := conn.SendBatch(ctx, s.changeBatch(since, highest))
 	defer results.Close()
 	if _, err := results.Exec(); err != nil {
 		return false, err
@@ -171,7 +177,9 @@ func (s *Store) apply(ctx context.Context, conn *pgx.Conn, since int64) (full bo
 // changeBatch is apply's transaction: the log's newest change and its
 // oldest after since, the objects changed after since, and their rows
 // (every row for everything).
-func (s *Store) changeBatch(since int64) *pgx.Batch {
+// highest holds each IntegerKey table's highest key in the replica, by
+// the table's place in catalog.StoredTables.
+func (s *Store) changeBatch(since int64, highest []int64) *pgx.Batch {
 	batch := &pgx.Batch{}
 	batch.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
 	batch.Queue(s.expand(`SELECT (SELECT coalesce(max(seq), 0) FROM {{schema}}.conncat_changes),
@@ -179,10 +187,14 @@ func (s *Store) changeBatch(since int64) *pgx.Batch {
 	if since != everything {
 		batch.Queue(s.expand(`SELECT DISTINCT object_id FROM {{schema}}.conncat_changes WHERE seq > $1`), since)
 	}
-	for _, t := range catalog.StoredTables {
+	for i, t := range catalog.StoredTables {
 		q := `SELECT ` + quotedList(s.replica.Columns(t.Name)) + ` FROM {{schema}}.` + t.Name
 		if since != everything {
-			batch.Queue(s.expand(q+` WHERE `+changedSince(t, "$1")), since)
+			args := []any{since}
+			if t.IntegerKey {
+				args = append(args, highest[i])
+			}
+			batch.Queue(s.expand(q+` WHERE `+changedSince(t, "$1", "$2")), args...)
 		} else {
 			// In key order: the replica's tables are stored by key, and
 			// appending is the cheapest way to fill them.
@@ -194,13 +206,31 @@ func (s *Store) changeBatch(since int64) *pgx.Batch {
 }
 
 // changedSince is the condition on t's rows of the objects changed after
-// the change in param; an IntegerKey table's numbers are in the log as
-// text, beside object IDs ("u1") that are not numbers.
-func changedSince(t catalog.StoredTable, param string) string {
+// the change in sinceParam. An IntegerKey table's rows numbered above
+// keyParam (the replica's highest) are new; the log names its rows that
+// were removed or written alone, by number, as text beside object IDs
+// ("u1") that are not numbers.
+func changedSince(t catalog.StoredTable, sinceParam, keyParam string) string {
 	if t.IntegerKey {
-		return t.ObjectColumn + ` IN (SELECT object_id::bigint FROM {{schema}}.conncat_changes WHERE seq > ` + param + ` AND object_id ~ '^[0-9]+$')`
+		return `(` + t.ObjectColumn + ` > ` + keyParam + ` OR ` + t.ObjectColumn + ` IN (SELECT object_id::bigint FROM {{schema}}.conncat_changes WHERE seq > ` + sinceParam + ` AND object_id ~ '^[0-9]+$'))`
 	}
-	return t.ObjectColumn + ` IN (SELECT object_id FROM {{schema}}.conncat_changes WHERE seq > ` + param + `)`
+	return t.ObjectColumn + ` IN (SELECT object_id FROM {{schema}}.conncat_changes WHERE seq > ` + sinceParam + `)`
+}
+
+// highestKeys reads each IntegerKey table's highest key from read (the
+// replica, or an update of it), by the table's place in StoredTables.
+func highestKeys(ctx context.Context, read func(context.Context, catalog.StoredTable) (int64, error)) ([]int64, error) {
+	keys := make([]int64, len(catalog.StoredTables))
+	for i, t := range catalog.StoredTables {
+		if !t.IntegerKey {
+			continue
+		}
+		var err error
+		if keys[i], err = read(ctx, t); err != nil {
+			return nil, err
+		}
+	}
+	return keys, nil
 }
 
 // chunkRows is how many rows pass from the reader to the writer at once.

@@ -174,6 +174,22 @@ CREATE TRIGGER conncat_changes AFTER INSERT OR UPDATE OR DELETE ON {{schema}}.mz
 	`
 CREATE TABLE {{schema}}.conncat_settings (name TEXT COLLATE "C" PRIMARY KEY, value TEXT COLLATE "C" NOT NULL);
 `,
+	// 5: audit events are numbered in commit order (under the catalog's
+	// lock), so a replica takes the rows above its highest number as new
+	// (catalog.StoredTable.IntegerKey) and the log need not name each one:
+	// the event of a change commits with the change's own rows, whose
+	// triggers announce it. This spares every DDL statement a second
+	// trigger call (about 20 µs, a twentieth of a CREATE). The log still
+	// names removed rows (retention) and the events of use, which may be
+	// written alone; WHEN is decided without calling the function.
+	`
+DROP TRIGGER conncat_changes ON {{schema}}.mz_audit_events;
+CREATE TRIGGER conncat_changes AFTER UPDATE OR DELETE ON {{schema}}.mz_audit_events
+	FOR EACH ROW EXECUTE FUNCTION {{schema}}.conncat_record_change('id');
+CREATE TRIGGER conncat_use_events AFTER INSERT ON {{schema}}.mz_audit_events
+	FOR EACH ROW WHEN (NEW.event_type IN ('validate', 'assume_role'))
+	EXECUTE FUNCTION {{schema}}.conncat_record_change('id');
+`,
 }
 
 // keptChanges is how many changes the log keeps; a replica further

@@ -139,6 +139,27 @@ func (r *Replica) Loaded() bool { return r.loaded.Load() }
 // Seq is the change the replica has applied up to.
 func (r *Replica) Seq() int64 { return r.seq.Load() }
 
+// HighestKey is the highest key of an IntegerKey table in the replica (0
+// when it holds none): its rows after that are new to the replica.
+func (r *Replica) HighestKey(ctx context.Context, t catalog.StoredTable) (int64, error) {
+	return highestKey(ctx, r.store.db, t)
+}
+
+// HighestKey is Replica.HighestKey as the update sees the replica.
+func (u *Update) HighestKey(ctx context.Context, t catalog.StoredTable) (int64, error) {
+	return highestKey(ctx, u.tx, t)
+}
+
+func highestKey(ctx context.Context, db interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, t catalog.StoredTable) (int64, error) {
+	var key int64
+	if err := db.QueryRowContext(ctx, `SELECT coalesce(max(`+t.ObjectColumn+`), 0) FROM `+t.Name).Scan(&key); err != nil {
+		return 0, fmt.Errorf("replica: highest key of %s: %w", t.Name, err)
+	}
+	return key, nil
+}
+
 // Update is one change being applied: the rows of the objects that
 // changed are removed, their rows as the source now holds them inserted,
 // and Commit makes it all visible at once, so a SELECT sees the replica

@@ -105,6 +105,8 @@ type Caller struct {
 	// RoleARN is the role a session belongs to, "" for users.
 	RoleARN string
 	Account string
+	// SourceIdentity is the session's source identity, "" for none.
+	SourceIdentity string
 }
 
 // Decision is the outcome of evaluating a policy.

@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -46,6 +47,7 @@ type STS struct {
 	roles    map[string]*role    // by ARN
 	calls    map[string]int      // by action
 	assumed  map[string]int      // AssumeRole successes by role ARN
+	requests []AssumeRoleRequest
 	seq      atomic.Int64
 }
 
@@ -56,6 +58,26 @@ type user struct {
 type session struct {
 	roleARN, arn, account, secret, token string
 	expires                              time.Time
+	// sourceIdentity, once set, is carried into every session this one
+	// assumes, and cannot be changed (as in AWS).
+	sourceIdentity string
+}
+
+// AssumeRoleRequest is an AssumeRole call as the server received it,
+// whether it succeeded or not: what tests use to prove a value was sent.
+type AssumeRoleRequest struct {
+	// Caller is the ARN of who asked; SessionARN is the session issued
+	// ("" when refused) and Error the code refused with.
+	Caller, SessionARN, Error string
+	RoleARN, SessionName      string
+	ExternalID                string
+	DurationSeconds           int
+	// Policy is the inline session policy, "" for none.
+	Policy         string
+	SourceIdentity string
+	Tags           map[string]string
+	// PackedPolicySize is what the answer reported (see packedSize).
+	PackedPolicySize int
 }
 
 type role struct {
@@ -182,6 +204,13 @@ func (s *STS) Assumed(roleARN string) int {
 	return s.assumed[roleARN]
 }
 
+// AssumeRoleRequests returns every AssumeRole call received, in order.
+func (s *STS) AssumeRoleRequests() []AssumeRoleRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]AssumeRoleRequest(nil), s.requests...)
+}
+
 // Config returns an aws.Config that reaches this server with static keys.
 func (s *STS) Config(accessKeyID, secretAccessKey string) aws.Config {
 	return aws.Config{
@@ -252,7 +281,7 @@ func (s *STS) serve(w http.ResponseWriter, r *http.Request) {
 	case "GetCallerIdentity":
 		result = callerIdentityResponse{Result: callerIdentityResult{Arn: caller.ARN, Account: caller.Account, UserID: "AIDATEST" + caller.Account}}
 	case "AssumeRole":
-		result, aerr = s.assumeRole(caller, form)
+		result, aerr = s.recordAssumeRole(caller, form)
 	default:
 		aerr = &apiError{http.StatusBadRequest, "InvalidAction", fmt.Sprintf("Could not find operation %s for version 2011-06-15", action)}
 	}
@@ -315,7 +344,7 @@ func (s *STS) authenticate(r *http.Request, body []byte) (Caller, *apiError) {
 			return Caller{}, &apiError{http.StatusBadRequest, "ExpiredToken", "The security token included in the request is expired"}
 		}
 		secret = sess.secret
-		caller = Caller{ARN: sess.arn, RoleARN: sess.roleARN, Account: sess.account}
+		caller = Caller{ARN: sess.arn, RoleARN: sess.roleARN, Account: sess.account, SourceIdentity: sess.sourceIdentity}
 	default:
 		return Caller{}, &apiError{http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid."}
 	}
@@ -350,40 +379,164 @@ func (s *STS) authenticate(r *http.Request, body []byte) (Caller, *apiError) {
 	return caller, nil
 }
 
+// recordAssumeRole answers AssumeRole and records the request.
+func (s *STS) recordAssumeRole(caller Caller, form formValues) (any, *apiError) {
+	req, aerr := parseAssumeRole(caller, form)
+	var out *assumeRoleResponse
+	if aerr == nil {
+		out, aerr = s.assumeRole(caller, req)
+	}
+	if out != nil {
+		req.SessionARN, req.PackedPolicySize = out.Result.AssumedRoleUser.Arn, out.Result.PackedPolicySize
+	}
+	if aerr != nil {
+		req.Error = aerr.code
+	}
+	s.mu.Lock()
+	s.requests = append(s.requests, req)
+	s.mu.Unlock()
+	if aerr != nil {
+		return nil, aerr
+	}
+	return out, nil
+}
+
 var externalIDShape = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
 var sessionNameShape = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 
-func (s *STS) assumeRole(caller Caller, form formValues) (any, *apiError) {
-	roleArn, sessionName := form.Get("RoleArn"), form.Get("RoleSessionName")
-	if !sessionNameShape.MatchString(sessionName) {
-		return nil, validation("1 validation error detected: Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*", sessionName)
+// sourceIdentityShape is AssumeRole's rule for SourceIdentity.
+var sourceIdentityShape = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+
+// maxSessionPolicy is AssumeRole's limit on an inline session policy, in
+// characters.
+const maxSessionPolicy = 2048
+
+// parseAssumeRole reads and checks AssumeRole's parameters as STS does.
+func parseAssumeRole(caller Caller, form formValues) (AssumeRoleRequest, *apiError) {
+	req := AssumeRoleRequest{Caller: caller.ARN, RoleARN: form.Get("RoleArn"), SessionName: form.Get("RoleSessionName"),
+		ExternalID: form.Get("ExternalId"), Policy: form.Get("Policy"), SourceIdentity: form.Get("SourceIdentity")}
+	if !sessionNameShape.MatchString(req.SessionName) {
+		return req, validation("1 validation error detected: Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*", req.SessionName)
 	}
-	ctxKeys := map[string]string{}
-	if form.Has("ExternalId") {
-		id := form.Get("ExternalId")
-		if len(id) < 2 || len(id) > 1224 || !externalIDShape.MatchString(id) {
-			return nil, validation("1 validation error detected: Value at 'externalId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*")
-		}
-		ctxKeys["sts:ExternalId"] = id
+	if form.Has("ExternalId") && (len(req.ExternalID) < 2 || len(req.ExternalID) > 1224 || !externalIDShape.MatchString(req.ExternalID)) {
+		return req, validation("1 validation error detected: Value at 'externalId' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@:\\/-]*")
 	}
-	duration := time.Hour
+	req.DurationSeconds = 3600
 	if form.Has("DurationSeconds") {
 		n, err := strconv.Atoi(form.Get("DurationSeconds"))
 		if err != nil || n < 900 || n > 43200 {
-			return nil, validation("1 validation error detected: Value '%s' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200", form.Get("DurationSeconds"))
+			return req, validation("1 validation error detected: Value '%s' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200", form.Get("DurationSeconds"))
 		}
-		duration = time.Duration(n) * time.Second
+		req.DurationSeconds = n
 	}
+	if aerr := checkSessionPolicy(form); aerr != nil {
+		return req, aerr
+	}
+	if form.Has("SourceIdentity") && (!sourceIdentityShape.MatchString(req.SourceIdentity) || strings.HasPrefix(strings.ToLower(req.SourceIdentity), "aws:")) {
+		return req, validation("1 validation error detected: Value '%s' at 'sourceIdentity' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*", req.SourceIdentity)
+	}
+	var aerr *apiError
+	req.Tags, aerr = parseTags(form)
+	return req, aerr
+}
+
+// checkSessionPolicy applies STS's rules to an inline session policy:
+// at most 2,048 characters, and a policy document.
+func checkSessionPolicy(form formValues) *apiError {
+	if !form.Has("Policy") {
+		return nil
+	}
+	policy := form.Get("Policy")
+	if n := len([]rune(policy)); n < 1 || n > maxSessionPolicy {
+		return validation("1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to %d", maxSessionPolicy)
+	}
+	var doc struct {
+		Version   string            `json:"Version"`
+		Statement []json.RawMessage `json:"Statement"`
+	}
+	if json.Unmarshal([]byte(policy), &doc) != nil || len(doc.Statement) == 0 {
+		return &apiError{http.StatusBadRequest, "MalformedPolicyDocument", "The policy is not in the valid JSON format."}
+	}
+	return nil
+}
+
+// parseTags reads Tags.member.N.Key / .Value: at most 50, keys of at most
+// 128 characters and values of at most 256, keys unique without case.
+func parseTags(form formValues) (map[string]string, *apiError) {
+	tags := map[string]string{}
+	for i := 1; form.Has(fmt.Sprintf("Tags.member.%d.Key", i)); i++ {
+		k, v := form.Get(fmt.Sprintf("Tags.member.%d.Key", i)), form.Get(fmt.Sprintf("Tags.member.%d.Value", i))
+		if i > 50 {
+			return nil, validation("1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to 50")
+		}
+		if len(k) < 1 || len(k) > 128 || len(v) > 256 {
+			return nil, validation("1 validation error detected: Value at 'tags' failed to satisfy constraint: a tag key must have 1 to 128 characters and a value at most 256")
+		}
+		for have := range tags {
+			if strings.EqualFold(have, k) {
+				return nil, &apiError{http.StatusBadRequest, "InvalidParameterValue", "Duplicate tag keys found. Please note that Tag keys are case insensitive."}
+			}
+		}
+		tags[k] = v
+	}
+	if len(tags) == 0 {
+		return nil, nil
+	}
+	return tags, nil
+}
+
+// packedSize is the percentage of STS's packed budget that the session
+// policy and tags use. AWS compresses both into a binary form it does not
+// document; this server does not compress, and counts the policy's
+// characters plus each tag's key and value against 2,048: a request over
+// 100% fails with PackedPolicyTooLarge, as AWS's do past its own limit.
+func packedSize(req AssumeRoleRequest) int {
+	n := len(req.Policy)
+	for k, v := range req.Tags {
+		n += len(k) + len(v)
+	}
+	return (n*100 + maxSessionPolicy - 1) / maxSessionPolicy
+}
+
+// trustContext is what a trust policy's conditions can test: the external
+// ID, the source identity and each tag the request carries (an empty
+// ExternalId never gets this far).
+func trustContext(req AssumeRoleRequest) map[string]string {
+	keys := map[string]string{}
+	if req.ExternalID != "" {
+		keys["sts:ExternalId"] = req.ExternalID
+	}
+	if req.SourceIdentity != "" {
+		keys["sts:SourceIdentity"] = req.SourceIdentity
+	}
+	for k, v := range req.Tags {
+		keys["aws:RequestTag/"+k] = v
+	}
+	return keys
+}
+
+func (s *STS) assumeRole(caller Caller, req AssumeRoleRequest) (*assumeRoleResponse, *apiError) {
+	if caller.SourceIdentity != "" {
+		if req.SourceIdentity != "" && req.SourceIdentity != caller.SourceIdentity {
+			return nil, accessDenied("User: %s is not authorized to perform: sts:SetSourceIdentity on resource: %s: the source identity cannot be changed once set", caller.ARN, req.RoleARN)
+		}
+		req.SourceIdentity = caller.SourceIdentity // carried along the chain
+	}
+	packed := packedSize(req)
+	if packed > 100 {
+		return nil, &apiError{http.StatusBadRequest, "PackedPolicyTooLarge", fmt.Sprintf("Packed size of the session policy and session tags exceeds the limit: %d%% of the allowed size.", packed)}
+	}
+	duration := time.Duration(req.DurationSeconds) * time.Second
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, ok := s.roles[roleArn]
+	r, ok := s.roles[req.RoleARN]
 	if !ok {
 		// AWS does not say whether the role exists: that would let anyone
 		// enumerate roles in other accounts.
-		return nil, accessDenied("User: %s is not authorized to perform: sts:AssumeRole on resource: %s", caller.ARN, roleArn)
+		return nil, accessDenied("User: %s is not authorized to perform: sts:AssumeRole on resource: %s", caller.ARN, req.RoleARN)
 	}
-	if r.policy.Evaluate("sts:AssumeRole", caller, ctxKeys) != Allowed {
-		return nil, accessDenied("User: %s is not authorized to perform: sts:AssumeRole on resource: %s", caller.ARN, roleArn)
+	if aerr := r.trusts(caller, req); aerr != nil {
+		return nil, aerr
 	}
 	if chained := caller.RoleARN != ""; chained && duration > time.Hour {
 		return nil, validation("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
@@ -395,17 +548,44 @@ func (s *STS) assumeRole(caller Caller, form formValues) (any, *apiError) {
 	roleName := r.arn[strings.LastIndexByte(r.arn, '/')+1:]
 	sess := &session{
 		roleARN: r.arn, account: r.account,
-		arn:    fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", r.account, roleName, sessionName),
+		arn:    fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", r.account, roleName, req.SessionName),
 		secret: randomHex(20), token: "FwoGZXIvYXdzEXAMPLE" + randomHex(32),
-		expires: s.now().Add(duration).Truncate(time.Second),
+		expires:        s.now().Add(duration).Truncate(time.Second),
+		sourceIdentity: req.SourceIdentity,
 	}
 	s.sessions[keyID] = sess
 	s.assumed[r.arn]++
-	return assumeRoleResponse{Result: assumeRoleResult{
+	out := &assumeRoleResponse{Result: assumeRoleResult{
 		Credentials: credentialsXML{AccessKeyID: keyID, SecretAccessKey: sess.secret, SessionToken: sess.token,
 			Expiration: sess.expires.UTC().Format(time.RFC3339)},
-		AssumedRoleUser: assumedRoleUser{AssumedRoleID: "AROATEST:" + sessionName, Arn: sess.arn},
-	}}, nil
+		AssumedRoleUser: assumedRoleUser{AssumedRoleID: "AROATEST:" + req.SessionName, Arn: sess.arn},
+		SourceIdentity:  req.SourceIdentity,
+	}}
+	if req.Policy != "" || len(req.Tags) > 0 {
+		out.Result.PackedPolicySize = packed
+	}
+	return out, nil
+}
+
+// trusts evaluates the role's trust policy for the request: sts:AssumeRole,
+// and sts:SetSourceIdentity / sts:TagSession when the request sets a
+// source identity or tags, which AWS requires the trust policy to allow
+// too.
+func (r *role) trusts(caller Caller, req AssumeRoleRequest) *apiError {
+	keys := trustContext(req)
+	actions := []string{"sts:AssumeRole"}
+	if req.SourceIdentity != "" && caller.SourceIdentity == "" {
+		actions = append(actions, "sts:SetSourceIdentity")
+	}
+	if len(req.Tags) > 0 {
+		actions = append(actions, "sts:TagSession")
+	}
+	for _, action := range actions {
+		if r.policy.Evaluate(action, caller, keys) != Allowed {
+			return accessDenied("User: %s is not authorized to perform: %s on resource: %s", caller.ARN, action, req.RoleARN)
+		}
+	}
+	return nil
 }
 
 type assumeRoleResponse struct {
@@ -415,8 +595,10 @@ type assumeRoleResponse struct {
 }
 
 type assumeRoleResult struct {
-	Credentials     credentialsXML  `xml:"Credentials"`
-	AssumedRoleUser assumedRoleUser `xml:"AssumedRoleUser"`
+	Credentials      credentialsXML  `xml:"Credentials"`
+	AssumedRoleUser  assumedRoleUser `xml:"AssumedRoleUser"`
+	PackedPolicySize int             `xml:"PackedPolicySize,omitempty"`
+	SourceIdentity   string          `xml:"SourceIdentity,omitempty"`
 }
 
 type credentialsXML struct {

@@ -3,6 +3,7 @@ package awstest_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/conncat/conncat/awstest"
@@ -198,5 +200,117 @@ func TestDurationBounds(t *testing.T) {
 	}
 	if _, err := assume(ctx, client(s, key, secret), customerRole, externalID, 7200); code(err) != "ValidationError" || !strings.Contains(err.Error(), "MaxSessionDuration") {
 		t.Fatalf("over MaxSessionDuration: %v", err)
+	}
+}
+
+// trustActions is a trust policy allowing principal the given actions
+// with the external ID.
+func trustActions(principal string, actions ...string) string {
+	return `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "` + principal +
+		`"}, "Action": ["` + strings.Join(actions, `", "`) + `"], "Condition": ` + withExternalID + `}]}`
+}
+
+// TestSessionPolicyIdentityAndTags: AssumeRole's session policy, source
+// identity and tags are checked as STS checks them, need the trust policy
+// to allow sts:SetSourceIdentity and sts:TagSession, and are recorded.
+func TestSessionPolicyIdentityAndTags(t *testing.T) {
+	s := awstest.NewSTS()
+	defer s.Close()
+	ctx := context.Background()
+	key, secret := s.AddUser(engineUser)
+	c := client(s, key, secret)
+	if err := s.AddRole(customerRole, trustActions(engineUser, "sts:AssumeRole")); err != nil {
+		t.Fatal(err)
+	}
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/a/*"}]}`
+	in := func(mod func(*sts.AssumeRoleInput)) *sts.AssumeRoleInput {
+		in := &sts.AssumeRoleInput{RoleArn: aws.String(customerRole), RoleSessionName: aws.String("conncat-test-u1"), ExternalId: aws.String(externalID)}
+		mod(in)
+		return in
+	}
+	out, err := c.AssumeRole(ctx, in(func(in *sts.AssumeRoleInput) { in.Policy = aws.String(policy) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := aws.ToInt32(out.PackedPolicySize); p < 1 || p > 100 {
+		t.Fatalf("packed policy size %d%%", p)
+	}
+	withSource := in(func(in *sts.AssumeRoleInput) { in.SourceIdentity = aws.String("alice") })
+	withTags := in(func(in *sts.AssumeRoleInput) {
+		in.Tags = []types.Tag{{Key: aws.String("conncat:role"), Value: aws.String("alice")}}
+	})
+	for name, tc := range map[string]struct {
+		in   *sts.AssumeRoleInput
+		want string
+	}{
+		"policy too long": {in(func(in *sts.AssumeRoleInput) { in.Policy = aws.String(strings.Repeat(" ", 2049)) }), "ValidationError"},
+		"policy not JSON": {in(func(in *sts.AssumeRoleInput) { in.Policy = aws.String("{") }), "MalformedPolicyDocument"},
+		"packed too large": {in(func(in *sts.AssumeRoleInput) {
+			in.Policy = aws.String(policy)
+			in.Tags = []types.Tag{{Key: aws.String("k"), Value: aws.String(strings.Repeat("v", 256))}}
+			for i := range 8 {
+				in.Tags = append(in.Tags, types.Tag{Key: aws.String(fmt.Sprintf("k%d", i)), Value: aws.String(strings.Repeat("v", 256))})
+			}
+		}), "PackedPolicyTooLarge"},
+		"source identity not trusted": {withSource, "AccessDenied"},
+		"tags not trusted":            {withTags, "AccessDenied"},
+		"bad source identity":         {in(func(in *sts.AssumeRoleInput) { in.SourceIdentity = aws.String("aws:me") }), "ValidationError"},
+	} {
+		if _, err := c.AssumeRole(ctx, tc.in); code(err) != tc.want {
+			t.Errorf("%s: %s, want %s", name, code(err), tc.want)
+		}
+	}
+	if err := s.SetTrustPolicy(customerRole, trustActions(engineUser, "sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession")); err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []*sts.AssumeRoleInput{withSource, withTags} {
+		if _, err := c.AssumeRole(ctx, in); err != nil {
+			t.Fatalf("trusted: %v", err)
+		}
+	}
+	reqs := s.AssumeRoleRequests()
+	last := reqs[len(reqs)-1]
+	if last.Tags["conncat:role"] != "alice" || last.ExternalID != externalID || last.SessionARN == "" {
+		t.Fatalf("last request recorded as %+v", last)
+	}
+	if first := reqs[0]; first.Policy != policy || first.PackedPolicySize != int(aws.ToInt32(out.PackedPolicySize)) {
+		t.Fatalf("first request recorded as %+v", first)
+	}
+	if refused := reqs[1]; refused.Error == "" || refused.SessionARN != "" {
+		t.Fatalf("a refused request recorded as %+v", refused)
+	}
+}
+
+// TestSourceIdentityFollowsTheChain: a session's source identity is
+// carried into the sessions it assumes and cannot be changed on the way.
+func TestSourceIdentityFollowsTheChain(t *testing.T) {
+	s := awstest.NewSTS()
+	defer s.Close()
+	ctx := context.Background()
+	key, secret := s.AddUser(engineUser)
+	if err := s.AddRole(jumpRole, `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "`+engineUser+`"}, "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"]}]}`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddRole(customerRole, trustActions(jumpRole, "sts:AssumeRole", "sts:SetSourceIdentity")); err != nil {
+		t.Fatal(err)
+	}
+	jump, err := client(s, key, secret).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(jumpRole),
+		RoleSessionName: aws.String("jump"), SourceIdentity: aws.String("alice")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jc := sts.NewFromConfig(s.Config("", ""), func(o *sts.Options) {
+		o.Credentials = credentials.NewStaticCredentialsProvider(*jump.Credentials.AccessKeyId, *jump.Credentials.SecretAccessKey, *jump.Credentials.SessionToken)
+	})
+	changed := &sts.AssumeRoleInput{RoleArn: aws.String(customerRole), RoleSessionName: aws.String("customer"), ExternalId: aws.String(externalID), SourceIdentity: aws.String("bob")}
+	if _, err := jc.AssumeRole(ctx, changed); code(err) != "AccessDenied" {
+		t.Fatalf("a changed source identity: %s", code(err))
+	}
+	out, err := jc.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(customerRole), RoleSessionName: aws.String("customer"), ExternalId: aws.String(externalID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(out.SourceIdentity) != "alice" {
+		t.Fatalf("source identity along the chain: %q", aws.ToString(out.SourceIdentity))
 	}
 }

@@ -84,7 +84,7 @@ func (c *Catalog) describe(ctx context.Context, q Tx, name string) (*Description
 	}
 	d.Region, d.Endpoint, d.STSEndpoint = spec.Region, spec.Endpoint, spec.STSEndpoint
 	if conn.typ == sqlparse.ConnectionS3 {
-		d.PermissionPolicy = indentJSON(PermissionPolicy(partitionOf(spec.RoleARN), d.Bucket, d.Prefix))
+		d.PermissionPolicy = indentJSON(connection.PermissionPolicy(partitionOf(spec.RoleARN), d.Bucket, d.Prefix))
 	}
 	return d, nil
 }

@@ -82,7 +82,7 @@ func (c *Catalog) showIn(ctx context.Context, q Tx, s *sqlparse.Show, res *Resul
 			partition = partitionOf(row.text(connection.AssumeRoleARN))
 		}
 		res.Columns = []string{"permission_policy"}
-		res.Rows = [][]any{{indentJSON(PermissionPolicy(partition, bucket, prefix))}}
+		res.Rows = [][]any{{indentJSON(connection.PermissionPolicy(partition, bucket, prefix))}}
 		return nil
 	}
 	return fmt.Errorf("catalog: unknown SHOW %s", s.Kind)
@@ -96,33 +96,6 @@ func indentJSON(s string) string {
 		return s
 	}
 	return b.String()
-}
-
-// PermissionPolicy is the least-privilege IAM policy for reading and
-// writing under one prefix of a bucket: listing limited to the prefix,
-// object actions on bucket/prefix*, and what multipart uploads need.
-func PermissionPolicy(partition, bucket, prefix string) string {
-	type statement struct {
-		Sid       string         `json:"Sid"`
-		Effect    string         `json:"Effect"`
-		Action    []string       `json:"Action"`
-		Resource  string         `json:"Resource"`
-		Condition map[string]any `json:"Condition,omitempty"`
-	}
-	bucketARN := "arn:" + partition + ":s3:::" + bucket
-	doc := struct {
-		Version   string      `json:"Version"`
-		Statement []statement `json:"Statement"`
-	}{"2012-10-17", []statement{
-		{Sid: "ListPrefix", Effect: "Allow", Action: []string{"s3:ListBucket"}, Resource: bucketARN,
-			Condition: map[string]any{"StringLike": map[string][]string{"s3:prefix": {prefix + "*"}}}},
-		{Sid: "BucketInfo", Effect: "Allow", Action: []string{"s3:GetBucketLocation", "s3:ListBucketMultipartUploads"}, Resource: bucketARN},
-		{Sid: "ObjectsUnderPrefix", Effect: "Allow",
-			Action:   []string{"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"},
-			Resource: bucketARN + "/" + prefix + "*"},
-	}}
-	b, _ := json.Marshal(doc)
-	return string(b)
 }
 
 // rows runs an internal query and fills res with its columns and rows.

@@ -379,6 +379,9 @@ func ParseS3URL(s string) (S3URL, error) {
 	if err := checkKeySegments(strings.TrimSuffix(prefix, "/")); prefix != "" && err != nil {
 		return S3URL{}, ruleErr(hint, "prefix %q %v", prefix, err)
 	}
+	if err := checkSessionPolicyFits(bucket, prefix); err != nil {
+		return S3URL{}, err
+	}
 	return S3URL{Bucket: bucket, Prefix: prefix}, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -39,8 +40,10 @@ type dataPlane struct {
 	ambientErr  error
 
 	mu sync.Mutex
-	// providers holds the built provider of each AWS connection by ID.
-	providers map[string]builtProvider
+	// providers holds the built providers: one per AWS connection used as
+	// it is, one per S3 connection (scoped to its prefix), each per role
+	// when sessions carry the role (see providerKey).
+	providers map[providerKey]builtProvider
 	// suspect holds the providers set aside: each is checked against the
 	// catalog on next use and kept if its connection did not change (no
 	// STS call). Set aside are: all of them when changes may have been
@@ -49,7 +52,7 @@ type dataPlane struct {
 	// handle's own changes come back that way too, after it rebuilt
 	// them), which are not (see builtProvider.changed); and one built from
 	// a read the catalog changed under.
-	suspect map[string]builtProvider
+	suspect map[providerKey]builtProvider
 	// generation counts invalidations of everything, and idGeneration
 	// those of each connection, so a provider built from a spec read
 	// before an ALTER of its connection is not kept after it (changes to
@@ -65,7 +68,30 @@ type dataPlane struct {
 	allowed map[usageKey]bool
 	// use records the roles assumed (WithUseAudit); nil records nothing.
 	use *useAuditor
+	// identity, when set, is the source identity of sessions made with
+	// no role in the context (WithSessionIdentity); "" sends none.
+	identity string
 }
+
+// providerKey names one credentials provider. aws is the AWS connection
+// whose credentials it makes; s3 is set for an S3 connection's own
+// provider, whose sessions carry a policy limiting them to its prefix; role
+// is set when sessions carry the role that asked (WithSessionIdentity).
+type providerKey struct{ aws, s3, role string }
+
+// id is the connection the provider serves, which its catalog reads resolve.
+func (k providerKey) id() string {
+	if k.s3 != "" {
+		return k.s3
+	}
+	return k.aws
+}
+
+// names reports whether a change of connection id concerns the provider.
+func (k providerKey) names(id string) bool { return k.aws == id || k.s3 == id }
+
+// keyGeneration is where a key's connections' generations stood.
+type keyGeneration struct{ all, aws, s3 uint64 }
 
 // ambientConfig is the engine's own AWS config: the one given with
 // WithAWSConfig, or the SDK's default chain (environment, shared profile,
@@ -93,6 +119,8 @@ func (d *dataPlane) ambientConfig(ctx context.Context) (aws.Config, error) {
 type builtProvider struct {
 	p    aws.CredentialsProvider
 	spec connection.Spec
+	// scope is what its sessions carry beyond the spec.
+	scope connection.SessionScope
 	// region is the one the connection's calls use.
 	region string
 	health *health
@@ -101,39 +129,43 @@ type builtProvider struct {
 	changed bool
 }
 
-// provider returns the shared credentials provider of AWS connection id,
-// building it from the catalog on first use or after an invalidation.
-func (d *dataPlane) provider(ctx context.Context, id string) (builtProvider, error) {
+// provider returns the shared credentials provider of key, building it
+// from the catalog on first use or after an invalidation.
+func (d *dataPlane) provider(ctx context.Context, key providerKey) (builtProvider, error) {
 	d.mu.Lock()
-	built, ok := d.providers[id]
+	built, ok := d.providers[key]
 	if ok { // the hot path: every Retrieve of every config handed out
 		d.mu.Unlock()
 		return built, nil
 	}
-	suspect, wasSuspect := d.suspect[id]
-	gen, idGen := d.generation, d.idGeneration[id]
+	suspect, wasSuspect := d.suspect[key]
+	gen := d.generationOf(key)
 	d.mu.Unlock()
-	r, err := d.cat.ResolveID(ctx, id)
+	r, err := d.cat.ResolveID(ctx, key.id())
 	if err != nil {
 		if wasSuspect && !suspect.changed && catalogUnreachable(err) {
 			return suspect, nil // keep-last-good through the outage
 		}
 		return builtProvider{}, err
 	}
-	if wasSuspect && reflect.DeepEqual(suspect.spec, r.AWS) {
+	scope, err := d.scopeFor(key, r)
+	if err != nil {
+		return builtProvider{}, err
+	}
+	if wasSuspect && suspect.madeFrom(r.AWS, scope) {
 		built = suspect // unchanged: keep its cached credentials
 		built.changed = false
-	} else if built, err = d.build(ctx, r); err != nil {
+	} else if built, err = d.build(ctx, key, r, scope); err != nil {
 		return builtProvider{}, err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if existing, ok := d.providers[id]; ok {
+	if existing, ok := d.providers[key]; ok {
 		return existing, nil // another goroutine built it first: share one
 	}
-	if d.generation == gen && d.idGeneration[id] == idGen {
-		d.providers[id] = built
-		delete(d.suspect, id)
+	if d.generationOf(key) == gen {
+		d.providers[key] = built
+		delete(d.suspect, key)
 	} else {
 		// Something was named or changed while we read it: use this
 		// provider for this call and check it against the catalog on the
@@ -142,13 +174,57 @@ func (d *dataPlane) provider(ctx context.Context, id string) (builtProvider, err
 		// (often this connection's own CREATE, heard back) proves nothing,
 		// and a mark would stop it serving its last good credentials
 		// through an outage that began before that check.
-		built.changed = d.changedAt[id] > idGen
-		d.suspect[id] = built
+		built.changed = d.changedAt[key.aws] > gen.aws || key.s3 != "" && d.changedAt[key.s3] > gen.s3
+		d.suspect[key] = built
 	}
 	return built, nil
 }
 
-func (d *dataPlane) build(ctx context.Context, r *catalog.Resolved) (builtProvider, error) {
+// generationOf is where key's generations stand; the caller holds d.mu.
+func (d *dataPlane) generationOf(key providerKey) keyGeneration {
+	g := keyGeneration{all: d.generation, aws: d.idGeneration[key.aws]}
+	if key.s3 != "" {
+		g.s3 = d.idGeneration[key.s3]
+	}
+	return g
+}
+
+// madeFrom reports whether the provider was built from spec and scope: a
+// later read of the catalog that says the same keeps it.
+func (b builtProvider) madeFrom(spec connection.Spec, scope connection.SessionScope) bool {
+	return reflect.DeepEqual(b.spec, spec) && reflect.DeepEqual(b.scope, scope)
+}
+
+// scopeFor is what key's sessions carry: an S3 connection's are limited
+// to its prefix by a session policy (built from what the catalog says now,
+// so an ALTER of the prefix changes it); with session identity, each says
+// who asked.
+func (d *dataPlane) scopeFor(key providerKey, r *catalog.Resolved) (connection.SessionScope, error) {
+	var scope connection.SessionScope
+	if key.s3 != "" && r.S3 != nil {
+		scope.Policy = connection.SessionPolicy(partitionOf(r.AWS.RoleARN), r.S3.Bucket, r.S3.Prefix)
+		if n := utf8.RuneCountInString(scope.Policy); n > connection.MaxSessionPolicyChars {
+			// Only a connection made before prefixes were checked for it.
+			return scope, (&Error{Code: sqlstate.ProgramLimitExceeded, Position: -1,
+				Message: fmt.Sprintf("connection %q: the session policy for its prefix would be %d characters, over AssumeRole's limit of %d", r.Name, n, connection.MaxSessionPolicyChars)}).
+				WithHint("ALTER CONNECTION " + sqlparse.QuoteIdent(r.Name) + " SET (PREFIX = ...) to a shorter prefix.")
+		}
+	}
+	if key.role != "" {
+		scope.SourceIdentity, scope.Tags = sessionIdentity(key.role), d.sessionTags(key, r)
+	}
+	return scope, nil
+}
+
+// partitionOf is the partition of a role ARN ("aws" when it has none).
+func partitionOf(roleARN string) string {
+	if a, err := connection.ParseRoleARN(roleARN); err == nil {
+		return a.Partition
+	}
+	return "aws"
+}
+
+func (d *dataPlane) build(ctx context.Context, key providerKey, r *catalog.Resolved, scope connection.SessionScope) (builtProvider, error) {
 	ambient, err := d.ambientConfig(ctx)
 	if err != nil && r.AWS.AssumesRole() {
 		return builtProvider{}, err
@@ -157,7 +233,8 @@ func (d *dataPlane) build(ctx context.Context, r *catalog.Resolved) (builtProvid
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	h := newHealth(spec, opts.Now)
+	h := newHealth(key, spec, opts.Now)
+	opts.OnAssumed = h.assumed
 	region := credentials.Region(spec, ambient.Region)
 	opts.OnRefreshStart = h.started
 	opts.OnRefresh = func(ev credentials.RefreshEvent) {
@@ -174,11 +251,11 @@ func (d *dataPlane) build(ctx context.Context, r *catalog.Resolved) (builtProvid
 			d.meters.refreshed(spec.ID, ev)
 		}
 	}
-	p, err := credentials.NewProvider(r.AWS, d.catalogName, ambient.Credentials, credentials.NewSTSFactory(ambient), opts)
+	p, err := credentials.NewProvider(r.AWS, d.catalogName, scope, ambient.Credentials, credentials.NewSTSFactory(ambient), opts)
 	if err != nil {
 		return builtProvider{}, fmt.Errorf("connection %q: %w", r.Name, err)
 	}
-	return builtProvider{p: p, spec: r.AWS, region: region, health: h}, nil
+	return builtProvider{p: p, spec: r.AWS, scope: scope, region: region, health: h}, nil
 }
 
 // catalogUnreachable reports an error that says the catalog's database
@@ -205,41 +282,49 @@ func (d *dataPlane) recheck(ctx context.Context, ids []string) {
 	// not wait on it for long.
 	ctx, cancel := context.WithTimeout(ctx, recheckTimeout)
 	defer cancel()
+	held := map[string]bool{}
+	for key, gen := range gens {
+		d.events.rechecked(key.id(), d.settle(ctx, key, gen))
+		held[key.aws], held[key.s3] = true, true
+	}
 	for _, id := range ids {
-		outcome := "not held" // nothing cached here: the next use reads the catalog anyway
-		if gen, ok := gens[id]; ok {
-			outcome = d.settle(ctx, id, gen)
+		if !held[id] {
+			d.events.rechecked(id, "not held") // nothing cached here: the next use reads the catalog anyway
 		}
-		d.events.rechecked(id, outcome)
 	}
 }
 
 // settle checks one set-aside provider against the catalog and says what
 // became of it.
-func (d *dataPlane) settle(ctx context.Context, id string, gen uint64) string {
-	r, err := d.cat.ResolveID(ctx, id)
+func (d *dataPlane) settle(ctx context.Context, key providerKey, gen keyGeneration) string {
+	r, err := d.cat.ResolveID(ctx, key.id())
+	var scope connection.SessionScope
+	if err == nil {
+		scope, err = d.scopeFor(key, r)
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	built, ok := d.suspect[id]
+	built, ok := d.suspect[key]
+	now := d.generationOf(key)
 	switch {
-	case !ok || d.idGeneration[id] != gen:
+	case !ok || now.aws != gen.aws || now.s3 != gen.s3:
 		return "superseded" // used, rebuilt or changed again meanwhile: not ours to settle
-	case err == nil && reflect.DeepEqual(built.spec, r.AWS):
+	case err == nil && built.madeFrom(r.AWS, scope):
 		built.changed = false
-		d.providers[id] = built
-		delete(d.suspect, id)
+		d.providers[key] = built
+		delete(d.suspect, key)
 		return "unchanged"
 	case err != nil && isCode(err, sqlstate.UndefinedObject):
 		if c, ok := built.p.(*credentials.Cache); ok {
 			c.Invalidate()
 		}
-		delete(d.suspect, id)
+		delete(d.suspect, key)
 		return "dropped"
 	case err != nil:
 		return "unchecked" // the catalog did not answer: set aside, last good served through an outage
 	}
 	built.changed = true
-	d.suspect[id] = built
+	d.suspect[key] = built
 	return "changed"
 }
 
@@ -249,23 +334,22 @@ const recheckTimeout = 10 * time.Second
 // setAsideNamed sets aside the providers of ids until they are checked
 // against the catalog (not yet marked changed: see recheck), and returns
 // the generation each was set aside at.
-func (d *dataPlane) setAsideNamed(ids []string) map[string]uint64 {
+func (d *dataPlane) setAsideNamed(ids []string) map[providerKey]keyGeneration {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	gens := map[string]uint64{}
 	d.forgetUsage(ids)
 	for _, id := range ids {
 		d.idGeneration[id]++
-		built, ok := d.providers[id]
-		if !ok {
-			built, ok = d.suspect[id]
+	}
+	gens := map[providerKey]keyGeneration{}
+	for _, m := range []map[providerKey]builtProvider{d.providers, d.suspect} {
+		for key, built := range m {
+			if namesAny(key, ids) {
+				d.suspect[key] = built
+				delete(d.providers, key)
+				gens[key] = d.generationOf(key)
+			}
 		}
-		if !ok {
-			continue
-		}
-		d.suspect[id] = built
-		delete(d.providers, id)
-		gens[id] = d.idGeneration[id]
 	}
 	return gens
 }
@@ -289,33 +373,53 @@ func (d *dataPlane) invalidate(ids []string) {
 	for _, id := range ids {
 		d.idGeneration[id]++
 		d.changedAt[id] = d.idGeneration[id]
-		for _, m := range []map[string]builtProvider{d.providers, d.suspect} {
-			if c, ok := m[id].p.(*credentials.Cache); ok {
+	}
+	for _, m := range []map[providerKey]builtProvider{d.providers, d.suspect} {
+		for key, built := range m {
+			if !namesAny(key, ids) {
+				continue
+			}
+			if c, ok := built.p.(*credentials.Cache); ok {
 				c.Invalidate()
 			}
-			delete(m, id)
+			delete(m, key)
 		}
 	}
 }
 
-// expiries are when the credentials served for each connection expire,
+// namesAny reports whether a change of any of ids concerns key.
+func namesAny(key providerKey, ids []string) bool {
+	for _, id := range ids {
+		if key.names(id) {
+			return true
+		}
+	}
+	return false
+}
+
+// expiries are when the credentials served for each connection expire
+// (an S3 connection's own, scoped, under its ID),
 // for the expires_in gauge: those set aside for a check too, as the
 // status table shows them.
 func (d *dataPlane) expiries() map[string]time.Time {
 	d.mu.Lock()
-	caches := make(map[string]*credentials.Cache, len(d.providers)+len(d.suspect))
-	for _, m := range []map[string]builtProvider{d.suspect, d.providers} {
-		for id, built := range m {
+	caches := make(map[providerKey]*credentials.Cache, len(d.providers)+len(d.suspect))
+	for _, m := range []map[providerKey]builtProvider{d.suspect, d.providers} {
+		for key, built := range m {
 			if c, ok := built.p.(*credentials.Cache); ok {
-				caches[id] = c
+				caches[key] = c
 			}
 		}
 	}
 	d.mu.Unlock()
+	// A connection with several providers (one per role) shows the
+	// soonest: the gauge warns of the first to run out.
 	out := make(map[string]time.Time, len(caches))
-	for id, c := range caches {
+	for key, c := range caches {
 		if at, ok := c.Expires(); ok {
-			out[id] = at
+			if was, seen := out[key.id()]; !seen || at.Before(was) {
+				out[key.id()] = at
+			}
 		}
 	}
 	return out
@@ -341,7 +445,7 @@ func (d *dataPlane) suspectAll() {
 // CONNECTION and DROP CONNECTION take effect on configs already in use.
 type liveCredentials struct {
 	plane *dataPlane
-	awsID string
+	key   providerKey
 	name  string
 	// usage is the role the config was made for and its connection, when
 	// it was made with a role (hasRole).
@@ -355,7 +459,7 @@ func (l *liveCredentials) Retrieve(ctx context.Context) (aws.Credentials, error)
 			return aws.Credentials{}, err
 		}
 	}
-	built, err := l.plane.provider(ctx, l.awsID)
+	built, err := l.plane.provider(ctx, l.key)
 	if err != nil {
 		return aws.Credentials{}, err
 	}
@@ -386,8 +490,9 @@ func (c *Catalog) awsConfig(ctx context.Context, r *catalog.Resolved) (aws.Confi
 	if err != nil {
 		return aws.Config{}, err
 	}
-	live := &liveCredentials{plane: c.plane, awsID: r.AWS.ID, name: r.AWS.Name}
-	if role, ok := RoleFrom(ctx); ok {
+	role, hasRole := RoleFrom(ctx)
+	live := &liveCredentials{plane: c.plane, key: c.plane.keyFor(r, role, hasRole), name: r.AWS.Name}
+	if hasRole {
 		// Checked when r was read; checked again at the first Retrieve
 		// (then cached), which knows the connection's generation.
 		live.usage, live.hasRole = usageKey{role: role, connID: r.ID}, true
@@ -397,6 +502,23 @@ func (c *Catalog) awsConfig(ctx context.Context, r *catalog.Resolved) (aws.Confi
 	// into its spare capacity would be seen by every one of them.
 	cfg.APIOptions = append(slices.Clip(cfg.APIOptions), explainCalls(explainTarget(r.AWS, r.S3), cfg.Region))
 	return cfg, nil
+}
+
+// keyFor is the provider of a config made for r by role: an S3
+// connection over a role gets its own, whose sessions a session policy
+// limits to its prefix, so that AWS itself refuses anything outside it; an
+// S3 connection over static keys shares its AWS connection's (no session
+// can narrow static keys: DECISIONS). With session identity, per role.
+func (d *dataPlane) keyFor(r *catalog.Resolved, role string, hasRole bool) providerKey {
+	key := providerKey{aws: r.AWS.ID}
+	if !r.AWS.AssumesRole() {
+		return key
+	}
+	if r.S3 != nil {
+		key.s3 = r.ID
+	}
+	key.role = d.identityRole(role, hasRole)
+	return key
 }
 
 // S3Location is an S3 connection made ready to use: a client with the

@@ -108,7 +108,7 @@ func testSecretsNeverPrinted(t *testing.T, backend string) {
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
 		t.Fatal(err)
 	}
-	provider, err := credentials.NewProvider(r.AWS, "prod", nil, nil, credentials.CacheOptions{})
+	provider, err := credentials.NewProvider(r.AWS, "prod", connection.SessionScope{}, nil, nil, credentials.CacheOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestKeysAndCachesNeverPrinted(t *testing.T) {
 	}
 	const secretKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 	spec := connection.Spec{Name: "k", AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: secretKey}
-	static, err := credentials.NewProvider(spec, "prod", nil, nil, credentials.CacheOptions{})
+	static, err := credentials.NewProvider(spec, "prod", connection.SessionScope{}, nil, nil, credentials.CacheOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

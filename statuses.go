@@ -32,8 +32,8 @@ const (
 // one per built provider, updated by its cache's refresh events (off the
 // cached path) and read by SELECT.
 type health struct {
-	id  string
-	now func() time.Time
+	id, role string
+	now      func() time.Time
 
 	mu            sync.Mutex
 	status        string
@@ -42,10 +42,13 @@ type health struct {
 	lastRefreshAt time.Time
 	lastError     string
 	stsCalls      int64
+	// packedPolicySize is what STS last said of the session policy and
+	// tags (a percentage of its packed limit); 0 when it said nothing.
+	packedPolicySize int
 }
 
-func newHealth(spec connection.Spec, now func() time.Time) *health {
-	h := &health{id: spec.ID, now: now, status: StatusRefreshing, changedAt: now()}
+func newHealth(key providerKey, spec connection.Spec, now func() time.Time) *health {
+	h := &health{id: key.id(), role: key.role, now: now, status: StatusRefreshing, changedAt: now()}
 	if !spec.AssumesRole() {
 		h.status = StatusStatic
 	}
@@ -68,6 +71,13 @@ func (h *health) started() {
 	if h.status == StatusFresh {
 		h.set(StatusRefreshing, h.now())
 	}
+}
+
+// assumed records what STS said of a session of the served hop.
+func (h *health) assumed(s credentials.Session) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.packedPolicySize = s.PackedPolicySize
 }
 
 // refreshed records how a refresh ended. Every hop's refresh is an STS
@@ -106,7 +116,8 @@ func (h *health) row() catalog.ConnectionStatus {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := catalog.ConnectionStatus{ID: h.id, Status: h.status, LastStatusChangeAt: h.changedAt,
-		CredentialsExpireAt: h.expiresAt, LastRefreshAt: h.lastRefreshAt, LastError: h.lastError, STSCalls: h.stsCalls}
+		CredentialsExpireAt: h.expiresAt, LastRefreshAt: h.lastRefreshAt, LastError: h.lastError, STSCalls: h.stsCalls,
+		Role: h.role, PackedPolicySize: h.packedPolicySize}
 	if (s.Status == StatusFresh || s.Status == StatusStale) && !s.CredentialsExpireAt.IsZero() && !h.now().Before(s.CredentialsExpireAt) {
 		s.Status, s.LastStatusChangeAt = StatusExpired, s.CredentialsExpireAt
 	}
@@ -119,7 +130,7 @@ func (h *health) row() catalog.ConnectionStatus {
 func (d *dataPlane) statuses() []catalog.ConnectionStatus {
 	d.mu.Lock()
 	all := make([]*health, 0, len(d.providers)+len(d.suspect))
-	for _, m := range []map[string]builtProvider{d.providers, d.suspect} {
+	for _, m := range []map[providerKey]builtProvider{d.providers, d.suspect} {
 		for _, built := range m {
 			all = append(all, built.health)
 		}

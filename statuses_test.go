@@ -196,7 +196,7 @@ func TestStatusTable(t *testing.T) {
 
 		mustExec(t, cat, `DROP CONNECTION never`)
 		res := mustExec(t, cat, `SELECT * FROM mz_aws_connection_statuses`)[0]
-		if len(res.Rows) != 2 || fmt.Sprint(res.Columns) != "[id status last_status_change_at credentials_expire_at last_refresh_at last_error sts_calls]" {
+		if len(res.Rows) != 2 || fmt.Sprint(res.Columns) != "[id status last_status_change_at credentials_expire_at last_refresh_at last_error sts_calls packed_policy_size role]" {
 			t.Errorf("after DROP: %v %v", res.Columns, res.Rows)
 		}
 		if strings.Contains(fmt.Sprint(res.Rows), secretValue) || strings.Contains(fmt.Sprint(res.Rows), "AKIAFAKESTATUS") {

@@ -28,6 +28,12 @@ type Options struct {
 	// policies name. Empty means the ambient credentials assume customer
 	// roles directly and no example trust policy can be written.
 	Principal string
+	// SessionIdentity, when set, turns session identity on for the
+	// catalog (recorded, so every node agrees): the data plane's sessions
+	// carry who asked (SourceIdentity, session tags), this value standing
+	// for callers with no role, and trust policies allow
+	// sts:SetSourceIdentity and sts:TagSession. "" takes the catalog's.
+	SessionIdentity string
 	// ExternalIDPrefix is prepended to every generated external ID.
 	ExternalIDPrefix string
 	// Keys supplies the key that seals secrets.
@@ -102,6 +108,10 @@ func Open(ctx context.Context, store Store, opts Options) (*Catalog, error) {
 		return nil, err
 	}
 	if err := c.agreePrincipal(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	if err := c.agreeSessionIdentity(ctx); err != nil {
 		store.Close()
 		return nil, err
 	}

@@ -199,7 +199,8 @@ func sampleStatuses() []catalog.ConnectionStatus {
 	return []catalog.ConnectionStatus{
 		{ID: "u2", Status: "stale", LastStatusChangeAt: at(5), CredentialsExpireAt: at(60), LastRefreshAt: at(5),
 			LastError: `AWS refused to let "engine" assume 'R' \ naïve` + "\x00\xff", STSCalls: 3},
-		{ID: "u1", Status: "fresh", LastStatusChangeAt: at(1), CredentialsExpireAt: at(61), LastRefreshAt: at(1), STSCalls: 1},
+		{ID: "u1", Status: "fresh", LastStatusChangeAt: at(1), CredentialsExpireAt: at(61), LastRefreshAt: at(1), STSCalls: 1,
+			PackedPolicySize: 31, Role: "alice"},
 		{ID: "u9", Status: "static", LastStatusChangeAt: at(0)},
 	}
 }

@@ -143,7 +143,7 @@ func (c *Catalog) fillTrust(row *awsRow) {
 		return
 	}
 	row.principal = null(c.principal.String())
-	row.trustPolicy = null(TrustPolicy(row.principal.String, row.externalID.String))
+	row.trustPolicy = null(TrustPolicy(row.principal.String, row.externalID.String, c.opts.SessionIdentity != ""))
 }
 
 // externalIDFor returns the external ID of a connection that assumes a
@@ -194,16 +194,22 @@ func (c *Catalog) newExternalID(ctx context.Context) string {
 }
 
 // TrustPolicy is the policy a customer attaches to their role: it lets the
-// principal assume the role only when it presents the external ID.
-func TrustPolicy(principal, externalID string) string {
+// principal assume the role only when it presents the external ID. With
+// identity, it also lets the sessions say who asked (a source identity and
+// session tags), which AWS refuses unless the trust policy allows it.
+func TrustPolicy(principal, externalID string, identity bool) string {
 	type condition struct {
 		StringEquals map[string]string `json:"StringEquals"`
 	}
 	type statement struct {
 		Effect    string            `json:"Effect"`
 		Principal map[string]string `json:"Principal"`
-		Action    string            `json:"Action"`
+		Action    any               `json:"Action"`
 		Condition condition         `json:"Condition"`
+	}
+	var action any = "sts:AssumeRole"
+	if identity {
+		action = []string{"sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"}
 	}
 	doc := struct {
 		Version   string      `json:"Version"`
@@ -211,7 +217,7 @@ func TrustPolicy(principal, externalID string) string {
 	}{"2012-10-17", []statement{{
 		Effect:    "Allow",
 		Principal: map[string]string{"AWS": principal},
-		Action:    "sts:AssumeRole",
+		Action:    action,
 		Condition: condition{StringEquals: map[string]string{"sts:ExternalId": externalID}},
 	}}}
 	b, _ := json.Marshal(doc) // only strings: cannot fail

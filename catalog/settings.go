@@ -21,8 +21,9 @@ import (
 // principal, so that a node opened without one writes the same trust
 // policies as the others.
 const (
-	settingKeyID     = "key_id"
-	settingPrincipal = "principal"
+	settingKeyID           = "key_id"
+	settingPrincipal       = "principal"
+	settingSessionIdentity = "session_identity"
 )
 
 // KeyID names a key without revealing it: the first 8 bytes of a
@@ -107,4 +108,74 @@ func (c *Catalog) agreePrincipal(ctx context.Context) error {
 	return &sqlparse.Error{Code: sqlstate.PrerequisiteState, Position: -1,
 		Message: fmt.Sprintf("this catalog's principal is %s, not %s", stored, c.opts.Principal),
 		Hint:    "Every node of a catalog writes trust policies for the same principal: give that one, or none to use the catalog's."}
+}
+
+// agreeSessionIdentity makes session identity the catalog's choice, as
+// agreePrincipal does the principal. Turning it on rewrites the example
+// trust policies already written, in the same transaction, so that every
+// one shows the two actions the sessions now need.
+func (c *Catalog) agreeSessionIdentity(ctx context.Context) error {
+	given := c.opts.SessionIdentity
+	if given != "" {
+		if err := connection.CheckSourceIdentity(given); err != nil {
+			return fmt.Errorf("session identity: %w", err)
+		}
+	}
+	var stored string
+	err := c.store.Write(ctx, func(tx Tx) (err error) {
+		if stored, err = setting(ctx, tx, settingSessionIdentity); err != nil || stored != "" || given == "" {
+			return err
+		}
+		if err := putSetting(ctx, tx, settingSessionIdentity, given); err != nil {
+			return err
+		}
+		c.opts.SessionIdentity = given
+		return c.rewriteTrustPolicies(ctx, tx)
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("read the catalog's session identity: %w", err)
+	case stored == "" || stored == given:
+		c.opts.SessionIdentity = max(stored, given)
+		return nil
+	case given == "":
+		c.opts.SessionIdentity = stored
+		return nil
+	}
+	return &sqlparse.Error{Code: sqlstate.PrerequisiteState, Position: -1,
+		Message: fmt.Sprintf("this catalog's session identity is %q, not %q", stored, given),
+		Hint:    "Every node of a catalog sends the same identity for callers with no role: give that one, or none to use the catalog's."}
+}
+
+// SessionIdentity is the catalog's session identity ("" when off): the
+// source identity of sessions made for callers with no role.
+func (c *Catalog) SessionIdentity() string { return c.opts.SessionIdentity }
+
+// rewriteTrustPolicies writes every example trust policy again.
+func (c *Catalog) rewriteTrustPolicies(ctx context.Context, tx Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, principal, external_id FROM mz_aws_connections WHERE example_trust_policy IS NOT NULL`)
+	if err != nil {
+		return err
+	}
+	type trust struct{ id, principal, externalID string }
+	var all []trust
+	for rows.Next() {
+		var t trust
+		if err := rows.Scan(&t.id, &t.principal, &t.externalID); err != nil {
+			rows.Close()
+			return err
+		}
+		all = append(all, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, t := range all {
+		policy := TrustPolicy(t.principal, t.externalID, c.opts.SessionIdentity != "")
+		if _, err := tx.ExecContext(ctx, `UPDATE mz_aws_connections SET example_trust_policy = ? WHERE id = ?`, policy, t.id); err != nil {
+			return err
+		}
+	}
+	return nil
 }

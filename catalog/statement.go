@@ -43,7 +43,7 @@ var jsonColumns = map[string]bool{"example_trust_policy": true, "trust_policy": 
 
 // intColumns are the catalog's integer columns, for typing the
 // parameters compared with them.
-var intColumns = map[string]bool{"assume_role_duration": true, "sts_calls": true}
+var intColumns = map[string]bool{"assume_role_duration": true, "sts_calls": true, "packed_policy_size": true}
 
 // DescribeStatement tells what stmt takes and returns without running it:
 // SHOW and VALIDATE have fixed columns; a SELECT is compiled by SQLite

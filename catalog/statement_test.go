@@ -20,7 +20,7 @@ func TestDescribeStatementWithoutRunning(t *testing.T) {
 		{`WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT i, i * 1.5 AS f FROM r LIMIT $1`,
 			"params [int8] columns [{i text} {f text}]"},
 		{`SELECT * FROM mz_internal.mz_aws_connection_statuses`,
-			"params [] columns [{id text} {status text} {last_status_change_at text} {credentials_expire_at text} {last_refresh_at text} {last_error text} {sts_calls int8}]"},
+			"params [] columns [{id text} {status text} {last_status_change_at text} {credentials_expire_at text} {last_refresh_at text} {last_error text} {sts_calls int8} {packed_policy_size int8} {role text}]"},
 		{`SHOW TRUST POLICY FOR CONNECTION nothing`, "params [] columns [{principal text} {external_id text} {trust_policy json}]"},
 		{`VALIDATE CONNECTION nothing`, "params [] columns [{check text} {status text} {message text} {hint text} {duration_ms int8}]"},
 		{`DROP SECRET nothing`, "params [] columns []"},

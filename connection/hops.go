@@ -13,7 +13,27 @@ type Hop struct {
 	ExternalID string
 	// Duration is 0 for STS's default (one hour).
 	Duration time.Duration
+	// Scope narrows the session (the customer hop only).
+	Scope SessionScope
 }
+
+// SessionScope is what the customer hop's session carries beyond the role: an
+// inline session policy, so that AWS itself refuses what the policy does
+// not grant (an S3 connection's prefix), and who the session is for
+// (SourceIdentity and session tags, shown in the customer's CloudTrail and
+// testable in their IAM conditions). The zero SessionScope is none of them.
+type SessionScope struct {
+	Policy         string
+	SourceIdentity string
+	// Tags are sorted by key, so that equal scopes compare equal.
+	Tags []Tag
+}
+
+// Tag is one session tag.
+type Tag struct{ Key, Value string }
+
+// IsZero reports whether the scope adds nothing to the session.
+func (s SessionScope) IsZero() bool { return s.Policy == "" && s.SourceIdentity == "" && len(s.Tags) == 0 }
 
 // DefaultSessionName is the session name conncat uses when a connection
 // names none: conncat-<catalog>-<connection id>, always valid for STS, so
@@ -45,8 +65,9 @@ func DefaultSessionName(catalogName, connectionID string) string {
 //     one hour, so a longer duration is an error rather than a surprise at
 //     the first refresh.
 //
+// scope goes on the customer hop only: the jump role is the engine's own.
 // It returns nil for a connection with static keys.
-func Hops(spec Spec, catalogName string) ([]Hop, error) {
+func Hops(spec Spec, catalogName string, scope SessionScope) ([]Hop, error) {
 	if !spec.AssumesRole() {
 		return nil, nil
 	}
@@ -71,7 +92,7 @@ func Hops(spec Spec, catalogName string) ([]Hop, error) {
 			return nil, err
 		}
 	}
-	customer := Hop{RoleARN: spec.RoleARN, SessionName: session, ExternalID: spec.ExternalID, Duration: spec.Duration}
+	customer := Hop{RoleARN: spec.RoleARN, SessionName: session, ExternalID: spec.ExternalID, Duration: spec.Duration, Scope: scope}
 	if spec.Principal == "" {
 		return []Hop{customer}, nil
 	}

@@ -20,7 +20,7 @@ func roleSpec(principal string) Spec {
 
 func TestHops(t *testing.T) {
 	t.Run("no principal: one hop with the external ID", func(t *testing.T) {
-		hops, err := Hops(roleSpec(""), "prod")
+		hops, err := Hops(roleSpec(""), "prod", SessionScope{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -30,7 +30,7 @@ func TestHops(t *testing.T) {
 		}
 	})
 	t.Run("user principal: one hop", func(t *testing.T) {
-		hops, err := Hops(roleSpec(principalUser), "prod")
+		hops, err := Hops(roleSpec(principalUser), "prod", SessionScope{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -42,7 +42,7 @@ func TestHops(t *testing.T) {
 		spec := roleSpec(principalRole)
 		spec.SessionName = "nightly-export"
 		spec.Duration = 30 * time.Minute
-		hops, err := Hops(spec, "prod")
+		hops, err := Hops(spec, "prod", SessionScope{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,27 +54,37 @@ func TestHops(t *testing.T) {
 			t.Fatalf("got %+v, want %+v", hops, want)
 		}
 	})
+	t.Run("the scope goes on the customer hop only", func(t *testing.T) {
+		scope := SessionScope{Policy: `{"Version":"2012-10-17"}`, SourceIdentity: "alice", Tags: []Tag{{"conncat:role", "alice"}}}
+		hops, err := Hops(roleSpec(principalRole), "prod", scope)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hops) != 2 || !hops[0].Scope.IsZero() || fmt.Sprint(hops[1].Scope) != fmt.Sprint(scope) {
+			t.Fatalf("got %+v", hops)
+		}
+	})
 	t.Run("chained duration over an hour is refused", func(t *testing.T) {
 		spec := roleSpec(principalRole)
 		spec.Duration = 2 * time.Hour
-		_, err := Hops(spec, "prod")
+		_, err := Hops(spec, "prod", SessionScope{})
 		if err == nil || !strings.Contains(err.Error(), "3600-second limit") {
 			t.Fatalf("got %v", err)
 		}
 		spec.Principal = principalUser // one hop: two hours are fine
-		if _, err := Hops(spec, "prod"); err != nil {
+		if _, err := Hops(spec, "prod", SessionScope{}); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("a role without an external ID is refused", func(t *testing.T) {
 		spec := roleSpec("")
 		spec.ExternalID = ""
-		if _, err := Hops(spec, "prod"); err == nil {
+		if _, err := Hops(spec, "prod", SessionScope{}); err == nil {
 			t.Fatal("expected an error")
 		}
 	})
 	t.Run("static keys have no hops", func(t *testing.T) {
-		hops, err := Hops(Spec{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "x"}, "prod")
+		hops, err := Hops(Spec{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "x"}, "prod", SessionScope{})
 		if err != nil || hops != nil {
 			t.Fatalf("got %v, %v", hops, err)
 		}

@@ -196,6 +196,22 @@ func CheckSessionName(s string) error {
 	return nil
 }
 
+// CheckSourceIdentity checks a value for AssumeRole's SourceIdentity: 2 to
+// 64 of the characters of session names, not starting with "aws:".
+func CheckSourceIdentity(s string) error {
+	const hint = "A source identity is 2 to 64 characters of letters, digits and +=,.@_-, not starting with aws:."
+	if len(s) < MinSessionNameLen || len(s) > MaxSessionNameLen {
+		return ruleErr(hint, "source identity %q must be 2 to 64 characters, not %d", s, len(s))
+	}
+	if c, ok := firstOutside(s, isIAMNameChar); ok {
+		return ruleErr(hint, "source identity %q contains %q", s, c)
+	}
+	if strings.HasPrefix(strings.ToLower(s), "aws:") {
+		return ruleErr(hint, "source identity %q starts with aws:, which AWS reserves", s)
+	}
+	return nil
+}
+
 // SanitizeSessionName turns any string into a valid session name: characters
 // STS refuses become '-', and the result is cut to MaxSessionNameLen and
 // padded to MinSessionNameLen. It is for names conncat builds itself.

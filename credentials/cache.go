@@ -38,6 +38,9 @@ type CacheOptions struct {
 	// status table), before the callers waiting for the refresh return: a
 	// caller that got credentials sees them recorded.
 	OnRefresh func(RefreshEvent)
+	// OnAssumed, when set, is told of each session of the hop whose
+	// credentials are served (NewProvider), before OnRefresh.
+	OnAssumed func(Session)
 }
 
 // RefreshEvent is how one refresh ended.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 
 	"github.com/conncat/conncat/connection"
 )
@@ -28,17 +29,58 @@ type AssumeRoleAPI interface {
 type RoleProvider struct {
 	Client AssumeRoleAPI
 	Hop    connection.Hop
+	// OnAssumed, when set, is told of each session obtained.
+	OnAssumed func(Session)
 }
 
 // Retrieve calls AssumeRole.
 func (p *RoleProvider) Retrieve(ctx context.Context) (aws.Credentials, error) {
-	creds, _, err := AssumeHop(ctx, p.Client, p.Hop)
+	creds, session, err := AssumeHop(ctx, p.Client, p.Hop)
+	if err == nil && p.OnAssumed != nil {
+		p.OnAssumed(session)
+	}
 	return creds, err
 }
 
-// AssumeHop makes one AssumeRole call and returns the session's
-// credentials and ARN (arn:aws:sts::<acct>:assumed-role/<role>/<session>).
-func AssumeHop(ctx context.Context, client AssumeRoleAPI, hop connection.Hop) (aws.Credentials, string, error) {
+// Session is what STS said of a session besides its credentials.
+type Session struct {
+	// ARN is arn:aws:sts::<acct>:assumed-role/<role>/<session>.
+	ARN string
+	// PackedPolicySize is the percentage of STS's packed limit the session
+	// policy and tags use; 0 when STS did not say (no policy or tags).
+	PackedPolicySize int
+}
+
+// AssumeHop makes one AssumeRole call, with the hop's scope (session
+// policy, source identity, tags), and returns the session's credentials.
+func AssumeHop(ctx context.Context, client AssumeRoleAPI, hop connection.Hop) (aws.Credentials, Session, error) {
+	out, err := client.AssumeRole(ctx, assumeRoleInput(hop))
+	if err != nil {
+		return aws.Credentials{}, Session{}, &HopError{RoleARN: hop.RoleARN, Err: err}
+	}
+	c := out.Credentials
+	if c == nil || c.AccessKeyId == nil || c.SecretAccessKey == nil || c.Expiration == nil {
+		return aws.Credentials{}, Session{}, &HopError{RoleARN: hop.RoleARN, Err: errors.New("STS answered without credentials")}
+	}
+	var session Session
+	if out.AssumedRoleUser != nil {
+		session.ARN = aws.ToString(out.AssumedRoleUser.Arn)
+	}
+	if out.PackedPolicySize != nil {
+		session.PackedPolicySize = int(*out.PackedPolicySize)
+	}
+	return aws.Credentials{
+		AccessKeyID:     *c.AccessKeyId,
+		SecretAccessKey: *c.SecretAccessKey,
+		SessionToken:    aws.ToString(c.SessionToken),
+		Source:          "conncat:AssumeRole",
+		CanExpire:       true,
+		Expires:         *c.Expiration,
+	}, session, nil
+}
+
+// assumeRoleInput is the AssumeRole request of a hop.
+func assumeRoleInput(hop connection.Hop) *sts.AssumeRoleInput {
 	in := &sts.AssumeRoleInput{
 		RoleArn:         aws.String(hop.RoleARN),
 		RoleSessionName: aws.String(hop.SessionName),
@@ -49,26 +91,16 @@ func AssumeHop(ctx context.Context, client AssumeRoleAPI, hop connection.Hop) (a
 	if hop.Duration != 0 {
 		in.DurationSeconds = aws.Int32(int32(hop.Duration / time.Second))
 	}
-	out, err := client.AssumeRole(ctx, in)
-	if err != nil {
-		return aws.Credentials{}, "", &HopError{RoleARN: hop.RoleARN, Err: err}
+	if hop.Scope.Policy != "" {
+		in.Policy = aws.String(hop.Scope.Policy)
 	}
-	c := out.Credentials
-	if c == nil || c.AccessKeyId == nil || c.SecretAccessKey == nil || c.Expiration == nil {
-		return aws.Credentials{}, "", &HopError{RoleARN: hop.RoleARN, Err: errors.New("STS answered without credentials")}
+	if hop.Scope.SourceIdentity != "" {
+		in.SourceIdentity = aws.String(hop.Scope.SourceIdentity)
 	}
-	var arn string
-	if out.AssumedRoleUser != nil {
-		arn = aws.ToString(out.AssumedRoleUser.Arn)
+	for _, t := range hop.Scope.Tags {
+		in.Tags = append(in.Tags, types.Tag{Key: aws.String(t.Key), Value: aws.String(t.Value)})
 	}
-	return aws.Credentials{
-		AccessKeyID:     *c.AccessKeyId,
-		SecretAccessKey: *c.SecretAccessKey,
-		SessionToken:    aws.ToString(c.SessionToken),
-		Source:          "conncat:AssumeRole",
-		CanExpire:       true,
-		Expires:         *c.Expiration,
-	}, arn, nil
+	return in
 }
 
 // HopError is a failed AssumeRole; Err is the SDK's error, so errors.As
@@ -112,16 +144,21 @@ func STSOptions(spec connection.Spec, creds aws.CredentialsProvider) func(*sts.O
 
 // NewProvider returns the credentials provider of a connection: static keys
 // as they are, or the chain of Hops, each hop cached (so the jump role's
-// session is reused across refreshes of the customer hop). ambient makes
-// the first hop; newSTS builds each hop's client.
-func NewProvider(spec connection.Spec, catalogName string, ambient aws.CredentialsProvider, newSTS STSFactory, opts CacheOptions) (aws.CredentialsProvider, error) {
+// session is reused across refreshes of the customer hop), the customer
+// hop narrowed by scope. ambient makes the first hop; newSTS builds each
+// hop's client. Static keys cannot be narrowed: a scope on them is an
+// error, never silently dropped.
+func NewProvider(spec connection.Spec, catalogName string, scope connection.SessionScope, ambient aws.CredentialsProvider, newSTS STSFactory, opts CacheOptions) (aws.CredentialsProvider, error) {
 	if !spec.AssumesRole() {
 		if spec.AccessKeyID == "" || spec.SecretAccessKey == "" {
 			return nil, fmt.Errorf("connection %q has neither a role nor a complete access key", spec.Name)
 		}
+		if !scope.IsZero() {
+			return nil, fmt.Errorf("connection %q uses static keys, which no session can narrow", spec.Name)
+		}
 		return newStaticKeys(spec.AccessKeyID, spec.SecretAccessKey, spec.SessionToken), nil
 	}
-	hops, err := connection.Hops(spec, catalogName)
+	hops, err := connection.Hops(spec, catalogName, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +172,11 @@ func NewProvider(spec connection.Spec, catalogName string, ambient aws.Credentia
 		if i < len(hops)-1 {
 			hopSpec, hopOpts = spec.EngineHop(), innerHop(opts)
 		}
-		cache = NewCache(&RoleProvider{Client: newSTS(hopSpec, creds), Hop: hop}, hopOpts)
+		role := &RoleProvider{Client: newSTS(hopSpec, creds), Hop: hop}
+		if i == len(hops)-1 {
+			role.OnAssumed = opts.OnAssumed
+		}
+		cache = NewCache(role, hopOpts)
 		creds = cache
 	}
 	return cache, nil

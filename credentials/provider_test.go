@@ -92,7 +92,7 @@ func TestNewProviderTwoHopsOnTheWire(t *testing.T) {
 	ambient := sdkcreds.NewStaticCredentialsProvider("AKIAIOSFODNN7EXAMPLE", "fake-ambient-secret", "")
 	spec := roleSpec(principalRole)
 	spec.Duration = 45 * time.Minute
-	p, err := NewProvider(spec, "prod", ambient, factory, CacheOptions{Now: func() time.Time { return now }})
+	p, err := NewProvider(spec, "prod", connection.SessionScope{}, ambient, factory, CacheOptions{Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestNewProviderTwoHopsOnTheWire(t *testing.T) {
 }
 
 func TestNewProviderStatic(t *testing.T) {
-	p, err := NewProvider(connection.Spec{Name: "k", AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "fake-secret", SessionToken: "fake-token"}, "", nil, nil, CacheOptions{})
+	p, err := NewProvider(connection.Spec{Name: "k", AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "fake-secret", SessionToken: "fake-token"}, "", connection.SessionScope{}, nil, nil, CacheOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestNewProviderStatic(t *testing.T) {
 	if err != nil || c.AccessKeyID != "AKIAIOSFODNN7EXAMPLE" || c.SessionToken != "fake-token" || c.CanExpire {
 		t.Fatalf("got %+v, %v", c, err)
 	}
-	if _, err := NewProvider(connection.Spec{Name: "k", AccessKeyID: "AKIAIOSFODNN7EXAMPLE"}, "", nil, nil, CacheOptions{}); err == nil {
+	if _, err := NewProvider(connection.Spec{Name: "k", AccessKeyID: "AKIAIOSFODNN7EXAMPLE"}, "", connection.SessionScope{}, nil, nil, CacheOptions{}); err == nil {
 		t.Fatal("a key without its secret must be refused")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/smithy-go"
 
 	"github.com/conncat/conncat/credentials"
 )
@@ -48,6 +49,9 @@ func ExplainHop(t Target, region, roleARN string, err error) Problem {
 	}
 	op := OpFor(t, region, "sts:AssumeRole", roleARN)
 	if roleARN == t.Spec.RoleARN {
+		if p, ok := identityNotTrusted(t, err); ok {
+			return p
+		}
 		op.Caller = principalOrAmbientCredentials(t.Spec.Principal)
 		return Classify(op, err)
 	}
@@ -67,6 +71,31 @@ func ExplainCredentials(t Target, region string, err error) (p Problem, ok bool)
 		p, ok = ExplainHop(t, region, hop.RoleARN, hop.Err), true
 	}
 	return p, ok
+}
+
+// identityNotTrusted recognises the customer's role refusing a session
+// that carries the engine's identity: its trust policy allows
+// sts:AssumeRole but not sts:SetSourceIdentity or sts:TagSession, which
+// AWS requires for a SourceIdentity or session tags and names in its
+// AccessDenied message.
+func identityNotTrusted(t Target, err error) (Problem, bool) {
+	var ae smithy.APIError
+	if t.Scope.SourceIdentity == "" && len(t.Scope.Tags) == 0 || !errors.As(err, &ae) || ae.ErrorCode() != "AccessDenied" {
+		return Problem{}, false
+	}
+	msg := ae.ErrorMessage()
+	if !strings.Contains(msg, "sts:SetSourceIdentity") && !strings.Contains(msg, "sts:TagSession") {
+		return Problem{}, false
+	}
+	name := t.NameSQL
+	if name == "" {
+		name = t.Spec.Name
+	}
+	return Problem{Code: "identity-not-trusted",
+		Message: "the role " + t.Spec.RoleARN + " does not let the engine say who asked: its trust policy allows sts:AssumeRole but not " +
+			"sts:SetSourceIdentity and sts:TagSession, which sessions carrying a source identity and tags need (" + ae.ErrorMessage() + ")",
+		Hint: `Add "sts:SetSourceIdentity" and "sts:TagSession" to the Action list of the trust policy's statement; ` +
+			"SHOW TRUST POLICY FOR CONNECTION " + name + " shows the whole policy to paste."}, true
 }
 
 // EngineCredentialsHint says where the engine's own AWS credentials come

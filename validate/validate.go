@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -83,6 +84,11 @@ type Target struct {
 	NameSQL string
 	// S3 is the path to check; nil runs only the credential checks.
 	S3 *connection.S3URL
+	// Scope is what the data plane's session for this connection carries
+	// (an S3 prefix's session policy; with session identity, who asked):
+	// the checks assume the role with it, so that they prove what the
+	// data plane will be allowed, no more.
+	Scope connection.SessionScope
 }
 
 // Options configure a run.
@@ -243,12 +249,12 @@ func (r *runner) assumeRole(ctx context.Context) (aws.CredentialsProvider, Resul
 	var wg panics.Group
 	var finalCreds aws.Credentials
 	wg.Go(func() {
-		creds, arn, err := credentials.AssumeHop(ctxCheck, client, last)
+		creds, session, err := credentials.AssumeHop(ctxCheck, client, last)
 		if err != nil {
 			cred = fail(ExplainHop(r.t, r.region, last.RoleARN, err))
 		} else {
 			finalCreds = creds
-			cred = Result{Status: Pass, Message: "assumed " + last.RoleARN + " as " + arn}
+			cred = Result{Status: Pass, Message: "assumed " + last.RoleARN + " as " + session.ARN + scopeNote(last.Scope, session)}
 		}
 		cred.Check, cred.Duration = CheckCredentials, time.Since(start)
 	})
@@ -274,6 +280,25 @@ func (r *runner) assumeRole(ctx context.Context) (aws.CredentialsProvider, Resul
 	return sdkcreds.NewStaticCredentialsProvider(finalCreds.AccessKeyID, finalCreds.SecretAccessKey, finalCreds.SessionToken), cred, ext
 }
 
+// scopeNote says what narrowed the session, for the credentials check's
+// message.
+func scopeNote(scope connection.SessionScope, session credentials.Session) string {
+	var parts []string
+	if scope.Policy != "" {
+		parts = append(parts, "limited to the connection's prefix by a session policy")
+	}
+	if scope.SourceIdentity != "" {
+		parts = append(parts, "source identity "+scope.SourceIdentity)
+	}
+	if session.PackedPolicySize > 0 {
+		parts = append(parts, fmt.Sprintf("packed policy size %d%%", session.PackedPolicySize))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
 // callerOfLastHop plans the role chain and makes every hop but the last
 // (the jump role, with no external ID) with the engine's credentials. It
 // returns the last hop and who makes it, or a nil caller with the two
@@ -283,7 +308,7 @@ func (r *runner) callerOfLastHop(ctx, ctxCheck context.Context, start time.Time)
 		cred.Check, cred.Status = CheckCredentials, Fail
 		return connection.Hop{}, nil, cred, Result{Check: CheckExternalIDRequired, Status: Skip, Message: "skipped: " + skipped}
 	}
-	hops, err := connection.Hops(r.spec, r.t.CatalogName)
+	hops, err := connection.Hops(r.spec, r.t.CatalogName, r.t.Scope)
 	if err != nil {
 		return failed(Result{Message: err.Error(), Hint: "Fix the connection's options with ALTER CONNECTION."},
 			"the connection's role chain is invalid")

@@ -25,7 +25,9 @@ var statusTableDDL = `CREATE TEMP TABLE IF NOT EXISTS ` + catalog.StatusTable + 
 	credentials_expire_at TEXT,
 	last_refresh_at       TEXT,
 	last_error            TEXT,
-	sts_calls             INTEGER NOT NULL
+	sts_calls             INTEGER NOT NULL,
+	packed_policy_size    INTEGER,
+	role                  TEXT
 )`
 
 // readsStatuses reports whether q reads catalog.StatusTable.

@@ -33,7 +33,9 @@ type SessionScope struct {
 type Tag struct{ Key, Value string }
 
 // IsZero reports whether the scope adds nothing to the session.
-func (s SessionScope) IsZero() bool { return s.Policy == "" && s.SourceIdentity == "" && len(s.Tags) == 0 }
+func (s SessionScope) IsZero() bool {
+	return s.Policy == "" && s.SourceIdentity == "" && len(s.Tags) == 0
+}
 
 // DefaultSessionName is the session name conncat uses when a connection
 // names none: conncat-<catalog>-<connection id>, always valid for STS, so

@@ -47,11 +47,20 @@ func TestMinIORefusesOutsideThePrefix(t *testing.T) {
 		return err
 	}
 	mustPass := map[string]error{
-		"put":    put("exports", "team-a/x"),
-		"get":    func() error { _, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("exports"), Key: aws.String("team-a/x")}); return err }(),
-		"list":   func() error { _, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("exports"), Prefix: aws.String("team-a/")}); return err }(),
+		"put": put("exports", "team-a/x"),
+		"get": func() error {
+			_, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("exports"), Key: aws.String("team-a/x")})
+			return err
+		}(),
+		"list": func() error {
+			_, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("exports"), Prefix: aws.String("team-a/")})
+			return err
+		}(),
 		"upload": multipartUpload(ctx, c, "exports", "team-a/big"),
-		"delete": func() error { _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("exports"), Key: aws.String("team-a/x")}); return err }(),
+		"delete": func() error {
+			_, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String("exports"), Key: aws.String("team-a/x")})
+			return err
+		}(),
 	}
 	for name, err := range mustPass {
 		if err != nil {
@@ -61,9 +70,18 @@ func TestMinIORefusesOutsideThePrefix(t *testing.T) {
 	mustRefuse := map[string]error{
 		"put under another prefix": put("exports", "team-b/x"),
 		"put in another bucket":    put("elsewhere", "team-a/x"),
-		"list the whole bucket":    func() error { _, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("exports")}); return err }(),
-		"list another prefix":      func() error { _, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("exports"), Prefix: aws.String("team-b/")}); return err }(),
-		"delete the bucket":        func() error { _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("elsewhere")}); return err }(),
+		"list the whole bucket": func() error {
+			_, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("exports")})
+			return err
+		}(),
+		"list another prefix": func() error {
+			_, err := c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String("exports"), Prefix: aws.String("team-b/")})
+			return err
+		}(),
+		"delete the bucket": func() error {
+			_, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String("elsewhere")})
+			return err
+		}(),
 	}
 	for name, err := range mustRefuse {
 		var ae smithy.APIError

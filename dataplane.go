@@ -200,18 +200,31 @@ func (b builtProvider) madeFrom(spec connection.Spec, scope connection.SessionSc
 // so an ALTER of the prefix changes it); with session identity, each says
 // who asked.
 func (d *dataPlane) scopeFor(key providerKey, r *catalog.Resolved) (connection.SessionScope, error) {
+	var s3 *connection.S3URL
+	if key.s3 != "" {
+		s3 = r.S3
+	}
+	return d.scopeOf(key, r.Name, r.AWS, s3)
+}
+
+// scopeOf is the scope of sessions of spec's role for key: limited to s3
+// when set, saying who asked when key names a role.
+func (d *dataPlane) scopeOf(key providerKey, name string, spec connection.Spec, s3 *connection.S3URL) (connection.SessionScope, error) {
 	var scope connection.SessionScope
-	if key.s3 != "" && r.S3 != nil {
-		scope.Policy = connection.SessionPolicy(partitionOf(r.AWS.RoleARN), r.S3.Bucket, r.S3.Prefix)
+	if !spec.AssumesRole() {
+		return scope, nil // nothing narrows static keys
+	}
+	if s3 != nil {
+		scope.Policy = connection.SessionPolicy(partitionOf(spec.RoleARN), s3.Bucket, s3.Prefix)
 		if n := utf8.RuneCountInString(scope.Policy); n > connection.MaxSessionPolicyChars {
 			// Only a connection made before prefixes were checked for it.
 			return scope, (&Error{Code: sqlstate.ProgramLimitExceeded, Position: -1,
-				Message: fmt.Sprintf("connection %q: the session policy for its prefix would be %d characters, over AssumeRole's limit of %d", r.Name, n, connection.MaxSessionPolicyChars)}).
-				WithHint("ALTER CONNECTION " + sqlparse.QuoteIdent(r.Name) + " SET (PREFIX = ...) to a shorter prefix.")
+				Message: fmt.Sprintf("connection %q: the session policy for its prefix would be %d characters, over AssumeRole's limit of %d", name, n, connection.MaxSessionPolicyChars)}).
+				WithHint("ALTER CONNECTION " + sqlparse.QuoteIdent(name) + " SET (PREFIX = ...) to a shorter prefix.")
 		}
 	}
 	if key.role != "" {
-		scope.SourceIdentity, scope.Tags = sessionIdentity(key.role), d.sessionTags(key, r)
+		scope.SourceIdentity, scope.Tags = sessionIdentity(key.role), d.sessionTags(key)
 	}
 	return scope, nil
 }
@@ -465,7 +478,9 @@ func (l *liveCredentials) Retrieve(ctx context.Context) (aws.Credentials, error)
 	}
 	creds, err := built.p.Retrieve(ctx)
 	if err != nil {
-		return aws.Credentials{}, &connectionError{target: explainTarget(built.spec, nil), region: built.region,
+		target := explainTarget(built.spec, nil)
+		target.Scope = built.scope // a role refusing the identity is explained as such
+		return aws.Credentials{}, &connectionError{target: target, region: built.region,
 			err: fmt.Errorf("credentials for connection %q: %w", l.name, err)}
 	}
 	return creds, nil

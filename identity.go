@@ -4,7 +4,6 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/connection"
 )
 
@@ -60,7 +59,7 @@ func sessionIdentity(role string) string {
 }
 
 // sessionTags are the tags of key's sessions, sorted by key.
-func (d *dataPlane) sessionTags(key providerKey, _ *catalog.Resolved) []connection.Tag {
+func (d *dataPlane) sessionTags(key providerKey) []connection.Tag {
 	var tags []connection.Tag
 	if d.catalogName != "" {
 		tags = append(tags, connection.Tag{Key: "conncat:catalog", Value: tagValue(d.catalogName)})

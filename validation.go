@@ -40,7 +40,16 @@ func (c *Catalog) runValidation(ctx context.Context, r *catalog.Resolved, s3 *co
 			fn(CheckProgress{Check: r.Check, Status: string(r.Status), Message: r.Message, Duration: r.Duration})
 		}
 	}
-	return validate.Run(ctx, validate.Target{Spec: r.AWS, NameSQL: sqlparse.QuoteIdent(r.AWS.Name), CatalogName: c.plane.catalogName, S3: s3}, opts), nil
+	// The checks assume the role as the data plane will: limited to the
+	// path they check, saying who asked when session identity is on.
+	role, hasRole := RoleFrom(ctx)
+	key := providerKey{aws: r.AWS.ID, s3: r.ID, role: c.plane.identityRole(role, hasRole)}
+	scope, err := c.plane.scopeOf(key, r.Name, r.AWS, s3)
+	if err != nil {
+		return nil, err
+	}
+	target := validate.Target{Spec: r.AWS, NameSQL: sqlparse.QuoteIdent(r.AWS.Name), CatalogName: c.plane.catalogName, S3: s3, Scope: scope}
+	return validate.Run(ctx, target, opts), nil
 }
 
 // The checks of VALIDATE CONNECTION, in the order it runs them, by the

@@ -148,3 +148,35 @@ func TestMinIOBucketInAnotherRegion(t *testing.T) {
 		t.Fatalf("bucket_region: %+v", res[1])
 	}
 }
+
+// TestMinIOChecksRunWithTheSessionPolicy: the checks assume the role with
+// the scope the data plane will use, so they prove what its credentials
+// may do: every check passes under the prefix the policy grants, and the
+// write is refused (by MinIO) when the policy grants another prefix.
+func TestMinIOChecksRunWithTheSessionPolicy(t *testing.T) {
+	url, _ := minioSetup(t)
+	spec := connection.Spec{ID: "u6", Name: "minio_role", RoleARN: "arn:aws:iam::123456789012:role/Writer",
+		ExternalID: "conncat-00000000-0000-4000-8000-000000000006", Endpoint: url, Region: "us-east-1"}
+	ambient := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(testenv.MinIORootUser, testenv.MinIORootPassword, "")}
+	run := func(policyPrefix string) []validate.Result {
+		target := validate.Target{Spec: spec, CatalogName: "prod", S3: &connection.S3URL{Bucket: bucket, Prefix: "a/"},
+			Scope: connection.SessionScope{Policy: connection.SessionPolicy("aws", bucket, policyPrefix)}}
+		return validate.Run(context.Background(), target, validate.Options{Ambient: ambient, CheckTimeout: 10 * time.Second})
+	}
+	status := func(res []validate.Result) map[string]validate.Status {
+		m := map[string]validate.Status{}
+		for _, r := range res {
+			m[r.Check] = r.Status
+		}
+		return m
+	}
+	granted := status(run("a/"))
+	for _, check := range []string{validate.CheckCredentials, validate.CheckList, validate.CheckWrite, validate.CheckRead, validate.CheckDelete, validate.CheckMultipart} {
+		if granted[check] != validate.Pass {
+			t.Errorf("under the granted prefix, %s: %s", check, granted[check])
+		}
+	}
+	if other := status(run("b/")); other[validate.CheckCredentials] != validate.Pass || other[validate.CheckWrite] != validate.Fail {
+		t.Errorf("with a policy for another prefix: %v", other)
+	}
+}

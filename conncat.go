@@ -443,7 +443,7 @@ func open(ctx context.Context, db *sql.DB, store catalog.Store, o options) (*Cat
 	ev := newEvents(o.logger)
 	plane := &dataPlane{
 		catalogName: o.name, cacheOpts: o.cacheOpts, publicOnly: o.publicOnly, events: ev,
-		given: o.awsConfig, providers: map[providerKey]builtProvider{}, suspect: map[providerKey]builtProvider{}, idGeneration: map[string]uint64{}, changedAt: map[string]uint64{}, allowed: map[usageKey]bool{},
+		given: o.awsConfig, providers: map[providerKey]builtProvider{}, suspect: map[providerKey]builtProvider{}, idGeneration: map[string]uint64{}, changedAt: map[string]uint64{}, signers: map[signerKey]tokenSigner{}, allowed: map[usageKey]bool{},
 	}
 	o.Options.Statuses = plane.statuses
 	o.Options.Results = processResults

@@ -71,6 +71,80 @@ type dataPlane struct {
 	// identity, when set, is the source identity of sessions made with
 	// no role in the context (WithSessionIdentity); "" sends none.
 	identity string
+	// signers holds, for tokens, the config made for each name and role,
+	// so a token reads no catalog (tokens.go); signersGen counts the
+	// changes that drop them.
+	signers    map[signerKey]tokenSigner
+	signersGen uint64
+}
+
+// signerKey is a connection's name as a token call gives it, and the role
+// it is made for.
+type signerKey struct {
+	name, role string
+	hasRole    bool
+}
+
+// tokenSigner is what tokens are signed with: a config's credentials (which
+// follow every change of the connection) and region, and the connection's
+// ID, whose change (ALTER, RENAME, DROP, REVOKE) drops it.
+type tokenSigner struct {
+	creds  aws.CredentialsProvider
+	region string
+	id     string
+	// suspect marks a signer whose connection may have changed (the feed
+	// named it, or was down): the name is resolved again before use, and
+	// the signer serves only while the catalog cannot be reached, as a set
+	// aside provider does.
+	suspect bool
+}
+
+// signer returns the kept signer of key.
+func (d *dataPlane) signer(key signerKey) (tokenSigner, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s, ok := d.signers[key]
+	return s, ok
+}
+
+// signersGeneration is read before a name is resolved for keepSigner.
+func (d *dataPlane) signersGeneration() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.signersGen
+}
+
+// keepSigner keeps s for key unless anything changed since gen was read:
+// what was resolved may already be stale.
+func (d *dataPlane) keepSigner(key signerKey, s tokenSigner, gen uint64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.signersGen == gen {
+		d.signers[key] = s
+	}
+}
+
+// dropSigners forgets the signers of connections ids (all for nil), which
+// this handle changed; the caller holds d.mu.
+func (d *dataPlane) dropSigners(ids []string) {
+	d.signersGen++
+	for key, s := range d.signers {
+		if ids == nil || slices.Contains(ids, s.id) {
+			delete(d.signers, key)
+		}
+	}
+}
+
+// suspectSigners sets aside the signers of connections ids (all for nil),
+// which may have changed; the caller holds d.mu.
+func (d *dataPlane) suspectSigners(ids []string) {
+	d.signersGen++
+	for key, s := range d.signers {
+		if ids == nil || slices.Contains(ids, s.id) {
+			s.suspect = true
+			d.signers[key] = s
+		}
+	}
 }
 
 // providerKey names one credentials provider. aws is the AWS connection
@@ -351,6 +425,7 @@ func (d *dataPlane) setAsideNamed(ids []string) map[providerKey]keyGeneration {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.forgetUsage(ids)
+	d.suspectSigners(ids)
 	for _, id := range ids {
 		d.idGeneration[id]++
 	}
@@ -383,6 +458,7 @@ func (d *dataPlane) invalidate(ids []string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.forgetUsage(ids)
+	d.dropSigners(ids)
 	for _, id := range ids {
 		d.idGeneration[id]++
 		d.changedAt[id] = d.idGeneration[id]
@@ -447,6 +523,7 @@ func (d *dataPlane) suspectAll() {
 	defer d.mu.Unlock()
 	d.generation++
 	d.forgetUsage(nil)
+	d.suspectSigners(nil)
 	for id, built := range d.providers {
 		d.suspect[id] = built
 		delete(d.providers, id)

@@ -95,26 +95,52 @@ func (c *Catalog) MSKAuthToken(ctx context.Context, connection string) (_ AuthTo
 }
 
 // signingCredentials are the connection's current credentials, from the
-// data plane's shared cache, and its region.
+// data plane's shared cache, and its region. In steady state they cost no
+// catalog read: the config made for a name (and role) is kept until the
+// connection changes (see signers).
 func (c *Catalog) signingCredentials(ctx context.Context, name string) (aws.Credentials, string, error) {
-	r, err := c.resolve(ctx, name)
+	if c.closed.Load() {
+		return aws.Credentials{}, "", errDBClosed
+	}
+	role, hasRole := RoleFrom(ctx)
+	key := signerKey{name: name, role: role, hasRole: hasRole}
+	s, ok := c.plane.signer(key)
+	if !ok || s.suspect {
+		fresh, err := c.newSigner(ctx, key)
+		switch {
+		case err == nil:
+			s = fresh
+		case !ok || !catalogUnreachable(err):
+			return aws.Credentials{}, "", err
+		} // else the set-aside signer serves through the outage
+	}
+	creds, err := s.creds.Retrieve(ctx)
 	if err != nil {
 		return aws.Credentials{}, "", err
 	}
+	return creds, s.region, nil
+}
+
+// newSigner resolves a name for tokens and keeps what it found, unless
+// the catalog changed meanwhile.
+func (c *Catalog) newSigner(ctx context.Context, key signerKey) (tokenSigner, error) {
+	gen := c.plane.signersGeneration()
+	r, err := c.resolve(ctx, key.name)
+	if err != nil {
+		return tokenSigner{}, err
+	}
 	if r.Type != sqlparse.ConnectionAWS {
-		return aws.Credentials{}, "", (&Error{Code: sqlstate.WrongObjectType, Position: -1,
-			Message: fmt.Sprintf("connection %q is an S3 connection, not an AWS connection", name)}).
+		return tokenSigner{}, (&Error{Code: sqlstate.WrongObjectType, Position: -1,
+			Message: fmt.Sprintf("connection %q is an S3 connection, not an AWS connection", key.name)}).
 			WithHint("Tokens are signed with an AWS connection's credentials: use " + sqlparse.QuoteIdent(r.AWS.Name) + ".")
 	}
 	cfg, err := c.awsConfig(ctx, r)
 	if err != nil {
-		return aws.Credentials{}, "", err
+		return tokenSigner{}, err
 	}
-	creds, err := cfg.Credentials.Retrieve(ctx)
-	if err != nil {
-		return aws.Credentials{}, "", err
-	}
-	return creds, cfg.Region, nil
+	s := tokenSigner{creds: cfg.Credentials, region: cfg.Region, id: r.ID}
+	c.plane.keepSigner(key, s, gen)
+	return s, nil
 }
 
 // capExpiry is a token's expiry, no later than its credentials'.

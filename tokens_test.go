@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/conncat/conncat"
 	"github.com/conncat/conncat/awstest"
+	"github.com/conncat/conncat/internal/testenv"
 )
 
 // tokenWorld is an engine whose principal the fake STS knows, with one
@@ -316,5 +318,77 @@ func TestTokensUnderLoad(t *testing.T) {
 	}
 	if n := w.fake.Calls("AssumeRole"); n != 1 {
 		t.Errorf("%d AssumeRole calls for 64 concurrent tokens, want 1", n)
+	}
+}
+
+// TestTokensFollowNamesWithoutReading: tokens keep their name's config,
+// so steady-state tokens read no catalog (proven by minting with the
+// catalog's database stopped), yet every change of the name's connection
+// reaches them: DROP is 42704 at once on the node that dropped it and,
+// through the change feed, on the others; a RENAME frees the old name.
+func TestTokensFollowNamesWithoutReading(t *testing.T) { forEachBackend(t, testTokensFollowNames) }
+
+func testTokensFollowNames(t *testing.T, backend string) {
+	p := newPlace(t, backend)
+	nodeA, nodeB := p.open(t), p.open(t)
+	ctx := context.Background()
+	mustExec(t, nodeA, `CREATE SECRET sk AS 'fake-token-secret';
+		CREATE CONNECTION k TO AWS (ACCESS KEY ID = 'AKIAFAKETOKENS', SECRET ACCESS KEY = SECRET sk, REGION = 'eu-west-1')`)
+	mint := func(cat *conncat.Catalog, name string) error {
+		_, err := cat.MSKAuthToken(ctx, name)
+		return err
+	}
+	for _, cat := range []*conncat.Catalog{nodeA, nodeB} {
+		if err := mint(cat, "k"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustExec(t, nodeA, `DROP CONNECTION k`)
+	var e *conncat.Error
+	if err := mint(nodeA, "k"); !errors.As(err, &e) || e.Code != conncat.CodeUndefinedObject {
+		t.Fatalf("%s: a token for k right after DROP on the same node: %v", backend, err)
+	}
+	eventually(t, "DROP on another node reaching its tokens", func() bool { return mint(nodeB, "k") != nil })
+	if err := mint(nodeB, "k"); !errors.As(err, &e) || e.Code != conncat.CodeUndefinedObject {
+		t.Fatalf("%s: after DROP on another node: %v", backend, err)
+	}
+
+	mustExec(t, nodeA, `CREATE CONNECTION old_name TO AWS (ACCESS KEY ID = 'AKIAFAKETOKENS', SECRET ACCESS KEY = SECRET sk)`)
+	if err := mint(nodeA, "old_name"); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, nodeA, `ALTER CONNECTION old_name RENAME TO new_name`)
+	if err := mint(nodeA, "old_name"); !errors.As(err, &e) || e.Code != conncat.CodeUndefinedObject {
+		t.Fatalf("%s: a token for a renamed connection's old name: %v", backend, err)
+	}
+	if err := mint(nodeA, "new_name"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTokensNeedNoCatalog: once a name's config is kept, minting reads no
+// catalog: tokens keep coming with the catalog's database stopped.
+func TestTokensNeedNoCatalog(t *testing.T) {
+	cluster, err := testenv.StartPostgres()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Stop()
+	ctx := context.Background()
+	cat, err := conncat.Open(ctx, cluster.URL+"&connect_timeout=2", conncat.WithSchema("tokens"), conncat.WithKeyFile(filepath.Join(t.TempDir(), "k")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	mustExec(t, cat, `CREATE SECRET sk AS 'fake-token-secret';
+		CREATE CONNECTION k TO AWS (ACCESS KEY ID = 'AKIAFAKETOKENS', SECRET ACCESS KEY = SECRET sk, REGION = 'eu-west-1')`)
+	if _, err := cat.RDSAuthToken(ctx, "k", "db.example.internal:5432", "app"); err != nil {
+		t.Fatal(err)
+	}
+	cluster.Stop()
+	for range 3 {
+		if _, err := cat.RDSAuthToken(ctx, "k", "db.example.internal:5432", "app"); err != nil {
+			t.Fatalf("a token with the catalog's database stopped: %v", err)
+		}
 	}
 }

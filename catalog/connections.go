@@ -461,6 +461,9 @@ func (c *Catalog) alterConnection(ctx context.Context, tx Tx, s *sqlparse.AlterC
 		return err
 	}
 	if s.RenameTo != nil {
+		// Published like any change: what was kept by the old name (a
+		// token's config) must not outlive it.
+		res.Changed = append(res.Changed, conn.id)
 		return c.renameConnection(ctx, tx, conn, *s.RenameTo)
 	}
 	stmt, err := statementFor(ctx, tx, conn.id)

@@ -332,7 +332,7 @@ func (d *dataPlane) build(ctx context.Context, key providerKey, r *catalog.Resol
 		h.refreshed(ev, classified.Message)
 		d.events.refreshed(spec, ev, classified)
 		if ev.Err == nil && !ev.Inner && spec.AssumesRole() {
-			d.use.assumed(spec, d.catalogName, opts.Now())
+			d.use.assumed(spec, key, scope, d.catalogName, opts.Now())
 		}
 		if d.meters != nil {
 			d.meters.refreshed(spec.ID, ev)

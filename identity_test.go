@@ -8,9 +8,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/conncat/conncat"
 	"github.com/conncat/conncat/awstest"
+	"github.com/conncat/conncat/internal/testenv"
 )
 
 // TestSessionIdentitySaysWhoAsked: with session identity on, each
@@ -117,5 +119,26 @@ func TestSessionIdentityIsTheCatalogs(t *testing.T) {
 	}
 	if _, err := open(conncat.WithSessionIdentity("aws:x")); err == nil {
 		t.Fatal("an invalid fallback was accepted")
+	}
+}
+
+// TestAuditOfScopedUse: the audit event of a session says which S3
+// connection's prefix scoped it and, with session identity, who asked.
+func TestAuditOfScopedUse(t *testing.T) {
+	fake, cat := scopeWorld(t, conncat.WithSessionIdentity("engine"), conncat.WithUseAudit(time.Hour))
+	if err := fake.SetTrustPolicy(customerRole, pastedTrustPolicy(t, cat, "aws_conn")); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, cat, `GRANT USAGE ON CONNECTION lake TO alice`)
+	retrieveFor(t, cat, conncat.WithRole(context.Background(), "alice"), "lake")
+	query := `SELECT "user", json_extract(details, '$.scoped_to'), json_extract(details, '$.source_identity') FROM mz_audit_events WHERE event_type = 'assume_role'`
+	var got string
+	testenv.Eventually(t, "the assume_role event written", func() bool {
+		got = fmt.Sprint(mustExec(t, cat, query)[0].Rows)
+		return got != "[]"
+	})
+	lake := mustExec(t, cat, `SELECT id FROM mz_connections WHERE name = 'lake'`)[0].Rows[0][0]
+	if want := fmt.Sprintf("[[alice %s alice]]", lake); got != want {
+		t.Fatalf("assume_role events: %s, want %s", got, want)
 	}
 }

@@ -51,7 +51,7 @@ func newUseAuditor(cat *catalog.Catalog, retention time.Duration) *useAuditor {
 
 // assumed queues the event of a role assumed for spec, or counts it
 // dropped when the queue is full.
-func (a *useAuditor) assumed(spec connection.Spec, catalogName string, at time.Time) {
+func (a *useAuditor) assumed(spec connection.Spec, key providerKey, scope connection.SessionScope, catalogName string, at time.Time) {
 	if a == nil {
 		return
 	}
@@ -59,8 +59,14 @@ func (a *useAuditor) assumed(spec connection.Spec, catalogName string, at time.T
 	if session == "" {
 		session = connection.DefaultSessionName(catalogName, spec.ID)
 	}
-	ev := catalog.UseEvent{Type: "assume_role", At: at, Details: map[string]string{
-		"id": spec.ID, "name": spec.Name, "role_arn": spec.RoleARN, "session_name": session, "node": a.node}}
+	details := map[string]string{"id": spec.ID, "name": spec.Name, "role_arn": spec.RoleARN, "session_name": session, "node": a.node}
+	if key.s3 != "" {
+		details["scoped_to"] = key.s3 // the S3 connection whose prefix the session policy grants
+	}
+	if scope.SourceIdentity != "" {
+		details["source_identity"] = scope.SourceIdentity
+	}
+	ev := catalog.UseEvent{Type: "assume_role", At: at, Details: details, User: key.role}
 	select {
 	case a.queue <- ev:
 	default:

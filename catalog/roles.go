@@ -235,6 +235,8 @@ type UseEvent struct {
 	Type    string
 	Details map[string]string
 	At      time.Time
+	// User is the engine role the use was for, when known ("" for NULL).
+	User string
 }
 
 // UseEventTypes are the audit events of use, which a retention prunes;
@@ -246,7 +248,7 @@ var UseEventTypes = []string{"validate", "assume_role"}
 func (c *Catalog) RecordUse(ctx context.Context, events []UseEvent, retention time.Duration) error {
 	return c.store.Write(ctx, func(tx Tx) error {
 		for _, e := range events {
-			if err := auditRow(ctx, tx, e.Type, "connection", e.Details, sql.NullString{}, e.At.UTC().Format(time.RFC3339Nano)); err != nil {
+			if err := auditRow(ctx, tx, e.Type, "connection", e.Details, null(e.User), e.At.UTC().Format(time.RFC3339Nano)); err != nil {
 				return err
 			}
 		}

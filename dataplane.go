@@ -72,10 +72,11 @@ type dataPlane struct {
 	// no role in the context (WithSessionIdentity); "" sends none.
 	identity string
 	// signers holds, for tokens, the config made for each name and role,
-	// so a token reads no catalog (tokens.go); signersGen counts the
-	// changes that drop them.
-	signers    map[signerKey]tokenSigner
-	signersGen uint64
+	// so a token reads no catalog (tokens.go); signersGen counts what may
+	// have changed them (feed names and this handle's changes alike),
+	// signersDropped this handle's changes only.
+	signers                    map[signerKey]tokenSigner
+	signersGen, signersDropped uint64
 }
 
 // signerKey is a connection's name as a token call gives it, and the role
@@ -107,27 +108,35 @@ func (d *dataPlane) signer(key signerKey) (tokenSigner, bool) {
 	return s, ok
 }
 
+// signerGeneration is where the signers stood when a name was resolved.
+type signerGeneration struct{ any, dropped uint64 }
+
 // signersGeneration is read before a name is resolved for keepSigner.
-func (d *dataPlane) signersGeneration() uint64 {
+func (d *dataPlane) signersGeneration() signerGeneration {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.signersGen
+	return signerGeneration{d.signersGen, d.signersDropped}
 }
 
-// keepSigner keeps s for key unless anything changed since gen was read:
-// what was resolved may already be stale.
-func (d *dataPlane) keepSigner(key signerKey, s tokenSigner, gen uint64) {
+// keepSigner keeps s for key, as a provider is kept: not at all if this
+// handle changed a connection meanwhile (what was resolved may be stale),
+// set aside if the feed named one (checked on next use, served through an
+// outage: often the name is the connection's own CREATE, heard back).
+func (d *dataPlane) keepSigner(key signerKey, s tokenSigner, gen signerGeneration) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.signersGen == gen {
-		d.signers[key] = s
+	if d.signersDropped != gen.dropped {
+		return
 	}
+	s.suspect = d.signersGen != gen.any
+	d.signers[key] = s
 }
 
 // dropSigners forgets the signers of connections ids (all for nil), which
 // this handle changed; the caller holds d.mu.
 func (d *dataPlane) dropSigners(ids []string) {
 	d.signersGen++
+	d.signersDropped++
 	for key, s := range d.signers {
 		if ids == nil || slices.Contains(ids, s.id) {
 			delete(d.signers, key)
@@ -597,19 +606,17 @@ func (c *Catalog) awsConfig(ctx context.Context, r *catalog.Resolved) (aws.Confi
 }
 
 // keyFor is the provider of a config made for r by role: an S3
-// connection over a role gets its own, whose sessions a session policy
-// limits to its prefix, so that AWS itself refuses anything outside it; an
-// S3 connection over static keys shares its AWS connection's (no session
-// can narrow static keys: DECISIONS). With session identity, per role.
+// connection gets its own, whose sessions a session policy limits to its
+// prefix, so that AWS itself refuses anything outside it; with session
+// identity, one per role. The key does not depend on how the connection
+// authenticates today: a config made while its AWS connection had static
+// keys (which no session can narrow: DECISIONS) must be scoped once an
+// ALTER gives it a role.
 func (d *dataPlane) keyFor(r *catalog.Resolved, role string, hasRole bool) providerKey {
-	key := providerKey{aws: r.AWS.ID}
-	if !r.AWS.AssumesRole() {
-		return key
-	}
+	key := providerKey{aws: r.AWS.ID, role: d.identityRole(role, hasRole)}
 	if r.S3 != nil {
 		key.s3 = r.ID
 	}
-	key.role = d.identityRole(role, hasRole)
 	return key
 }
 

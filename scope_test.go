@@ -134,3 +134,35 @@ func TestPrefixTooLongForASessionPolicy(t *testing.T) {
 		t.Fatalf("%v connections after the refused CREATE", n)
 	}
 }
+
+// TestS3ConfigScopedAfterKeysBecomeARole: a config of an S3 connection
+// made while its AWS connection had static keys is scoped to the prefix
+// once an ALTER gives the AWS connection a role.
+func TestS3ConfigScopedAfterKeysBecomeARole(t *testing.T) {
+	fake := awstest.NewSTS()
+	defer fake.Close()
+	key, secret := fake.AddUser(engineUser)
+	cat := openTest(t, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret)))
+	ctx := context.Background()
+	mustExec(t, cat, `CREATE SECRET sk AS 'fake-static-secret';
+		CREATE CONNECTION aws_conn TO AWS (ACCESS KEY ID = 'AKIAFAKESCOPE', SECRET ACCESS KEY = SECRET sk);
+		CREATE CONNECTION lake TO S3 (PREFIX = 's3://exports/team-a/') USING AWS CONNECTION aws_conn`)
+	cfg, err := cat.AWSConfig(ctx, "lake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := cfg.Credentials.Retrieve(ctx); err != nil || c.AccessKeyID != "AKIAFAKESCOPE" {
+		t.Fatalf("static keys: %v", err)
+	}
+	mustExec(t, cat, `ALTER CONNECTION aws_conn RESET (ACCESS KEY ID, SECRET ACCESS KEY);
+		ALTER CONNECTION aws_conn SET (ASSUME ROLE ARN = '`+customerRole+`')`)
+	if err := fake.AddRole(customerRole, pastedTrustPolicy(t, cat, "aws_conn")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := policiesSent(fake); len(got) != 1 || got[0] != connection.SessionPolicy("aws", "exports", "team-a/") {
+		t.Fatalf("the S3 config's session after the ALTER: %q", got)
+	}
+}

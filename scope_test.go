@@ -154,8 +154,7 @@ func TestS3ConfigScopedAfterKeysBecomeARole(t *testing.T) {
 	if c, err := cfg.Credentials.Retrieve(ctx); err != nil || c.AccessKeyID != "AKIAFAKESCOPE" {
 		t.Fatalf("static keys: %v", err)
 	}
-	mustExec(t, cat, `ALTER CONNECTION aws_conn RESET (ACCESS KEY ID, SECRET ACCESS KEY);
-		ALTER CONNECTION aws_conn SET (ASSUME ROLE ARN = '`+customerRole+`')`)
+	mustExec(t, cat, `ALTER CONNECTION aws_conn DROP (ACCESS KEY ID, SECRET ACCESS KEY), SET (ASSUME ROLE ARN = '`+customerRole+`')`)
 	if err := fake.AddRole(customerRole, pastedTrustPolicy(t, cat, "aws_conn")); err != nil {
 		t.Fatal(err)
 	}

@@ -314,3 +314,43 @@ func TestSourceIdentityFollowsTheChain(t *testing.T) {
 		t.Fatalf("source identity along the chain: %q", aws.ToString(out.SourceIdentity))
 	}
 }
+
+// TestTrustConditionsOnIdentity: a trust policy may demand a source
+// identity or a tag value; requests without them are refused.
+func TestTrustConditionsOnIdentity(t *testing.T) {
+	s := awstest.NewSTS()
+	defer s.Close()
+	ctx := context.Background()
+	key, secret := s.AddUser(engineUser)
+	c := client(s, key, secret)
+	policy := `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "` + engineUser + `"},
+		"Action": ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"],
+		"Condition": {"StringEquals": {"sts:ExternalId": "` + externalID + `", "aws:RequestTag/conncat:catalog": "prod"}, "StringLike": {"sts:SourceIdentity": "team-*"}}}]}`
+	if err := s.AddRole(customerRole, policy); err != nil {
+		t.Fatal(err)
+	}
+	in := func(source, catalog string) *sts.AssumeRoleInput {
+		in := &sts.AssumeRoleInput{RoleArn: aws.String(customerRole), RoleSessionName: aws.String("conncat-test-u1"), ExternalId: aws.String(externalID)}
+		if source != "" {
+			in.SourceIdentity = aws.String(source)
+		}
+		if catalog != "" {
+			in.Tags = []types.Tag{{Key: aws.String("conncat:catalog"), Value: aws.String(catalog)}}
+		}
+		return in
+	}
+	for _, tc := range []struct {
+		source, catalog, want string
+	}{
+		{"team-a", "prod", ""},
+		{"", "prod", "AccessDenied"},
+		{"team-a", "", "AccessDenied"},
+		{"other", "prod", "AccessDenied"},
+		{"team-a", "staging", "AccessDenied"},
+	} {
+		_, err := c.AssumeRole(ctx, in(tc.source, tc.catalog))
+		if got := code(err); (tc.want == "" && err != nil) || (tc.want != "" && got != tc.want) {
+			t.Errorf("source %q, catalog tag %q: %v, want %q", tc.source, tc.catalog, err, tc.want)
+		}
+	}
+}

@@ -71,7 +71,9 @@ type AssumeRoleRequest struct {
 	Caller, SessionARN, Error string
 	RoleARN, SessionName      string
 	ExternalID                string
-	DurationSeconds           int
+	// Region is the region the request was signed for.
+	Region          string
+	DurationSeconds int
 	// Policy is the inline session policy, "" for none.
 	Policy         string
 	SourceIdentity string
@@ -281,7 +283,7 @@ func (s *STS) serve(w http.ResponseWriter, r *http.Request) {
 	case "GetCallerIdentity":
 		result = callerIdentityResponse{Result: callerIdentityResult{Arn: caller.ARN, Account: caller.Account, UserID: "AIDATEST" + caller.Account}}
 	case "AssumeRole":
-		result, aerr = s.recordAssumeRole(caller, form)
+		result, aerr = s.recordAssumeRole(caller, signedRegion(r), form)
 	default:
 		aerr = &apiError{http.StatusBadRequest, "InvalidAction", fmt.Sprintf("Could not find operation %s for version 2011-06-15", action)}
 	}
@@ -379,9 +381,18 @@ func (s *STS) authenticate(r *http.Request, body []byte) (Caller, *apiError) {
 	return caller, nil
 }
 
+// signedRegion is the region of an authenticated request's signature.
+func signedRegion(r *http.Request) string {
+	if m := authHeader.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
+		return m[3]
+	}
+	return ""
+}
+
 // recordAssumeRole answers AssumeRole and records the request.
-func (s *STS) recordAssumeRole(caller Caller, form formValues) (any, *apiError) {
+func (s *STS) recordAssumeRole(caller Caller, region string, form formValues) (any, *apiError) {
 	req, aerr := parseAssumeRole(caller, form)
+	req.Region = region
 	var out *assumeRoleResponse
 	if aerr == nil {
 		out, aerr = s.assumeRole(caller, req)

@@ -472,83 +472,110 @@ func (g *gate) Enter(n ast.Node) (ast.Node, bool) {
 	}
 	switch n := n.(type) {
 	case *ast.SelectStmt:
-		g.depth++
-		if g.depth > MaxQueryDepth {
-			return g.fail(n, sqlstate.ProgramLimitExceeded, "query nests more than %d levels of SELECT", MaxQueryDepth)
-		}
-		if n.Kind != ast.SelectStmtKindSelect {
-			return g.fail(n, sqlstate.FeatureNotSupported, "TABLE and VALUES statements are not supported")
-		}
-		if n.SelectIntoOpt != nil {
-			return g.fail(n, sqlstate.InsufficientPrivilege, "SELECT ... INTO is not allowed: queries are read-only")
-		}
-		if n.LockInfo != nil && n.LockInfo.LockType != ast.SelectLockNone {
-			return g.fail(n, sqlstate.FeatureNotSupported, "locking clauses (FOR UPDATE, FOR SHARE) are not supported")
-		}
-		if len(n.TableHints) > 0 {
-			return g.fail(n, sqlstate.FeatureNotSupported, "optimizer hints are not supported")
-		}
-		if n.With != nil {
-			with := n.With
-			g.scoped(with, func(v ast.Visitor) {
-				n.With = nil
-				n.Accept(v)
-				n.With = with
-			})
-			g.depth--
-			return n, true
-		}
+		return g.gateSelect(n)
 	case *ast.SetOprStmt:
-		if g.gateSetOperands(n.SelectList); g.err != nil {
-			return n, true
-		}
-		if n.With != nil {
-			with := n.With
-			g.scoped(with, func(v ast.Visitor) {
-				n.With = nil
-				n.Accept(v)
-				n.With = with
-			})
-			return n, true
-		}
+		return g.gateSetOpr(n)
 	case *ast.ColumnName:
 		return g.names(n, n.Schema.O, n.Table.O, n.Name.O)
 	case *ast.SelectField:
-		if g.names(n, n.AsName.O); g.err != nil {
-			return n, true
-		}
+		return g.names(n, n.AsName.O)
 	case *ast.TableSource:
-		if g.names(n, n.AsName.O); g.err != nil {
-			return n, true
-		}
+		return g.names(n, n.AsName.O)
 	case *ast.TableName:
-		if g.names(n, n.Schema.O, n.Name.O); g.err != nil {
-			return n, true
+		return g.gateTable(n)
+	case *ast.FuncCallExpr, *ast.AggregateFuncExpr, *ast.WindowFuncExpr:
+		return g.gateFunction(n)
+	case *driver.ParamMarkerExpr:
+		return g.param(n)
+	case *driver.ValueExpr:
+		return n, g.gateLiteral(n)
+	case *ast.FuncCastExpr:
+		return g.gateCast(n)
+	case *ast.BinaryOperationExpr:
+		return g.gateOperator(n, n.Op)
+	case *ast.UnaryOperationExpr:
+		return g.gateOperator(n, n.Op)
+	}
+	return g.gateOther(n)
+}
+
+// gateSelect checks one SELECT and counts its depth; one with WITH is
+// walked here, inside the scope of its WITH queries.
+func (g *gate) gateSelect(n *ast.SelectStmt) (ast.Node, bool) {
+	g.depth++
+	switch {
+	case g.depth > MaxQueryDepth:
+		return g.fail(n, sqlstate.ProgramLimitExceeded, "query nests more than %d levels of SELECT", MaxQueryDepth)
+	case n.Kind != ast.SelectStmtKindSelect:
+		return g.fail(n, sqlstate.FeatureNotSupported, "TABLE and VALUES statements are not supported")
+	case n.SelectIntoOpt != nil:
+		return g.fail(n, sqlstate.InsufficientPrivilege, "SELECT ... INTO is not allowed: queries are read-only")
+	case n.LockInfo != nil && n.LockInfo.LockType != ast.SelectLockNone:
+		return g.fail(n, sqlstate.FeatureNotSupported, "locking clauses (FOR UPDATE, FOR SHARE) are not supported")
+	case len(n.TableHints) > 0:
+		return g.fail(n, sqlstate.FeatureNotSupported, "optimizer hints are not supported")
+	case n.With == nil:
+		return n, false
+	}
+	with := n.With
+	g.scoped(with, func(v ast.Visitor) {
+		n.With = nil
+		n.Accept(v)
+		n.With = with
+	})
+	g.depth--
+	return n, true
+}
+
+// gateSetOpr checks a UNION / INTERSECT / EXCEPT; one with WITH is walked
+// here, inside the scope of its WITH queries.
+func (g *gate) gateSetOpr(n *ast.SetOprStmt) (ast.Node, bool) {
+	if g.gateSetOperands(n.SelectList); g.err != nil || n.With == nil {
+		return n, g.err != nil
+	}
+	with := n.With
+	g.scoped(with, func(v ast.Visitor) {
+		n.With = nil
+		n.Accept(v)
+		n.With = with
+	})
+	return n, true
+}
+
+// gateTable lets a query name only the catalog's tables (and its own WITH
+// queries), and records each table it names.
+func (g *gate) gateTable(n *ast.TableName) (ast.Node, bool) {
+	if g.names(n, n.Schema.O, n.Name.O); g.err != nil {
+		return n, true
+	}
+	schema, name := n.Schema.L, n.Name.L
+	if schema == "" && g.inScope(name) {
+		return n, false
+	}
+	if schema != "" && !isCatalogSchema(schema) {
+		g.fail(n, sqlstate.UndefinedTable, "relation %q does not exist", schema+"."+name)
+		g.err.Hint = "Only the catalog tables can be queried, unqualified or in schema mz_catalog or mz_internal."
+		if systemCatalog(schema) {
+			g.err.Hint = systemCatalogHint
 		}
-		schema, name := n.Schema.L, n.Name.L
-		if schema == "" && g.inScope(name) {
-			return n, false
-		}
-		if schema != "" && !isCatalogSchema(schema) {
-			g.fail(n, sqlstate.UndefinedTable, "relation %q does not exist", schema+"."+name)
-			g.err.Hint = "Only the catalog tables can be queried, unqualified or in schema mz_catalog or mz_internal."
-			if systemCatalog(schema) {
-				g.err.Hint = systemCatalogHint
-			}
-			return n, true
-		}
-		if len(n.IndexHints) > 0 || len(n.PartitionNames) > 0 || n.TableSample != nil || n.AsOf != nil {
-			return g.fail(n, sqlstate.FeatureNotSupported, "index hints, partitions, TABLESAMPLE and AS OF are not supported")
-		}
-		*g.tables = append(*g.tables, TableRef{Schema: schema, Name: name, Pos: g.nodePos(n)})
-		*g.nodes = append(*g.nodes, n)
+		return n, true
+	}
+	if len(n.IndexHints) > 0 || len(n.PartitionNames) > 0 || n.TableSample != nil || n.AsOf != nil {
+		return g.fail(n, sqlstate.FeatureNotSupported, "index hints, partitions, TABLESAMPLE and AS OF are not supported")
+	}
+	*g.tables = append(*g.tables, TableRef{Schema: schema, Name: name, Pos: g.nodePos(n)})
+	*g.nodes = append(*g.nodes, n)
+	return n, false
+}
+
+// gateFunction lets through only the allowed functions and aggregates.
+func (g *gate) gateFunction(n ast.Node) (ast.Node, bool) {
+	switch n := n.(type) {
 	case *ast.FuncCallExpr:
 		if n.Schema.L != "" || !allowedFunctions[n.FnName.L] {
 			return g.fail(n, sqlstate.UndefinedFunction, "function %s is not allowed in catalog queries", n.FnName.O)
 		}
-		if g.gateTrim(n) {
-			return n, true
-		}
+		return n, g.gateTrim(n)
 	case *ast.AggregateFuncExpr:
 		if !allowedAggregates[strings.ToLower(n.F)] {
 			return g.fail(n, sqlstate.UndefinedFunction, "function %s is not allowed in catalog queries", n.F)
@@ -557,44 +584,43 @@ func (g *gate) Enter(n ast.Node) (ast.Node, bool) {
 		if !allowedAggregates[strings.ToLower(n.Name)] {
 			return g.fail(n, sqlstate.UndefinedFunction, "function %s is not allowed in catalog queries", n.Name)
 		}
+	}
+	return n, false
+}
+
+// gateOther refuses the forms SQLite would read otherwise than TiDB (or
+// not at all), each with a hint where one helps, and any node not on the
+// allowed list.
+func (g *gate) gateOther(n ast.Node) (ast.Node, bool) {
+	switch n := n.(type) {
 	case *ast.VariableExpr:
 		return g.fail(n, sqlstate.FeatureNotSupported, "variables are not supported in catalog queries")
 	case *ast.PatternLikeOrIlikeExpr:
 		if !n.IsLike {
-			g.fail(n, sqlstate.FeatureNotSupported, "ILIKE is not supported in catalog queries")
-			g.err.Hint = "Compare lower-cased text: lower(name) LIKE lower('Pattern%')."
-			return n, true
+			return g.failHint(n, "Compare lower-cased text: lower(name) LIKE lower('Pattern%').", "ILIKE is not supported in catalog queries")
 		}
-	case *driver.ParamMarkerExpr:
-		return g.param(n)
-	case *driver.ValueExpr:
-		if g.gateLiteral(n) {
-			return n, true
-		}
-	case *ast.FuncCastExpr:
-		return g.gateCast(n)
 	case *ast.Join:
 		if n.StraightJoin {
-			g.fail(n, sqlstate.FeatureNotSupported, "STRAIGHT_JOIN is not supported in catalog queries")
-			g.err.Hint = "Write JOIN."
-			return n, true
+			return g.failHint(n, "Write JOIN.", "STRAIGHT_JOIN is not supported in catalog queries")
 		}
 	case *ast.CompareSubqueryExpr:
 		// SQLite has no ANY, ALL or SOME: refused on every store, so a
 		// query means the same on each.
-		g.fail(n, sqlstate.FeatureNotSupported, "ANY, ALL and SOME comparisons with a subquery are not supported in catalog queries")
-		g.err.Hint = "Write x IN (SELECT ...), x NOT IN (SELECT ...) or EXISTS (SELECT ...)."
-		return n, true
-	case *ast.BinaryOperationExpr:
-		return g.gateOperator(n, n.Op)
-	case *ast.UnaryOperationExpr:
-		return g.gateOperator(n, n.Op)
+		return g.failHint(n, "Write x IN (SELECT ...), x NOT IN (SELECT ...) or EXISTS (SELECT ...).",
+			"ANY, ALL and SOME comparisons with a subquery are not supported in catalog queries")
 	default:
 		if !allowedNode(n) {
 			return g.refuseNode(n)
 		}
 	}
 	return n, false
+}
+
+// failHint is fail for a form that is not supported, with a hint.
+func (g *gate) failHint(n ast.Node, hint, msg string) (ast.Node, bool) {
+	g.fail(n, sqlstate.FeatureNotSupported, "%s", msg)
+	g.err.Hint = hint
+	return n, true
 }
 
 // names holds a query's names (columns, tables, aliases, WITH queries) to

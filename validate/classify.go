@@ -55,76 +55,9 @@ type Op struct {
 // then transport failures and finally the bare HTTP status (moto, for
 // one, answers some refusals with a 403 whose body the SDK cannot parse).
 func Classify(op Op, err error) Problem {
-	var blocked *connection.BlockedAddressError
-	if errors.As(err, &blocked) {
-		return Problem{Code: "blocked-address", Message: blocked.Error(),
-			Hint: "This catalog only reaches public addresses; point ENDPOINT at a public host."}
-	}
-	var retried *retriedOutError
-	if errors.As(err, &retried) {
-		p := Classify(op, retried.Last)
-		p.Message += " (retried until the check's time ran out)"
-		return p
-	}
-	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
-		return Problem{Code: "timeout", Retryable: true,
-			Message: fmt.Sprintf("%s did not answer in time", endpointName(op)),
-			Hint:    "Retry; if it keeps timing out, check network access from the engine to " + endpointName(op) + "."}
-	}
-	if errors.Is(err, context.Canceled) {
-		return Problem{Code: "canceled", Message: "validation was cancelled before " + op.Action + " finished", Retryable: true}
-	}
-
-	// Typed errors first: they survive wording changes.
-	var regionDisabled *ststypes.RegionDisabledException
-	var noSuchBucket *types.NoSuchBucket
-	var noSuchKey *types.NoSuchKey
-	var expired *ststypes.ExpiredTokenException
-	switch {
-	case errors.As(err, &regionDisabled):
-		return regionDisabledProblem(op)
-	case errors.As(err, &expired):
-		return expiredProblem()
-	case errors.As(err, &noSuchBucket):
-		return noSuchBucketProblem(op)
-	case errors.As(err, &noSuchKey):
-		return Problem{Code: "NoSuchKey", Message: fmt.Sprintf("%s is missing", op.Resource),
-			Hint: "Something deleted the object between steps; check lifecycle rules or other writers on the prefix."}
-	}
-
-	// S3 names the bucket's region on most answers to a request signed
-	// for another region, whatever the error code (HeadBucket has no body
-	// to carry one).
-	if region := bucketRegionHeader(err); region != "" && region != op.Region && strings.HasPrefix(op.Action, "s3:") {
-		return wrongRegionProblem(op, region)
-	}
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		if p, ok := byCode(op, api.ErrorCode(), api.ErrorMessage(), err); ok {
+	for _, classify := range []func(Op, error) (Problem, bool){classifyLocal, classifyTyped, classifyAnswer, classifyTransport} {
+		if p, ok := classify(op, err); ok {
 			return p
-		}
-	}
-	var dns *net.DNSError
-	var opErr *net.OpError
-	if errors.As(err, &dns) || errors.As(err, &opErr) {
-		return Problem{Code: "unreachable", Retryable: true,
-			Message: fmt.Sprintf("could not connect to %s: %s", endpointName(op), rootCause(err)),
-			Hint:    "Check the connection's ENDPOINT / STS ENDPOINT and REGION, DNS, and that the engine may reach that host."}
-	}
-	var resp *awshttp.ResponseError
-	if errors.As(err, &resp) {
-		status := resp.HTTPStatusCode()
-		switch {
-		case status == http.StatusForbidden:
-			return accessDeniedProblem(op, "http-403")
-		case status == http.StatusNotFound && strings.HasPrefix(op.Action, "s3:"):
-			return noSuchBucketProblem(op)
-		case status == http.StatusMovedPermanently:
-			return wrongRegionProblem(op, resp.Response.Header.Get("X-Amz-Bucket-Region"))
-		case status >= 500:
-			return Problem{Code: fmt.Sprintf("http-%d", status), Retryable: true,
-				Message: fmt.Sprintf("%s failed on the server side (HTTP %d)", op.Action, status),
-				Hint:    "Retry; AWS (or the S3-compatible store) reported an internal error."}
 		}
 	}
 	var maxAttempts *retry.MaxAttemptsError
@@ -132,6 +65,97 @@ func Classify(op Op, err error) Problem {
 	return Problem{Code: "error", Retryable: retryable,
 		Message: fmt.Sprintf("%s failed: %s", op.Action, rootCause(err)),
 		Hint:    "This error is not one conncat recognises; the message is AWS's own."}
+}
+
+// classifyLocal recognises what happened on this side: a refused address,
+// retries that ran out of time, a timeout, a cancellation.
+func classifyLocal(op Op, err error) (Problem, bool) {
+	var blocked *connection.BlockedAddressError
+	if errors.As(err, &blocked) {
+		return Problem{Code: "blocked-address", Message: blocked.Error(),
+			Hint: "This catalog only reaches public addresses; point ENDPOINT at a public host."}, true
+	}
+	var retried *retriedOutError
+	if errors.As(err, &retried) {
+		p := Classify(op, retried.Last)
+		p.Message += " (retried until the check's time ran out)"
+		return p, true
+	}
+	if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+		return Problem{Code: "timeout", Retryable: true,
+			Message: fmt.Sprintf("%s did not answer in time", endpointName(op)),
+			Hint:    "Retry; if it keeps timing out, check network access from the engine to " + endpointName(op) + "."}, true
+	}
+	if errors.Is(err, context.Canceled) {
+		return Problem{Code: "canceled", Message: "validation was cancelled before " + op.Action + " finished", Retryable: true}, true
+	}
+	return Problem{}, false
+}
+
+// classifyTyped recognises the SDK's typed errors first: they survive
+// wording changes.
+func classifyTyped(op Op, err error) (Problem, bool) {
+	var regionDisabled *ststypes.RegionDisabledException
+	var noSuchBucket *types.NoSuchBucket
+	var noSuchKey *types.NoSuchKey
+	var expired *ststypes.ExpiredTokenException
+	switch {
+	case errors.As(err, &regionDisabled):
+		return regionDisabledProblem(op), true
+	case errors.As(err, &expired):
+		return expiredProblem(), true
+	case errors.As(err, &noSuchBucket):
+		return noSuchBucketProblem(op), true
+	case errors.As(err, &noSuchKey):
+		return Problem{Code: "NoSuchKey", Message: fmt.Sprintf("%s is missing", op.Resource),
+			Hint: "Something deleted the object between steps; check lifecycle rules or other writers on the prefix."}, true
+	}
+	return Problem{}, false
+}
+
+// classifyAnswer reads what the server answered: the bucket's region
+// header, then the error code.
+func classifyAnswer(op Op, err error) (Problem, bool) {
+	// S3 names the bucket's region on most answers to a request signed
+	// for another region, whatever the error code (HeadBucket has no body
+	// to carry one).
+	if region := bucketRegionHeader(err); region != "" && region != op.Region && strings.HasPrefix(op.Action, "s3:") {
+		return wrongRegionProblem(op, region), true
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		return byCode(op, api.ErrorCode(), api.ErrorMessage(), err)
+	}
+	return Problem{}, false
+}
+
+// classifyTransport recognises a host that could not be reached, and
+// answers known only by their HTTP status.
+func classifyTransport(op Op, err error) (Problem, bool) {
+	var dns *net.DNSError
+	var opErr *net.OpError
+	if errors.As(err, &dns) || errors.As(err, &opErr) {
+		return Problem{Code: "unreachable", Retryable: true,
+			Message: fmt.Sprintf("could not connect to %s: %s", endpointName(op), rootCause(err)),
+			Hint:    "Check the connection's ENDPOINT / STS ENDPOINT and REGION, DNS, and that the engine may reach that host."}, true
+	}
+	var resp *awshttp.ResponseError
+	if !errors.As(err, &resp) {
+		return Problem{}, false
+	}
+	switch status := resp.HTTPStatusCode(); {
+	case status == http.StatusForbidden:
+		return accessDeniedProblem(op, "http-403"), true
+	case status == http.StatusNotFound && strings.HasPrefix(op.Action, "s3:"):
+		return noSuchBucketProblem(op), true
+	case status == http.StatusMovedPermanently:
+		return wrongRegionProblem(op, resp.Response.Header.Get("X-Amz-Bucket-Region")), true
+	case status >= 500:
+		return Problem{Code: fmt.Sprintf("http-%d", status), Retryable: true,
+			Message: fmt.Sprintf("%s failed on the server side (HTTP %d)", op.Action, status),
+			Hint:    "Retry; AWS (or the S3-compatible store) reported an internal error."}, true
+	}
+	return Problem{}, false
 }
 
 func byCode(op Op, code, msg string, err error) (Problem, bool) {

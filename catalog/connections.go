@@ -620,57 +620,13 @@ func dependentsClosure(ctx context.Context, q Tx, id string) ([]depRef, error) {
 }
 
 func (c *Catalog) drop(ctx context.Context, tx Tx, s *sqlparse.Drop, res *Result) error {
-	kind := "secret"
-	if s.Kind == sqlparse.ObjectConnection {
-		kind = "connection"
-	}
 	var victims []victim
 	for _, n := range s.Names {
-		var id string
-		var err error
-		if s.Kind == sqlparse.ObjectSecret {
-			id, err = secretID(ctx, tx, n.Value)
-		} else {
-			var r *connRef
-			if r, err = lookupConnection(ctx, tx, n.Value); r != nil {
-				id = r.id
-			}
-		}
+		more, err := dropVictims(ctx, tx, s, n, res)
 		if err != nil {
 			return err
 		}
-		if id == "" {
-			if s.IfExists {
-				res.Notices = append(res.Notices, fmt.Sprintf("%s %q does not exist, skipping", kind, n.Value))
-				continue
-			}
-			return noSuch(s.Kind, n.Value, n.Pos)
-		}
-		deps, err := dependentsClosure(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if len(deps) > 0 && !s.Cascade {
-			// Dropping a dependent in the same statement is fine.
-			var blocking []string
-			for _, d := range deps {
-				if !namedIn(s, d.name) {
-					blocking = append(blocking, d.name)
-				}
-			}
-			if len(blocking) > 0 {
-				return errorf(sqlstate.DependentObjects, n.Pos, "cannot drop %s %q: still depended upon by connection %s", kind, n.Value, quoteList(blocking)).
-					WithHint(dependentsHint(s.Kind, n.Value, blocking))
-			}
-		}
-		// Dependents go first: nothing may ever reference a dropped object.
-		for i := len(deps) - 1; i >= 0; i-- {
-			victims = append(victims, victim{deps[i].id, deps[i].name, sqlparse.ObjectConnection})
-			if s.Cascade {
-				res.Notices = append(res.Notices, fmt.Sprintf("drop cascades to connection %q", deps[i].name))
-			}
-		}
-		victims = append(victims, victim{id, n.Value, s.Kind})
+		victims = append(victims, more...)
 	}
 	done := map[string]bool{}
 	for _, v := range victims {
@@ -687,6 +643,61 @@ func (c *Catalog) drop(ctx context.Context, tx Tx, s *sqlparse.Drop, res *Result
 		res.Changed = append(res.Changed, v.id)
 	}
 	return nil
+}
+
+// dropVictims is what dropping the object named n takes with it, its
+// dependents first (nothing may ever reference a dropped object); none
+// for a missing object under IF EXISTS. Without CASCADE, dependents not
+// named in the same statement refuse the DROP.
+func dropVictims(ctx context.Context, tx Tx, s *sqlparse.Drop, n sqlparse.Name, res *Result) ([]victim, error) {
+	kind := strings.ToLower(string(s.Kind))
+	id, err := objectID(ctx, tx, s.Kind, n.Value)
+	switch {
+	case err != nil:
+		return nil, err
+	case id == "" && s.IfExists:
+		res.Notices = append(res.Notices, fmt.Sprintf("%s %q does not exist, skipping", kind, n.Value))
+		return nil, nil
+	case id == "":
+		return nil, noSuch(s.Kind, n.Value, n.Pos)
+	}
+	deps, err := dependentsClosure(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !s.Cascade {
+		var blocking []string
+		for _, d := range deps {
+			if !namedIn(s, d.name) { // dropping a dependent in the same statement is fine
+				blocking = append(blocking, d.name)
+			}
+		}
+		if len(blocking) > 0 {
+			return nil, errorf(sqlstate.DependentObjects, n.Pos, "cannot drop %s %q: still depended upon by connection %s", kind, n.Value, quoteList(blocking)).
+				WithHint(dependentsHint(s.Kind, n.Value, blocking))
+		}
+	}
+	var victims []victim
+	for i := len(deps) - 1; i >= 0; i-- {
+		victims = append(victims, victim{deps[i].id, deps[i].name, sqlparse.ObjectConnection})
+		if s.Cascade {
+			res.Notices = append(res.Notices, fmt.Sprintf("drop cascades to connection %q", deps[i].name))
+		}
+	}
+	return append(victims, victim{id, n.Value, s.Kind}), nil
+}
+
+// objectID is the ID of the secret or connection called name; "" when
+// there is none.
+func objectID(ctx context.Context, tx Tx, kind sqlparse.ObjectKind, name string) (string, error) {
+	if kind == sqlparse.ObjectSecret {
+		return secretID(ctx, tx, name)
+	}
+	r, err := lookupConnection(ctx, tx, name)
+	if r == nil || err != nil {
+		return "", err
+	}
+	return r.id, nil
 }
 
 // dependentsHint says the two ways out of a DROP that others depend on,

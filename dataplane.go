@@ -298,7 +298,7 @@ func (d *dataPlane) scopeOf(key providerKey, name string, spec connection.Spec, 
 		return scope, nil // nothing narrows static keys
 	}
 	if s3 != nil {
-		scope.Policy = connection.SessionPolicy(partitionOf(spec.RoleARN), s3.Bucket, s3.Prefix)
+		scope.Policy = connection.SessionPolicy(connection.PartitionOf(spec.RoleARN), s3.Bucket, s3.Prefix)
 		if n := utf8.RuneCountInString(scope.Policy); n > connection.MaxSessionPolicyChars {
 			// Only a connection made before prefixes were checked for it.
 			return scope, (&Error{Code: sqlstate.ProgramLimitExceeded, Position: -1,
@@ -310,14 +310,6 @@ func (d *dataPlane) scopeOf(key providerKey, name string, spec connection.Spec, 
 		scope.SourceIdentity, scope.Tags = sessionIdentity(key.role), d.sessionTags(key)
 	}
 	return scope, nil
-}
-
-// partitionOf is the partition of a role ARN ("aws" when it has none).
-func partitionOf(roleARN string) string {
-	if a, err := connection.ParseRoleARN(roleARN); err == nil {
-		return a.Partition
-	}
-	return "aws"
 }
 
 func (d *dataPlane) build(ctx context.Context, key providerKey, r *catalog.Resolved, scope connection.SessionScope) (builtProvider, error) {

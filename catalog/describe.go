@@ -84,16 +84,7 @@ func (c *Catalog) describe(ctx context.Context, q Tx, name string) (*Description
 	}
 	d.Region, d.Endpoint, d.STSEndpoint = spec.Region, spec.Endpoint, spec.STSEndpoint
 	if conn.typ == sqlparse.ConnectionS3 {
-		d.PermissionPolicy = indentJSON(connection.PermissionPolicy(partitionOf(spec.RoleARN), d.Bucket, d.Prefix))
+		d.PermissionPolicy = indentJSON(connection.PermissionPolicy(connection.PartitionOf(spec.RoleARN), d.Bucket, d.Prefix))
 	}
 	return d, nil
-}
-
-// partitionOf is the partition of a role ARN ("aws", "aws-cn", ...),
-// "aws" when there is none.
-func partitionOf(roleARN string) string {
-	if a, err := connection.ParseRoleARN(roleARN); err == nil {
-		return a.Partition
-	}
-	return "aws"
 }

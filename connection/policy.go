@@ -101,3 +101,13 @@ func truncateForMessage(s string) string {
 	}
 	return string([]rune(s)[:keep]) + "…"
 }
+
+// PartitionOf is the partition of a role ARN: "aws" for one that does not
+// parse (static keys have none; their policies are for the commercial
+// partition).
+func PartitionOf(roleARN string) string {
+	if a, err := ParseRoleARN(roleARN); err == nil {
+		return a.Partition
+	}
+	return "aws"
+}

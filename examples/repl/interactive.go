@@ -36,10 +36,7 @@ func (s *session) interactive(ctx context.Context, db string) {
 	defer line.Close()
 	line.SetCtrlCAborts(true)
 	line.SetMultiLineMode(true)
-	histFile := filepath.Join(os.TempDir(), ".conncat_history")
-	if home, err := os.UserHomeDir(); err == nil {
-		histFile = filepath.Join(home, ".conncat_history")
-	}
+	histFile := historyFile()
 	if f, err := os.Open(histFile); err == nil {
 		line.ReadHistory(f)
 		f.Close()
@@ -53,54 +50,70 @@ func (s *session) interactive(ctx context.Context, db string) {
 	}
 	var buf strings.Builder
 	for ctx.Err() == nil {
-		prompt := promptFor(buf.Len() > 0, s.cs.TxStatus())
-		text, err := line.Prompt(prompt)
-		if errors.Is(err, liner.ErrPromptAborted) {
-			buf.Reset()
-			continue
-		}
-		if err == io.EOF {
-			fmt.Fprintln(s.stdout)
-			if len(conncat.Split(buf.String())) > 0 {
-				// As psql, it is not run; unlike psql, say so.
-				fmt.Fprintln(s.stdout, "The statement typed so far was not run: it did not end with ';'.")
-			}
+		if !s.readLine(ctx, line, &buf) {
 			break
 		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			break
-		}
-		trimmed := strings.TrimSpace(text)
-		if isMetaLine(buf.String(), text) {
-			line.AppendHistory(trimmed)
-			if isReset(trimmed) {
-				buf.Reset()
-				fmt.Fprintln(s.stdout, "Query buffer reset (cleared).")
-				continue
-			}
-			if s.meta(ctx, trimmed); s.quit {
-				break
-			}
-			s.halted = false // -on-error stop ends scripts, not an interactive session
-			continue
-		}
-		buf.WriteString(text)
-		buf.WriteByte('\n')
-		if !statementComplete(buf.String()) {
-			continue
-		}
-		script := buf.String()
-		buf.Reset()
-		// History holds the redacted text: secrets never reach the file.
-		line.AppendHistory(historyEntry(script))
-		s.runScript(ctx, script)
-		s.halted = ctx.Err() != nil
 	}
 	if f, err := os.OpenFile(histFile, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err == nil {
 		line.WriteHistory(f)
 		f.Close()
 	}
+}
+
+// historyFile is where the REPL keeps its history: ~/.conncat_history, or
+// in the temporary directory without a home.
+func historyFile() string {
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".conncat_history")
+	}
+	return filepath.Join(os.TempDir(), ".conncat_history")
+}
+
+// readLine reads one line into buf and runs what it completes: a
+// meta-command, or the statements typed so far once they end with ';'.
+// It reports whether the session goes on.
+func (s *session) readLine(ctx context.Context, line *liner.State, buf *strings.Builder) bool {
+	text, err := line.Prompt(promptFor(buf.Len() > 0, s.cs.TxStatus()))
+	switch {
+	case errors.Is(err, liner.ErrPromptAborted):
+		buf.Reset()
+		return true
+	case err == io.EOF:
+		fmt.Fprintln(s.stdout)
+		if len(conncat.Split(buf.String())) > 0 {
+			// As psql, it is not run; unlike psql, say so.
+			fmt.Fprintln(s.stdout, "The statement typed so far was not run: it did not end with ';'.")
+		}
+		return false
+	case err != nil:
+		fmt.Fprintln(os.Stderr, err)
+		return false
+	}
+	if trimmed := strings.TrimSpace(text); isMetaLine(buf.String(), text) {
+		line.AppendHistory(trimmed)
+		if isReset(trimmed) {
+			buf.Reset()
+			fmt.Fprintln(s.stdout, "Query buffer reset (cleared).")
+			return true
+		}
+		if s.meta(ctx, trimmed); s.quit {
+			return false
+		}
+		s.halted = false // -on-error stop ends scripts, not an interactive session
+		return true
+	}
+	buf.WriteString(text)
+	buf.WriteByte('\n')
+	if !statementComplete(buf.String()) {
+		return true
+	}
+	script := buf.String()
+	buf.Reset()
+	// History holds the redacted text: secrets never reach the file.
+	line.AppendHistory(historyEntry(script))
+	s.runScript(ctx, script)
+	s.halted = ctx.Err() != nil
+	return true
 }
 
 // promptFor is psql's prompt: "=" waiting for a statement, "-" in the

@@ -40,9 +40,38 @@ type section struct {
 }
 
 func sections() []section {
-	var catalogRows []comparison
+	return []section{
+		{title: "Parsing", command: "go test ./sqlparse -run '^$' -bench . -benchmem", rows: []comparison{
+			{label: "parse a CREATE CONNECTION", bench: "sqlparse:ParseCreateConnection", target: under(5e3, "< 5 µs")},
+			{label: "parse the seed SELECT through the gate, first time", bench: "sqlparse:ParseSelectGated",
+				alt: "sqlparse:ParseSelectTiDBOnly", altLabel: "TiDB parser alone"},
+			{label: "parse the seed SELECT again (the parsed-query cache)", bench: "sqlparse:ParseSelectCached",
+				alt: "sqlparse:ParseSelectTiDBOnly", altLabel: "TiDB parser alone"},
+		}},
+		{title: "Catalog", command: "go test ./catalog -run '^$' -bench . -benchmem", rows: catalogRows()},
+		{title: "Catalog on PostgreSQL (a throwaway PostgreSQL 15 cluster on loopback, fsync off)", command: "go test ./catalog/postgres -run '^$' -bench . -benchmem", rows: postgresRows()},
+		{title: "Open", command: "go test . -run '^$' -bench Open -benchmem", rows: []comparison{
+			{label: "conncat.Open + Close, 100000 conns", bench: "conncat:Open/conncat.Open/conns=100000",
+				alt: "conncat:Open/sqlite-open+ping/conns=100000", altLabel: "SQLite file opened + ping",
+				target: under(100e6, "< 100 ms")},
+			{label: "(what loading every connection would cost)", bench: "conncat:Open/load-all-connections/conns=100000"},
+		}},
+		{title: "Wire server (examples/server, in process, SQLite catalog of 1000 connections; PostgreSQL 15 on loopback)", command: "go test ./examples/server -run '^$' -bench . -benchmem", rows: serverRows()},
+		{title: "Observed hot path (a config's cached Retrieve)", command: "go test . -run '^$' -bench ObservedRetrieve -benchmem", rows: []comparison{
+			{label: "with a JSON slog logger and an OTel SDK meter provider", bench: "conncat:ObservedRetrieve/observed",
+				alt: "conncat:ObservedRetrieve/bare", altLabel: "no logger, no meter provider",
+				target: withinRatio(1.1, "≤ 1.1× bare, 0 allocs")},
+		}},
+		{title: "Auth tokens (the name's kept config, cached credentials, signature; 0 STS calls and 0 catalog reads per token)", command: "go test . -run '^$' -bench AuthTokens -benchmem", rows: tokenRows()},
+		{title: "Credentials cache", command: "go test ./credentials -run '^$' -bench 'CachedRetrieve|RefreshStampede' -benchmem", rows: credentialRows()},
+	}
+}
+
+// catalogRows compare the SQLite catalog with raw SQLite, at several sizes.
+func catalogRows() []comparison {
+	var rows []comparison
 	for _, n := range []string{"1000", "10000", "100000"} {
-		catalogRows = append(catalogRows, comparison{
+		rows = append(rows, comparison{
 			label: "CREATE CONNECTION committed, " + n + " conns", bench: "catalog:CreateConnection/conns=" + n,
 			alt: "catalog:RawInsert/conns=" + n, altLabel: "raw INSERT + commit",
 			target: withinRatio(3, "≤ 3× raw"),
@@ -56,26 +85,26 @@ func sections() []section {
 		if n == "100000" {
 			c.target = both(under(20e3, "< 20 µs"), withinRatio(3, "≤ 3× raw"))
 		}
-		catalogRows = append(catalogRows, c)
+		rows = append(rows, c)
 	}
 	for _, n := range []string{"1000", "100000"} {
-		catalogRows = append(catalogRows, comparison{
+		rows = append(rows, comparison{
 			label: "seed SELECT (parse, gate, run), " + n + " conns", bench: "catalog:SeedQuery/conns=" + n,
 			alt: "catalog:SeedQueryRaw/conns=" + n, altLabel: "same SQL straight to SQLite",
 			target: withinRatio(3, "≤ 3× straight SQLite"),
 		})
 	}
+	return append(rows,
+		comparison{label: "seed SELECT run by a role (views of its rows), 1000 conns", bench: "catalog:SeedQueryAsRole",
+			alt: "catalog:SeedQuery/conns=1000", altLabel: "the same SELECT by a superuser"},
+		comparison{label: "ten CREATE CONNECTIONs as one block (tried as they come, replayed at COMMIT), 1000 conns", bench: "catalog:BlockOfTen",
+			alt: "catalog:TenStatements", altLabel: "the same ten, each its own transaction"})
+}
 
-	catalogRows = append(catalogRows, comparison{
-		label: "seed SELECT run by a role (views of its rows), 1000 conns", bench: "catalog:SeedQueryAsRole",
-		alt: "catalog:SeedQuery/conns=1000", altLabel: "the same SELECT by a superuser",
-	})
-	catalogRows = append(catalogRows, comparison{
-		label: "ten CREATE CONNECTIONs as one block (tried as they come, replayed at COMMIT), 1000 conns", bench: "catalog:BlockOfTen",
-		alt: "catalog:TenStatements", altLabel: "the same ten, each its own transaction",
-	})
-
-	pgRows := []comparison{
+// postgresRows compare the PostgreSQL catalog with raw pgx and with the
+// SQLite catalog.
+func postgresRows() []comparison {
+	return []comparison{
 		{label: "CREATE CONNECTION committed, 1000 conns", bench: "postgres:CreateConnection",
 			alt: "postgres:RawInsert", altLabel: "raw INSERT + commit (pgx)", target: withinRatio(2, "≤ 2× raw")},
 		{label: "Resolve by name, 1000 conns", bench: "postgres:ResolveByName",
@@ -91,58 +120,46 @@ func sections() []section {
 		{label: "a node's Open: replica loaded, 100000 conns", bench: "postgres:ReplicaLoad",
 			alt: "postgres:ReplicaLoadReadOnly", altLabel: "the same rows read through pgx, kept nowhere", target: under(1e9, "< 1 s")},
 	}
+}
 
-	var credRows []comparison
+// serverRows compare the wire server with PostgreSQL itself.
+func serverRows() []comparison {
+	return []comparison{
+		{label: "parameterised SELECT by id through pgx", bench: "server:SelectByID/conncat-server",
+			alt: "server:SelectByID/postgresql", altLabel: "PostgreSQL itself, same client and query",
+			target: withinRatio(1.5, "≤ 1.5× PostgreSQL")},
+		{label: "connect (SCRAM-SHA-256) and close", bench: "server:Connect/conncat-server",
+			alt: "server:Connect/postgresql-trust", altLabel: "PostgreSQL, trust (no authentication)"},
+	}
+}
+
+// tokenRows compare conncat's tokens with the signers alone.
+func tokenRows() []comparison {
+	return []comparison{
+		{label: "RDS IAM token, RDSAuthToken", bench: "conncat:AuthTokens/rds/conncat",
+			alt: "conncat:AuthTokens/rds/sdk-BuildAuthToken-static", altLabel: "the SDK's BuildAuthToken, static credentials",
+			target: withinRatio(1.25, "≤ 1.25× the SDK")},
+		{label: "MSK IAM token, MSKAuthToken", bench: "conncat:AuthTokens/msk/conncat",
+			alt: "conncat:AuthTokens/msk/signer-static", altLabel: "the MSK signer library, static credentials",
+			target: withinRatio(1.25, "≤ 1.25× the signer")},
+	}
+}
+
+// credentialRows compare the credentials cache with the SDK's.
+func credentialRows() []comparison {
+	var rows []comparison
 	for _, g := range []string{"1", "16", "256"} {
 		t := withinRatio(1.5, "≤ 1.5× SDK")
 		if g == "256" {
 			t = both(t, under(200, "< 200 ns"))
 		}
-		credRows = append(credRows, comparison{
+		rows = append(rows, comparison{
 			label: "cached Retrieve, goroutines=" + g, bench: "credentials:CachedRetrieve/conncat/goroutines=" + g,
 			alt: "credentials:CachedRetrieve/aws.CredentialsCache/goroutines=" + g, altLabel: "aws.CredentialsCache",
 			target: t,
 		})
 	}
-
-	return []section{
-		{title: "Parsing", command: "go test ./sqlparse -run '^$' -bench . -benchmem", rows: []comparison{
-			{label: "parse a CREATE CONNECTION", bench: "sqlparse:ParseCreateConnection", target: under(5e3, "< 5 µs")},
-			{label: "parse the seed SELECT through the gate, first time", bench: "sqlparse:ParseSelectGated",
-				alt: "sqlparse:ParseSelectTiDBOnly", altLabel: "TiDB parser alone"},
-			{label: "parse the seed SELECT again (the parsed-query cache)", bench: "sqlparse:ParseSelectCached",
-				alt: "sqlparse:ParseSelectTiDBOnly", altLabel: "TiDB parser alone"},
-		}},
-		{title: "Catalog", command: "go test ./catalog -run '^$' -bench . -benchmem", rows: catalogRows},
-		{title: "Catalog on PostgreSQL (a throwaway PostgreSQL 15 cluster on loopback, fsync off)", command: "go test ./catalog/postgres -run '^$' -bench . -benchmem", rows: pgRows},
-		{title: "Open", command: "go test . -run '^$' -bench Open -benchmem", rows: []comparison{
-			{label: "conncat.Open + Close, 100000 conns", bench: "conncat:Open/conncat.Open/conns=100000",
-				alt: "conncat:Open/sqlite-open+ping/conns=100000", altLabel: "SQLite file opened + ping",
-				target: under(100e6, "< 100 ms")},
-			{label: "(what loading every connection would cost)", bench: "conncat:Open/load-all-connections/conns=100000"},
-		}},
-		{title: "Wire server (examples/server, in process, SQLite catalog of 1000 connections; PostgreSQL 15 on loopback)", command: "go test ./examples/server -run '^$' -bench . -benchmem", rows: []comparison{
-			{label: "parameterised SELECT by id through pgx", bench: "server:SelectByID/conncat-server",
-				alt: "server:SelectByID/postgresql", altLabel: "PostgreSQL itself, same client and query",
-				target: withinRatio(1.5, "≤ 1.5× PostgreSQL")},
-			{label: "connect (SCRAM-SHA-256) and close", bench: "server:Connect/conncat-server",
-				alt: "server:Connect/postgresql-trust", altLabel: "PostgreSQL, trust (no authentication)"},
-		}},
-		{title: "Observed hot path (a config's cached Retrieve)", command: "go test . -run '^$' -bench ObservedRetrieve -benchmem", rows: []comparison{
-			{label: "with a JSON slog logger and an OTel SDK meter provider", bench: "conncat:ObservedRetrieve/observed",
-				alt: "conncat:ObservedRetrieve/bare", altLabel: "no logger, no meter provider",
-				target: withinRatio(1.1, "≤ 1.1× bare, 0 allocs")},
-		}},
-		{title: "Auth tokens (the name's kept config, cached credentials, signature; 0 STS calls and 0 catalog reads per token)", command: "go test . -run '^$' -bench AuthTokens -benchmem", rows: []comparison{
-			{label: "RDS IAM token, RDSAuthToken", bench: "conncat:AuthTokens/rds/conncat",
-				alt: "conncat:AuthTokens/rds/sdk-BuildAuthToken-static", altLabel: "the SDK's BuildAuthToken, static credentials",
-				target: withinRatio(1.25, "≤ 1.25× the SDK")},
-			{label: "MSK IAM token, MSKAuthToken", bench: "conncat:AuthTokens/msk/conncat",
-				alt: "conncat:AuthTokens/msk/signer-static", altLabel: "the MSK signer library, static credentials",
-				target: withinRatio(1.25, "≤ 1.25× the signer")},
-		}},
-		{title: "Credentials cache", command: "go test ./credentials -run '^$' -bench 'CachedRetrieve|RefreshStampede' -benchmem", rows: credRows},
-	}
+	return rows
 }
 
 func render(s samples, env []string) string {

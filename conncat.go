@@ -32,11 +32,11 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/conncat/conncat/awscreds"
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/catalog/postgres"
 	"github.com/conncat/conncat/catalog/sqlite"
 	"github.com/conncat/conncat/connection"
-	"github.com/conncat/conncat/credentials"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -89,7 +89,7 @@ type S3URL = connection.S3URL
 // before expiry a refresh starts, its jitter, the wait before retrying a
 // failed refresh and the time one refresh may take. The zero value is the
 // defaults.
-type CacheOptions = credentials.CacheOptions
+type CacheOptions = awscreds.CacheOptions
 
 // Statement is a parsed statement (see ExecStatement); Piece is one
 // statement of a script as Split cuts it (see ExecPiece).
@@ -124,7 +124,7 @@ type options struct {
 	timeout       time.Duration
 	timeoutSet    bool
 	awsConfig     *aws.Config
-	cacheOpts     credentials.CacheOptions
+	cacheOpts     awscreds.CacheOptions
 	publicOnly    bool
 	maxConns      int
 	staleReads    bool

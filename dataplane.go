@@ -16,9 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/logging"
 
+	"github.com/conncat/conncat/awscreds"
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/connection"
-	"github.com/conncat/conncat/credentials"
 	"github.com/conncat/conncat/internal/sqlstate"
 	"github.com/conncat/conncat/sqlparse"
 	"github.com/conncat/conncat/validate"
@@ -29,7 +29,7 @@ import (
 type dataPlane struct {
 	cat         *catalog.Catalog
 	catalogName string
-	cacheOpts   credentials.CacheOptions
+	cacheOpts   awscreds.CacheOptions
 	publicOnly  bool
 	events      events
 	meters      *meters
@@ -323,9 +323,9 @@ func (d *dataPlane) build(ctx context.Context, key providerKey, r *catalog.Resol
 	}
 	h := newHealth(key, spec, opts.Now)
 	opts.OnAssumed = h.assumed
-	region := credentials.Region(spec, ambient.Region)
+	region := awscreds.Region(spec, ambient.Region)
 	opts.OnRefreshStart = h.started
-	opts.OnRefresh = func(ev credentials.RefreshEvent) {
+	opts.OnRefresh = func(ev awscreds.RefreshEvent) {
 		var classified validate.Problem
 		if ev.Err != nil {
 			classified = classifyRefresh(spec, region, ev.Err)
@@ -339,7 +339,7 @@ func (d *dataPlane) build(ctx context.Context, key providerKey, r *catalog.Resol
 			d.meters.refreshed(spec.ID, ev)
 		}
 	}
-	p, err := credentials.NewProvider(r.AWS, d.catalogName, scope, ambient.Credentials, credentials.NewSTSFactory(ambient), opts)
+	p, err := awscreds.NewProvider(r.AWS, d.catalogName, scope, ambient.Credentials, awscreds.NewSTSFactory(ambient), opts)
 	if err != nil {
 		return builtProvider{}, fmt.Errorf("connection %q: %w", r.Name, err)
 	}
@@ -403,7 +403,7 @@ func (d *dataPlane) settle(ctx context.Context, key providerKey, gen keyGenerati
 		delete(d.suspect, key)
 		return "unchanged"
 	case err != nil && isCode(err, sqlstate.UndefinedObject):
-		if c, ok := built.p.(*credentials.Cache); ok {
+		if c, ok := built.p.(*awscreds.Cache); ok {
 			c.Invalidate()
 		}
 		delete(d.suspect, key)
@@ -469,7 +469,7 @@ func (d *dataPlane) invalidate(ids []string) {
 			if !namesAny(key, ids) {
 				continue
 			}
-			if c, ok := built.p.(*credentials.Cache); ok {
+			if c, ok := built.p.(*awscreds.Cache); ok {
 				c.Invalidate()
 			}
 			delete(m, key)
@@ -493,10 +493,10 @@ func namesAny(key providerKey, ids []string) bool {
 // status table shows them.
 func (d *dataPlane) expiries() map[string]time.Time {
 	d.mu.Lock()
-	caches := make(map[providerKey]*credentials.Cache, len(d.providers)+len(d.suspect))
+	caches := make(map[providerKey]*awscreds.Cache, len(d.providers)+len(d.suspect))
 	for _, m := range []map[providerKey]builtProvider{d.suspect, d.providers} {
 		for key, built := range m {
-			if c, ok := built.p.(*credentials.Cache); ok {
+			if c, ok := built.p.(*awscreds.Cache); ok {
 				caches[key] = c
 			}
 		}
@@ -590,7 +590,7 @@ func (c *Catalog) awsConfig(ctx context.Context, r *catalog.Resolved) (aws.Confi
 		// (then cached), which knows the connection's generation.
 		live.usage, live.hasRole = usageKey{role: role, connID: r.ID}, true
 	}
-	cfg := credentials.ConfigFor(ambient, r.AWS, live)
+	cfg := awscreds.ConfigFor(ambient, r.AWS, live)
 	// Clipped: configs share the ambient config's array, and an append
 	// into its spare capacity would be seen by every one of them.
 	cfg.APIOptions = append(slices.Clip(cfg.APIOptions), explainCalls(explainTarget(r.AWS, r.S3), cfg.Region))
@@ -639,7 +639,7 @@ func (c *Catalog) S3Location(ctx context.Context, name string) (_ *S3Location, e
 	if err != nil {
 		return nil, err
 	}
-	client := s3.NewFromConfig(cfg, credentials.S3Options(r.AWS))
+	client := s3.NewFromConfig(cfg, awscreds.S3Options(r.AWS))
 	return &S3Location{Client: client, Bucket: r.S3.Bucket, Prefix: r.S3.Prefix}, nil
 }
 

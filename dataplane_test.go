@@ -18,9 +18,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/conncat/conncat"
+	"github.com/conncat/conncat/awscreds"
 	"github.com/conncat/conncat/awstest"
 	"github.com/conncat/conncat/connection"
-	"github.com/conncat/conncat/credentials"
 )
 
 const (
@@ -173,7 +173,7 @@ func TestOneAssumeRolePerConnectionUnderLoad(t *testing.T) {
 	fake.SetLatency(20 * time.Millisecond) // keep the refresh in flight while callers pile up
 	key, secret := fake.AddUser(engineUser)
 	cat := openTest(t, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret)),
-		conncat.WithCredentialCache(credentials.CacheOptions{Now: clock}))
+		conncat.WithCredentialCache(awscreds.CacheOptions{Now: clock}))
 	roles := []string{customerRole, "arn:aws:iam::123456789012:role/Second"}
 	var providers []aws.CredentialsProvider
 	for i, r := range roles {

@@ -23,11 +23,11 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/conncat/conncat"
+	"github.com/conncat/conncat/awscreds"
 	"github.com/conncat/conncat/awstest"
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/catalog/sqlite"
 	"github.com/conncat/conncat/connection"
-	"github.com/conncat/conncat/credentials"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -108,7 +108,7 @@ func testSecretsNeverPrinted(t *testing.T, backend string) {
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
 		t.Fatal(err)
 	}
-	provider, err := credentials.NewProvider(r.AWS, "prod", connection.SessionScope{}, nil, nil, credentials.CacheOptions{})
+	provider, err := awscreds.NewProvider(r.AWS, "prod", connection.SessionScope{}, nil, nil, awscreds.CacheOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,11 +169,11 @@ func TestKeysAndCachesNeverPrinted(t *testing.T) {
 	}
 	const secretKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 	spec := connection.Spec{Name: "k", AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: secretKey}
-	static, err := credentials.NewProvider(spec, "prod", connection.SessionScope{}, nil, nil, credentials.CacheOptions{})
+	static, err := awscreds.NewProvider(spec, "prod", connection.SessionScope{}, nil, nil, awscreds.CacheOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cache := credentials.NewCache(static, credentials.CacheOptions{})
+	cache := awscreds.NewCache(static, awscreds.CacheOptions{})
 	if _, err := cache.Retrieve(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func TestKeysAndCachesNeverPrinted(t *testing.T) {
 }
 
 // TestLayerImports keeps DESIGN §1's arrows true: the parser and the
-// connection model import no AWS SDK package (credentials, validate and
+// connection model import no AWS SDK package (awscreds, validate and
 // the root do).
 func TestLayerImports(t *testing.T) {
 	for _, pkg := range []string{"./sqlparse", "./connection"} {

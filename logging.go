@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/conncat/conncat/awscreds"
 	"github.com/conncat/conncat/connection"
-	"github.com/conncat/conncat/credentials"
 	"github.com/conncat/conncat/internal/sqlstate"
 	"github.com/conncat/conncat/validate"
 )
@@ -36,7 +36,7 @@ func newEvents(l *slog.Logger) events {
 // is its error as VALIDATE would explain it. The jump role's hop is
 // reported only when it fails (with hop=jump): its credentials are not
 // the ones served, and their expiry would mislead.
-func (e events) refreshed(spec connection.Spec, ev credentials.RefreshEvent, p validate.Problem) {
+func (e events) refreshed(spec connection.Spec, ev awscreds.RefreshEvent, p validate.Problem) {
 	attrs := []any{"connection_id", spec.ID, "connection", spec.Name, "took_ms", ev.Took.Milliseconds()}
 	if ev.Inner {
 		if ev.Err == nil {

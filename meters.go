@@ -8,7 +8,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
 
-	"github.com/conncat/conncat/credentials"
+	"github.com/conncat/conncat/awscreds"
 	"github.com/conncat/conncat/validate"
 )
 
@@ -84,7 +84,7 @@ func result(err error) attribute.KeyValue {
 	return attribute.String("result", "ok")
 }
 
-func (m *meters) refreshed(id string, ev credentials.RefreshEvent) {
+func (m *meters) refreshed(id string, ev awscreds.RefreshEvent) {
 	ctx := context.Background()
 	m.stsCall(ctx, "AssumeRole", "credentials", ev.Err)
 	m.refreshDuration.Record(ctx, ev.Took.Seconds(), metric.WithAttributes(result(ev.Err)))

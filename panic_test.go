@@ -14,10 +14,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/conncat/conncat"
+	"github.com/conncat/conncat/awscreds"
 	"github.com/conncat/conncat/awstest"
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/connection"
-	"github.com/conncat/conncat/credentials"
 	"github.com/conncat/conncat/internal/sqlstate"
 	"github.com/conncat/conncat/sqlparse"
 )
@@ -205,7 +205,7 @@ func TestPanicInDataPlaneProvider(t *testing.T) {
 	}
 	for range 2 { // the first refresh, then the remembered failure
 		_, err = conf.Credentials.Retrieve(ctx)
-		var p *credentials.PanicError
+		var p *awscreds.PanicError
 		if !errors.As(err, &p) || !strings.Contains(err.Error(), "panickingCredentials.Retrieve") ||
 			!strings.Contains(err.Error(), "assignment to entry in nil map") {
 			t.Fatalf("want the panic as an error naming its site, got %v", err)

@@ -5,9 +5,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/conncat/conncat/awscreds"
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/connection"
-	"github.com/conncat/conncat/credentials"
 )
 
 // The statuses of mz_internal.mz_aws_connection_statuses.
@@ -74,7 +74,7 @@ func (h *health) started() {
 }
 
 // assumed records what STS said of a session of the served hop.
-func (h *health) assumed(s credentials.Session) {
+func (h *health) assumed(s awscreds.Session) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.packedPolicySize = s.PackedPolicySize
@@ -82,7 +82,7 @@ func (h *health) assumed(s credentials.Session) {
 
 // refreshed records how a refresh ended. Every hop's refresh is an STS
 // call; only the served hop's outcome is the connection's status.
-func (h *health) refreshed(ev credentials.RefreshEvent, classified string) {
+func (h *health) refreshed(ev awscreds.RefreshEvent, classified string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.stsCalls++
@@ -91,7 +91,7 @@ func (h *health) refreshed(ev credentials.RefreshEvent, classified string) {
 	}
 	now := h.now()
 	h.lastRefreshAt = now
-	var expired *credentials.ExpiredError
+	var expired *awscreds.ExpiredError
 	switch {
 	case ev.Err == nil:
 		h.expiresAt, h.lastError = ev.Expires, ""

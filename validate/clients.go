@@ -7,8 +7,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/conncat/conncat/awscreds"
 	"github.com/conncat/conncat/connection"
-	"github.com/conncat/conncat/credentials"
 )
 
 // The AWS calls VALIDATE makes, one interface each, as the SDK's clients
@@ -55,7 +55,7 @@ type (
 
 // STSAPI is every STS call of a run.
 type STSAPI interface {
-	credentials.AssumeRoleAPI
+	awscreds.AssumeRoleAPI
 	GetCallerIdentityAPI
 }
 
@@ -91,14 +91,14 @@ type Clients struct {
 func (c Clients) withDefaults(ambient aws.Config) Clients {
 	if c.STS == nil {
 		c.STS = func(spec connection.Spec, creds aws.CredentialsProvider) STSAPI {
-			return sts.NewFromConfig(ambient, credentials.STSOptions(spec, creds), func(o *sts.Options) {
+			return sts.NewFromConfig(ambient, awscreds.STSOptions(spec, creds), func(o *sts.Options) {
 				o.APIOptions = append(o.APIOptions, recordAttempts)
 			})
 		}
 	}
 	if c.S3 == nil {
 		c.S3 = func(spec connection.Spec, creds aws.CredentialsProvider) S3API {
-			return credentials.NewS3Client(ambient, spec, creds, func(o *s3.Options) {
+			return awscreds.NewS3Client(ambient, spec, creds, func(o *s3.Options) {
 				o.APIOptions = append(o.APIOptions, recordAttempts)
 			})
 		}

@@ -7,7 +7,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/smithy-go"
 
-	"github.com/conncat/conncat/credentials"
+	"github.com/conncat/conncat/awscreds"
 )
 
 // This file is the one place where an operation on a connection becomes
@@ -17,7 +17,7 @@ import (
 // the message, hint and retry verdict VALIDATE would give.
 
 // OpFor is the Op of action on resource for the target's connection;
-// region is the one its calls use (credentials.Region).
+// region is the one its calls use (awscreds.Region).
 func OpFor(t Target, region, action, resource string) Op {
 	name := t.NameSQL
 	if name == "" {
@@ -62,11 +62,11 @@ func ExplainHop(t Target, region, roleARN string, err error) Problem {
 }
 
 // ExplainCredentials explains an error that holds a failed hop (a
-// *credentials.HopError at any depth) by the innermost one: when the jump
+// *awscreds.HopError at any depth) by the innermost one: when the jump
 // role fails, the customer's hop fails because of it. ok is false when err
 // holds none.
 func ExplainCredentials(t Target, region string, err error) (p Problem, ok bool) {
-	var hop *credentials.HopError
+	var hop *awscreds.HopError
 	for e := err; errors.As(e, &hop); e = hop.Err {
 		p, ok = ExplainHop(t, region, hop.RoleARN, hop.Err), true
 	}

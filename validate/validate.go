@@ -24,8 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/google/uuid"
 
+	"github.com/conncat/conncat/awscreds"
 	"github.com/conncat/conncat/connection"
-	"github.com/conncat/conncat/credentials"
 	"github.com/conncat/conncat/internal/panics"
 )
 
@@ -121,7 +121,7 @@ func Run(ctx context.Context, t Target, o Options) []Result {
 	if o.OnSTSCall != nil {
 		o.Clients.STS = countSTS(o.Clients.STS, o.OnSTSCall)
 	}
-	r := &runner{t: t, o: o, spec: t.Spec, region: credentials.Region(t.Spec, o.Ambient.Region),
+	r := &runner{t: t, o: o, spec: t.Spec, region: awscreds.Region(t.Spec, o.Ambient.Region),
 		progressMu: new(sync.Mutex), reported: map[string]bool{}}
 	var results []Result
 	var creds aws.CredentialsProvider
@@ -249,7 +249,7 @@ func (r *runner) assumeRole(ctx context.Context) (aws.CredentialsProvider, Resul
 	var wg panics.Group
 	var finalCreds aws.Credentials
 	wg.Go(func() {
-		creds, session, err := credentials.AssumeHop(ctxCheck, client, last)
+		creds, session, err := awscreds.AssumeHop(ctxCheck, client, last)
 		if err != nil {
 			cred = fail(ExplainHop(r.t, r.region, last.RoleARN, err))
 		} else {
@@ -263,7 +263,7 @@ func (r *runner) assumeRole(ctx context.Context) (aws.CredentialsProvider, Resul
 		noID := last
 		noID.ExternalID = ""
 		noID.SessionName = connection.SanitizeSessionName(last.SessionName + "-no-external-id")
-		_, _, err := credentials.AssumeHop(ctxCheck, client, noID)
+		_, _, err := awscreds.AssumeHop(ctxCheck, client, noID)
 		ext = r.judgeNoExternalID(err)
 		ext.Check, ext.Duration = CheckExternalIDRequired, time.Since(extStart)
 	})
@@ -282,7 +282,7 @@ func (r *runner) assumeRole(ctx context.Context) (aws.CredentialsProvider, Resul
 
 // scopeNote says what narrowed the session, for the credentials check's
 // message.
-func scopeNote(scope connection.SessionScope, session credentials.Session) string {
+func scopeNote(scope connection.SessionScope, session awscreds.Session) string {
 	var parts []string
 	if scope.Policy != "" {
 		parts = append(parts, "limited to the connection's prefix by a session policy")
@@ -329,7 +329,7 @@ func (r *runner) callerOfLastHop(ctx, ctxCheck context.Context, start time.Time)
 			"the engine has no AWS credentials")
 	}
 	for _, hop := range hops[:len(hops)-1] {
-		creds, _, err := credentials.AssumeHop(ctxCheck, r.o.Clients.STS(r.spec.EngineHop(), caller), hop)
+		creds, _, err := awscreds.AssumeHop(ctxCheck, r.o.Clients.STS(r.spec.EngineHop(), caller), hop)
 		if err != nil {
 			res := fail(ExplainHop(r.t, r.region, hop.RoleARN, err))
 			res.Duration = time.Since(start)

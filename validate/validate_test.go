@@ -10,9 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/conncat/conncat/awscreds"
 	"github.com/conncat/conncat/awstest"
 	"github.com/conncat/conncat/connection"
-	"github.com/conncat/conncat/credentials"
 	"github.com/conncat/conncat/validate"
 )
 
@@ -247,7 +247,7 @@ func TestExpiredSessionKeys(t *testing.T) {
 	}
 	// Keys from a role session, pasted into a static-key connection.
 	hop := connection.Hop{RoleARN: customerRole, SessionName: "pasted", ExternalID: extID}
-	creds, _, err := credentials.AssumeHop(context.Background(), sts.NewFromConfig(w.options.Ambient), hop)
+	creds, _, err := awscreds.AssumeHop(context.Background(), sts.NewFromConfig(w.options.Ambient), hop)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package credentials
+package awscreds
 
 import (
 	"github.com/aws/aws-sdk-go-v2/aws"

@@ -3,7 +3,7 @@
 // hop an AssumeRole through a one-method STS client, behind a Cache that
 // refreshes ahead of expiry, keeps the last good credentials through a
 // failed refresh and makes one call however many goroutines ask.
-package credentials
+package awscreds
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package credentials
+package awscreds
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 // and slog: an engine that logs what conncat handed it logs no key.
 
 // String describes the cache without the credentials it holds.
-func (c *Cache) String() string { return "credentials.Cache(hidden)" }
+func (c *Cache) String() string { return "awscreds.Cache(hidden)" }
 
 func (c *Cache) Format(f fmt.State, _ rune)   { safeprint.Format(f, c.String()) }
 func (c *Cache) GoString() string             { return c.String() }

@@ -63,7 +63,7 @@ func sections() []section {
 				target: withinRatio(1.1, "≤ 1.1× bare, 0 allocs")},
 		}},
 		{title: "Auth tokens (the name's kept config, cached credentials, signature; 0 STS calls and 0 catalog reads per token)", command: "go test . -run '^$' -bench AuthTokens -benchmem", rows: tokenRows()},
-		{title: "Credentials cache", command: "go test ./credentials -run '^$' -bench 'CachedRetrieve|RefreshStampede' -benchmem", rows: credentialRows()},
+		{title: "Credentials cache", command: "go test ./awscreds -run '^$' -bench 'CachedRetrieve|RefreshStampede' -benchmem", rows: credentialRows()},
 	}
 }
 
@@ -154,8 +154,8 @@ func credentialRows() []comparison {
 			t = both(t, under(200, "< 200 ns"))
 		}
 		rows = append(rows, comparison{
-			label: "cached Retrieve, goroutines=" + g, bench: "credentials:CachedRetrieve/conncat/goroutines=" + g,
-			alt: "credentials:CachedRetrieve/aws.CredentialsCache/goroutines=" + g, altLabel: "aws.CredentialsCache",
+			label: "cached Retrieve, goroutines=" + g, bench: "awscreds:CachedRetrieve/conncat/goroutines=" + g,
+			alt: "awscreds:CachedRetrieve/aws.CredentialsCache/goroutines=" + g, altLabel: "aws.CredentialsCache",
 			target: t,
 		})
 	}
@@ -269,7 +269,7 @@ func stampede(s samples) string {
 	b.WriteString("\n### STS calls per refresh window, 10,000 callers at once (`BenchmarkRefreshStampede`)\n\n")
 	b.WriteString("| cache | STS calls per stampede | time per stampede | target |\n| --- | --- | --- | --- |\n")
 	for _, impl := range []string{"conncat", "aws.CredentialsCache"} {
-		key := "credentials:RefreshStampede/" + impl + "/callers=10000"
+		key := "awscreds:RefreshStampede/" + impl + "/callers=10000"
 		calls, ok := s.median(key, "sts-calls/op")
 		if !ok {
 			fmt.Fprintf(&b, "| %s | not run | | |\n", impl)

@@ -14,7 +14,7 @@ BenchmarkCreateConnection/conns=1000-2   	    2000	     99000 ns/op	    6453 B/o
 BenchmarkCreateConnection/conns=1000-2   	    2000	    500000 ns/op	    6453 B/op	     127 allocs/op
 BenchmarkRawInsert/conns=1000-2          	    2000	     30000 ns/op	     742 B/op	      25 allocs/op
 BenchmarkRawInsert/conns=1000-2          	    2000	     32000 ns/op	     742 B/op	      25 allocs/op
-pkg: github.com/conncat/conncat/credentials
+pkg: github.com/conncat/conncat/awscreds
 BenchmarkRefreshStampede/conncat/callers=10000-2   	20	  12353924 ns/op	         1.000 sts-calls/op
 `
 

@@ -100,7 +100,7 @@ type (
 
 // Catalog is an open conncat catalog. It is safe for concurrent use.
 type Catalog struct {
-	cat    *catalog.Catalog
+	cat    *catalog.Executor
 	events events
 	meters *meters
 	// stopWatch ends the goroutine that applies other handles' changes;

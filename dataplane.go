@@ -27,7 +27,7 @@ import (
 // dataPlane hands out AWS configs for connections and keeps one credential
 // provider per AWS connection, shared by every config handed out for it.
 type dataPlane struct {
-	cat         *catalog.Catalog
+	cat         *catalog.Executor
 	catalogName string
 	cacheOpts   awscreds.CacheOptions
 	publicOnly  bool

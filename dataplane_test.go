@@ -428,3 +428,24 @@ func TestDescribe(t *testing.T) {
 		t.Fatalf("unknown connection: %v", err)
 	}
 }
+
+// TestWithNameNamesTheSessions: WithName is the catalog name in default
+// session names (CloudTrail shows which engine acted), instead of the
+// file's base name.
+func TestWithNameNamesTheSessions(t *testing.T) {
+	fake := awstest.NewSTS()
+	defer fake.Close()
+	key, secret := fake.AddUser(engineUser)
+	cat := openTest(t, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret)), conncat.WithName("etl-eu"))
+	mustExec(t, cat, `CREATE CONNECTION c TO AWS (ASSUME ROLE ARN = '`+customerRole+`')`)
+	if err := fake.AddRole(customerRole, pastedTrustPolicy(t, cat, "c")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := cat.AWSConfig(context.Background(), "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := whoAmI(t, cfg), "arn:aws:sts::123456789012:assumed-role/CustomerWriter/conncat-etl-eu-u1"; got != want {
+		t.Fatalf("identity %s, want %s", got, want)
+	}
+}

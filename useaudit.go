@@ -31,7 +31,7 @@ const useBatch = 64
 
 // useAuditor writes use events off the credentials path.
 type useAuditor struct {
-	cat       *catalog.Catalog
+	cat       *catalog.Executor
 	retention time.Duration
 	node      string
 	queue     chan catalog.UseEvent
@@ -41,7 +41,7 @@ type useAuditor struct {
 	dropped   int64
 }
 
-func newUseAuditor(cat *catalog.Catalog, retention time.Duration) *useAuditor {
+func newUseAuditor(cat *catalog.Executor, retention time.Duration) *useAuditor {
 	node, _ := os.Hostname()
 	ctx, stop := context.WithCancel(context.Background())
 	a := &useAuditor{cat: cat, retention: retention, node: node, queue: make(chan catalog.UseEvent, useQueueLen), done: make(chan struct{}), stop: stop}

@@ -26,7 +26,7 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, backend string)) {
 
 // newCatalogOn opens a fresh catalog in a backend: a new SQLite file, or
 // a new schema in the test binary's PostgreSQL cluster.
-func newCatalogOn(t testing.TB, backend string, opts catalog.Options) *catalog.Catalog {
+func newCatalogOn(t testing.TB, backend string, opts catalog.Options) *catalog.Executor {
 	c, _ := openOn(t, backend, opts)
 	return c
 }
@@ -37,7 +37,7 @@ type rawContents func() string
 
 // openOn is newCatalogOn that also returns a reader of the store's raw
 // contents, for tests that look for secrets where no API shows them.
-func openOn(t testing.TB, backend string, opts catalog.Options) (*catalog.Catalog, rawContents) {
+func openOn(t testing.TB, backend string, opts catalog.Options) (*catalog.Executor, rawContents) {
 	t.Helper()
 	if backend == "sqlite" {
 		c, path := newCatalog(t, opts)

@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 var sizes = []int{1_000, 10_000, 100_000}
 
 // seeded opens a copy of a catalog holding n connections.
-func seeded(b *testing.B, n int) *catalog.Catalog {
+func seeded(b *testing.B, n int) *catalog.Executor {
 	b.Helper()
 	db := openDB(b, benchdata.Catalog(b, n))
 	c, err := catalog.Open(context.Background(), storeOf(b, db), catalog.Options{Keys: benchdata.Key, Principal: benchdata.Principal})

@@ -49,7 +49,7 @@ var errBlockQueryTime = errors.New("a SELECT in a transaction block ran out of t
 // after the block's DDL runs in the block's trial, so it holds the
 // catalog's write lock while it runs, for at most MaxBlockQueryTime.
 type Block struct {
-	c        *Catalog
+	c        *Executor
 	readOnly bool
 	steps    []blockStep
 	bytes    int
@@ -83,7 +83,7 @@ type savepoint struct {
 
 // Begin starts a transaction block; readOnly refuses DDL in it
 // (BEGIN READ ONLY).
-func (c *Catalog) Begin(readOnly bool) *Block { return &Block{c: c, readOnly: readOnly} }
+func (c *Executor) Begin(readOnly bool) *Block { return &Block{c: c, readOnly: readOnly} }
 
 // Failed reports whether a statement of the block failed: it can only be
 // rolled back (to a savepoint, or whole).
@@ -264,7 +264,7 @@ func (b *Block) replay(ctx context.Context, tx Tx) ([]string, error) {
 	return changed, nil
 }
 
-func (c *Catalog) replayStep(ctx context.Context, tx Tx, step blockStep) ([]string, error) {
+func (c *Executor) replayStep(ctx context.Context, tx Tx, step blockStep) ([]string, error) {
 	if v := step.validated; v != nil {
 		return nil, c.replayValidation(ctx, tx, v)
 	}
@@ -277,7 +277,7 @@ func (c *Catalog) replayStep(ctx context.Context, tx Tx, step blockStep) ([]stri
 
 // replayValidation records a VALIDATE's results if the connection is
 // still what was validated (its ID may differ: IDs are taken at commit).
-func (c *Catalog) replayValidation(ctx context.Context, tx Tx, v *blockValidation) error {
+func (c *Executor) replayValidation(ctx context.Context, tx Tx, v *blockValidation) error {
 	now, err := c.resolveIn(ctx, tx, false, v.resolved.Name)
 	if err != nil {
 		return err

@@ -53,7 +53,7 @@ func codeOf(t *testing.T, err error) string {
 }
 
 // visible lists the connections and secrets a fresh statement sees.
-func visible(t *testing.T, c *catalog.Catalog) string {
+func visible(t *testing.T, c *catalog.Executor) string {
 	t.Helper()
 	var out []string
 	for _, r := range mustExec(t, c, "SHOW CONNECTIONS; SHOW SECRETS") {

@@ -96,7 +96,7 @@ func (m *resultMeter) done() {
 }
 
 // newMeter is the meter of one statement of c.
-func (c *Catalog) newMeter() *resultMeter {
+func (c *Executor) newMeter() *resultMeter {
 	limit := c.opts.MaxResultBytes
 	if limit == 0 {
 		limit = DefaultMaxResultBytes

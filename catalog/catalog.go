@@ -63,8 +63,9 @@ type Options struct {
 	Results *ResultBudget
 }
 
-// Catalog is an open catalog. It is safe for concurrent use.
-type Catalog struct {
+// Executor runs the dialect's statements over an open catalog (its Store);
+// the engine's face of it is conncat.Catalog. It is safe for concurrent use.
+type Executor struct {
 	store     Store
 	opts      Options
 	principal *connection.ARN
@@ -76,14 +77,14 @@ type Catalog struct {
 
 // Open prepares store as a catalog: it applies pending migrations and
 // checks the key. The caller keeps ownership of the store's database.
-func Open(ctx context.Context, store Store, opts Options) (*Catalog, error) {
+func Open(ctx context.Context, store Store, opts Options) (*Executor, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	if opts.Owner == "" {
 		opts.Owner = "conncat"
 	}
-	c := &Catalog{store: store, opts: opts}
+	c := &Executor{store: store, opts: opts}
 	if opts.MaxConcurrentQueries > 0 {
 		c.querySlots = make(chan struct{}, opts.MaxConcurrentQueries)
 	}
@@ -121,7 +122,7 @@ func Open(ctx context.Context, store Store, opts Options) (*Catalog, error) {
 // openKey loads the sealing key and checks that it opens the catalog. A
 // key file that does not exist is created only for a catalog that has no
 // key yet.
-func (c *Catalog) openKey(ctx context.Context) error {
+func (c *Executor) openKey(ctx context.Context) error {
 	if path, missing := fileKeyMissing(c.opts.Keys); missing {
 		expected, sealed, err := c.sealedWith(ctx)
 		if err != nil {
@@ -148,10 +149,10 @@ func (c *Catalog) openKey(ctx context.Context) error {
 
 // Close releases what the store keeps in the process (a PostgreSQL
 // node's replica); the database handle stays the caller's.
-func (c *Catalog) Close() error { return c.store.Close() }
+func (c *Executor) Close() error { return c.store.Close() }
 
 // Principal returns the configured principal ARN, or "".
-func (c *Catalog) Principal() string { return c.opts.Principal }
+func (c *Executor) Principal() string { return c.opts.Principal }
 
 // keyCheckID is the associated data of the key check, a value sealed when
 // the catalog is created so that a wrong key is caught at open, before it
@@ -160,7 +161,7 @@ const keyCheckID = "conncat-key-check"
 
 // sealedWith reports whether the catalog already has a key, and its ID
 // ("" for a catalog sealed before IDs were kept).
-func (c *Catalog) sealedWith(ctx context.Context) (id string, sealed bool, err error) {
+func (c *Executor) sealedWith(ctx context.Context) (id string, sealed bool, err error) {
 	err = c.store.Read(ctx, func(tx Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM conncat_secret_values WHERE id = ?`, keyCheckID).Scan(&n); err != nil {
@@ -178,7 +179,7 @@ func (c *Catalog) sealedWith(ctx context.Context) (id string, sealed bool, err e
 
 // checkKey opens the key check with key: a new catalog gets one, and the
 // key's ID; a key that does not open it is refused, naming both keys by ID.
-func (c *Catalog) checkKey(ctx context.Context, key []byte) error {
+func (c *Executor) checkKey(ctx context.Context, key []byte) error {
 	var nonce, ct []byte
 	var expected string
 	err := c.store.Read(ctx, func(tx Tx) error {
@@ -211,7 +212,7 @@ func (c *Catalog) checkKey(ctx context.Context, key []byte) error {
 
 // now is the time a statement writes into created_at and updated_at: the
 // clock's, or the one its tape recorded when it first ran (see tape).
-func (c *Catalog) now(ctx context.Context) string {
+func (c *Executor) now(ctx context.Context) string {
 	t := tapeOf(ctx)
 	if t != nil && t.now != "" {
 		return t.now

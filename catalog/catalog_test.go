@@ -45,7 +45,7 @@ func storeOf(t testing.TB, db *sql.DB) *sqlite.Store {
 	return st
 }
 
-func newCatalog(t testing.TB, opts catalog.Options) (*catalog.Catalog, string) {
+func newCatalog(t testing.TB, opts catalog.Options) (*catalog.Executor, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "cat.db")
 	if opts.Keys == nil {

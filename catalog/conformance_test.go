@@ -173,7 +173,7 @@ func TestSameAnswerOnBothStores(t *testing.T) {
 
 // answer is a query's columns and rows, or its error's SQLSTATE, message
 // and caret position.
-func answer(ctx context.Context, c *catalog.Catalog, q string, args ...any) string {
+func answer(ctx context.Context, c *catalog.Executor, q string, args ...any) string {
 	stmt, err := sqlparse.ParseOne(q)
 	var res *catalog.Result
 	if err == nil {

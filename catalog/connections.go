@@ -55,7 +55,7 @@ func lookupConnection(ctx context.Context, q Tx, name string) (*connRef, error) 
 	return r, nil
 }
 
-func (c *Catalog) createConnection(ctx context.Context, tx Tx, s *sqlparse.CreateConnection, res *Result) error {
+func (c *Executor) createConnection(ctx context.Context, tx Tx, s *sqlparse.CreateConnection, res *Result) error {
 	existing, next, err := lookupForCreate(ctx, tx, s.Name.Value)
 	if err != nil {
 		return err
@@ -88,7 +88,7 @@ func (c *Catalog) createConnection(ctx context.Context, tx Tx, s *sqlparse.Creat
 
 // insertConnection writes a connection's mz_connections row; createSQL,
 // when known, is its create_sql (else rewriteCreateSQL writes it later).
-func (c *Catalog) insertConnection(ctx context.Context, tx Tx, id, name string, typ sqlparse.ConnectionType, createSQL *sqlparse.CreateConnection) error {
+func (c *Executor) insertConnection(ctx context.Context, tx Tx, id, name string, typ sqlparse.ConnectionType, createSQL *sqlparse.CreateConnection) error {
 	text, redacted := "", ""
 	if createSQL != nil {
 		text, redacted = createSQL.String(), sqlparse.RedactAllLiterals(createSQL)
@@ -104,7 +104,7 @@ func (c *Catalog) insertConnection(ctx context.Context, tx Tx, id, name string, 
 
 // createAWS writes a new AWS connection: its rows, its external ID and
 // trust policy when it assumes a role, and its create_sql.
-func (c *Catalog) createAWS(ctx context.Context, tx Tx, id string, s *sqlparse.CreateConnection, res *Result) error {
+func (c *Executor) createAWS(ctx context.Context, tx Tx, id string, s *sqlparse.CreateConnection, res *Result) error {
 	var row awsRow
 	if err := c.applyAWSOptions(ctx, tx, id, &row, s.Options, true); err != nil {
 		return err
@@ -137,7 +137,7 @@ func (c *Catalog) createAWS(ctx context.Context, tx Tx, id string, s *sqlparse.C
 }
 
 // fillTrust sets principal and example_trust_policy from the catalog's principal.
-func (c *Catalog) fillTrust(row *awsRow) {
+func (c *Executor) fillTrust(row *awsRow) {
 	row.principal, row.trustPolicy = sql.NullString{}, sql.NullString{}
 	if c.principal == nil || !row.externalID.Valid {
 		return
@@ -150,7 +150,7 @@ func (c *Catalog) fillTrust(row *awsRow) {
 // role again (the one it had before it switched to static keys: the
 // customer's trust policy names it) or, the first time, a new one, which
 // it then keeps until DROP.
-func (c *Catalog) externalIDFor(ctx context.Context, tx Tx, id string) (sql.NullString, error) {
+func (c *Executor) externalIDFor(ctx context.Context, tx Tx, id string) (sql.NullString, error) {
 	var externalID string
 	err := tx.QueryRowContext(ctx, `SELECT external_id FROM conncat_external_ids WHERE connection_id = ?`, id).Scan(&externalID)
 	switch {
@@ -179,7 +179,7 @@ var newUUID = uuid.NewV7
 // the external_id index instead of on a random page of it (with v4, CREATE
 // CONNECTION slowed as the catalog grew); its 74 random bits keep it
 // unguessable, though AWS does not treat external IDs as secrets.
-func (c *Catalog) newExternalID(ctx context.Context) string {
+func (c *Executor) newExternalID(ctx context.Context) string {
 	if pinned, ok := ctx.Value(pinnedExternalID{}).(string); ok && pinned != "" {
 		return pinned // the one a WITH (VALIDATE) dry run generated and checked
 	}
@@ -227,7 +227,7 @@ func TrustPolicy(principal, externalID string, identity bool) string {
 // applyAWSOptions checks a complete option set against every rule and
 // writes it into row, resolving secret names. creating is false for ALTER,
 // where an inline secret that was not set again keeps its sealed value.
-func (c *Catalog) applyAWSOptions(ctx context.Context, tx Tx, id string, row *awsRow, opts sqlparse.Options, creating bool) error {
+func (c *Executor) applyAWSOptions(ctx context.Context, tx Tx, id string, row *awsRow, opts sqlparse.Options, creating bool) error {
 	if err := checkAWSOptionSet(opts); err != nil {
 		return err
 	}
@@ -269,7 +269,7 @@ func checkAWSOptionSet(opts sqlparse.Options) error {
 // storeOption checks one option against the catalog's own rules (its
 // endpoint policy, its principal) and turns it into its stored form:
 // a secret's name into its ID, an inline secret into a sealed value.
-func (c *Catalog) storeOption(ctx context.Context, tx Tx, id string, row *awsRow, o sqlparse.Option, creating bool) (storedOption, error) {
+func (c *Executor) storeOption(ctx context.Context, tx Tx, id string, row *awsRow, o sqlparse.Option, creating bool) (storedOption, error) {
 	def, ok := connection.LookupOption(o.Name)
 	if !ok || def.Scope != connection.ScopeAWS {
 		return storedOption{}, errorf(sqlstate.SyntaxError, o.Pos, "option %s is not valid for an AWS connection", o.Name)
@@ -358,7 +358,7 @@ func recordSecretDependencies(ctx context.Context, tx Tx, id string, row *awsRow
 }
 
 // setS3 writes an S3 connection's row and its dependency on the AWS connection.
-func (c *Catalog) setS3(ctx context.Context, tx Tx, id string, opts sqlparse.Options, using sqlparse.Name, creating bool) error {
+func (c *Executor) setS3(ctx context.Context, tx Tx, id string, opts sqlparse.Options, using sqlparse.Name, creating bool) error {
 	o, ok := opts.Get(connection.Prefix)
 	if !ok {
 		return errorf(sqlstate.SyntaxError, firstPos(opts), "an S3 connection requires PREFIX")
@@ -425,7 +425,7 @@ func statementFor(ctx context.Context, q Tx, id string) (*sqlparse.CreateConnect
 
 // rewriteCreateSQL regenerates create_sql and redacted_create_sql from the
 // stored rows, after any change to the connection or to a name it refers to.
-func (c *Catalog) rewriteCreateSQL(ctx context.Context, tx Tx, id string) error {
+func (c *Executor) rewriteCreateSQL(ctx context.Context, tx Tx, id string) error {
 	stmt, err := statementFor(ctx, tx, id)
 	if err != nil {
 		return err
@@ -438,7 +438,7 @@ func (c *Catalog) rewriteCreateSQL(ctx context.Context, tx Tx, id string) error 
 	return nil
 }
 
-func (c *Catalog) alterConnection(ctx context.Context, tx Tx, s *sqlparse.AlterConnection, res *Result) error {
+func (c *Executor) alterConnection(ctx context.Context, tx Tx, s *sqlparse.AlterConnection, res *Result) error {
 	conn, err := lookupConnection(ctx, tx, s.Name.Value)
 	if err != nil {
 		return err
@@ -487,7 +487,7 @@ func (c *Catalog) alterConnection(ctx context.Context, tx Tx, s *sqlparse.AlterC
 
 // renameConnection renames a connection and rewrites the create_sql that
 // names it: its own, and that of the S3 connections using it.
-func (c *Catalog) renameConnection(ctx context.Context, tx Tx, conn *connRef, to sqlparse.Name) error {
+func (c *Executor) renameConnection(ctx context.Context, tx Tx, conn *connRef, to sqlparse.Name) error {
 	other, err := lookupConnection(ctx, tx, to.Value)
 	if err != nil {
 		return err
@@ -539,7 +539,7 @@ func alteredOptions(stored sqlparse.Options, s *sqlparse.AlterConnection, res *R
 // alterAWS stores an AWS connection's new option set, keeping its external
 // ID (or giving it one when it starts assuming a role), and marks it and
 // the S3 connections using it changed.
-func (c *Catalog) alterAWS(ctx context.Context, tx Tx, id string, opts sqlparse.Options, res *Result) error {
+func (c *Executor) alterAWS(ctx context.Context, tx Tx, id string, opts sqlparse.Options, res *Result) error {
 	row, err := loadAWSRow(ctx, tx, id)
 	if err != nil {
 		return err
@@ -619,7 +619,7 @@ func dependentsClosure(ctx context.Context, q Tx, id string) ([]depRef, error) {
 	return out, nil
 }
 
-func (c *Catalog) drop(ctx context.Context, tx Tx, s *sqlparse.Drop, res *Result) error {
+func (c *Executor) drop(ctx context.Context, tx Tx, s *sqlparse.Drop, res *Result) error {
 	var victims []victim
 	for _, n := range s.Names {
 		more, err := dropVictims(ctx, tx, s, n, res)

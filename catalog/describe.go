@@ -44,7 +44,7 @@ type Description struct {
 
 // Describe returns a connection's description, read in one snapshot and
 // without opening any secret.
-func (c *Catalog) Describe(ctx context.Context, name string) (d *Description, err error) {
+func (c *Executor) Describe(ctx context.Context, name string) (d *Description, err error) {
 	err = c.store.View(ctx, func(q Tx) error {
 		d, err = c.describe(ctx, q, name)
 		return err
@@ -52,7 +52,7 @@ func (c *Catalog) Describe(ctx context.Context, name string) (d *Description, er
 	return d, c.suggestName(ctx, err)
 }
 
-func (c *Catalog) describe(ctx context.Context, q Tx, name string) (*Description, error) {
+func (c *Executor) describe(ctx context.Context, q Tx, name string) (*Description, error) {
 	conn, err := lookupConnection(ctx, q, name)
 	if err != nil {
 		return nil, err

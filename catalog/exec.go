@@ -39,7 +39,7 @@ var ErrNeedsNetwork = errors.New("catalog: statement needs the network; run it t
 // Exec runs one statement. DDL runs in one transaction: on error nothing
 // is changed. args are the values of a SELECT's $1, $2, ...: as many as
 // it has parameters. Transaction statements run in a Block (Begin).
-func (c *Catalog) Exec(ctx context.Context, stmt sqlparse.Statement, args ...any) (*Result, error) {
+func (c *Executor) Exec(ctx context.Context, stmt sqlparse.Statement, args ...any) (*Result, error) {
 	if err := sqlparse.CheckArgs(stmt, len(args)); err != nil {
 		return nil, err
 	}
@@ -80,7 +80,7 @@ func IsDDL(stmt sqlparse.Statement) bool {
 
 // apply runs one DDL statement's work in tx, the caller's write
 // transaction, and returns its result.
-func (c *Catalog) apply(ctx context.Context, tx Tx, stmt sqlparse.Statement) (*Result, error) {
+func (c *Executor) apply(ctx context.Context, tx Tx, stmt sqlparse.Statement) (*Result, error) {
 	if err := c.authorize(ctx, tx, stmt); err != nil {
 		return nil, err
 	}
@@ -110,7 +110,7 @@ func (c *Catalog) apply(ctx context.Context, tx Tx, stmt sqlparse.Statement) (*R
 // Watch calls changed with the connections that any handle of this
 // catalog changed (this one included), soon after each commit, until ctx
 // ends; all means changes may have been missed. See Store.Watch.
-func (c *Catalog) Watch(ctx context.Context, changed func(ids []string, all bool)) {
+func (c *Executor) Watch(ctx context.Context, changed func(ids []string, all bool)) {
 	c.store.Watch(ctx, changed)
 }
 

@@ -12,13 +12,13 @@ import (
 // description, under every fmt verb, JSON, XML and slog.
 
 // String names the catalog without its key.
-func (c *Catalog) String() string { return "catalog.Catalog(key hidden)" }
+func (c *Executor) String() string { return "catalog.Executor(key hidden)" }
 
-func (c *Catalog) Format(f fmt.State, _ rune)   { safeprint.Format(f, c.String()) }
-func (c *Catalog) GoString() string             { return c.String() }
-func (c *Catalog) LogValue() slog.Value         { return slog.StringValue(c.String()) }
-func (c *Catalog) MarshalJSON() ([]byte, error) { return safeprint.JSON(c.String()) }
-func (c *Catalog) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+func (c *Executor) Format(f fmt.State, _ rune)   { safeprint.Format(f, c.String()) }
+func (c *Executor) GoString() string             { return c.String() }
+func (c *Executor) LogValue() slog.Value         { return slog.StringValue(c.String()) }
+func (c *Executor) MarshalJSON() ([]byte, error) { return safeprint.JSON(c.String()) }
+func (c *Executor) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
 	return safeprint.XML(e, start, c.String())
 }
 

@@ -15,7 +15,7 @@ import (
 // CASCADE of everything it drops), and naming a secret or an AWS
 // connection in CREATE or ALTER CONNECTION needs USAGE on it. A name that
 // does not exist is left to the statement, which says so.
-func (c *Catalog) authorize(ctx context.Context, tx Tx, stmt sqlparse.Statement) error {
+func (c *Executor) authorize(ctx context.Context, tx Tx, stmt sqlparse.Statement) error {
 	a := c.actor(ctx)
 	if a.super {
 		return nil
@@ -54,7 +54,7 @@ func (c *Catalog) authorize(ctx context.Context, tx Tx, stmt sqlparse.Statement)
 // mayUseConnection is 42501 unless the role running ctx may use the
 // connection id (read in q): for SHOW, Describe, VALIDATE and the data
 // plane. A superuser (or a call without a role) costs no read.
-func (c *Catalog) mayUseConnection(ctx context.Context, q Tx, id string, pos int) error {
+func (c *Executor) mayUseConnection(ctx context.Context, q Tx, id string, pos int) error {
 	a := c.actor(ctx)
 	if a.super {
 		return nil
@@ -68,7 +68,7 @@ func (c *Catalog) mayUseConnection(ctx context.Context, q Tx, id string, pos int
 
 // usableRows keeps the rows of SHOW CONNECTIONS or SHOW SECRETS the role
 // may use; each row ends in its owner_id and privileges, which go.
-func (c *Catalog) usableRows(ctx context.Context, kind sqlparse.ObjectKind, res *Result) {
+func (c *Executor) usableRows(ctx context.Context, kind sqlparse.ObjectKind, res *Result) {
 	a := c.actor(ctx)
 	n := len(res.Columns) - 2
 	res.Columns = res.Columns[:n]
@@ -159,7 +159,7 @@ func ownerName(o *ownedObject) string {
 
 // grant runs GRANT or REVOKE USAGE: on the objects named, or on every one
 // of the kind the role owns (every one, for a superuser).
-func (c *Catalog) grant(ctx context.Context, tx Tx, s *sqlparse.Grant, res *Result) error {
+func (c *Executor) grant(ctx context.Context, tx Tx, s *sqlparse.Grant, res *Result) error {
 	a := c.actor(ctx)
 	objects, err := c.grantTargets(ctx, tx, a, s)
 	if err != nil {
@@ -176,7 +176,7 @@ func (c *Catalog) grant(ctx context.Context, tx Tx, s *sqlparse.Grant, res *Resu
 	return nil
 }
 
-func (c *Catalog) grantTargets(ctx context.Context, tx Tx, a actor, s *sqlparse.Grant) ([]*ownedObject, error) {
+func (c *Executor) grantTargets(ctx context.Context, tx Tx, a actor, s *sqlparse.Grant) ([]*ownedObject, error) {
 	var objects []*ownedObject
 	if s.All {
 		rows, err := tx.QueryContext(ctx, `SELECT id FROM `+tableOf(s.Kind)+` ORDER BY id`)
@@ -220,7 +220,7 @@ func (c *Catalog) grantTargets(ctx context.Context, tx Tx, a actor, s *sqlparse.
 
 // grantOn changes one object's privileges list and records each grantee's
 // grant or revoke.
-func (c *Catalog) grantOn(ctx context.Context, tx Tx, a actor, s *sqlparse.Grant, o *ownedObject) error {
+func (c *Executor) grantOn(ctx context.Context, tx Tx, a actor, s *sqlparse.Grant, o *ownedObject) error {
 	items := parseACL(o.privileges.String)
 	grantor := a.role
 	if o.owner.Valid {
@@ -270,7 +270,7 @@ func changeACL(items []aclItem, grantee, grantor, owner string, revoke bool) []a
 // alterOwner runs ALTER ... OWNER TO: the owner (or a superuser) gives the
 // object to another role, which takes over the owner's own entry and the
 // grants the old owner made.
-func (c *Catalog) alterOwner(ctx context.Context, tx Tx, s *sqlparse.AlterOwner, res *Result) error {
+func (c *Executor) alterOwner(ctx context.Context, tx Tx, s *sqlparse.AlterOwner, res *Result) error {
 	a := c.actor(ctx)
 	o, err := lookupOwned(ctx, tx, s.Kind, false, s.Name.Value)
 	if err != nil {

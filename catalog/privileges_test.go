@@ -14,7 +14,7 @@ import (
 )
 
 // as runs one statement as role and returns its result and SQLSTATE.
-func as(t *testing.T, c *catalog.Catalog, role, text string) (*catalog.Result, string) {
+func as(t *testing.T, c *catalog.Executor, role, text string) (*catalog.Result, string) {
 	t.Helper()
 	stmt, err := sqlparse.ParseOne(text)
 	if err != nil {
@@ -26,7 +26,7 @@ func as(t *testing.T, c *catalog.Catalog, role, text string) (*catalog.Result, s
 
 // everything is every stored row of the catalog but the audit trail, for
 // proving a refused statement changed nothing.
-func everything(t *testing.T, c *catalog.Catalog) string {
+func everything(t *testing.T, c *catalog.Executor) string {
 	t.Helper()
 	var b strings.Builder
 	for _, table := range []string{"mz_connections", "mz_aws_connections", "mz_s3_connections", "mz_secrets", "mz_object_dependencies"} {

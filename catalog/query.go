@@ -59,13 +59,13 @@ func normalize(v any) any {
 
 // query runs a gated SELECT through the store, which adds its own second
 // layer. Only catalog tables can be named.
-func (c *Catalog) query(ctx context.Context, q *sqlparse.Query, res *Result, args []any) error {
+func (c *Executor) query(ctx context.Context, q *sqlparse.Query, res *Result, args []any) error {
 	return c.runQuery(ctx, q, res, args, c.store.Query)
 }
 
 // queryIn is query as tx, a write transaction of the store, sees the
 // catalog (a transaction block's SELECT).
-func (c *Catalog) queryIn(ctx context.Context, tx Tx, q *sqlparse.Query, res *Result, args []any) error {
+func (c *Executor) queryIn(ctx context.Context, tx Tx, q *sqlparse.Query, res *Result, args []any) error {
 	return c.runQuery(ctx, q, res, args, func(ctx context.Context, q *sqlparse.Query, args []any, statuses func() [][]any, collect func(*sql.Rows) error) error {
 		return c.store.QueryIn(ctx, tx, q, args, statuses, collect)
 	})
@@ -74,7 +74,7 @@ func (c *Catalog) queryIn(ctx context.Context, tx Tx, q *sqlparse.Query, res *Re
 // queryRunner is Store.Query, or QueryIn bound to a transaction.
 type queryRunner func(ctx context.Context, q *sqlparse.Query, args []any, statuses func() [][]any, collect func(*sql.Rows) error) error
 
-func (c *Catalog) runQuery(ctx context.Context, q *sqlparse.Query, res *Result, args []any, run queryRunner) error {
+func (c *Executor) runQuery(ctx context.Context, q *sqlparse.Query, res *Result, args []any, run queryRunner) error {
 	args, err := paramValues(q, args)
 	if err != nil {
 		return err
@@ -127,7 +127,7 @@ func (e *MissingColumnError) Unwrap() error { return e.Err }
 
 // undefinedColumn is 42703 for a missing column, pointing at it, with the
 // nearest column of the tables the query reads as a hint.
-func (c *Catalog) undefinedColumn(ctx context.Context, q *sqlparse.Query, missing *MissingColumnError) *sqlparse.Error {
+func (c *Executor) undefinedColumn(ctx context.Context, q *sqlparse.Query, missing *MissingColumnError) *sqlparse.Error {
 	written := missing.Written
 	column := written[strings.LastIndexByte(written, '.')+1:]
 	shown := written // as PostgreSQL shows it: "nam", c.nam
@@ -148,7 +148,7 @@ func (c *Catalog) undefinedColumn(ctx context.Context, q *sqlparse.Query, missin
 
 // columnsOf lists the columns of the catalog tables refs name, as the
 // store has them (an empty read of each).
-func (c *Catalog) columnsOf(ctx context.Context, refs []sqlparse.TableRef) []string {
+func (c *Executor) columnsOf(ctx context.Context, refs []sqlparse.TableRef) []string {
 	var cols []string
 	for _, t := range refs {
 		if !IsTable(t.Name) {

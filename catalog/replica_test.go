@@ -17,7 +17,7 @@ import (
 // twoNodes opens two catalogs on one PostgreSQL schema, without change
 // feeds (catalog.Open starts none): what node b sees comes only from its
 // own catch-up before each read. raw is a plain handle.
-func twoNodes(t *testing.T) (a, b *catalog.Catalog, raw *sql.DB, schema string) {
+func twoNodes(t *testing.T) (a, b *catalog.Executor, raw *sql.DB, schema string) {
 	cluster := testenv.Postgres(t)
 	schema = cluster.Schema()
 	raw, err := sql.Open("pgx", cluster.URL)
@@ -25,7 +25,7 @@ func twoNodes(t *testing.T) (a, b *catalog.Catalog, raw *sql.DB, schema string) 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { raw.Close() })
-	open := func() *catalog.Catalog {
+	open := func() *catalog.Executor {
 		st, err := postgres.New(raw, schema)
 		if err != nil {
 			t.Fatal(err)
@@ -40,7 +40,7 @@ func twoNodes(t *testing.T) (a, b *catalog.Catalog, raw *sql.DB, schema string) 
 	return open(), open(), raw, schema
 }
 
-func names(t *testing.T, c *catalog.Catalog) string {
+func names(t *testing.T, c *catalog.Executor) string {
 	t.Helper()
 	res := mustExec(t, c, `SELECT name FROM mz_connections ORDER BY name`)
 	return fmt.Sprint(res[0].Rows)
@@ -91,7 +91,7 @@ func TestChangeLogRecordsEveryWriter(t *testing.T) {
 	if after != before+1 || objects != "u1" {
 		t.Fatalf("the hand-made change is change %d naming %s, want %d naming u1", after, objects, before+1)
 	}
-	for _, c := range []*catalog.Catalog{a, b} {
+	for _, c := range []*catalog.Executor{a, b} {
 		if got := names(t, c); got != "[[renamed_by_hand]]" {
 			t.Errorf("after the hand-made change: %s", got)
 		}

@@ -27,14 +27,14 @@ type Resolved struct {
 // Resolve loads a connection by name with its secrets opened, all from
 // one snapshot of the catalog: a concurrent ALTER SECRET is seen wholly or
 // not at all.
-func (c *Catalog) Resolve(ctx context.Context, name string) (*Resolved, error) {
+func (c *Executor) Resolve(ctx context.Context, name string) (*Resolved, error) {
 	r, err := c.resolveOutside(ctx, false, name)
 	return r, c.suggestName(ctx, err)
 }
 
 // ResolveID is Resolve by object ID, which survives RENAME: the data
 // plane holds IDs so that a renamed connection keeps working.
-func (c *Catalog) ResolveID(ctx context.Context, id string) (*Resolved, error) {
+func (c *Executor) ResolveID(ctx context.Context, id string) (*Resolved, error) {
 	return c.resolveOutside(ctx, true, id)
 }
 
@@ -42,7 +42,7 @@ func (c *Catalog) ResolveID(ctx context.Context, id string) (*Resolved, error) {
 // statements cost round trips (PostgreSQL) it is one joined statement,
 // its own snapshot; in process (SQLite) a few narrow statements in one
 // read transaction are faster than joining eight tables.
-func (c *Catalog) resolveOutside(ctx context.Context, byID bool, key string) (r *Resolved, err error) {
+func (c *Executor) resolveOutside(ctx context.Context, byID bool, key string) (r *Resolved, err error) {
 	if c.store.RoundTrips() {
 		return c.resolveIn(ctx, c.store.Reader(), byID, key)
 	}
@@ -56,7 +56,7 @@ func (c *Catalog) resolveOutside(ctx context.Context, byID bool, key string) (r 
 // resolveIn resolves by ID or name with q, which may be inside a
 // transaction (WITH (VALIDATE)'s dry run resolves what the statement
 // would leave).
-func (c *Catalog) resolveIn(ctx context.Context, q Tx, byID bool, key string) (*Resolved, error) {
+func (c *Executor) resolveIn(ctx context.Context, q Tx, byID bool, key string) (*Resolved, error) {
 	var r *Resolved
 	var err error
 	switch {
@@ -81,7 +81,7 @@ func (c *Catalog) resolveIn(ctx context.Context, q Tx, byID bool, key string) (*
 
 // resolveNarrow reads the connection, its S3 row, its AWS row and each
 // sealed value it uses, one statement each.
-func (c *Catalog) resolveNarrow(ctx context.Context, q Tx, byID bool, key string) (*Resolved, error) {
+func (c *Executor) resolveNarrow(ctx context.Context, q Tx, byID bool, key string) (*Resolved, error) {
 	r := &Resolved{}
 	var typ string
 	where := `name = ?`
@@ -118,7 +118,7 @@ func (c *Catalog) resolveNarrow(ctx context.Context, q Tx, byID bool, key string
 
 // openSecrets fills spec's secret fields from the sealed values the row
 // uses, read one statement each.
-func (c *Catalog) openSecrets(ctx context.Context, q Tx, row *awsRow, spec *connection.Spec) error {
+func (c *Executor) openSecrets(ctx context.Context, q Tx, row *awsRow, spec *connection.Spec) error {
 	return c.openSealed(ctx, q, row, spec, func(id string) (sealedPair, error) {
 		var p sealedPair
 		err := q.QueryRowContext(ctx, `SELECT nonce, ciphertext FROM conncat_secret_values WHERE id = ?`, id).Scan(&p.nonce, &p.ct)
@@ -129,7 +129,7 @@ func (c *Catalog) openSecrets(ctx context.Context, q Tx, row *awsRow, spec *conn
 // openSealed opens, into spec's secret fields, each sealed value the row
 // uses (a referenced secret, or an inline one sealed under the
 // connection), as lookup finds it by ID.
-func (c *Catalog) openSealed(ctx context.Context, q Tx, row *awsRow, spec *connection.Spec, lookup func(id string) (sealedPair, error)) error {
+func (c *Executor) openSealed(ctx context.Context, q Tx, row *awsRow, spec *connection.Spec, lookup func(id string) (sealedPair, error)) error {
 	for _, d := range connection.Options {
 		v, ok := row.options[d.Name]
 		var id string
@@ -190,7 +190,7 @@ var resolveByName, resolveByID = func() (string, string) {
 // sealedPair is one sealed value as the resolve query returns it.
 type sealedPair struct{ nonce, ct []byte }
 
-func (c *Catalog) resolveJoined(ctx context.Context, q Tx, query, arg string) (*Resolved, error) {
+func (c *Executor) resolveJoined(ctx context.Context, q Tx, query, arg string) (*Resolved, error) {
 	rows, err := q.QueryContext(ctx, query, arg)
 	if err != nil {
 		return nil, fmt.Errorf("resolve connection: %w", err)

@@ -40,7 +40,7 @@ type actor struct {
 	super bool
 }
 
-func (c *Catalog) actor(ctx context.Context) actor {
+func (c *Executor) actor(ctx context.Context) actor {
 	role, ok := RoleFrom(ctx)
 	if !ok {
 		return actor{super: true}
@@ -213,7 +213,7 @@ func newPrivileges(owner sql.NullString) sql.NullString {
 // audit records an event in mz_audit_events, in the statement's
 // transaction: details are the object's ID and name and what changed,
 // never a value.
-func (c *Catalog) audit(ctx context.Context, tx Tx, event string, kind sqlparse.ObjectKind, details map[string]string) error {
+func (c *Executor) audit(ctx context.Context, tx Tx, event string, kind sqlparse.ObjectKind, details map[string]string) error {
 	return auditRow(ctx, tx, event, strings.ToLower(string(kind)), details, null(c.actorRole(ctx)), c.now(ctx))
 }
 
@@ -245,7 +245,7 @@ var UseEventTypes = []string{"validate", "assume_role"}
 
 // RecordUse writes use events in one transaction, and with a retention
 // removes use events older than it.
-func (c *Catalog) RecordUse(ctx context.Context, events []UseEvent, retention time.Duration) error {
+func (c *Executor) RecordUse(ctx context.Context, events []UseEvent, retention time.Duration) error {
 	return c.store.Write(ctx, func(tx Tx) error {
 		for _, e := range events {
 			if err := auditRow(ctx, tx, e.Type, "connection", e.Details, null(e.User), e.At.UTC().Format(time.RFC3339Nano)); err != nil {
@@ -267,7 +267,7 @@ func (c *Catalog) RecordUse(ctx context.Context, events []UseEvent, retention ti
 	})
 }
 
-func (c *Catalog) actorRole(ctx context.Context) string { return c.actor(ctx).role }
+func (c *Executor) actorRole(ctx context.Context) string { return c.actor(ctx).role }
 
 type queryRoleKey struct{}
 

@@ -22,7 +22,7 @@ const (
 	fakeToken     = "FQoGZXIvYXdzEXAMPLEsessionTOKENvalue"
 )
 
-func mustExec(t testing.TB, c *catalog.Catalog, script string) []*catalog.Result {
+func mustExec(t testing.TB, c *catalog.Executor, script string) []*catalog.Result {
 	t.Helper()
 	stmts, err := sqlparse.Parse(script)
 	if err != nil {
@@ -121,7 +121,7 @@ func TestReopen(t *testing.T) {
 		CREATE CONNECTION k TO AWS (ACCESS KEY ID = 'AKIAIOSFODNN7EXAMPLE', SECRET ACCESS KEY = SECRET sk);
 		CREATE CONNECTION r TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/R');
 		DROP CONNECTION k`)
-	dump := func(c *catalog.Catalog) string {
+	dump := func(c *catalog.Executor) string {
 		var b strings.Builder
 		for _, r := range mustExec(t, c, `SELECT * FROM mz_connections ORDER BY id; SELECT * FROM mz_aws_connections ORDER BY id; SELECT * FROM mz_secrets; SELECT * FROM mz_object_dependencies`) {
 			fmt.Fprintln(&b, r.Rows)

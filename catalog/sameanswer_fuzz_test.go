@@ -54,8 +54,8 @@ func sameStatuses() []catalog.ConnectionStatus {
 
 // twoCatalogs opens a SQLite file and a PostgreSQL catalog and runs
 // sameHistory on each with the same external IDs.
-func twoCatalogs(t testing.TB, staleReads bool) [2]*catalog.Catalog {
-	var cats [2]*catalog.Catalog
+func twoCatalogs(t testing.TB, staleReads bool) [2]*catalog.Executor {
+	var cats [2]*catalog.Executor
 	opts := catalog.Options{Principal: "arn:aws:iam::000000000000:role/conncat", Statuses: sameStatuses}
 	for i, backend := range backends {
 		restore := countedUUIDs()
@@ -92,7 +92,7 @@ func countedUUIDs() (restore func()) {
 }
 
 // openPostgres opens a catalog in a new schema of the test cluster.
-func openPostgres(t testing.TB, opts catalog.Options, staleReads bool) *catalog.Catalog {
+func openPostgres(t testing.TB, opts catalog.Options, staleReads bool) *catalog.Executor {
 	opts.Keys, opts.Now = testKey, fixedClock
 	cluster := testenv.Postgres(t)
 	db, err := sql.Open("pgx", cluster.URL)
@@ -154,7 +154,7 @@ func FuzzSameAnswer(f *testing.F) {
 
 // compareAnswers runs q on both catalogs and fails the test if the
 // answers differ; it returns the first.
-func compareAnswers(t *testing.T, cats [2]*catalog.Catalog, q string, args []any) string {
+func compareAnswers(t *testing.T, cats [2]*catalog.Executor, q string, args []any) string {
 	t.Helper()
 	var answers [2]string
 	for i, c := range cats {

@@ -64,7 +64,7 @@ func (s *sealer) open(id string, nonce, ciphertext []byte) (string, error) {
 // already be durable (a new key file written and synced, a new KMS key
 // version) before the call: from the moment the transaction commits only
 // the new key opens the catalog, here and in every other process.
-func (c *Catalog) RotateKey(ctx context.Context, newKeys KeyProvider) error {
+func (c *Executor) RotateKey(ctx context.Context, newKeys KeyProvider) error {
 	if !c.actor(ctx).super {
 		return errorf(sqlstate.InsufficientPrivilege, -1, "must be a superuser to rotate the catalog's key").
 			WithHint("Rotate it with a context that carries no role, or one of the superusers (WithSuperusers).")
@@ -155,7 +155,7 @@ func readSealedValues(ctx context.Context, tx Tx) ([]sealedValue, error) {
 
 // storeValue seals and stores (or replaces) a value under id, with the
 // catalog's current key (see currentSealer).
-func (c *Catalog) storeValue(ctx context.Context, tx Tx, id, value string) error {
+func (c *Executor) storeValue(ctx context.Context, tx Tx, id, value string) error {
 	s, err := c.currentSealer(ctx, tx)
 	if err != nil {
 		return err
@@ -175,7 +175,7 @@ func (c *Catalog) storeValue(ctx context.Context, tx Tx, id, value string) error
 // openValue opens a sealed value read under id; if this handle's key no
 // longer opens it (another handle rotated the key), the key is reloaded
 // from the KeyProvider once.
-func (c *Catalog) openValue(ctx context.Context, q Tx, id string, nonce, ct []byte) (string, error) {
+func (c *Executor) openValue(ctx context.Context, q Tx, id string, nonce, ct []byte) (string, error) {
 	v, err := c.seal.Load().open(id, nonce, ct)
 	if errors.Is(err, ErrKeyMismatch) {
 		// Another handle may have rotated the key: reload ours and retry.
@@ -196,7 +196,7 @@ func (c *Catalog) openValue(ctx context.Context, q Tx, id string, nonce, ct []by
 // another process), it reloads its key from its KeyProvider; if that is
 // still the old key, it refuses: a value sealed under a retired key would
 // be lost for good at the next rotation.
-func (c *Catalog) currentSealer(ctx context.Context, tx Tx) (*sealer, error) {
+func (c *Executor) currentSealer(ctx context.Context, tx Tx) (*sealer, error) {
 	s := c.seal.Load()
 	nonce, ct, err := readKeyCheck(ctx, tx)
 	switch {
@@ -213,7 +213,7 @@ func (c *Catalog) currentSealer(ctx context.Context, tx Tx) (*sealer, error) {
 
 // reloadKey loads this handle's key again from its KeyProvider and adopts
 // it if it opens the key check read through q.
-func (c *Catalog) reloadKey(ctx context.Context, q Tx) (*sealer, error) {
+func (c *Executor) reloadKey(ctx context.Context, q Tx) (*sealer, error) {
 	stale := sqlparse.Error{Code: sqlstate.PrerequisiteState, Position: -1, Err: ErrKeyMismatch,
 		Message: "the catalog's key was rotated and this handle's key provider still gives a retired key",
 		Hint:    "Point this process's key provider (key file) at the new key, as RotateKey requires, then retry."}

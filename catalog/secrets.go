@@ -32,7 +32,7 @@ func secretName(ctx context.Context, q Tx, id string) (string, error) {
 	return name, err
 }
 
-func (c *Catalog) createSecret(ctx context.Context, tx Tx, s *sqlparse.CreateSecret, res *Result) error {
+func (c *Executor) createSecret(ctx context.Context, tx Tx, s *sqlparse.CreateSecret, res *Result) error {
 	id, err := secretID(ctx, tx, s.Name.Value)
 	if err != nil {
 		return err
@@ -60,7 +60,7 @@ func (c *Catalog) createSecret(ctx context.Context, tx Tx, s *sqlparse.CreateSec
 	return c.storeValue(ctx, tx, id, s.Value.Unredacted())
 }
 
-func (c *Catalog) alterSecret(ctx context.Context, tx Tx, s *sqlparse.AlterSecret, res *Result) error {
+func (c *Executor) alterSecret(ctx context.Context, tx Tx, s *sqlparse.AlterSecret, res *Result) error {
 	id, err := secretID(ctx, tx, s.Name.Value)
 	if err != nil {
 		return err

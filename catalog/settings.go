@@ -84,7 +84,7 @@ func fileKeyMissing(keys KeyProvider) (string, bool) {
 // agreePrincipal makes the node's principal the catalog's: the catalog's
 // when the node gave none, the node's when the catalog has none yet (it
 // is then recorded); a different one is refused.
-func (c *Catalog) agreePrincipal(ctx context.Context) error {
+func (c *Executor) agreePrincipal(ctx context.Context) error {
 	var stored string
 	err := c.store.Write(ctx, func(tx Tx) (err error) {
 		if stored, err = setting(ctx, tx, settingPrincipal); err != nil || stored != "" || c.opts.Principal == "" {
@@ -114,7 +114,7 @@ func (c *Catalog) agreePrincipal(ctx context.Context) error {
 // agreePrincipal does the principal. Turning it on rewrites the example
 // trust policies already written, in the same transaction, so that every
 // one shows the two actions the sessions now need.
-func (c *Catalog) agreeSessionIdentity(ctx context.Context) error {
+func (c *Executor) agreeSessionIdentity(ctx context.Context) error {
 	given := c.opts.SessionIdentity
 	if given != "" {
 		if err := connection.CheckSourceIdentity(given); err != nil {
@@ -149,10 +149,10 @@ func (c *Catalog) agreeSessionIdentity(ctx context.Context) error {
 
 // SessionIdentity is the catalog's session identity ("" when off): the
 // source identity of sessions made for callers with no role.
-func (c *Catalog) SessionIdentity() string { return c.opts.SessionIdentity }
+func (c *Executor) SessionIdentity() string { return c.opts.SessionIdentity }
 
 // rewriteTrustPolicies writes every example trust policy again.
-func (c *Catalog) rewriteTrustPolicies(ctx context.Context, tx Tx) error {
+func (c *Executor) rewriteTrustPolicies(ctx context.Context, tx Tx) error {
 	rows, err := tx.QueryContext(ctx, `SELECT id, principal, external_id FROM mz_aws_connections WHERE example_trust_policy IS NOT NULL`)
 	if err != nil {
 		return err

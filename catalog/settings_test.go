@@ -82,10 +82,10 @@ func testPrincipalIsTheCatalogs(t *testing.T, backend string) {
 
 // reopenable opens a catalog without a principal and returns a function
 // that opens the same catalog again, as another node would.
-func reopenable(t *testing.T, backend string) func(principal string) (*catalog.Catalog, error) {
+func reopenable(t *testing.T, backend string) func(principal string) (*catalog.Executor, error) {
 	if backend == "sqlite" {
 		_, path := newCatalog(t, catalog.Options{})
-		return func(principal string) (*catalog.Catalog, error) {
+		return func(principal string) (*catalog.Executor, error) {
 			n, err := catalog.Open(context.Background(), storeOf(t, openDB(t, path)), catalog.Options{Keys: testKey, Now: fixedClock, Principal: principal})
 			if err == nil {
 				t.Cleanup(func() { n.Close() })
@@ -94,7 +94,7 @@ func reopenable(t *testing.T, backend string) func(principal string) (*catalog.C
 		}
 	}
 	_, _, raw, schema := twoNodes(t)
-	return func(principal string) (*catalog.Catalog, error) {
+	return func(principal string) (*catalog.Executor, error) {
 		st, err := postgresStore(raw, schema)
 		if err != nil {
 			return nil, err

@@ -17,12 +17,12 @@ import (
 const MaxQueryRows = 100_000
 
 // show answers a SHOW statement from one snapshot of the catalog.
-func (c *Catalog) show(ctx context.Context, s *sqlparse.Show, res *Result) error {
+func (c *Executor) show(ctx context.Context, s *sqlparse.Show, res *Result) error {
 	res.Tag = "SHOW"
 	return c.store.View(ctx, func(q Tx) error { return c.showIn(ctx, q, s, res) })
 }
 
-func (c *Catalog) showIn(ctx context.Context, q Tx, s *sqlparse.Show, res *Result) error {
+func (c *Executor) showIn(ctx context.Context, q Tx, s *sqlparse.Show, res *Result) error {
 	switch s.Kind {
 	case sqlparse.ShowConnections:
 		err := rows(ctx, q, res, `SELECT name, type, owner_id, privileges FROM mz_connections ORDER BY name`)

@@ -50,7 +50,7 @@ var intColumns = map[string]bool{"assume_role_duration": true, "sts_calls": true
 // (the one SELECT engine, on the file or the node's replica) and stopped
 // before its first row, its columns typed by their declared types or,
 // for expressions, by the query's tree (text where neither tells).
-func (c *Catalog) DescribeStatement(ctx context.Context, stmt sqlparse.Statement) (*StatementDescription, error) {
+func (c *Executor) DescribeStatement(ctx context.Context, stmt sqlparse.Statement) (*StatementDescription, error) {
 	switch s := stmt.(type) {
 	case *sqlparse.Show:
 		return &StatementDescription{Columns: showColumns[s.Kind]}, nil
@@ -62,7 +62,7 @@ func (c *Catalog) DescribeStatement(ctx context.Context, stmt sqlparse.Statement
 	return &StatementDescription{}, nil
 }
 
-func (c *Catalog) describeQuery(ctx context.Context, q *sqlparse.Query) (*StatementDescription, error) {
+func (c *Executor) describeQuery(ctx context.Context, q *sqlparse.Query) (*StatementDescription, error) {
 	shape, err := q.Shape(func(name string) bool { return intColumns[name] })
 	if err != nil {
 		return nil, err

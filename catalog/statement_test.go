@@ -49,7 +49,7 @@ func TestDescribeStatementWithoutRunning(t *testing.T) {
 	}
 }
 
-func describeText(t *testing.T, c *catalog.Catalog, stmt sqlparse.Statement) string {
+func describeText(t *testing.T, c *catalog.Executor, stmt sqlparse.Statement) string {
 	t.Helper()
 	d, err := c.DescribeStatement(context.Background(), stmt)
 	if err != nil {

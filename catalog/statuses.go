@@ -47,7 +47,7 @@ type ConnectionStatus struct {
 
 // statusRows is StatusTable's rows, ordered by ID, with the values of
 // StatusColumns in order.
-func (c *Catalog) statusRows() [][]any {
+func (c *Executor) statusRows() [][]any {
 	var list []ConnectionStatus
 	if c.opts.Statuses != nil {
 		list = c.opts.Statuses()

@@ -35,7 +35,7 @@ const maxSuggestionNames = 10_000
 
 // suggestName adds to a noSuch error, unless it has a hint, the nearest
 // name of the kind that the role may use.
-func (c *Catalog) suggestName(ctx context.Context, err error) error {
+func (c *Executor) suggestName(ctx context.Context, err error) error {
 	var e *sqlparse.Error
 	var u *undefinedName
 	if !errors.As(err, &e) || e.Hint != "" || !errors.As(e.Err, &u) {

@@ -18,7 +18,7 @@ type CheckResult struct {
 // RecordValidation replaces the stored results of a connection's
 // validation with these, so that the table always shows the latest run
 // of every check. A connection dropped meanwhile records nothing.
-func (c *Catalog) RecordValidation(ctx context.Context, connectionID string, results []CheckResult) error {
+func (c *Executor) RecordValidation(ctx context.Context, connectionID string, results []CheckResult) error {
 	return c.store.Write(ctx, func(tx Tx) error {
 		var one int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM mz_connections WHERE id = ?`, connectionID).Scan(&one); err != nil {
@@ -31,7 +31,7 @@ func (c *Catalog) RecordValidation(ctx context.Context, connectionID string, res
 	})
 }
 
-func (c *Catalog) recordValidation(ctx context.Context, tx Tx, connectionID string, results []CheckResult) error {
+func (c *Executor) recordValidation(ctx context.Context, tx Tx, connectionID string, results []CheckResult) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM mz_connection_validations WHERE connection_id = ?`, connectionID); err != nil {
 		return fmt.Errorf("record validation: %w", err)
 	}
@@ -51,7 +51,7 @@ func (c *Catalog) recordValidation(ctx context.Context, tx Tx, connectionID stri
 // auditValidation records who validated the connection and each check's
 // status ("credentials": "PASS", ...), never a message (it names AWS's
 // answer, which an audit reader need not see).
-func (c *Catalog) auditValidation(ctx context.Context, tx Tx, connectionID string, results []CheckResult) error {
+func (c *Executor) auditValidation(ctx context.Context, tx Tx, connectionID string, results []CheckResult) error {
 	name := ""
 	if err := tx.QueryRowContext(ctx, `SELECT name FROM mz_connections WHERE id = ?`, connectionID).Scan(&name); err != nil {
 		return fmt.Errorf("record validation: %w", err)
@@ -82,7 +82,7 @@ type Validator func(ctx context.Context, r *Resolved) ([]CheckResult, error)
 // (its secret altered, an object ID taken), the whole is tried once more,
 // then refused with 40001. A failed validation leaves the catalog exactly
 // as it was.
-func (c *Catalog) ExecValidated(ctx context.Context, stmt sqlparse.Statement, validate Validator) (*Result, error) {
+func (c *Executor) ExecValidated(ctx context.Context, stmt sqlparse.Statement, validate Validator) (*Result, error) {
 	for attempt := 1; ; attempt++ {
 		res, err := c.execValidatedOnce(ctx, stmt, validate)
 		if !errors.Is(err, errChangedWhileValidating) {
@@ -104,7 +104,7 @@ var (
 // run that commits, so that the connection committed is the one checked.
 type pinnedExternalID struct{}
 
-func (c *Catalog) execValidatedOnce(ctx context.Context, stmt sqlparse.Statement, validate Validator) (*Result, error) {
+func (c *Executor) execValidatedOnce(ctx context.Context, stmt sqlparse.Statement, validate Validator) (*Result, error) {
 	// 1. The dry run: the connection as stmt would leave it.
 	var planned *Resolved
 	var skip bool
@@ -151,7 +151,7 @@ func (c *Catalog) execValidatedOnce(ctx context.Context, stmt sqlparse.Statement
 // applyValidated applies CREATE or ALTER CONNECTION in tx and returns its
 // result and the connection as it leaves it, or skip when IF [NOT] EXISTS
 // made it a no-op.
-func (c *Catalog) applyValidated(ctx context.Context, tx Tx, stmt sqlparse.Statement) (res *Result, r *Resolved, skip bool, err error) {
+func (c *Executor) applyValidated(ctx context.Context, tx Tx, stmt sqlparse.Statement) (res *Result, r *Resolved, skip bool, err error) {
 	if err := c.authorize(ctx, tx, stmt); err != nil {
 		return nil, nil, false, err
 	}

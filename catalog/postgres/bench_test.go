@@ -69,12 +69,12 @@ func counted(b *testing.B) (*sql.DB, *roundTrips) {
 
 // seeded is a catalog in a fresh schema holding seededConns role
 // connections, opened through a counting handle.
-func seeded(b *testing.B) (*catalog.Catalog, *roundTrips, string) {
+func seeded(b *testing.B) (*catalog.Executor, *roundTrips, string) {
 	return seededWith(b, false)
 }
 
 // seededWith is seeded, opened WithStaleReads or not.
-func seededWith(b *testing.B, staleReads bool) (*catalog.Catalog, *roundTrips, string) {
+func seededWith(b *testing.B, staleReads bool) (*catalog.Executor, *roundTrips, string) {
 	b.Helper()
 	db, trips := counted(b)
 	schema := testenv.Postgres(b).Schema()
@@ -105,7 +105,7 @@ func settle(b *testing.B, db *sql.DB) {
 	}
 }
 
-func exec(b *testing.B, c *catalog.Catalog, sql string) *catalog.Result {
+func exec(b *testing.B, c *catalog.Executor, sql string) *catalog.Result {
 	stmt, err := sqlparse.ParseOne(sql)
 	if err != nil {
 		b.Fatal(err)
@@ -222,7 +222,7 @@ func BenchmarkSeedQueryStaleReads(b *testing.B) {
 	benchSeedQuery(b, c, trips)
 }
 
-func benchSeedQuery(b *testing.B, c *catalog.Catalog, trips *roundTrips) {
+func benchSeedQuery(b *testing.B, c *catalog.Executor, trips *roundTrips) {
 	exec(b, c, seedQuery) // the replica catches up with the seeding first
 	before := trips.n.Load()
 	b.ReportAllocs()

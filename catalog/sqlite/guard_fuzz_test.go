@@ -129,7 +129,7 @@ func TestReadGuard(t *testing.T) {
 	}
 }
 
-func guardCatalog(tb testing.TB) (*catalog.Catalog, *Store) {
+func guardCatalog(tb testing.TB) (*catalog.Executor, *Store) {
 	tb.Helper()
 	db, err := sql.Open("sqlite3", DSN(filepath.Join(tb.TempDir(), "guard.db")))
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 // testKey is an obviously fake key for tests.
 var testKey = catalog.StaticKey([]byte("conncat-test-key-0123456789abcde"))
 
-func mustExec(t *testing.T, c *catalog.Catalog, script string) []*catalog.Result {
+func mustExec(t *testing.T, c *catalog.Executor, script string) []*catalog.Result {
 	t.Helper()
 	stmts, err := sqlparse.Parse(script)
 	if err != nil {

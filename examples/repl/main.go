@@ -33,7 +33,7 @@ func (s *stringList) String() string     { return strings.Join(*s, "; ") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 type config struct {
-	cliflags.Catalog
+	cliflags.OpenFlags
 	format, onError, file string
 	sandbox, dbGiven      bool
 	// single runs -c and -f input as one transaction (psql's -1).

@@ -29,7 +29,7 @@ import (
 )
 
 type config struct {
-	cliflags.Catalog
+	cliflags.OpenFlags
 	listen, user, passwordFile, tlsCert, tlsKey string
 	// usersFile holds SCRAM verifiers of many users, each a role.
 	usersFile    string

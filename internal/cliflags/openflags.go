@@ -12,7 +12,7 @@ import (
 )
 
 // Catalog is where a catalog lives and how it is opened.
-type Catalog struct {
+type OpenFlags struct {
 	DB, Schema, Principal, Prefix, KeyFile string
 	AllowHTTP                              bool
 	// StaleReads: PostgreSQL reads answer from the node's replica
@@ -29,7 +29,7 @@ type Catalog struct {
 
 // Register defines the catalog flags on fs, each with the environment
 // variable that stands for it.
-func (c *Catalog) Register(fs *flag.FlagSet) {
+func (c *OpenFlags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.DB, "db", EnvOr("CONNCAT_DB", "conncat.db"), "catalog: a SQLite file, or a postgres:// URL shared by many nodes (CONNCAT_DB)")
 	fs.StringVar(&c.Schema, "schema", os.Getenv("CONNCAT_SCHEMA"), "PostgreSQL schema of the catalog's tables; default conncat (CONNCAT_SCHEMA)")
 	fs.StringVar(&c.Principal, "principal", os.Getenv("CONNCAT_PRINCIPAL_ARN"), "ARN of the role or user customers trust (CONNCAT_PRINCIPAL_ARN)")
@@ -45,7 +45,7 @@ func (c *Catalog) Register(fs *flag.FlagSet) {
 }
 
 // Options are Open's options for the flags given.
-func (c *Catalog) Options() []conncat.Option {
+func (c *OpenFlags) Options() []conncat.Option {
 	// The process's budget is the process's: the flags set it once here.
 	conncat.SetMaxProcessResultBytes(c.MaxProcessResultBytes)
 	opts := []conncat.Option{conncat.WithStatementTimeout(c.StatementTimeout), conncat.WithMaxResultBytes(c.MaxResultBytes),

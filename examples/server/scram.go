@@ -5,11 +5,8 @@ import (
 	"crypto/pbkdf2"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
-	"errors"
-	"fmt"
-	"strings"
+
+	"github.com/xdg-go/scram"
 )
 
 // scramIterations is PostgreSQL's default for SCRAM-SHA-256 verifiers.
@@ -55,76 +52,16 @@ func hmacSHA256(key []byte, msg string) []byte {
 	return h.Sum(nil)
 }
 
-// scramExchange is one SCRAM-SHA-256 authentication, server side.
-type scramExchange struct {
-	v                            *verifier
-	clientFirstBare, serverFirst string
-	gs2Header, nonce             string
-}
-
-var errSCRAM = errors.New("SCRAM authentication failed")
-
-// first reads the client-first-message and returns the server-first.
-func (x *scramExchange) first(clientFirst string) (string, error) {
-	// gs2-header: "n,," (no channel binding) or "y,," (client could but
-	// the server did not offer it). The user name in it is ignored, as
-	// PostgreSQL does: the startup message named the user.
-	parts := strings.SplitN(clientFirst, ",", 3)
-	if len(parts) != 3 || (parts[0] != "n" && parts[0] != "y") {
-		return "", fmt.Errorf("%w: unsupported channel binding", errSCRAM)
+// conversation is one SCRAM-SHA-256 authentication, server side, against
+// v (xdg-go/scram does the exchange). The user the client-first message
+// names is ignored, as PostgreSQL does: the startup message named it.
+func (v *verifier) conversation() (*scram.ServerConversation, error) {
+	server, err := scram.SHA256.NewServer(func(string) (scram.StoredCredentials, error) {
+		return scram.StoredCredentials{KeyFactors: scram.KeyFactors{Salt: string(v.salt), Iters: v.iterations},
+			StoredKey: v.storedKey, ServerKey: v.serverKey}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	x.gs2Header, x.clientFirstBare = parts[0]+","+parts[1]+",", parts[2]
-	var clientNonce string
-	for _, attr := range strings.Split(x.clientFirstBare, ",") {
-		if v, ok := strings.CutPrefix(attr, "r="); ok {
-			clientNonce = v
-		}
-	}
-	if clientNonce == "" {
-		return "", fmt.Errorf("%w: no client nonce", errSCRAM)
-	}
-	own := make([]byte, 18)
-	if _, err := rand.Read(own); err != nil {
-		return "", err
-	}
-	x.nonce = clientNonce + base64.RawStdEncoding.EncodeToString(own)
-	x.serverFirst = fmt.Sprintf("r=%s,s=%s,i=%d", x.nonce, base64.StdEncoding.EncodeToString(x.v.salt), x.v.iterations)
-	return x.serverFirst, nil
-}
-
-// final checks the client-final-message's proof and returns the
-// server-final-message (the server's signature).
-func (x *scramExchange) final(clientFinal string) (string, error) {
-	i := strings.LastIndex(clientFinal, ",p=")
-	if i < 0 {
-		return "", fmt.Errorf("%w: no proof", errSCRAM)
-	}
-	withoutProof, proofText := clientFinal[:i], clientFinal[i+3:]
-	var binding, nonce string
-	for _, attr := range strings.Split(withoutProof, ",") {
-		if v, ok := strings.CutPrefix(attr, "c="); ok {
-			binding = v
-		}
-		if v, ok := strings.CutPrefix(attr, "r="); ok {
-			nonce = v
-		}
-	}
-	if binding != base64.StdEncoding.EncodeToString([]byte(x.gs2Header)) || nonce != x.nonce {
-		return "", fmt.Errorf("%w: channel binding or nonce mismatch", errSCRAM)
-	}
-	proof, err := base64.StdEncoding.DecodeString(proofText)
-	if err != nil || len(proof) != sha256.Size {
-		return "", fmt.Errorf("%w: malformed proof", errSCRAM)
-	}
-	authMessage := x.clientFirstBare + "," + x.serverFirst + "," + withoutProof
-	signature := hmacSHA256(x.v.storedKey, authMessage)
-	clientKey := make([]byte, sha256.Size)
-	for i := range clientKey {
-		clientKey[i] = proof[i] ^ signature[i]
-	}
-	stored := sha256.Sum256(clientKey)
-	if subtle.ConstantTimeCompare(stored[:], x.v.storedKey) != 1 {
-		return "", errSCRAM
-	}
-	return "v=" + base64.StdEncoding.EncodeToString(hmacSHA256(x.v.serverKey, authMessage)), nil
+	return server.NewConversation(), nil
 }

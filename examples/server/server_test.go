@@ -1213,3 +1213,52 @@ func TestUsersFileRoles(t *testing.T) {
 		}
 	}
 }
+
+// TestMalformedSCRAMRefused: client-first messages a client could forge
+// (empty or unknown channel-binding flags, binding the server never
+// offered, missing fields, extensions) each end that login with 28P01 and
+// nothing else: the server stays up, and the next login works.
+func TestMalformedSCRAMRefused(t *testing.T) {
+	url := startServer(t)
+	host := strings.TrimPrefix(strings.SplitN(url, "/", 4)[2], "conncat@")
+	for _, first := range []string{"", ",,n=,r=abc", "x,,n=,r=abc", "p=tls-server-end-point,,n=,r=abc", "n,,n=", "n,,m=ext,n=,r=abc", strings.Repeat(",", 1000)} {
+		conn, err := net.Dial("tcp", host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(testenv.HangBound))
+		fe := pgproto3.NewFrontend(conn, conn)
+		fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersionNumber, Parameters: map[string]string{"user": "conncat", "database": "conncat"}})
+		fe.Send(&pgproto3.SASLInitialResponse{AuthMechanism: "SCRAM-SHA-256", Data: []byte(first)})
+		if err := fe.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		var refused *pgproto3.ErrorResponse
+		for refused == nil {
+			msg, err := fe.Receive()
+			if err != nil {
+				t.Fatalf("client-first %q: %v before an error", first, err)
+			}
+			switch m := msg.(type) {
+			case *pgproto3.ErrorResponse:
+				refused = m
+			case *pgproto3.AuthenticationOk, *pgproto3.AuthenticationSASLContinue:
+				t.Fatalf("client-first %q: %T", first, m)
+			}
+		}
+		conn.Close()
+		if refused.Code != "28P01" {
+			t.Fatalf("client-first %q: %s %s", first, refused.Code, refused.Message)
+		}
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, strings.Replace(url, "conncat@", "conncat:"+testPassword+"@", 1))
+	if err != nil {
+		t.Fatalf("a login after the malformed ones: %v", err)
+	}
+	defer conn.Close(ctx)
+	var one int
+	if err := conn.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
+		t.Fatalf("a query after the malformed logins: %v", err)
+	}
+}

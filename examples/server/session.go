@@ -190,7 +190,11 @@ func (s *session) authenticate(m *pgproto3.StartupMessage) bool {
 	if !known {
 		v = decoyVerifier(s.srv.decoyKey, s.user)
 	}
-	x := &scramExchange{v: v}
+	x, err := v.conversation()
+	if err != nil {
+		s.fatal(conncat.CodeInternal, "could not start SCRAM authentication")
+		return false
+	}
 	s.be.Send(&pgproto3.AuthenticationSASL{AuthMechanisms: []string{"SCRAM-SHA-256"}})
 	if s.be.Flush() != nil || s.be.SetAuthType(pgproto3.AuthTypeSASL) != nil {
 		return false
@@ -200,7 +204,7 @@ func (s *session) authenticate(m *pgproto3.StartupMessage) bool {
 		s.fatal(conncat.CodeInvalidAuthorizationSpec, "SCRAM-SHA-256 authentication expected")
 		return false
 	}
-	serverFirst, err := x.first(string(initial.Data))
+	serverFirst, err := x.Step(string(initial.Data))
 	if err != nil {
 		s.fatal(conncat.CodeInvalidPassword, fmt.Sprintf("password authentication failed for user %q", s.user))
 		return false
@@ -213,8 +217,8 @@ func (s *session) authenticate(m *pgproto3.StartupMessage) bool {
 	if !ok {
 		return false
 	}
-	serverFinal, err := x.final(string(response.Data))
-	if err != nil {
+	serverFinal, err := x.Step(string(response.Data))
+	if err != nil || !x.Valid() {
 		s.fatal(conncat.CodeInvalidPassword, fmt.Sprintf("password authentication failed for user %q", s.user))
 		return false
 	}

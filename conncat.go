@@ -749,6 +749,26 @@ func Redact(script string) string { return sqlparse.RedactSource(script) }
 // DDL statements from names. Values go in SELECT's $n parameters instead.
 func QuoteIdent(name string) string { return sqlparse.QuoteIdent(name) }
 
+// OptionColumns are the mz_aws_connections columns that hold the options
+// of an AWS connection, in the option table's order: each literal value's
+// column and each named secret's ID column (SELECT shows no sealed value).
+// A front end that describes a connection (the REPL's \d) reads these, so
+// an option added to conncat shows there with no edit of its own.
+func OptionColumns() []string {
+	var cols []string
+	for _, def := range connection.Options {
+		if def.Scope != connection.ScopeAWS {
+			continue
+		}
+		for _, col := range []string{def.Column, def.SecretColumn} {
+			if col != "" {
+				cols = append(cols, col)
+			}
+		}
+	}
+	return cols
+}
+
 // Keywords lists the dialect's keywords, upper case and sorted.
 func Keywords() []string { return sqlparse.Keywords() }
 

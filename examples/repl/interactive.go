@@ -256,18 +256,28 @@ func (s *session) describe(ctx context.Context, name string) (*conncat.Result, e
 	if err != nil {
 		return nil, err
 	}
+	res := &conncat.Result{Tag: "DESCRIBE", Columns: []string{"name", "id", "type", "create_sql", "aws_connection"}}
+	row := []any{d.Name, d.ID, string(d.Type), created[0].Rows[0][1], d.AWSConnection}
+	// Every option the table stores in a column, read as SELECT shows it:
+	// an option added to the table shows here with no edit.
+	options, err := s.cs.Exec(ctx, "SELECT "+strings.Join(conncat.OptionColumns(), ", ")+
+		", principal, external_id FROM mz_aws_connections a JOIN mz_connections c USING (id) WHERE c.name = $1", d.AWSConnection)
+	if err != nil {
+		return nil, err
+	}
+	if len(options[0].Rows) == 1 {
+		res.Columns = append(res.Columns, options[0].Columns...)
+		row = append(row, options[0].Rows[0]...)
+	}
 	orNull := func(v string) any {
 		if v == "" {
 			return nil
 		}
 		return v
 	}
-	res := &conncat.Result{Tag: "DESCRIBE", Columns: []string{"name", "id", "type", "create_sql", "aws_connection",
-		"assume_role_arn", "principal", "external_id", "region", "endpoint", "sts_endpoint", "trust_policy",
-		"bucket", "prefix", "permission_policy"}}
-	res.Rows = [][]any{{d.Name, d.ID, string(d.Type), created[0].Rows[0][1], d.AWSConnection,
-		orNull(d.AssumeRoleARN), orNull(d.Principal), orNull(d.ExternalID), orNull(d.Region), orNull(d.Endpoint),
-		orNull(d.STSEndpoint), orNull(d.TrustPolicy), orNull(d.Bucket), orNull(d.Prefix), orNull(d.PermissionPolicy)}}
+	// The policies indented, as they are pasted.
+	res.Columns = append(res.Columns, "trust_policy", "bucket", "prefix", "permission_policy")
+	res.Rows = [][]any{append(row, orNull(d.TrustPolicy), orNull(d.Bucket), orNull(d.Prefix), orNull(d.PermissionPolicy))}
 	return res, nil
 }
 

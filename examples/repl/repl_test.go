@@ -7,9 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/conncat/conncat"
 	"github.com/conncat/conncat/internal/testenv"
 )
 
@@ -328,9 +330,15 @@ func TestDescribeAndExpanded(t *testing.T) {
 	cmd := exec.Command(bin, "-db", filepath.Join(dir, "d.db"), "-principal", "arn:aws:iam::000000000000:role/conncat")
 	cmd.Stdin = strings.NewReader(script)
 	out, _ := cmd.CombinedOutput()
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`trust_policy +\| \{\n +\|   "Version": "2012-10-17"`),        // \d a: the policy to paste
+		regexp.MustCompile(`bucket +\| bucket\nprefix +\| p/\npermission_policy +\| \{`), // \d s3c
+	} {
+		if !want.MatchString(string(out)) {
+			t.Errorf("output lacks %s:\n%s", want, out)
+		}
+	}
 	for _, want := range []string{
-		"trust_policy      | {\n                  |   \"Version\": \"2012-10-17\"",  // \d a: the policy to paste
-		"bucket            | bucket\nprefix            | p/\npermission_policy | {", // \d s3c
 		"ERROR 42704: connection \"nosuch\" does not exist\nHINT: \\d lists the connections.\n",
 		"Expanded display is on.\n-[ RECORD 1 ]+--------\nname | a\n",
 		"Expanded display is off.\nname\n----\na\n(1 row)",
@@ -471,5 +479,35 @@ func TestRoles(t *testing.T) {
 	}
 	if out, code := run("-role", "admin", "-c", "DROP CONNECTION a"); code != 0 {
 		t.Fatalf("a superuser drops (exit %d):\n%s", code, out)
+	}
+}
+
+// TestDescribeShowsEveryOption: \d NAME shows a column for every option
+// the table stores (derived from it, so a new option shows with no edit),
+// with the connection's values, and the S3 connection's bucket and prefix.
+func TestDescribeShowsEveryOption(t *testing.T) {
+	bin := buildREPL(t)
+	dir := t.TempDir()
+	script := "CREATE CONNECTION c TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::001234567890:role/R', ASSUME ROLE SESSION NAME = 'nightly', REGION = 'eu-west-1');\n" +
+		"CREATE CONNECTION lake TO S3 (PREFIX = 's3://exports/a/') USING AWS CONNECTION c;\n" +
+		"\\d lake\n"
+	lines, code := runJSON(t, bin, dir, script, "-db", filepath.Join(dir, "c.db"))
+	if code != 0 || len(lines) != 3 || lines[2].Error != nil || len(lines[2].Rows) != 1 {
+		t.Fatalf("exit %d: %+v", code, lines)
+	}
+	d := lines[2]
+	value := map[string]any{}
+	for i, col := range d.Columns {
+		value[col] = d.Rows[0][i]
+	}
+	for _, col := range conncat.OptionColumns() {
+		if _, ok := value[col]; !ok {
+			t.Errorf("\\d shows no %s column: %v", col, d.Columns)
+		}
+	}
+	for col, want := range map[string]any{"assume_role_session_name": "nightly", "region": "eu-west-1", "bucket": "exports", "prefix": "a/", "aws_connection": "c"} {
+		if value[col] != want {
+			t.Errorf("\\d lake: %s = %v, want %v", col, value[col], want)
+		}
 	}
 }

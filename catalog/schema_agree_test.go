@@ -98,4 +98,3 @@ func columnsOf(t *testing.T, db *sql.DB, query string, args ...any) map[string][
 }
 
 func sortedCopy(s []string) []string { return slices.Sorted(slices.Values(s)) }
-

@@ -433,10 +433,7 @@ func TestDescribe(t *testing.T) {
 // session names (CloudTrail shows which engine acted), instead of the
 // file's base name.
 func TestWithNameNamesTheSessions(t *testing.T) {
-	fake := awstest.NewSTS()
-	defer fake.Close()
-	key, secret := fake.AddUser(engineUser)
-	cat := openTest(t, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret)), conncat.WithName("etl-eu"))
+	fake, cat := roleWorld(t, conncat.WithName("etl-eu"))
 	mustExec(t, cat, `CREATE CONNECTION c TO AWS (ASSUME ROLE ARN = '`+customerRole+`')`)
 	if err := fake.AddRole(customerRole, pastedTrustPolicy(t, cat, "c")); err != nil {
 		t.Fatal(err)

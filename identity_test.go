@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/conncat/conncat"
-	"github.com/conncat/conncat/awstest"
 	"github.com/conncat/conncat/internal/testenv"
 )
 
@@ -21,10 +20,7 @@ import (
 // cached session per connection and role; the trust policy shown allows
 // the two actions AWS requires for that.
 func TestSessionIdentitySaysWhoAsked(t *testing.T) {
-	fake := awstest.NewSTS()
-	defer fake.Close()
-	key, secret := fake.AddUser(engineUser)
-	cat := openTest(t, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret)), conncat.WithSessionIdentity("engine"))
+	fake, cat := roleWorld(t, conncat.WithSessionIdentity("engine"))
 	mustExec(t, cat, `CREATE CONNECTION aws_conn TO AWS (ASSUME ROLE ARN = '`+customerRole+`')`)
 	trust := pastedTrustPolicy(t, cat, "aws_conn")
 	if !strings.Contains(trust, "sts:SetSourceIdentity") || !strings.Contains(trust, "sts:TagSession") {
@@ -57,10 +53,7 @@ func TestSessionIdentitySaysWhoAsked(t *testing.T) {
 // sts:AssumeRole refuses sessions with an identity; the data plane's error
 // and VALIDATE both say which two actions to add.
 func TestRoleThatRefusesIdentity(t *testing.T) {
-	fake := awstest.NewSTS()
-	defer fake.Close()
-	key, secret := fake.AddUser(engineUser)
-	cat := openTest(t, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret)), conncat.WithSessionIdentity("engine"))
+	fake, cat := roleWorld(t, conncat.WithSessionIdentity("engine"))
 	mustExec(t, cat, `CREATE CONNECTION aws_conn TO AWS (ASSUME ROLE ARN = '`+customerRole+`')`)
 	old := regexp.MustCompile(`"Action": \[[^\]]*\]`).ReplaceAllString(pastedTrustPolicy(t, cat, "aws_conn"), `"Action": "sts:AssumeRole"`)
 	if err := fake.AddRole(customerRole, old); err != nil {

@@ -18,10 +18,7 @@ import (
 // customer's role (trusting the pasted policy) and two S3 connections on it.
 func scopeWorld(t *testing.T, opts ...conncat.Option) (*awstest.STS, *conncat.Catalog) {
 	t.Helper()
-	fake := awstest.NewSTS()
-	t.Cleanup(fake.Close)
-	key, secret := fake.AddUser(engineUser)
-	cat := openTest(t, append([]conncat.Option{conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret))}, opts...)...)
+	fake, cat := roleWorld(t, opts...)
 	mustExec(t, cat, `CREATE CONNECTION aws_conn TO AWS (ASSUME ROLE ARN = '`+customerRole+`');
 		CREATE CONNECTION lake TO S3 (PREFIX = 's3://exports/team-a/') USING AWS CONNECTION aws_conn;
 		CREATE CONNECTION other TO S3 (PREFIX = 's3://exports/team-b/') USING AWS CONNECTION aws_conn`)
@@ -29,6 +26,16 @@ func scopeWorld(t *testing.T, opts ...conncat.Option) (*awstest.STS, *conncat.Ca
 		t.Fatal(err)
 	}
 	return fake, cat
+}
+
+// roleWorld is an engine user in a fake STS and a catalog, opened with
+// opts, whose principal it is.
+func roleWorld(t *testing.T, opts ...conncat.Option) (*awstest.STS, *conncat.Catalog) {
+	t.Helper()
+	fake := awstest.NewSTS()
+	t.Cleanup(fake.Close)
+	key, secret := fake.AddUser(engineUser)
+	return fake, openTest(t, append([]conncat.Option{conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret))}, opts...)...)
 }
 
 // retrieveFor gets the credentials of a config made for connection name.
@@ -139,10 +146,7 @@ func TestPrefixTooLongForASessionPolicy(t *testing.T) {
 // made while its AWS connection had static keys is scoped to the prefix
 // once an ALTER gives the AWS connection a role.
 func TestS3ConfigScopedAfterKeysBecomeARole(t *testing.T) {
-	fake := awstest.NewSTS()
-	defer fake.Close()
-	key, secret := fake.AddUser(engineUser)
-	cat := openTest(t, conncat.WithPrincipal(engineUser), conncat.WithAWSConfig(fake.Config(key, secret)))
+	fake, cat := roleWorld(t)
 	ctx := context.Background()
 	mustExec(t, cat, `CREATE SECRET sk AS 'fake-static-secret';
 		CREATE CONNECTION aws_conn TO AWS (ACCESS KEY ID = 'AKIAFAKESCOPE', SECRET ACCESS KEY = SECRET sk);

@@ -593,7 +593,11 @@ func (c *Catalog) awsConfig(ctx context.Context, r *catalog.Resolved) (aws.Confi
 	cfg := awscreds.ConfigFor(ambient, r.AWS, live)
 	// Clipped: configs share the ambient config's array, and an append
 	// into its spare capacity would be seen by every one of them.
-	cfg.APIOptions = append(slices.Clip(cfg.APIOptions), explainCalls(explainTarget(r.AWS, r.S3), cfg.Region))
+	target := explainTarget(r.AWS, r.S3)
+	if scope, err := c.plane.scopeFor(live.key, r); err == nil {
+		target.Scope = scope // a refusal outside a scoped prefix is explained as the scope's
+	}
+	cfg.APIOptions = append(slices.Clip(cfg.APIOptions), explainCalls(target, cfg.Region))
 	return cfg, nil
 }
 

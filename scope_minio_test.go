@@ -88,6 +88,11 @@ func TestMinIORefusesOutsideThePrefix(t *testing.T) {
 		if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDenied" {
 			t.Errorf("%s: %v, want AccessDenied from MinIO", name, err)
 		}
+		// A put outside the prefix is explained as the scope working,
+		// not as a grant the customer forgot.
+		if e := conncat.Explain(err); strings.HasPrefix(name, "put") && !strings.Contains(e.Message, "outside s3://exports/team-a/") {
+			t.Errorf("%s explained as %+v", name, e)
+		}
 	}
 	// MinIO answers ListBuckets with the buckets the session may use.
 	if out, err := c.ListBuckets(ctx, &s3.ListBucketsInput{}); err == nil {

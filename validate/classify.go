@@ -48,6 +48,10 @@ type Op struct {
 	ExternalID string
 	Region     string
 	Endpoint   string
+	// OutsideScope is set for an S3 object outside the prefix that the
+	// connection's session policy limits its credentials to: AWS refusing
+	// it is the scope working, not a missing grant.
+	OutsideScope string
 }
 
 // Classify explains err, in this order: errors conncat itself raises
@@ -214,6 +218,11 @@ func accessDeniedProblem(op Op, code string) Problem {
 			p.Hint = fmt.Sprintf("The role's trust policy must allow %s to call sts:AssumeRole (this hop needs no external ID).", who)
 		}
 		return p
+	}
+	if strings.HasPrefix(op.Action, "s3:") && op.OutsideScope != "" {
+		return Problem{Code: code,
+			Message: fmt.Sprintf("access denied for %s on %s: outside %s, where connection %s's credentials are limited", op.Action, op.Resource, op.OutsideScope, op.Conn),
+			Hint:    "The connection's session policy limits its credentials to its prefix, so AWS refuses the rest: name keys under the prefix (S3Location.Key), or use a connection for that location."}
 	}
 	if strings.HasPrefix(op.Action, "s3:") {
 		return Problem{Code: code,

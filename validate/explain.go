@@ -30,6 +30,10 @@ func OpFor(t Target, region, action, resource string) Op {
 		// the data plane needs, not on one object.
 		op.Grant = "s3://" + t.S3.Bucket + "/" + t.S3.Prefix + "*"
 	}
+	if t.S3 != nil && t.Scope.Policy != "" && objectAction(action) && strings.HasPrefix(resource, "s3://") &&
+		!strings.HasPrefix(resource, t.S3.String()) {
+		op.OutsideScope = t.S3.String()
+	}
 	return op
 }
 

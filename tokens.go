@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -193,4 +194,81 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// signerKey is a connection's name as a token call gives it, and the role
+// it is made for.
+type signerKey struct {
+	name, role string
+	hasRole    bool
+}
+
+// tokenSigner is what tokens are signed with: a config's credentials (which
+// follow every change of the connection) and region, and the connection's
+// ID, whose change (ALTER, RENAME, DROP, REVOKE) drops it.
+type tokenSigner struct {
+	creds  aws.CredentialsProvider
+	region string
+	id     string
+	// suspect marks a signer whose connection may have changed (the feed
+	// named it, or was down): the name is resolved again before use, and
+	// the signer serves only while the catalog cannot be reached, as a set
+	// aside provider does.
+	suspect bool
+}
+
+// signer returns the kept signer of key.
+func (d *dataPlane) signer(key signerKey) (tokenSigner, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s, ok := d.signers[key]
+	return s, ok
+}
+
+// signerGeneration is where the signers stood when a name was resolved.
+type signerGeneration struct{ any, dropped uint64 }
+
+// signersGeneration is read before a name is resolved for keepSigner.
+func (d *dataPlane) signersGeneration() signerGeneration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return signerGeneration{d.signersGen, d.signersDropped}
+}
+
+// keepSigner keeps s for key, as a provider is kept: not at all if this
+// handle changed a connection meanwhile (what was resolved may be stale),
+// set aside if the feed named one (checked on next use, served through an
+// outage: often the name is the connection's own CREATE, heard back).
+func (d *dataPlane) keepSigner(key signerKey, s tokenSigner, gen signerGeneration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.signersDropped != gen.dropped {
+		return
+	}
+	s.suspect = d.signersGen != gen.any
+	d.signers[key] = s
+}
+
+// dropSigners forgets the signers of connections ids (all for nil), which
+// this handle changed; the caller holds d.mu.
+func (d *dataPlane) dropSigners(ids []string) {
+	d.signersGen++
+	d.signersDropped++
+	for key, s := range d.signers {
+		if ids == nil || slices.Contains(ids, s.id) {
+			delete(d.signers, key)
+		}
+	}
+}
+
+// suspectSigners sets aside the signers of connections ids (all for nil),
+// which may have changed; the caller holds d.mu.
+func (d *dataPlane) suspectSigners(ids []string) {
+	d.signersGen++
+	for key, s := range d.signers {
+		if ids == nil || slices.Contains(ids, s.id) {
+			s.suspect = true
+			d.signers[key] = s
+		}
+	}
 }

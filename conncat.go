@@ -261,7 +261,7 @@ func WithMaxConcurrentQueries(n int) Option { return func(o *options) { o.MaxCon
 // (a result row, with all its values): a larger one is refused with 54000
 // before it is read, and its connection dropped. Twice SQLite's 8 MiB
 // value cap: no catalog row comes near it.
-const MaxPostgresMessageBytes = 16 << 20
+const MaxPostgresMessageBytes = postgres.MaxMessageBytes
 
 // DefaultMaxConnections is how many connections a handle Open made on a
 // PostgreSQL catalog opens at most, unless WithMaxConnections says

@@ -3,17 +3,9 @@ package conncat
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
-	"fmt"
-	"io"
-	"net"
-	"strings"
 
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgproto3"
-	sqlite3 "github.com/mattn/go-sqlite3"
-
+	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/internal/sqlstate"
 )
 
@@ -108,70 +100,26 @@ func classify(ctx context.Context, err error) (code, message string) {
 	switch {
 	case errors.Is(err, errDBClosed), errors.Is(err, sql.ErrConnDone):
 		return CodeConnectionDoesNotExist, "the catalog is closed"
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || isSQLite(err, sqlite3.ErrInterrupt):
-		if ctx != nil && context.Cause(ctx) == errStatementTimeout {
-			return CodeQueryCanceled, "canceling statement due to statement timeout"
-		}
-		return CodeQueryCanceled, "canceling statement due to user request"
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		return canceled(ctx)
 	}
-	if code, message, ok := classifyPostgres(err); ok {
-		return code, message
-	}
+	// The store's driver knows its own errors (catalog/sqlite,
+	// catalog/postgres register theirs).
+	code, message, ok := catalog.ClassifyDriverError(err)
 	switch {
-	case isSQLite(err, sqlite3.ErrBusy), isSQLite(err, sqlite3.ErrLocked):
-		return CodeLockNotAvailable, "could not obtain the catalog's lock: " + err.Error()
-	case isSQLite(err, sqlite3.ErrFull):
-		return CodeDiskFull, "could not write the catalog: the disk is full"
-	case isSQLite(err, sqlite3.ErrNomem):
-		return CodeOutOfMemory, "out of memory: " + err.Error()
-	case isSQLite(err, sqlite3.ErrReadonly):
-		return CodeReadOnlyTransaction, "cannot write the catalog: it is read-only (" + err.Error() + ")"
-	case isSQLite(err, sqlite3.ErrCorrupt), isSQLite(err, sqlite3.ErrNotADB):
-		return CodeDataCorrupted, "the catalog's database is corrupt: " + err.Error()
-	case isSQLite(err, sqlite3.ErrIoErr), isSQLite(err, sqlite3.ErrCantOpen):
-		return CodeIOError, "could not read or write the catalog: " + err.Error()
-	case isSQLite(err, sqlite3.ErrTooBig):
-		return CodeProgramLimitExceeded, "a value is larger than the catalog allows: " + err.Error()
+	case !ok:
+		return CodeInternal, "internal error: " + err.Error()
+	case code == CodeQueryCanceled: // a driver's interrupt: the context says why
+		return canceled(ctx)
 	}
-	return CodeInternal, "internal error: " + err.Error()
+	return code, message
 }
 
-func isSQLite(err error, code sqlite3.ErrNo) bool {
-	var se sqlite3.Error
-	return errors.As(err, &se) && se.Code == code
-}
-
-// classifyPostgres codes an error of the PostgreSQL store: PostgreSQL's
-// own SQLSTATE and message (a unique violation is the duplicate object it
-// means, 42710), and 08xxx for a connection that could not be made or was
-// lost, with the driver's words after conncat's.
-func classifyPostgres(err error) (code, message string, ok bool) {
-	var pe *pgconn.PgError
-	var connect *pgconn.ConnectError
-	var netErr net.Error
-	var tooBig *pgproto3.ExceededMaxBodyLenErr
-	switch {
-	case errors.As(err, &tooBig):
-		return CodeProgramLimitExceeded, fmt.Sprintf("a row of the result is larger than %d MiB, the most conncat reads from PostgreSQL", MaxPostgresMessageBytes>>20), true
-	case errors.As(err, &pe) && pe.Code == pgUniqueViolation:
-		return CodeDuplicateObject, "an object with that name or ID already exists: " + pe.Message, true
-	case errors.As(err, &pe) && strings.HasPrefix(pe.Code, pgUnavailableClass):
-		return CodeConnectionFailure, "the catalog's database is unavailable: " + pe.Message, true
-	case errors.As(err, &pe):
-		return pe.Code, pe.Message, true
-	case errors.As(err, &connect):
-		return CodeUnableToConnect, "could not connect to the catalog's database: " + connect.Unwrap().Error(), true
-	case pgconn.SafeToRetry(err), errors.As(err, &netErr), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, driver.ErrBadConn):
-		return CodeConnectionFailure, "lost the connection to the catalog's database: " + err.Error(), true
+// canceled is 57014 with PostgreSQL's words for why: the statement's time
+// ran out, or the caller gave up.
+func canceled(ctx context.Context) (code, message string) {
+	if ctx != nil && context.Cause(ctx) == errStatementTimeout {
+		return CodeQueryCanceled, "canceling statement due to statement timeout"
 	}
-	return "", "", false
+	return CodeQueryCanceled, "canceling statement due to user request"
 }
-
-// pgUniqueViolation is PostgreSQL's 23505, which conncat reports as 42710.
-const pgUniqueViolation = "23505"
-
-// pgUnavailableClass starts PostgreSQL's 57P01 (admin shutdown), 57P02
-// (crash shutdown), 57P03 (cannot connect now) and 57P04: the server is
-// going away or not back yet, which to a caller is a lost connection
-// (08006), to retry once it is back.
-const pgUnavailableClass = "57P0"

@@ -15,7 +15,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"runtime"
@@ -23,13 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	// The SQLite driver the embedded catalog runs on.
-	_ "github.com/mattn/go-sqlite3"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgproto3"
-	"github.com/jackc/pgx/v5/stdlib"
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/conncat/conncat/awscreds"
@@ -323,9 +316,9 @@ func Open(ctx context.Context, target string, opts ...Option) (*Catalog, error) 
 		}
 		o.Keys = catalog.FileKey{Path: keyFile}
 	}
-	db, err := sql.Open("sqlite3", sqlite.DSN(path))
+	db, err := sqlite.OpenFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
 	store, err := sqlite.New(db)
 	if err != nil {
@@ -338,19 +331,15 @@ func Open(ctx context.Context, target string, opts ...Option) (*Catalog, error) 
 		return nil, err
 	}
 	cat.owns = true
-	var mode string
-	if err := db.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil || !strings.EqualFold(mode, "wal") {
+	if err := sqlite.CheckWAL(ctx, db, path); err != nil {
 		cat.Close()
-		return nil, fmt.Errorf("open %s: journal mode is %q, want wal (%v)", path, mode, err)
+		return nil, err
 	}
 	return cat, nil
 }
 
 // IsPostgresURL reports whether Open reads target as a PostgreSQL URL.
-func IsPostgresURL(target string) bool {
-	lower := strings.ToLower(target)
-	return strings.HasPrefix(lower, "postgres://") || strings.HasPrefix(lower, "postgresql://")
-}
+func IsPostgresURL(target string) bool { return postgres.IsURL(target) }
 
 // openPostgres opens a catalog in the PostgreSQL database url names.
 func openPostgres(ctx context.Context, url string, o options) (*Catalog, error) {
@@ -362,29 +351,16 @@ func openPostgres(ctx context.Context, url string, o options) (*Catalog, error) 
 	if o.Keys == nil {
 		o.Keys = catalog.FileKey{Path: o.keyFile}
 	}
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		// pgx redacts passwords only on a best-effort basis, and its error
-		// keeps the whole URL in a field: none of it may reach a log.
-		return nil, errors.New("conncat: the catalog URL does not parse as a PostgreSQL connection string " +
-			"(postgres://user@host:port/database?param=value)")
-	}
 	if o.maxConns == 0 {
 		o.maxConns = DefaultMaxConnections
 	}
 	if o.maxConns < 3 {
 		return nil, fmt.Errorf("conncat: WithMaxConnections(%d): a PostgreSQL catalog needs at least 3 connections (the change feed, a SELECT, a DDL)", o.maxConns)
 	}
-	// PostgreSQL has no cap on a value a query computes: without one, pgx
-	// would read a 200 MB row whole before any budget could refuse it.
-	cfg.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
-		f := pgproto3.NewFrontend(r, w)
-		f.SetMaxBodyLen(MaxPostgresMessageBytes)
-		return f
+	db, err := postgres.Dial(url, o.maxConns)
+	if err != nil {
+		return nil, err
 	}
-	db := stdlib.OpenDB(*cfg)
-	db.SetMaxOpenConns(o.maxConns)
-	db.SetMaxIdleConns(o.maxConns)
 	if o.MaxConcurrentQueries == 0 || o.MaxConcurrentQueries > o.maxConns-2 {
 		o.MaxConcurrentQueries = o.maxConns - 2
 	}
@@ -418,7 +394,7 @@ func OpenDB(ctx context.Context, db *sql.DB, opts ...Option) (*Catalog, error) {
 	}
 	var store catalog.Store
 	var err error
-	if _, isPgx := db.Driver().(*stdlib.Driver); isPgx {
+	if postgres.IsHandle(db) {
 		var pg *postgres.Store
 		if pg, err = postgres.New(db, o.schema); err == nil {
 			pg.StaleReads = o.staleReads

@@ -16,9 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"runtime"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -28,7 +26,8 @@ import (
 	"github.com/conncat/conncat/awscreds"
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/catalog/postgres"
-	"github.com/conncat/conncat/catalog/sqlite"
+	// The stores Open and OpenDB choose from register themselves.
+	_ "github.com/conncat/conncat/catalog/sqlite"
 	"github.com/conncat/conncat/connection"
 	"github.com/conncat/conncat/sqlparse"
 )
@@ -259,7 +258,7 @@ const MaxPostgresMessageBytes = postgres.MaxMessageBytes
 // DefaultMaxConnections is how many connections a handle Open made on a
 // PostgreSQL catalog opens at most, unless WithMaxConnections says
 // otherwise.
-const DefaultMaxConnections = 10
+const DefaultMaxConnections = postgres.DefaultMaxConnections
 
 // WithMaxConnections bounds the PostgreSQL connections the handle Open
 // makes (default DefaultMaxConnections, at least 3). The change feed holds
@@ -302,85 +301,61 @@ func Open(ctx context.Context, target string, opts ...Option) (*Catalog, error) 
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if IsPostgresURL(target) {
-		return openPostgres(ctx, target, o)
+	backend, ok := catalog.BackendFor(target)
+	if !ok {
+		return nil, fmt.Errorf("conncat: no store serves %q", target)
 	}
-	path := target
+	opened, err := backend.Open(ctx, target, o.backendConfig())
+	if err != nil {
+		return nil, err
+	}
 	if o.name == "" {
-		o.name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+		o.name = opened.Name
 	}
 	if o.Keys == nil {
-		keyFile := o.keyFile
-		if keyFile == "" {
-			keyFile = path + ".key"
+		if o.Keys = keysFromFile(o.keyFile, opened.KeyFile); o.Keys == nil {
+			opened.DB.Close()
+			return nil, errors.New("conncat: give WithKeyFile or WithKeyProvider")
 		}
-		o.Keys = catalog.FileKey{Path: keyFile}
 	}
-	db, err := sqlite.OpenFile(path)
-	if err != nil {
-		return nil, err
+	if opened.MaxConcurrentQueries > 0 && (o.MaxConcurrentQueries == 0 || o.MaxConcurrentQueries > opened.MaxConcurrentQueries) {
+		o.MaxConcurrentQueries = opened.MaxConcurrentQueries
 	}
-	store, err := sqlite.New(db)
+	cat, err := open(ctx, opened.DB, opened.Store, o)
 	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	cat, err := open(ctx, db, store, o)
-	if err != nil {
-		db.Close()
-		return nil, err
+		opened.DB.Close()
+		return nil, coded(ctx, err, -1)
 	}
 	cat.owns = true
-	if err := sqlite.CheckWAL(ctx, db, path); err != nil {
-		cat.Close()
-		return nil, err
+	if opened.Check != nil {
+		if err := opened.Check(ctx); err != nil {
+			cat.Close()
+			return nil, err
+		}
 	}
 	return cat, nil
+}
+
+// backendConfig is what the options ask of the store.
+func (o options) backendConfig() catalog.BackendConfig {
+	return catalog.BackendConfig{Schema: o.schema, StaleReads: o.staleReads, MaxConns: o.maxConns,
+		KeyGiven: o.Keys != nil || o.keyFile != ""}
+}
+
+// keysFromFile is the key file the engine named, else the store's default
+// place for one; nil when there is neither.
+func keysFromFile(given, storeDefault string) catalog.KeyProvider {
+	switch {
+	case given != "":
+		return catalog.FileKey{Path: given}
+	case storeDefault != "":
+		return catalog.FileKey{Path: storeDefault}
+	}
+	return nil
 }
 
 // IsPostgresURL reports whether Open reads target as a PostgreSQL URL.
 func IsPostgresURL(target string) bool { return postgres.IsURL(target) }
-
-// openPostgres opens a catalog in the PostgreSQL database url names.
-func openPostgres(ctx context.Context, url string, o options) (*Catalog, error) {
-	if o.Keys == nil && o.keyFile == "" {
-		return nil, errors.New("conncat: a catalog in PostgreSQL needs its sealing key: give WithKeyFile or WithKeyProvider " +
-			"(the REPL's and the server's -key-file; the key never enters the database, so every node must be given the same one: " +
-			"the first node creates the file, copy it to the others)")
-	}
-	if o.Keys == nil {
-		o.Keys = catalog.FileKey{Path: o.keyFile}
-	}
-	if o.maxConns == 0 {
-		o.maxConns = DefaultMaxConnections
-	}
-	if o.maxConns < 3 {
-		return nil, fmt.Errorf("conncat: WithMaxConnections(%d): a PostgreSQL catalog needs at least 3 connections (the change feed, a SELECT, a DDL)", o.maxConns)
-	}
-	db, err := postgres.Dial(url, o.maxConns)
-	if err != nil {
-		return nil, err
-	}
-	if o.MaxConcurrentQueries == 0 || o.MaxConcurrentQueries > o.maxConns-2 {
-		o.MaxConcurrentQueries = o.maxConns - 2
-	}
-	store, err := postgres.New(db, o.schema)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	store.StaleReads = o.staleReads
-	if o.name == "" {
-		o.name = store.Schema()
-	}
-	cat, err := open(ctx, db, store, o)
-	if err != nil {
-		db.Close()
-		return nil, coded(ctx, err, -1)
-	}
-	cat.owns = true
-	return cat, nil
-}
 
 // OpenDB uses a handle the engine already holds: go-sqlite3's, or pgx's
 // database/sql driver (github.com/jackc/pgx/v5/stdlib) for a catalog in
@@ -392,25 +367,19 @@ func OpenDB(ctx context.Context, db *sql.DB, opts ...Option) (*Catalog, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	var store catalog.Store
-	var err error
-	if postgres.IsHandle(db) {
-		var pg *postgres.Store
-		if pg, err = postgres.New(db, o.schema); err == nil {
-			pg.StaleReads = o.staleReads
-			store = pg
-		}
-	} else if store, err = sqlite.New(db); err != nil {
-		err = fmt.Errorf("%w, or of pgx's database/sql driver for PostgreSQL", err)
+	backend, ok := catalog.BackendForHandle(db)
+	if !ok {
+		return nil, fmt.Errorf("conncat: OpenDB: no store serves a handle of %T: give one of go-sqlite3 (github.com/mattn/go-sqlite3) "+
+			"for SQLite, or of pgx's database/sql driver (github.com/jackc/pgx/v5/stdlib) for PostgreSQL", db.Driver())
 	}
+	store, err := backend.New(db, o.backendConfig())
 	if err != nil {
 		return nil, fmt.Errorf("conncat: OpenDB: %w", err)
 	}
 	if o.Keys == nil {
-		if o.keyFile == "" {
+		if o.Keys = keysFromFile(o.keyFile, ""); o.Keys == nil {
 			return nil, errors.New("conncat: OpenDB needs WithKeyProvider or WithKeyFile")
 		}
-		o.Keys = catalog.FileKey{Path: o.keyFile}
 	}
 	return open(ctx, db, store, o)
 }

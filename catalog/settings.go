@@ -85,13 +85,16 @@ func fileKeyMissing(keys KeyProvider) (string, bool) {
 // when the node gave none, the node's when the catalog has none yet (it
 // is then recorded); a different one is refused.
 func (c *Executor) agreePrincipal(ctx context.Context) error {
-	var stored string
-	err := c.store.Write(ctx, func(tx Tx) (err error) {
-		if stored, err = setting(ctx, tx, settingPrincipal); err != nil || stored != "" || c.opts.Principal == "" {
-			return err
-		}
-		return putSetting(ctx, tx, settingPrincipal, c.opts.Principal)
-	})
+	// A read first, as agreeSessionIdentity: the write lock only to record.
+	stored, err := setting(ctx, c.store.Reader(), settingPrincipal)
+	if err == nil && stored == "" && c.opts.Principal != "" {
+		err = c.store.Write(ctx, func(tx Tx) (err error) {
+			if stored, err = setting(ctx, tx, settingPrincipal); err != nil || stored != "" {
+				return err
+			}
+			return putSetting(ctx, tx, settingPrincipal, c.opts.Principal)
+		})
+	}
 	switch {
 	case err != nil:
 		return fmt.Errorf("read the catalog's principal: %w", err)
@@ -121,17 +124,21 @@ func (c *Executor) agreeSessionIdentity(ctx context.Context) error {
 			return fmt.Errorf("session identity: %w", err)
 		}
 	}
-	var stored string
-	err := c.store.Write(ctx, func(tx Tx) (err error) {
-		if stored, err = setting(ctx, tx, settingSessionIdentity); err != nil || stored != "" || given == "" {
-			return err
-		}
-		if err := putSetting(ctx, tx, settingSessionIdentity, given); err != nil {
-			return err
-		}
-		c.opts.SessionIdentity = given
-		return c.rewriteTrustPolicies(ctx, tx)
-	})
+	// A read first: Open takes no write lock unless there is something to
+	// record (turning it on), which happens once in a catalog's life.
+	stored, err := setting(ctx, c.store.Reader(), settingSessionIdentity)
+	if err == nil && stored == "" && given != "" {
+		err = c.store.Write(ctx, func(tx Tx) (err error) {
+			if stored, err = setting(ctx, tx, settingSessionIdentity); err != nil || stored != "" {
+				return err
+			}
+			if err := putSetting(ctx, tx, settingSessionIdentity, given); err != nil {
+				return err
+			}
+			c.opts.SessionIdentity = given
+			return c.rewriteTrustPolicies(ctx, tx)
+		})
+	}
 	switch {
 	case err != nil:
 		return fmt.Errorf("read the catalog's session identity: %w", err)

@@ -135,3 +135,37 @@ func TestAuditOfScopedUse(t *testing.T) {
 		t.Fatalf("assume_role events: %s, want %s", got, want)
 	}
 }
+
+// TestPackedPolicyTooLarge: a session policy near AssumeRole's limit plus
+// the identity's tags can pass the packed limit; the refusal reaches the
+// data plane's caller explained, with where to look.
+func TestPackedPolicyTooLarge(t *testing.T) {
+	fake, cat := roleWorld(t, conncat.WithSessionIdentity("engine"))
+	mustExec(t, cat, `CREATE CONNECTION aws_conn TO AWS (ASSUME ROLE ARN = '`+customerRole+`')`)
+	if err := fake.AddRole(customerRole, pastedTrustPolicy(t, cat, "aws_conn")); err != nil {
+		t.Fatal(err)
+	}
+	prefix := strings.Repeat("deep/", 150) // a session policy of ~1,950 characters: fits alone
+	mustExec(t, cat, `CREATE CONNECTION lake TO S3 (PREFIX = 's3://exports/`+prefix+`') USING AWS CONNECTION aws_conn`)
+	mustExec(t, cat, `GRANT USAGE ON CONNECTION lake TO `+conncat.QuoteIdent(strings.Repeat("r", 200)))
+	cfg, err := cat.AWSConfig(conncat.WithRole(context.Background(), strings.Repeat("r", 200)), "lake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cfg.Credentials.Retrieve(context.Background())
+	if e := conncat.Explain(err); e.Code != "PackedPolicyTooLarge" || !strings.Contains(e.Hint, "packed_policy_size") {
+		t.Fatalf("a session over the packed limit: %+v (%v)", e, err)
+	}
+	// Without the long role in the tags it fits: the policy alone is fine.
+	if _, err := retrieveOK(cat, "lake"); err != nil {
+		t.Fatalf("the same connection for the fallback identity: %v", err)
+	}
+}
+
+func retrieveOK(cat *conncat.Catalog, name string) (any, error) {
+	cfg, err := cat.AWSConfig(context.Background(), name)
+	if err != nil {
+		return nil, err
+	}
+	return cfg.Credentials.Retrieve(context.Background())
+}

@@ -194,6 +194,11 @@ func byCode(op Op, code, msg string, err error) (Problem, bool) {
 		return Problem{Code: code, Retryable: true,
 			Message: fmt.Sprintf("AWS throttled %s", op.Action),
 			Hint:    "Retry later; many validations at once, or heavy traffic on the account, trigger this."}, true
+	case "PackedPolicyTooLarge":
+		return Problem{Code: code,
+			Message: "AWS refused the session: its policy and tags together are over AssumeRole's packed limit (" + msg + ")",
+			Hint: "Shorten the S3 connection's prefix or bucket (the session policy names them), or the engine's role and catalog names " +
+				"(the session tags carry them); mz_aws_connection_statuses.packed_policy_size shows how close the others are."}, true
 	case "ValidationError":
 		if strings.Contains(msg, "role chaining") || strings.Contains(msg, "MaxSessionDuration") {
 			return Problem{Code: code, Message: msg,

@@ -9,7 +9,8 @@ import (
 // A Backend is a kind of store that conncat.Open makes from a target (a
 // file path, a URL) and conncat.OpenDB from an engine's handle. Each store
 // package registers its own from init, so adding a store is one package
-// (passing the conformance suite) and its import; nothing else chooses.
+// (passing the conformance suite) and its import; nothing else chooses,
+// and nothing else reads its driver's errors.
 type Backend struct {
 	Name string
 	// Serves reports whether a target is this backend's; a backend that
@@ -21,6 +22,11 @@ type Backend struct {
 	Open func(ctx context.Context, target string, cfg BackendConfig) (*Opened, error)
 	// New makes the store on an engine's handle, which stays the engine's.
 	New func(db *sql.DB, cfg BackendConfig) (Store, error)
+	// ClassifyError codes an error of the backend's driver as the SQLSTATE
+	// and message conncat reports; ok is false for an error not its
+	// driver's; nil for none. The code that knows a driver's errors lives
+	// with the store that uses the driver.
+	ClassifyError func(err error) (code, message string, ok bool)
 }
 
 // BackendConfig is what the engine asked of a store, as Open's options
@@ -68,6 +74,21 @@ func RegisterBackend(b Backend) {
 // that does (a catch-all registers first, a specific scheme after it).
 func BackendFor(target string) (Backend, bool) {
 	return lastBackend(func(b Backend) bool { return b.Serves(target) })
+}
+
+// ClassifyDriverError asks each registered backend to code err.
+func ClassifyDriverError(err error) (code, message string, ok bool) {
+	backendsMu.RLock()
+	defer backendsMu.RUnlock()
+	for _, b := range backends {
+		if b.ClassifyError == nil {
+			continue // a backend whose driver raises nothing of its own
+		}
+		if code, message, ok := b.ClassifyError(err); ok {
+			return code, message, true
+		}
+	}
+	return "", "", false
 }
 
 // BackendForHandle is the backend whose driver db is a handle of.

@@ -15,10 +15,11 @@ const DefaultMaxConnections = 10
 
 func init() {
 	catalog.RegisterBackend(catalog.Backend{
-		Name:         "postgres",
-		Serves:       IsURL,
-		ServesHandle: IsHandle,
-		Open:         openBackend,
+		Name:          "postgres",
+		Serves:        IsURL,
+		ServesHandle:  IsHandle,
+		Open:          openBackend,
+		ClassifyError: classifyDriverError,
 		New: func(db *sql.DB, cfg catalog.BackendConfig) (catalog.Store, error) {
 			s, err := New(db, cfg.Schema)
 			if err == nil {

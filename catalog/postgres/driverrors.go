@@ -11,11 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 
-	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/internal/sqlstate"
 )
-
-func init() { catalog.RegisterDriverErrors(classifyDriverError) }
 
 // MaxMessageBytes bounds one message from a PostgreSQL catalog (pgx reads
 // no larger one): a row of a result over it fails with 54000.

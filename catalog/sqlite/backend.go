@@ -20,8 +20,9 @@ func init() {
 			_, ok := db.Driver().(*sqlite3.SQLiteDriver)
 			return ok
 		},
-		Open: openBackend,
-		New:  func(db *sql.DB, _ catalog.BackendConfig) (catalog.Store, error) { return New(db) },
+		Open:          openBackend,
+		New:           func(db *sql.DB, _ catalog.BackendConfig) (catalog.Store, error) { return New(db) },
+		ClassifyError: classifyDriverError,
 	})
 }
 

@@ -5,11 +5,8 @@ import (
 
 	sqlite3 "github.com/mattn/go-sqlite3"
 
-	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/internal/sqlstate"
 )
-
-func init() { catalog.RegisterDriverErrors(classifyDriverError) }
 
 // classifyDriverError codes go-sqlite3's errors: a statement interrupted
 // (its context ended; the caller says whether by timeout or by request),

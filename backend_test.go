@@ -23,9 +23,8 @@ import (
 func TestOpenChoosesARegisteredBackend(t *testing.T) {
 	var opened atomic.Int32
 	catalog.RegisterBackend(catalog.Backend{
-		Name:         "conncat-test",
-		Serves:       func(target string) bool { return strings.HasPrefix(target, "conncat-test://") },
-		ServesHandle: func(*sql.DB) bool { return false },
+		Name:   "conncat-test",
+		Serves: func(target string) bool { return strings.HasPrefix(target, "conncat-test://") },
 		Open: func(ctx context.Context, target string, cfg catalog.BackendConfig) (*catalog.Opened, error) {
 			opened.Add(1)
 			path := strings.TrimPrefix(target, "conncat-test://")
@@ -46,6 +45,21 @@ func TestOpenChoosesARegisteredBackend(t *testing.T) {
 	if _, err := os.Stat(path + ".key"); err != nil {
 		t.Fatalf("the store's default key file: %v", err)
 	}
+	// A backend with no classifier of its own leaves errors to the others.
+	if _, err := conncat.Open(context.Background(), filepath.Join(t.TempDir(), "missing", "x.db")); err == nil {
+		t.Fatal("a file in a missing directory opened")
+	}
+}
+
+// TestRegisterBackendRefusesWhatCannotWork: a registration missing what
+// Open needs panics at init, as sql.Register does, instead of later.
+func TestRegisterBackendRefusesWhatCannotWork(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a backend without Open was registered")
+		}
+	}()
+	catalog.RegisterBackend(catalog.Backend{Name: "broken", Serves: func(string) bool { return false }})
 }
 
 // TestOpenDBRefusesAnUnknownDriver: a handle of a driver no store serves is

@@ -16,7 +16,8 @@ type Backend struct {
 	// Serves reports whether a target is this backend's; a backend that
 	// serves whatever no other does registers last (SQLite: any path).
 	Serves func(target string) bool
-	// ServesHandle reports whether db is a handle of this backend's driver.
+	// ServesHandle reports whether db is a handle of this backend's driver;
+	// nil (with New) for a backend OpenDB does not serve.
 	ServesHandle func(db *sql.DB) bool
 	// Open opens target as cfg asks; the handle is the caller's to close.
 	Open func(ctx context.Context, target string, cfg BackendConfig) (*Opened, error)
@@ -63,8 +64,14 @@ var (
 	backends   []Backend
 )
 
-// RegisterBackend adds a backend; store packages call it from init.
+// RegisterBackend adds a backend; store packages call it from init. As
+// sql.Register does, it panics on a registration that cannot work: no
+// name, nothing to serve targets or open them, or handles served with no
+// way to make a store on them.
 func RegisterBackend(b Backend) {
+	if b.Name == "" || b.Serves == nil || b.Open == nil || (b.ServesHandle != nil) != (b.New != nil) {
+		panic("catalog: RegisterBackend needs a Name, Serves and Open, and New with ServesHandle")
+	}
 	backendsMu.Lock()
 	defer backendsMu.Unlock()
 	backends = append(backends, b)
@@ -93,7 +100,7 @@ func ClassifyDriverError(err error) (code, message string, ok bool) {
 
 // BackendForHandle is the backend whose driver db is a handle of.
 func BackendForHandle(db *sql.DB) (Backend, bool) {
-	return lastBackend(func(b Backend) bool { return b.ServesHandle(db) })
+	return lastBackend(func(b Backend) bool { return b.ServesHandle != nil && b.ServesHandle(db) })
 }
 
 func lastBackend(serves func(Backend) bool) (Backend, bool) {

@@ -1,7 +1,6 @@
 package catalog_test
 
 import (
-	"context"
 	"database/sql"
 	"maps"
 	"slices"
@@ -9,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/conncat/conncat/catalog"
-	"github.com/conncat/conncat/catalog/postgres"
-	"github.com/conncat/conncat/internal/testenv"
 )
 
 // storeOnlyTables are the tables one store keeps for its own machinery,
@@ -29,22 +26,7 @@ func TestStoresAgreeOnTheSchema(t *testing.T) {
 	sqliteTables := columnsOf(t, lite, `SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p
 		WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, p.cid`)
 
-	cluster := testenv.Postgres(t)
-	db, err := sql.Open("pgx", cluster.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	schema := cluster.Schema()
-	st, err := postgres.New(db, schema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := catalog.Open(context.Background(), st, catalog.Options{Keys: testKey, Now: fixedClock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	_, _, db, schema := twoNodes(t) // migrated by opening
 	pgTables := columnsOf(t, db, `SELECT table_name, column_name FROM information_schema.columns
 		WHERE table_schema = $1 ORDER BY table_name, ordinal_position`, schema)
 

@@ -1251,6 +1251,15 @@ func TestMalformedSCRAMRefused(t *testing.T) {
 			t.Fatalf("client-first %q: %s %s", first, refused.Code, refused.Message)
 		}
 	}
+	// Client-final messages forged after a well-formed first: a proof of
+	// the wrong length or not base64, another nonce, missing fields.
+	// {r} is the server's nonce, so the proof is what gets judged.
+	for _, final := range []string{"", "c=biws", "c=biws,r=x,p=AAAA", "c=biws,r={r},p=AAAA", "c=biws,r={r},p=!!",
+		"c=biws,r={r},p=" + strings.Repeat("A", 44), "c=biws,r={r},p=" + strings.Repeat("A", 400), "c=,r={r},p=", "c=eSws,r={r},p=" + strings.Repeat("A", 44)} {
+		if code := scramFinalRefusal(t, host, final); code != "28P01" {
+			t.Fatalf("client-final %q: %q", final, code)
+		}
+	}
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, strings.Replace(url, "conncat@", "conncat:"+testPassword+"@", 1))
 	if err != nil {
@@ -1260,5 +1269,47 @@ func TestMalformedSCRAMRefused(t *testing.T) {
 	var one int
 	if err := conn.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
 		t.Fatalf("a query after the malformed logins: %v", err)
+	}
+}
+
+// scramFinalRefusal logs in with a well-formed client-first message and
+// the given client-final one ({r} replaced by the server's nonce), and returns the SQLSTATE of the refusal
+// ("" when none came).
+func scramFinalRefusal(t *testing.T, host, final string) string {
+	t.Helper()
+	conn, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(testenv.HangBound))
+	fe := pgproto3.NewFrontend(conn, conn)
+	fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersionNumber, Parameters: map[string]string{"user": "conncat", "database": "conncat"}})
+	fe.Send(&pgproto3.SASLInitialResponse{AuthMechanism: "SCRAM-SHA-256", Data: []byte("n,,n=,r=abc")})
+	if err := fe.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		msg, err := fe.Receive()
+		if err != nil {
+			return ""
+		}
+		switch m := msg.(type) {
+		case *pgproto3.AuthenticationSASLContinue:
+			var nonce string
+			for _, field := range strings.Split(string(m.Data), ",") {
+				if v, ok := strings.CutPrefix(field, "r="); ok {
+					nonce = v
+				}
+			}
+			fe.Send(&pgproto3.SASLResponse{Data: []byte(strings.ReplaceAll(final, "{r}", nonce))})
+			if err := fe.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		case *pgproto3.ErrorResponse:
+			return m.Code
+		case *pgproto3.AuthenticationOk:
+			return "logged in"
+		}
 	}
 }

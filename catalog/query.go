@@ -15,7 +15,7 @@ import (
 )
 
 // collect reads rows into res, each row counted by meter (nil: none).
-func collect(rows *sql.Rows, res *Result, meter *resultMeter) error {
+func collect(rows Rows, res *Result, meter *resultMeter) error {
 	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {

@@ -76,11 +76,62 @@ type Store interface {
 	Watch(ctx context.Context, changed func(ids []string, all bool))
 }
 
-// Tx is one transaction of a Store.
+// Tx is one transaction of a Store. Its reads return Row and Rows rather
+// than database/sql's concrete types so that a store may answer a read
+// from rows it already holds: PostgreSQL's write transaction sends a read
+// in one pipeline with the writes held back before it (and with BEGIN and
+// the catalog's lock, for the first), and hands back the rows it buffered.
 type Tx interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) Row
+}
+
+// Row is the first row of a read, as *sql.Row: Scan reports
+// sql.ErrNoRows when there is none, and the read's error otherwise.
+type Row interface {
+	Scan(dest ...any) error
+}
+
+// Rows are the rows of a read, as *sql.Rows.
+type Rows interface {
+	Columns() ([]string, error)
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close() error
+}
+
+// SQLHandle is what *sql.DB, *sql.Conn and *sql.Tx have in common.
+type SQLHandle interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// SQLTx is a Tx that runs each statement on a database/sql handle as it
+// comes; a store that needs the handle back (to run a query on the same
+// connection) finds it in Handle.
+type SQLTx struct{ Handle SQLHandle }
+
+// ExecContext runs a statement that returns no rows.
+func (t SQLTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.Handle.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs a read. A failed one returns a nil Rows, not a typed
+// nil inside the interface.
+func (t SQLTx) QueryContext(ctx context.Context, query string, args ...any) (Rows, error) {
+	rows, err := t.Handle.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+// QueryRowContext runs a read of one row.
+func (t SQLTx) QueryRowContext(ctx context.Context, query string, args ...any) Row {
+	return t.Handle.QueryRowContext(ctx, query, args...)
 }
 
 // StoredTable is a table of the catalog that a store keeps and SELECT may

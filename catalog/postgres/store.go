@@ -92,12 +92,12 @@ func (s *Store) Read(ctx context.Context, fn func(catalog.Tx) error) error {
 		return fmt.Errorf("begin read: %w", err)
 	}
 	defer tx.Rollback()
-	return fn(&boundTx{q: tx, s: s})
+	return fn(&boundTx{q: catalog.SQLTx{Handle: tx}, s: s})
 }
 
 // Reader implements catalog.Store: statements outside any transaction,
 // each its own snapshot, in the catalog's schema.
-func (s *Store) Reader() catalog.Tx { return &boundTx{q: s.db, s: s} }
+func (s *Store) Reader() catalog.Tx { return &boundTx{q: catalog.SQLTx{Handle: s.db}, s: s} }
 
 // RoundTrips implements catalog.Store: every statement is one.
 func (s *Store) RoundTrips() bool { return true }
@@ -105,7 +105,7 @@ func (s *Store) RoundTrips() bool { return true }
 // boundTx runs the executor's statements in the catalog's schema, with
 // their ? placeholders as PostgreSQL's $n.
 type boundTx struct {
-	q catalog.Tx // a *sql.Tx, or the *sql.DB for Reader
+	q catalog.SQLTx // on a *sql.Tx, or on the *sql.DB for Reader
 	s *Store
 }
 
@@ -113,11 +113,11 @@ func (t *boundTx) ExecContext(ctx context.Context, query string, args ...any) (s
 	return t.q.ExecContext(ctx, t.s.bind(query), args...)
 }
 
-func (t *boundTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+func (t *boundTx) QueryContext(ctx context.Context, query string, args ...any) (catalog.Rows, error) {
 	return t.q.QueryContext(ctx, t.s.bind(query), args...)
 }
 
-func (t *boundTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+func (t *boundTx) QueryRowContext(ctx context.Context, query string, args ...any) catalog.Row {
 	return t.q.QueryRowContext(ctx, t.s.bind(query), args...)
 }
 

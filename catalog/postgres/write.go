@@ -13,38 +13,40 @@ import (
 	"github.com/conncat/conncat/catalog"
 )
 
-// Write implements catalog.Store in few round trips: BEGIN and the
-// catalog's advisory lock go in one message; the statement's writes are
-// held back and sent together (a pgx batch, pipelined) just before its
-// next read or with the COMMIT. A DDL statement that looks up, allocates
-// an ID and writes three rows costs four round trips instead of ten. The
-// advisory lock serialises the DDL of this catalog across every node, so
-// IF [NOT] EXISTS, dependency checks and CASCADE see exactly the committed
-// state; read committed lets each statement after the lock see every
-// commit before it.
+// Write implements catalog.Store in as few round trips as the statement's
+// reads allow: nothing is sent until the first read (or the commit), and
+// then BEGIN, the catalog's advisory lock, the writes held back and the
+// read go together as one pipeline (a pgx batch); the read's rows come
+// back buffered. Writes after the last read go with the COMMIT. A CREATE
+// CONNECTION, which reads once (its name and the ID counter), costs two
+// round trips: one fewer than a plain BEGIN, INSERT, COMMIT through
+// database/sql. The advisory lock serialises the DDL of this catalog
+// across every node, so IF [NOT] EXISTS, dependency checks and CASCADE see
+// exactly the committed state; read committed lets each statement after
+// the lock (the first read included: it follows the lock in the pipeline)
+// see every commit before it.
 func (s *Store) Write(ctx context.Context, fn func(catalog.Tx) error) (err error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer conn.Close()
-	// The lock key is a number of ours, so the simple protocol (which
-	// takes several statements but no parameters) is safe here.
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`BEGIN; SELECT pg_advisory_xact_lock(%d)`, s.lockKey)); err != nil {
-		s.rollback(ctx, conn)
-		return fmt.Errorf("begin and lock catalog: %w", err)
-	}
 	tx := &writeTx{conn: conn, s: s}
+	tx.pending = append(tx.pending, queued{`BEGIN`, nil}, queued{`SELECT pg_advisory_xact_lock($1)`, []any{s.lockKey}})
 	committed := false
 	defer func() {
-		if !committed {
+		if !committed && tx.begun {
 			s.rollback(ctx, conn) // also when fn panics
 		}
 	}()
 	if err := fn(tx); err != nil {
 		return tx.cause(err)
 	}
-	if err := tx.flush(ctx, true); err != nil {
+	if !tx.begun && len(tx.pending) == 2 {
+		committed = true // nothing read or written: no transaction to send
+		return nil
+	}
+	if _, err := tx.send(ctx, nil, true); err != nil {
 		return err
 	}
 	committed = true
@@ -60,15 +62,17 @@ func (s *Store) rollback(ctx context.Context, conn *sql.Conn) {
 	}
 }
 
-// writeTx is a write transaction whose statements without results are
-// sent in batches.
+// writeTx is a write transaction whose writes are held back and sent in
+// one pipeline with the next read or with the COMMIT.
 type writeTx struct {
 	conn    *sql.Conn
 	s       *Store
 	pending []queued
-	// err is the first failure of a batch: the statement that caused it
-	// was sent after the executor moved on, so Write reports it instead
-	// of whatever the next read made of the aborted transaction.
+	// begun is set once BEGIN was sent: the transaction must then end.
+	begun bool
+	// err is the first failure of a held-back write: the statement that
+	// caused it was sent after the executor moved on, so Write reports it
+	// instead of whatever the executor made of the failed pipeline.
 	err error
 }
 
@@ -93,22 +97,21 @@ func (t *writeTx) ExecContext(_ context.Context, query string, args ...any) (sql
 	return heldBack{}, nil
 }
 
-func (t *writeTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if err := t.flush(ctx, false); err != nil {
+func (t *writeTx) QueryContext(ctx context.Context, query string, args ...any) (catalog.Rows, error) {
+	rows, err := t.send(ctx, &queued{t.s.bind(query), args}, false)
+	if err != nil {
 		return nil, err
 	}
-	return t.conn.QueryContext(ctx, t.s.bind(query), args...)
+	return rows, nil
 }
 
-// QueryRowContext reads after sending what is held back. A failed batch
-// cannot be put into a *sql.Row, so the query runs anyway (it fails in the
-// aborted transaction) and Write reports the batch's error.
-func (t *writeTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	_ = t.flush(ctx, false)
-	return t.conn.QueryRowContext(ctx, t.s.bind(query), args...)
+func (t *writeTx) QueryRowContext(ctx context.Context, query string, args ...any) catalog.Row {
+	rows, err := t.send(ctx, &queued{t.s.bind(query), args}, false)
+	return &bufferedRow{rows: rows, err: err}
 }
 
-// cause is the error Write returns: the batch's, if one failed first.
+// cause is the error Write returns: a held-back write's, if one failed
+// first.
 func (t *writeTx) cause(err error) error {
 	if t.err != nil {
 		return t.err
@@ -116,39 +119,70 @@ func (t *writeTx) cause(err error) error {
 	return err
 }
 
-// flush sends the held-back statements, and COMMIT with them when commit
-// is set, in one round trip.
-func (t *writeTx) flush(ctx context.Context, commit bool) error {
+// send sends the held-back statements, then read (if any), then COMMIT
+// (if commit), as one pipeline: one round trip. It returns read's rows.
+func (t *writeTx) send(ctx context.Context, read *queued, commit bool) (*bufferedRows, error) {
 	if t.err != nil {
-		return t.err
-	}
-	if len(t.pending) == 0 && !commit {
-		return nil
+		return nil, t.err
 	}
 	batch := &pgx.Batch{}
 	for _, q := range t.pending {
 		batch.Queue(q.sql, q.args...)
 	}
 	t.pending = t.pending[:0]
-	if commit {
-		batch.Queue(`COMMIT`)
-	}
-	t.err = t.conn.Raw(func(dc any) error {
-		results := dc.(*stdlib.Conn).Conn().SendBatch(ctx, batch)
-		var first error
-		for range batch.Len() {
-			tag, err := results.Exec()
-			if err != nil && first == nil {
-				first = err
-			}
-			if commit && first == nil && tag.String() == "ROLLBACK" {
-				first = errors.New("postgres: the transaction was rolled back at commit")
-			}
+	t.begun = true
+	var rows *bufferedRows
+	var readErr error
+	err := t.conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		writes := batch.Len()
+		if read != nil {
+			batch.Queue(read.sql, read.args...)
 		}
-		if err := results.Close(); err != nil && first == nil {
+		if commit {
+			batch.Queue(`COMMIT`)
+		}
+		results := pc.SendBatch(ctx, batch)
+		first := execAll(results, writes)
+		if read != nil && first == nil {
+			rows, readErr = buffer(results, pc)
+		}
+		if commit && first == nil && readErr == nil {
+			first = checkCommit(results)
+		}
+		if err := results.Close(); err != nil && first == nil && readErr == nil {
 			first = err
 		}
 		return first
 	})
-	return t.err
+	if err != nil {
+		t.err = err
+		return nil, err
+	}
+	return rows, readErr
+}
+
+// execAll reads the results of the first n statements of a pipeline and
+// returns the first failure.
+func execAll(results pgx.BatchResults, n int) error {
+	var first error
+	for range n {
+		if _, err := results.Exec(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// checkCommit reads COMMIT's result: PostgreSQL answers ROLLBACK to a
+// COMMIT of a transaction that had failed.
+func checkCommit(results pgx.BatchResults) error {
+	tag, err := results.Exec()
+	if err != nil {
+		return err
+	}
+	if tag.String() == "ROLLBACK" {
+		return errors.New("postgres: the transaction was rolled back at commit")
+	}
+	return nil
 }

@@ -81,7 +81,7 @@ func (s *Store) Write(ctx context.Context, fn func(catalog.Tx) error) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	return withConnTx(ctx, s.db, `BEGIN IMMEDIATE`, func(conn *sql.Conn) error {
-		if err := fn(conn); err != nil {
+		if err := fn(catalog.SQLTx{Handle: conn}); err != nil {
 			return err
 		}
 		if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
@@ -130,7 +130,8 @@ func rollbackIfOpen(ctx context.Context, conn *sql.Conn) error {
 // QueryIn implements catalog.Store: tx is Write's connection, and the
 // query runs on it, inside its transaction (see RunQuery).
 func (s *Store) QueryIn(ctx context.Context, tx catalog.Tx, q *sqlparse.Query, args []any, statuses func() [][]any, collect func(*sql.Rows) error) error {
-	conn, ok := tx.(*sql.Conn)
+	sqlTx, _ := tx.(catalog.SQLTx)
+	conn, ok := sqlTx.Handle.(*sql.Conn)
 	if !ok {
 		return fmt.Errorf("query: %T is not a transaction of this store", tx)
 	}
@@ -163,7 +164,7 @@ func withTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 // transaction as the DSN's _txlock=immediate says, which would queue a
 // read behind every writer).
 func (s *Store) Read(ctx context.Context, fn func(catalog.Tx) error) error {
-	return withConnTx(ctx, s.db, `BEGIN DEFERRED`, func(conn *sql.Conn) error { return fn(conn) })
+	return withConnTx(ctx, s.db, `BEGIN DEFERRED`, func(conn *sql.Conn) error { return fn(catalog.SQLTx{Handle: conn}) })
 }
 
 // View implements catalog.Store: the file is where SELECT reads too.
@@ -171,7 +172,7 @@ func (s *Store) View(ctx context.Context, fn func(catalog.Tx) error) error { ret
 
 // Reader implements catalog.Store: the handle itself, whose statements
 // run in autocommit, each one snapshot.
-func (s *Store) Reader() catalog.Tx { return s.db }
+func (s *Store) Reader() catalog.Tx { return catalog.SQLTx{Handle: s.db} }
 
 // RoundTrips implements catalog.Store: SQLite runs in process.
 func (s *Store) RoundTrips() bool { return false }

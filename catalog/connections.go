@@ -127,13 +127,10 @@ func (c *Executor) createAWS(ctx context.Context, tx Tx, id string, s *sqlparse.
 	if err := c.insertConnection(ctx, tx, id, s.Name.Value, s.Type, created); err != nil {
 		return err
 	}
-	if err := insertAWSRow(ctx, tx, id, &row); err != nil {
-		return err
-	}
-	if row.externalID.Valid {
-		return rememberExternalID(ctx, tx, id, row.externalID.String)
-	}
-	return nil
+	// The external ID lives in the row while the connection assumes a
+	// role; conncat_external_ids keeps it only once the row stops showing
+	// it (see applyAWSOptions): two pages fewer for every CREATE.
+	return insertAWSRow(ctx, tx, id, &row)
 }
 
 // fillTrust sets principal and example_trust_policy from the catalog's principal.
@@ -159,12 +156,16 @@ func (c *Executor) externalIDFor(ctx context.Context, tx Tx, id string) (sql.Nul
 	case !errors.Is(err, sql.ErrNoRows):
 		return sql.NullString{}, fmt.Errorf("read external id: %w", err)
 	}
-	externalID = c.newExternalID(ctx)
-	return null(externalID), rememberExternalID(ctx, tx, id, externalID)
+	return null(c.newExternalID(ctx)), nil
 }
 
+// rememberExternalID keeps the external ID of a connection that stops
+// assuming a role, for when it assumes one again. Catalogs written by
+// earlier versions kept every connection's external ID there from its
+// CREATE: such a row is already there, and stays as it is.
 func rememberExternalID(ctx context.Context, tx Tx, id, externalID string) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO conncat_external_ids (connection_id, external_id) VALUES (?, ?)`, id, externalID); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO conncat_external_ids (connection_id, external_id) VALUES (?, ?)
+		ON CONFLICT DO NOTHING`, id, externalID); err != nil {
 		return fmt.Errorf("record external id: %w", err)
 	}
 	return nil
@@ -248,6 +249,11 @@ func (c *Executor) applyAWSOptions(ctx context.Context, tx Tx, id string, row *a
 		}
 	}
 	if !row.has(connection.AssumeRoleARN) {
+		if row.externalID.Valid {
+			if err := rememberExternalID(ctx, tx, id, row.externalID.String); err != nil {
+				return err
+			}
+		}
 		row.externalID, row.principal, row.trustPolicy = sql.NullString{}, sql.NullString{}, sql.NullString{}
 	}
 	return recordSecretDependencies(ctx, tx, id, row, creating)

@@ -65,8 +65,24 @@ func testExternalIDOutlivesStaticKeys(t *testing.T, backend string) {
 	if got := externalID(); got != first {
 		t.Fatalf("back on a role, external ID %v; the pasted trust policy names %v", got, first)
 	}
+	// Again: the ID was kept at the first switch, and stays the one kept.
+	mustExec(t, c, `ALTER CONNECTION a SET (ACCESS KEY ID = 'AKIAIOSFODNN7EXAMPLE', SECRET ACCESS KEY = SECRET sk), DROP (ASSUME ROLE ARN)`)
+	mustExec(t, c, `ALTER CONNECTION a SET (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/A'), DROP (ACCESS KEY ID, SECRET ACCESS KEY)`)
+	if got := externalID(); got != first {
+		t.Fatalf("after a second switch, external ID %v; the pasted trust policy names %v", got, first)
+	}
 	mustExec(t, c, `DROP CONNECTION a; CREATE CONNECTION a TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/A')`)
 	if got := externalID(); got == first {
 		t.Fatal("a new connection reused a dropped connection's external ID")
+	}
+	// A connection made with static keys gets its ID when it first
+	// assumes a role, and keeps that one.
+	mustExec(t, c, `DROP CONNECTION a; CREATE CONNECTION a TO AWS (ACCESS KEY ID = 'AKIAIOSFODNN7EXAMPLE', SECRET ACCESS KEY = SECRET sk)`)
+	mustExec(t, c, `ALTER CONNECTION a SET (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/A'), DROP (ACCESS KEY ID, SECRET ACCESS KEY)`)
+	given := externalID()
+	mustExec(t, c, `ALTER CONNECTION a SET (ACCESS KEY ID = 'AKIAIOSFODNN7EXAMPLE', SECRET ACCESS KEY = SECRET sk), DROP (ASSUME ROLE ARN)`)
+	mustExec(t, c, `ALTER CONNECTION a SET (ASSUME ROLE ARN = 'arn:aws:iam::123456789012:role/A'), DROP (ACCESS KEY ID, SECRET ACCESS KEY)`)
+	if got := externalID(); given == nil || got != given {
+		t.Fatalf("a connection first given external ID %v has %v after a switch", given, got)
 	}
 }

@@ -29,15 +29,40 @@ import (
 	// The stores Open and OpenDB choose from register themselves.
 	_ "github.com/conncat/conncat/catalog/sqlite"
 	"github.com/conncat/conncat/connection"
+	"github.com/conncat/conncat/sqlerror"
 	"github.com/conncat/conncat/sqlparse"
 )
 
 // Error is the error type of every call: Code (a PostgreSQL SQLSTATE),
 // Message, Detail, Hint, Position (byte offset in the script, or -1), Line
 // and Column, and Err (the cause, for errors.Is and errors.As). Use
-// errors.As to get it; Caret(script) draws the position with possible
-// secrets hidden.
-type Error = sqlparse.Error
+// errors.As to get it; Caret(err, script) draws the position with possible
+// secrets hidden. The type lives in package sqlerror, which depends on
+// nothing else of conncat's.
+type Error = sqlerror.Error
+
+// Caret renders the line of script an error points at, with a caret under
+// the offending byte and every string literal that may hold a secret
+// redacted (so it is safe to show and log even when the statement did not
+// parse); "" for an error without a position or not an *Error.
+func Caret(err error, script string) string {
+	var e *Error
+	if !errors.As(err, &e) {
+		return ""
+	}
+	return sqlparse.Caret(e, script)
+}
+
+// CaretIn is Caret for an error raised on piece p of script (ExecPiece):
+// it reads only the piece and the rest of its last line, so reporting an
+// error for every statement of a long script stays linear in its length.
+func CaretIn(err error, script string, p Piece) string {
+	var e *Error
+	if !errors.As(err, &e) {
+		return ""
+	}
+	return sqlparse.CaretIn(e, script, p)
+}
 
 // Result is what one statement returns: Tag (the command tag, "SELECT 3"),
 // Columns and Rows (values are string, int64, float64, []byte or nil),

@@ -87,7 +87,7 @@ func testSecretsNeverPrinted(t *testing.T, backend string) {
 			record(err)
 			var e *conncat.Error
 			if errors.As(err, &e) {
-				out.WriteString(e.Caret(script))
+				out.WriteString(sqlparse.Caret(e, script))
 			}
 		}
 		res, err := cat.ExecPiece(ctx, script, p)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/conncat/conncat/internal/sqlstate"
+	"github.com/conncat/conncat/sqlerror"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -294,7 +295,7 @@ func (c *Executor) replayValidation(ctx context.Context, tx Tx, v *blockValidati
 // changed under the block since the step first ran. Errors of the
 // statement's budget or the database pass as they are.
 func conflictError(ctx context.Context, step blockStep, err error) error {
-	var e *sqlparse.Error
+	var e *sqlerror.Error
 	if ctx.Err() != nil || !errors.As(err, &e) || e.Code == sqlstate.QueryCanceled || e.Code == sqlstate.SerializationFailure {
 		return err
 	}
@@ -302,7 +303,7 @@ func conflictError(ctx context.Context, step blockStep, err error) error {
 	if step.stmt != nil {
 		what = step.stmt.String()
 	}
-	return &sqlparse.Error{Code: sqlstate.SerializationFailure, Position: -1, Err: err,
+	return &sqlerror.Error{Code: sqlstate.SerializationFailure, Position: -1, Err: err,
 		Message: "could not serialize the transaction block: an earlier statement of it no longer applies after a change another session committed",
 		Detail:  fmt.Sprintf("%s: %s", what, e.Message),
 		Hint:    "ROLLBACK and run the block again."}

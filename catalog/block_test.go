@@ -9,6 +9,7 @@ import (
 
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/internal/sqlstate"
+	"github.com/conncat/conncat/sqlerror"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -45,7 +46,7 @@ func codeOf(t *testing.T, err error) string {
 	if err == nil {
 		return ""
 	}
-	var e *sqlparse.Error
+	var e *sqlerror.Error
 	if !errors.As(err, &e) {
 		t.Fatalf("error without a SQLSTATE: %v", err)
 	}
@@ -201,7 +202,7 @@ func testBlockHoldsNoLock(t *testing.T, backend string) {
 	inBlock(t, b, `CREATE SECRET late AS 'fake-late'`)
 	mustExec(t, c, `CREATE SECRET late AS 'fake-other-session'`)
 	_, err := b.Commit(ctx)
-	var e *sqlparse.Error
+	var e *sqlerror.Error
 	if !errors.As(err, &e) || e.Code != sqlstate.SerializationFailure || !strings.Contains(e.Detail, "late") {
 		t.Fatalf("COMMIT over a conflicting commit: %v", err)
 	}

@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/conncat/conncat/connection"
-	"github.com/conncat/conncat/sqlparse"
+	"github.com/conncat/conncat/sqlerror"
 )
 
 // Options configure a catalog. The zero value is usable but has no key.
@@ -247,6 +247,6 @@ func takeID(ctx context.Context, tx Tx, n int64) (string, error) {
 }
 
 // errorf builds a SQLSTATE error at the position of a statement's part.
-func errorf(code string, pos int, format string, args ...any) *sqlparse.Error {
-	return &sqlparse.Error{Code: code, Message: fmt.Sprintf(format, args...), Position: pos}
+func errorf(code string, pos int, format string, args ...any) *sqlerror.Error {
+	return &sqlerror.Error{Code: code, Message: fmt.Sprintf(format, args...), Position: pos}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/catalog/sqlite"
+	"github.com/conncat/conncat/sqlerror"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -171,7 +172,7 @@ func formatRows(res *catalog.Result) string {
 }
 
 func formatError(input string, err error) string {
-	var e *sqlparse.Error
+	var e *sqlerror.Error
 	if !errors.As(err, &e) {
 		return "error (untyped): " + err.Error() + "\n"
 	}
@@ -183,7 +184,7 @@ func formatError(input string, err error) string {
 	if e.Hint != "" {
 		b.WriteString("hint: " + e.Hint + "\n")
 	}
-	if c := e.Caret(input); c != "" {
+	if c := sqlparse.Caret(e, input); c != "" {
 		b.WriteString(c + "\n")
 	}
 	return b.String()

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/conncat/conncat/catalog"
+	"github.com/conncat/conncat/sqlerror"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -179,7 +180,7 @@ func answer(ctx context.Context, c *catalog.Executor, q string, args ...any) str
 	if err == nil {
 		res, err = c.Exec(ctx, stmt, args...)
 	}
-	var e *sqlparse.Error
+	var e *sqlerror.Error
 	switch {
 	case errors.As(err, &e):
 		return fmt.Sprintf("error %s at %d: %s", e.Code, e.Position, e.Message)

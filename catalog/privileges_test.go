@@ -10,6 +10,7 @@ import (
 
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/internal/sqlstate"
+	"github.com/conncat/conncat/sqlerror"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -87,7 +88,7 @@ func testPrivileges(t *testing.T, backend string) {
 		func() error { _, err := c.Resolve(ctx, "a"); return err },
 		func() error { _, err := c.Describe(ctx, "a"); return err },
 	} {
-		var e *sqlparse.Error
+		var e *sqlerror.Error
 		if err := call(); !errors.As(err, &e) || e.Code != sqlstate.InsufficientPrivilege {
 			t.Errorf("bob reads alice's connection: %v", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/conncat/conncat/internal/sqlstate"
+	"github.com/conncat/conncat/sqlerror"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -109,7 +110,7 @@ func (c *Executor) runQuery(ctx context.Context, q *sqlparse.Query, res *Result,
 
 // UndefinedTableError is 42P01 for a table a query names that is not a
 // catalog table.
-func UndefinedTableError(t sqlparse.TableRef) *sqlparse.Error {
+func UndefinedTableError(t sqlparse.TableRef) *sqlerror.Error {
 	return errorf(sqlstate.UndefinedTable, t.Pos, "relation %q does not exist", t.String()).
 		WithHint("The catalog tables are " + strings.Join(Tables(), ", ") + ".")
 }
@@ -127,7 +128,7 @@ func (e *MissingColumnError) Unwrap() error { return e.Err }
 
 // undefinedColumn is 42703 for a missing column, pointing at it, with the
 // nearest column of the tables the query reads as a hint.
-func (c *Executor) undefinedColumn(ctx context.Context, q *sqlparse.Query, missing *MissingColumnError) *sqlparse.Error {
+func (c *Executor) undefinedColumn(ctx context.Context, q *sqlparse.Query, missing *MissingColumnError) *sqlerror.Error {
 	written := missing.Written
 	column := written[strings.LastIndexByte(written, '.')+1:]
 	shown := written // as PostgreSQL shows it: "nam", c.nam
@@ -175,7 +176,7 @@ func (c *Executor) columnsOf(ctx context.Context, refs []sqlparse.TableRef) []st
 // AmbiguousColumnError is 42702 for a column name that more than one
 // table of the query has, worded as PostgreSQL words it, pointing at the
 // name; both stores report it so.
-func AmbiguousColumnError(q *sqlparse.Query, name string, err error) *sqlparse.Error {
+func AmbiguousColumnError(q *sqlparse.Query, name string, err error) *sqlerror.Error {
 	e := errorf(sqlstate.AmbiguousColumn, q.ColumnPos(name), "column reference %q is ambiguous", name).
 		WithHint("Qualify it with the table's name or alias.")
 	e.Err = err
@@ -184,7 +185,7 @@ func AmbiguousColumnError(q *sqlparse.Query, name string, err error) *sqlparse.E
 
 // CanceledError is 57014 for a statement whose context ended, worded as
 // PostgreSQL words a statement timeout and a cancel request.
-func CanceledError(ctx context.Context) *sqlparse.Error {
+func CanceledError(ctx context.Context) *sqlerror.Error {
 	e := errorf(sqlstate.QueryCanceled, -1, "canceling statement due to user request")
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		e.Message = "canceling statement due to statement timeout"
@@ -196,7 +197,7 @@ func CanceledError(ctx context.Context) *sqlparse.Error {
 // QueryFailedError is the error of a query the database refused for a
 // reason the store cannot name better: 42601 when it would not compile,
 // 22000 when it failed while computing rows (a bad JSON path, say).
-func QueryFailedError(q *sqlparse.Query, compiling bool, err error) *sqlparse.Error {
+func QueryFailedError(q *sqlparse.Query, compiling bool, err error) *sqlerror.Error {
 	code := sqlstate.DataException
 	if compiling {
 		code = sqlstate.SyntaxError
@@ -236,7 +237,7 @@ func paramValues(q *sqlparse.Query, args []any) ([]any, error) {
 // checkParamText holds text parameter $n to the rules a string literal
 // keeps: at most 64 KiB (54000), no NUL and valid UTF-8 (22021). The
 // errors name the parameter, never its value.
-func checkParamText(q *sqlparse.Query, n int, text string) *sqlparse.Error {
+func checkParamText(q *sqlparse.Query, n int, text string) *sqlerror.Error {
 	switch {
 	case len(text) > sqlparse.MaxStringLen:
 		return errorf(sqlstate.ProgramLimitExceeded, q.Pos(), "parameter $%d is %d bytes, over the %d a value may have", n, len(text), sqlparse.MaxStringLen).
@@ -257,7 +258,7 @@ func checkParamText(q *sqlparse.Query, n int, text string) *sqlparse.Error {
 // value is replaced by the parameter's name ($n); the database's own
 // error, which still holds it, is dropped.
 func withoutParamValues(err error, args []any) error {
-	var e *sqlparse.Error
+	var e *sqlerror.Error
 	if !errors.As(err, &e) || len(args) == 0 {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/conncat/conncat/catalog"
+	"github.com/conncat/conncat/sqlerror"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -81,9 +82,9 @@ func testNoSecretAnywhere(t *testing.T, backend string) {
 			t.Fatalf("%s: want an error", stmt)
 		}
 		record(err, fmt.Sprintf("%+v %#v", err, err))
-		var e *sqlparse.Error
+		var e *sqlerror.Error
 		if errors.As(err, &e) {
-			record(e.Caret(stmt))
+			record(sqlparse.Caret(e, stmt))
 		}
 	}
 	// The resolved spec prints redacted under every verb.

@@ -10,7 +10,7 @@ import (
 	"fmt"
 
 	"github.com/conncat/conncat/internal/sqlstate"
-	"github.com/conncat/conncat/sqlparse"
+	"github.com/conncat/conncat/sqlerror"
 )
 
 // sealer encrypts secret values with AES-256-GCM. The associated data is
@@ -214,7 +214,7 @@ func (c *Executor) currentSealer(ctx context.Context, tx Tx) (*sealer, error) {
 // reloadKey loads this handle's key again from its KeyProvider and adopts
 // it if it opens the key check read through q.
 func (c *Executor) reloadKey(ctx context.Context, q Tx) (*sealer, error) {
-	stale := sqlparse.Error{Code: sqlstate.PrerequisiteState, Position: -1, Err: ErrKeyMismatch,
+	stale := sqlerror.Error{Code: sqlstate.PrerequisiteState, Position: -1, Err: ErrKeyMismatch,
 		Message: "the catalog's key was rotated and this handle's key provider still gives a retired key",
 		Hint:    "Point this process's key provider (key file) at the new key, as RotateKey requires, then retry."}
 	key, err := c.opts.Keys.Key(ctx)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/conncat/conncat/connection"
 	"github.com/conncat/conncat/internal/sqlstate"
-	"github.com/conncat/conncat/sqlparse"
+	"github.com/conncat/conncat/sqlerror"
 )
 
 // Settings every node of a catalog must agree on live with it
@@ -58,7 +58,7 @@ func keyMismatch(given []byte, expected string) error {
 	if expected != "" {
 		msg += fmt.Sprintf(", which was sealed with key %s", expected)
 	}
-	return &sqlparse.Error{Code: sqlstate.PrerequisiteState, Position: -1, Err: ErrKeyMismatch, Message: msg,
+	return &sqlerror.Error{Code: sqlstate.PrerequisiteState, Position: -1, Err: ErrKeyMismatch, Message: msg,
 		Hint: "Copy the key file of a node that opens this catalog (mode 600): the key never enters the database, so every node must be given the same one."}
 }
 
@@ -66,7 +66,7 @@ func keyMismatch(given []byte, expected string) error {
 // one: a new key would open nothing, and every secret sealed since would
 // be unreadable to the other nodes.
 func missingKeyFile(path, expected string) error {
-	return &sqlparse.Error{Code: sqlstate.PrerequisiteState, Position: -1, Err: fs.ErrNotExist,
+	return &sqlerror.Error{Code: sqlstate.PrerequisiteState, Position: -1, Err: fs.ErrNotExist,
 		Message: fmt.Sprintf("key file %s does not exist, and this catalog was sealed with key %s", path, expected),
 		Hint:    "Copy that key file from a node that opens this catalog (mode 600); a new key would open none of its secrets."}
 }
@@ -108,7 +108,7 @@ func (c *Executor) agreePrincipal(ctx context.Context) error {
 		c.opts.Principal, c.principal = stored, &a
 		return nil
 	}
-	return &sqlparse.Error{Code: sqlstate.PrerequisiteState, Position: -1,
+	return &sqlerror.Error{Code: sqlstate.PrerequisiteState, Position: -1,
 		Message: fmt.Sprintf("this catalog's principal is %s, not %s", stored, c.opts.Principal),
 		Hint:    "Every node of a catalog writes trust policies for the same principal: give that one, or none to use the catalog's."}
 }
@@ -149,7 +149,7 @@ func (c *Executor) agreeSessionIdentity(ctx context.Context) error {
 		c.opts.SessionIdentity = stored
 		return nil
 	}
-	return &sqlparse.Error{Code: sqlstate.PrerequisiteState, Position: -1,
+	return &sqlerror.Error{Code: sqlstate.PrerequisiteState, Position: -1,
 		Message: fmt.Sprintf("this catalog's session identity is %q, not %q", stored, given),
 		Hint:    "Every node of a catalog sends the same identity for callers with no role: give that one, or none to use the catalog's."}
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/internal/sqlstate"
-	"github.com/conncat/conncat/sqlparse"
+	"github.com/conncat/conncat/sqlerror"
 )
 
 // TestKeysAreNamedAndNeverMadeUp: a key that does not open the catalog is
@@ -33,7 +33,7 @@ func TestKeysAreNamedAndNeverMadeUp(t *testing.T) {
 	key, _ := first.Key(context.Background())
 	other := catalog.StaticKey([]byte("another-key-of-32-bytes-for-test"))
 	err := open(other)
-	var e *sqlparse.Error
+	var e *sqlerror.Error
 	if !errors.As(err, &e) || e.Code != sqlstate.PrerequisiteState || !errors.Is(err, catalog.ErrKeyMismatch) ||
 		!strings.Contains(e.Message, catalog.KeyID(other)) || !strings.Contains(e.Message, catalog.KeyID(key)) {
 		t.Fatalf("another key: %v", err)
@@ -74,7 +74,7 @@ func testPrincipalIsTheCatalogs(t *testing.T, backend string) {
 		t.Fatalf("trust policy's principal: %v", res[0].Rows[0][0])
 	}
 	_, err = reopen("arn:aws:iam::000000000000:role/other")
-	var e *sqlparse.Error
+	var e *sqlerror.Error
 	if !errors.As(err, &e) || e.Code != sqlstate.PrerequisiteState || !strings.Contains(e.Message, blockPrincipal) {
 		t.Fatalf("another principal: %v", err)
 	}

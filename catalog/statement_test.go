@@ -7,6 +7,7 @@ import (
 
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/internal/sqlstate"
+	"github.com/conncat/conncat/sqlerror"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -53,9 +54,9 @@ func describeText(t *testing.T, c *catalog.Executor, stmt sqlparse.Statement) st
 	t.Helper()
 	d, err := c.DescribeStatement(context.Background(), stmt)
 	if err != nil {
-		var e *sqlparse.Error
+		var e *sqlerror.Error
 		if code := codeOf(t, err); code != "" {
-			e = err.(*sqlparse.Error)
+			e = err.(*sqlerror.Error)
 			return fmt.Sprintf("error %s at %d", code, e.Position)
 		}
 	}

@@ -54,7 +54,7 @@ type Store interface {
 	// Query runs a gated SELECT with its parameter values in SQLite
 	// (sqlite.RunQuery) and hands its rows to collect. It sees every DDL
 	// committed, by any process or node, before it began. Errors are
-	// *sqlparse.Error with a SQLSTATE for everything the query did wrong
+	// *sqlerror.Error with a SQLSTATE for everything the query did wrong
 	// (a missing table or column, a value too large, a refusal).
 	// statuses gives StatusTable's rows (StatusColumns, in order); it is
 	// called only for a query that reads that table.

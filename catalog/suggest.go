@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/conncat/conncat/internal/sqlstate"
+	"github.com/conncat/conncat/sqlerror"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -24,9 +25,9 @@ func (u *undefinedName) Error() string {
 }
 
 // noSuch is 42704 for a connection or secret name that does not exist.
-func noSuch(kind sqlparse.ObjectKind, name string, pos int) *sqlparse.Error {
+func noSuch(kind sqlparse.ObjectKind, name string, pos int) *sqlerror.Error {
 	u := &undefinedName{kind: kind, name: name}
-	return &sqlparse.Error{Code: sqlstate.UndefinedObject, Position: pos, Message: u.Error(), Err: u}
+	return &sqlerror.Error{Code: sqlstate.UndefinedObject, Position: pos, Message: u.Error(), Err: u}
 }
 
 // maxSuggestionNames bounds the names a suggestion compares: on a larger
@@ -36,7 +37,7 @@ const maxSuggestionNames = 10_000
 // suggestName adds to a noSuch error, unless it has a hint, the nearest
 // name of the kind that the role may use.
 func (c *Executor) suggestName(ctx context.Context, err error) error {
-	var e *sqlparse.Error
+	var e *sqlerror.Error
 	var u *undefinedName
 	if !errors.As(err, &e) || e.Hint != "" || !errors.As(e.Err, &u) {
 		return err

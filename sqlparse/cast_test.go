@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/conncat/conncat/sqlerror"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -37,7 +38,7 @@ func TestCastTargets(t *testing.T) {
 		`SELECT CAST(a AS CHAR(3)) FROM t`, `SELECT CAST(a AS BINARY) FROM t`, `SELECT CAST(a AS DATE) FROM t`,
 		`SELECT CAST(a AS DECIMAL(10, 2)) FROM t`, `SELECT CONVERT(a, CHAR) FROM t`, `SELECT BINARY a FROM t`,
 	} {
-		var e *sqlparse.Error
+		var e *sqlerror.Error
 		if _, err := sqlparse.ParseOne(refused); err == nil || !asError(err, &e) || e.Code != "0A000" || e.Hint == "" {
 			t.Errorf("%s: %v", refused, err)
 		}

@@ -6,10 +6,11 @@ import (
 	"testing"
 
 	"github.com/conncat/conncat/connection"
+	"github.com/conncat/conncat/sqlerror"
 	"github.com/conncat/conncat/sqlparse"
 )
 
-// FuzzParse checks, for any input: no panic; every error is an *Error with
+// FuzzParse checks, for any input: no panic; every error is an *sqlerror.Error with
 // a SQLSTATE and a position inside the input; every statement prints to
 // SQL that re-parses and prints identically (a fixed point); and the
 // redacted form never contains a secret's value.
@@ -37,14 +38,14 @@ func FuzzParse(f *testing.F) {
 			}
 			stmt, err := sqlparse.ParsePiece(input, p)
 			if err != nil {
-				var e *sqlparse.Error
+				var e *sqlerror.Error
 				if !errors.As(err, &e) || len(e.Code) != 5 {
-					t.Fatalf("error is not a coded *Error: %#v", err)
+					t.Fatalf("error is not a coded *sqlerror.Error: %#v", err)
 				}
 				if e.Position > len(input) {
 					t.Fatalf("error position %d beyond input of %d bytes", e.Position, len(input))
 				}
-				_ = e.Caret(input)
+				_ = sqlparse.Caret(e, input)
 				continue
 			}
 			printed := stmt.UnredactedSQL()

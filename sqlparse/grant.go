@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/conncat/conncat/internal/sqlstate"
+	"github.com/conncat/conncat/sqlerror"
 )
 
 // Grantee is a role named in GRANT or REVOKE, or PUBLIC (every role).
@@ -89,7 +90,7 @@ func (s *AlterOwner) canonical() string {
 }
 
 // grant parses the rest of GRANT (revoke false) or REVOKE.
-func (p *parser) grant(pos int, revoke bool) (Statement, *Error) {
+func (p *parser) grant(pos int, revoke bool) (Statement, *sqlerror.Error) {
 	s := &Grant{Revoke: revoke, pos: pos}
 	t, err := p.next()
 	if err != nil {
@@ -102,7 +103,7 @@ func (p *parser) grant(pos int, revoke bool) (Statement, *Error) {
 			return nil, err
 		}
 	default:
-		return nil, newError(sqlstate.FeatureNotSupported, t.pos, "%s cannot be granted on connections and secrets", describe(t)).
+		return nil, sqlerror.New(sqlstate.FeatureNotSupported, t.pos, "%s cannot be granted on connections and secrets", describe(t)).
 			WithHint("USAGE is the privilege there is: it lets a role use a connection or a secret; ALTER, DROP and GRANT need ownership.")
 	}
 	if err := p.expectWords("on"); err != nil {
@@ -134,7 +135,7 @@ func (p *parser) grant(pos int, revoke bool) (Statement, *Error) {
 
 // grantObjects parses CONNECTION name [, ...], SECRET name [, ...], ALL
 // CONNECTIONS or ALL SECRETS.
-func (p *parser) grantObjects(s *Grant) *Error {
+func (p *parser) grantObjects(s *Grant) *sqlerror.Error {
 	t, err := p.next()
 	if err != nil {
 		return err
@@ -176,7 +177,7 @@ func (p *parser) grantObjects(s *Grant) *Error {
 
 // grantee parses a role name or PUBLIC (unquoted: "public" quoted is a
 // role of that name).
-func (p *parser) grantee() (Grantee, *Error) {
+func (p *parser) grantee() (Grantee, *sqlerror.Error) {
 	t, err := p.peek()
 	if err != nil {
 		return Grantee{}, err
@@ -191,17 +192,17 @@ func (p *parser) grantee() (Grantee, *Error) {
 
 // roleName parses a role's name. "public" is reserved, as in PostgreSQL:
 // written unquoted it means every role.
-func (p *parser) roleName(what string) (Name, *Error) {
+func (p *parser) roleName(what string) (Name, *sqlerror.Error) {
 	n, err := p.name(what)
 	if err == nil && n.Value == "public" {
-		return n, newError(sqlstate.ReservedName, n.Pos, "role name \"public\" is reserved").
+		return n, sqlerror.New(sqlstate.ReservedName, n.Pos, "role name \"public\" is reserved").
 			WithHint("PUBLIC, unquoted, means every role.")
 	}
 	return n, err
 }
 
 // ownerTo parses the role after OWNER TO.
-func (p *parser) ownerTo(s *AlterOwner) (Statement, *Error) {
+func (p *parser) ownerTo(s *AlterOwner) (Statement, *sqlerror.Error) {
 	if err := p.expectWords("to"); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/conncat/conncat/internal/sqlstate"
+	"github.com/conncat/conncat/sqlerror"
 )
 
 type tokenKind uint8
@@ -39,7 +40,7 @@ const (
 
 // lexer turns a script into tokens. It never fails on its own input shape
 // except for unterminated strings, quoted identifiers and block comments,
-// NUL bytes and invalid UTF-8, which it reports as *Error.
+// NUL bytes and invalid UTF-8, which it reports as *sqlerror.Error.
 // folded returns the identifier as a name: bare words fold to lower case,
 // quoted ones keep their case.
 func (t token) folded() string {
@@ -63,7 +64,7 @@ func isIdentPart(c byte) bool {
 }
 
 // skipSpace skips white space and comments.
-func (l *lexer) skipSpace() *Error {
+func (l *lexer) skipSpace() *sqlerror.Error {
 	for l.pos < len(l.src) {
 		c := l.src[l.pos]
 		switch {
@@ -82,7 +83,7 @@ func (l *lexer) skipSpace() *Error {
 		comment:
 			for {
 				if l.pos >= len(l.src) {
-					return newError(sqlstate.SyntaxError, start, "unterminated /* comment")
+					return sqlerror.New(sqlstate.SyntaxError, start, "unterminated /* comment")
 				}
 				switch {
 				case strings.HasPrefix(l.src[l.pos:], "/*"):
@@ -105,7 +106,7 @@ func (l *lexer) skipSpace() *Error {
 	return nil
 }
 
-func (l *lexer) next() (token, *Error) {
+func (l *lexer) next() (token, *sqlerror.Error) {
 	if err := l.skipSpace(); err != nil {
 		return token{}, err
 	}
@@ -116,17 +117,17 @@ func (l *lexer) next() (token, *Error) {
 	c := l.src[l.pos]
 	switch {
 	case c == 0:
-		return token{}, newError(sqlstate.CharacterNotInRepert, start, "NUL byte in statement")
+		return token{}, sqlerror.New(sqlstate.CharacterNotInRepert, start, "NUL byte in statement")
 	case isIdentStart(c):
 		for l.pos < len(l.src) && isIdentPart(l.src[l.pos]) {
 			l.pos++
 		}
 		word := l.src[start:l.pos]
 		if !utf8.ValidString(word) {
-			return token{}, newError(sqlstate.CharacterNotInRepert, start, "invalid UTF-8 in identifier")
+			return token{}, sqlerror.New(sqlstate.CharacterNotInRepert, start, "invalid UTF-8 in identifier")
 		}
 		if len(word) > MaxIdentifierLen {
-			return token{}, newError(sqlstate.NameTooLong, start, "identifier is longer than %d bytes", MaxIdentifierLen)
+			return token{}, sqlerror.New(sqlstate.NameTooLong, start, "identifier is longer than %d bytes", MaxIdentifierLen)
 		}
 		if err := checkNameChars(word, start); err != nil {
 			return token{}, err
@@ -148,7 +149,7 @@ func (l *lexer) next() (token, *Error) {
 // quoted reads a '...' string or a "..." identifier; the quote is doubled to
 // stand for itself. Error messages never include the content: a string may
 // be a secret.
-func (l *lexer) quoted(q byte) (token, *Error) {
+func (l *lexer) quoted(q byte) (token, *sqlerror.Error) {
 	start := l.pos
 	l.pos++
 	// Most literals hold no doubled quote: slice them without copying.
@@ -159,9 +160,9 @@ func (l *lexer) quoted(q byte) (token, *Error) {
 		if i < 0 {
 			l.pos = len(l.src)
 			if q == '"' {
-				return token{}, newError(sqlstate.SyntaxError, start, "unterminated quoted identifier")
+				return token{}, sqlerror.New(sqlstate.SyntaxError, start, "unterminated quoted identifier")
 			}
-			return token{}, newError(sqlstate.SyntaxError, start, "unterminated string literal")
+			return token{}, sqlerror.New(sqlstate.SyntaxError, start, "unterminated string literal")
 		}
 		chunk := l.src[l.pos : l.pos+i]
 		l.pos += i + 1
@@ -184,17 +185,17 @@ func (l *lexer) quoted(q byte) (token, *Error) {
 		text = l.src[start+1 : l.pos-1]
 	}
 	if strings.IndexByte(text, 0) >= 0 {
-		return token{}, newError(sqlstate.CharacterNotInRepert, start, "NUL byte in quoted text")
+		return token{}, sqlerror.New(sqlstate.CharacterNotInRepert, start, "NUL byte in quoted text")
 	}
 	if !utf8.ValidString(text) {
-		return token{}, newError(sqlstate.CharacterNotInRepert, start, "invalid UTF-8 in quoted text")
+		return token{}, sqlerror.New(sqlstate.CharacterNotInRepert, start, "invalid UTF-8 in quoted text")
 	}
 	if q == '"' {
 		if text == "" {
-			return token{}, newError(sqlstate.SyntaxError, start, "zero-length quoted identifier")
+			return token{}, sqlerror.New(sqlstate.SyntaxError, start, "zero-length quoted identifier")
 		}
 		if len(text) > MaxIdentifierLen {
-			return token{}, newError(sqlstate.NameTooLong, start, "identifier is longer than %d bytes", MaxIdentifierLen)
+			return token{}, sqlerror.New(sqlstate.NameTooLong, start, "identifier is longer than %d bytes", MaxIdentifierLen)
 		}
 		if err := checkNameChars(text, start); err != nil {
 			return token{}, err
@@ -202,7 +203,7 @@ func (l *lexer) quoted(q byte) (token, *Error) {
 		return token{kind: tokQuotedIdent, text: text, pos: start, end: l.pos}, nil
 	}
 	if len(text) > MaxStringLen {
-		return token{}, newError(sqlstate.ProgramLimitExceeded, start, "string literal is longer than %d bytes", MaxStringLen)
+		return token{}, sqlerror.New(sqlstate.ProgramLimitExceeded, start, "string literal is longer than %d bytes", MaxStringLen)
 	}
 	return token{kind: tokString, text: text, pos: start, end: l.pos}, nil
 }
@@ -275,17 +276,17 @@ func onlySpaceAndComments(s string) bool {
 // keeps every output safe without escaping, and two names that look the
 // same ("prod" and "pro\u200bd") cannot both exist (Unicode's identifier
 // rules, UAX #31, exclude the same classes).
-func checkNameChars(name string, pos int) *Error {
+func checkNameChars(name string, pos int) *sqlerror.Error {
 	for _, r := range name {
 		if r >= 0x20 && r < 0x7f {
 			continue // printable ASCII, nearly every name: no table lookups
 		}
 		switch {
 		case unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Bidi_Control, r) || unicode.In(r, unicode.Zl, unicode.Zp):
-			return newError(sqlstate.InvalidName, pos, "identifier contains the control character %U", r).
+			return sqlerror.New(sqlstate.InvalidName, pos, "identifier contains the control character %U", r).
 				WithHint("Names may hold any printable character, but no control characters, direction overrides or line breaks.")
 		case invisible(r):
-			return newError(sqlstate.InvalidName, pos, "identifier contains the invisible character %U", r).
+			return sqlerror.New(sqlstate.InvalidName, pos, "identifier contains the invisible character %U", r).
 				WithHint("Names may hold any visible character and the ASCII space; a name with an invisible one would look like another name.")
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	driver "github.com/pingcap/tidb/pkg/parser/test_driver"
 
 	"github.com/conncat/conncat/internal/sqlstate"
+	"github.com/conncat/conncat/sqlerror"
 )
 
 // MaxParams is the highest parameter number a query may use, as in
@@ -19,7 +20,7 @@ const MaxParams = 65535
 // names and comments) and returns its text with each one replaced by '?'
 // and spaces, keeping every offset, since TiDB reads '?' as a parameter
 // and "$1" as a name; numbers maps each '?' offset to its n.
-func dollarParams(piece Piece) (text string, numbers map[int]int, err *Error) {
+func dollarParams(piece Piece) (text string, numbers map[int]int, err *sqlerror.Error) {
 	src := piece.Text
 	var b []byte
 	for i := 0; i < len(src); i++ {
@@ -40,7 +41,7 @@ func dollarParams(piece Piece) (text string, numbers map[int]int, err *Error) {
 			}
 			n, convErr := strconv.Atoi(src[i+1 : end])
 			if convErr != nil || n < 1 || n > MaxParams {
-				return "", nil, newError(sqlstate.UndefinedParameter, piece.Offset+i, "there is no parameter %s", src[i:end]).
+				return "", nil, sqlerror.New(sqlstate.UndefinedParameter, piece.Offset+i, "there is no parameter %s", src[i:end]).
 					WithHint("Parameters are numbered from $1 to $" + strconv.Itoa(MaxParams) + ".")
 			}
 			if b == nil {
@@ -138,12 +139,12 @@ func Params(stmt Statement) int {
 
 // CheckArgs reports a statement given the wrong number of values for its
 // parameters (42601, as PostgreSQL's EXECUTE does).
-func CheckArgs(stmt Statement, given int) *Error {
+func CheckArgs(stmt Statement, given int) *sqlerror.Error {
 	want := Params(stmt)
 	if want == given {
 		return nil
 	}
-	e := newError(sqlstate.SyntaxError, stmt.Pos(), "wrong number of parameters: the statement takes %d, %d given", want, given)
+	e := sqlerror.New(sqlstate.SyntaxError, stmt.Pos(), "wrong number of parameters: the statement takes %d, %d given", want, given)
 	if want == 0 {
 		e.Hint = "Only SELECT takes parameters ($1, $2, ...); other statements take their values in the text."
 	}

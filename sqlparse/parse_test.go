@@ -11,6 +11,7 @@ import (
 
 	"github.com/cockroachdb/datadriven"
 
+	"github.com/conncat/conncat/sqlerror"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -87,7 +88,7 @@ func checkFixedPoint(t *testing.T, printed string) {
 }
 
 func formatError(input string, err error) string {
-	var e *sqlparse.Error
+	var e *sqlerror.Error
 	if !errors.As(err, &e) {
 		return "unexpected error type: " + err.Error() + "\n"
 	}
@@ -99,7 +100,7 @@ func formatError(input string, err error) string {
 	if e.Hint != "" {
 		fmt.Fprintf(&b, "hint: %s\n", e.Hint)
 	}
-	if c := e.Caret(input); c != "" {
+	if c := sqlparse.Caret(e, input); c != "" {
 		b.WriteString(c + "\n")
 	}
 	return b.String()

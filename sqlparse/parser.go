@@ -5,7 +5,7 @@
 //
 // Parsing is complete: every rule that needs no catalog is applied here,
 // values included (through connection's value rules), and every error is an
-// *Error with a SQLSTATE and the byte position of the offending token.
+// *sqlerror.Error with a SQLSTATE and the byte position of the offending token.
 // Printing is safe: String() never shows a secret literal, UnredactedSQL()
 // is the one way to get one back.
 //
@@ -19,6 +19,7 @@ import (
 
 	"github.com/conncat/conncat/connection"
 	"github.com/conncat/conncat/internal/sqlstate"
+	"github.com/conncat/conncat/sqlerror"
 )
 
 // Parse parses a script of statements separated by ';'. It stops at the
@@ -26,7 +27,7 @@ import (
 // ParsePiece.
 func Parse(script string) ([]Statement, error) {
 	if len(script) > MaxScriptLen {
-		return nil, finish(script, newError(sqlstate.ProgramLimitExceeded, -1, "script is longer than %d bytes", MaxScriptLen))
+		return nil, finish(script, sqlerror.New(sqlstate.ProgramLimitExceeded, -1, "script is longer than %d bytes", MaxScriptLen))
 	}
 	pieces := Split(script)
 	stmts := make([]Statement, 0, len(pieces))
@@ -43,16 +44,16 @@ func Parse(script string) ([]Statement, error) {
 // ParseOne parses exactly one statement (a trailing ';' is allowed).
 func ParseOne(sql string) (Statement, error) {
 	if len(sql) > MaxScriptLen {
-		return nil, finish(sql, newError(sqlstate.ProgramLimitExceeded, -1, "statement is longer than %d bytes", MaxScriptLen))
+		return nil, finish(sql, sqlerror.New(sqlstate.ProgramLimitExceeded, -1, "statement is longer than %d bytes", MaxScriptLen))
 	}
 	pieces := Split(sql)
 	switch len(pieces) {
 	case 0:
-		return nil, finish(sql, newError(sqlstate.SyntaxError, len(sql), "empty statement"))
+		return nil, finish(sql, sqlerror.New(sqlstate.SyntaxError, len(sql), "empty statement"))
 	case 1:
 		return ParsePiece(sql, pieces[0])
 	default:
-		return nil, finish(sql, newError(sqlstate.SyntaxError, pieces[1].Offset, "expected one statement, found %d", len(pieces)).
+		return nil, finish(sql, sqlerror.New(sqlstate.SyntaxError, pieces[1].Offset, "expected one statement, found %d", len(pieces)).
 			WithHint("Use Parse for scripts of several statements."))
 	}
 }
@@ -61,7 +62,7 @@ func ParseOne(sql string) (Statement, error) {
 // the statement and in errors are offsets in script.
 func ParsePiece(script string, piece Piece) (Statement, error) {
 	if len(piece.Text) > MaxScriptLen {
-		return nil, finish(script, newError(sqlstate.ProgramLimitExceeded, piece.Offset, "statement is longer than %d bytes", MaxScriptLen))
+		return nil, finish(script, sqlerror.New(sqlstate.ProgramLimitExceeded, piece.Offset, "statement is longer than %d bytes", MaxScriptLen))
 	}
 	end := piece.Offset + len(piece.Text)
 	p := &parser{src: script, lex: lexer{src: script[:end], pos: piece.Offset}}
@@ -73,12 +74,12 @@ func ParsePiece(script string, piece Piece) (Statement, error) {
 }
 
 // finish fills in line and column. The return type is error so that a nil
-// *Error never becomes a non-nil error.
-func finish(src string, e *Error) error {
+// *sqlerror.Error never becomes a non-nil error.
+func finish(src string, e *sqlerror.Error) error {
 	if e == nil {
 		return nil
 	}
-	e.Line, e.Column = lineCol(src, e.Position)
+	e.Line, e.Column = sqlerror.LineCol(src, e.Position)
 	return e
 }
 
@@ -89,7 +90,7 @@ type parser struct {
 	peeked bool
 }
 
-func (p *parser) peek() (token, *Error) {
+func (p *parser) peek() (token, *sqlerror.Error) {
 	if !p.peeked {
 		t, err := p.lex.next()
 		if err != nil {
@@ -100,7 +101,7 @@ func (p *parser) peek() (token, *Error) {
 	return p.tok, nil
 }
 
-func (p *parser) next() (token, *Error) {
+func (p *parser) next() (token, *sqlerror.Error) {
 	t, err := p.peek()
 	p.peeked = false
 	return t, err
@@ -114,7 +115,7 @@ func isWord(t token, w string) bool {
 func isPunct(t token, s string) bool { return t.kind == tokPunct && t.text == s }
 
 // acceptWord consumes the next token if it is the word w.
-func (p *parser) acceptWord(w string) (bool, *Error) {
+func (p *parser) acceptWord(w string) (bool, *sqlerror.Error) {
 	t, err := p.peek()
 	if err != nil {
 		return false, err
@@ -126,7 +127,7 @@ func (p *parser) acceptWord(w string) (bool, *Error) {
 	return false, nil
 }
 
-func (p *parser) acceptPunct(s string) (bool, *Error) {
+func (p *parser) acceptPunct(s string) (bool, *sqlerror.Error) {
 	t, err := p.peek()
 	if err != nil {
 		return false, err
@@ -139,7 +140,7 @@ func (p *parser) acceptPunct(s string) (bool, *Error) {
 }
 
 // expectWords consumes the given words in order.
-func (p *parser) expectWords(words ...string) *Error {
+func (p *parser) expectWords(words ...string) *sqlerror.Error {
 	for _, w := range words {
 		t, err := p.next()
 		if err != nil {
@@ -152,7 +153,7 @@ func (p *parser) expectWords(words ...string) *Error {
 	return nil
 }
 
-func (p *parser) expectPunct(s string) *Error {
+func (p *parser) expectPunct(s string) *sqlerror.Error {
 	t, err := p.next()
 	if err != nil {
 		return err
@@ -198,7 +199,7 @@ func describeValue(t token) string {
 
 // unexpectedValue is unexpected for a token in a value position. A
 // double-quoted value is a name to SQL: the hint says to use single quotes.
-func (p *parser) unexpectedValue(t token, want string) *Error {
+func (p *parser) unexpectedValue(t token, want string) *sqlerror.Error {
 	e := syntaxErrorAt(t, describeValue(t), want)
 	if t.kind == tokQuotedIdent {
 		e.Hint = "Strings go in single quotes ('...'); double quotes make a name."
@@ -206,25 +207,25 @@ func (p *parser) unexpectedValue(t token, want string) *Error {
 	return e
 }
 
-func (p *parser) unexpected(t token, want string) *Error {
+func (p *parser) unexpected(t token, want string) *sqlerror.Error {
 	return syntaxErrorAt(t, describe(t), want)
 }
 
-func syntaxErrorAt(t token, described, want string) *Error {
+func syntaxErrorAt(t token, described, want string) *sqlerror.Error {
 	if want == "" {
-		return newError(sqlstate.SyntaxError, t.pos, "syntax error at or near %s", described)
+		return sqlerror.New(sqlstate.SyntaxError, t.pos, "syntax error at or near %s", described)
 	}
-	return newError(sqlstate.SyntaxError, t.pos, "syntax error at or near %s: expected %s", described, want)
+	return sqlerror.New(sqlstate.SyntaxError, t.pos, "syntax error at or near %s: expected %s", described, want)
 }
 
 // expectEnd checks that the statement has no trailing tokens.
-func (p *parser) expectEnd() *Error { return p.expectEndOr(p.unexpected) }
+func (p *parser) expectEnd() *sqlerror.Error { return p.expectEndOr(p.unexpected) }
 
 // expectEndAfterValue is expectEnd after a secret's value, where what
 // follows may be the rest of a value typed without quotes.
-func (p *parser) expectEndAfterValue() *Error { return p.expectEndOr(p.unexpectedValue) }
+func (p *parser) expectEndAfterValue() *sqlerror.Error { return p.expectEndOr(p.unexpectedValue) }
 
-func (p *parser) expectEndOr(unexpected func(token, string) *Error) *Error {
+func (p *parser) expectEndOr(unexpected func(token, string) *sqlerror.Error) *sqlerror.Error {
 	t, err := p.next()
 	if err != nil {
 		return err
@@ -260,7 +261,7 @@ func (p *parser) newLineBefore(t token) bool {
 }
 
 // name reads an identifier (bare or quoted).
-func (p *parser) name(what string) (Name, *Error) {
+func (p *parser) name(what string) (Name, *sqlerror.Error) {
 	t, err := p.next()
 	if err != nil {
 		return Name{}, err
@@ -272,7 +273,7 @@ func (p *parser) name(what string) (Name, *Error) {
 }
 
 // str reads a string literal.
-func (p *parser) str(what string) (token, *Error) {
+func (p *parser) str(what string) (token, *sqlerror.Error) {
 	t, err := p.next()
 	if err != nil {
 		return token{}, err
@@ -298,7 +299,7 @@ var unsupported = map[string]string{
 	"table":   "Use SELECT * FROM.",
 }
 
-func (p *parser) statement(piece Piece) (Statement, *Error) {
+func (p *parser) statement(piece Piece) (Statement, *sqlerror.Error) {
 	t, err := p.peek()
 	if err != nil {
 		return nil, err
@@ -324,12 +325,12 @@ func (p *parser) statement(piece Piece) (Statement, *Error) {
 		return p.grant(t.pos, isWord(t, "revoke"))
 	}
 	if hint, ok := unsupported[strings.ToLower(t.text)]; ok && t.kind == tokIdent {
-		return nil, newError(sqlstate.FeatureNotSupported, t.pos, "%s is not supported", strings.ToUpper(t.text)).WithHint(hint)
+		return nil, sqlerror.New(sqlstate.FeatureNotSupported, t.pos, "%s is not supported", strings.ToUpper(t.text)).WithHint(hint)
 	}
 	return nil, p.unexpected(t, "CREATE, ALTER, DROP, VALIDATE, SHOW or SELECT")
 }
 
-func (p *parser) create(pos int) (Statement, *Error) {
+func (p *parser) create(pos int) (Statement, *sqlerror.Error) {
 	t, err := p.next()
 	if err != nil {
 		return nil, err
@@ -343,7 +344,7 @@ func (p *parser) create(pos int) (Statement, *Error) {
 	return nil, p.unexpected(t, "SECRET or CONNECTION")
 }
 
-func (p *parser) alter(pos int) (Statement, *Error) {
+func (p *parser) alter(pos int) (Statement, *sqlerror.Error) {
 	t, err := p.next()
 	if err != nil {
 		return nil, err
@@ -359,7 +360,7 @@ func (p *parser) alter(pos int) (Statement, *Error) {
 
 // ifNotExists parses an optional IF NOT EXISTS. A name that is the bare
 // word "if" is not possible here: it always starts the clause.
-func (p *parser) ifNotExists() (bool, *Error) {
+func (p *parser) ifNotExists() (bool, *sqlerror.Error) {
 	ok, err := p.acceptWord("if")
 	if err != nil || !ok {
 		return false, err
@@ -367,7 +368,7 @@ func (p *parser) ifNotExists() (bool, *Error) {
 	return true, p.expectWords("not", "exists")
 }
 
-func (p *parser) ifExists() (bool, *Error) {
+func (p *parser) ifExists() (bool, *sqlerror.Error) {
 	ok, err := p.acceptWord("if")
 	if err != nil || !ok {
 		return false, err
@@ -376,7 +377,7 @@ func (p *parser) ifExists() (bool, *Error) {
 }
 
 // secretValue parses AS 'value' or = 'value'.
-func (p *parser) secretValue() (Secret, int, *Error) {
+func (p *parser) secretValue() (Secret, int, *sqlerror.Error) {
 	t, err := p.next()
 	if err != nil {
 		return Secret{}, 0, err
@@ -391,9 +392,9 @@ func (p *parser) secretValue() (Secret, int, *Error) {
 	return NewSecret(v.text), v.pos, nil
 }
 
-func (p *parser) createSecret(pos int) (Statement, *Error) {
+func (p *parser) createSecret(pos int) (Statement, *sqlerror.Error) {
 	s := &CreateSecret{pos: pos}
-	var err *Error
+	var err *sqlerror.Error
 	if s.IfNotExists, err = p.ifNotExists(); err != nil {
 		return nil, err
 	}
@@ -406,9 +407,9 @@ func (p *parser) createSecret(pos int) (Statement, *Error) {
 	return s, p.expectEndAfterValue()
 }
 
-func (p *parser) alterSecret(pos int) (Statement, *Error) {
+func (p *parser) alterSecret(pos int) (Statement, *sqlerror.Error) {
 	s := &AlterSecret{pos: pos}
-	var err *Error
+	var err *sqlerror.Error
 	var owner bool
 	if s.IfExists, s.Name, s.RenameTo, owner, err = p.alterTarget("the secret's name"); err != nil {
 		return nil, err
@@ -425,7 +426,7 @@ func (p *parser) alterSecret(pos int) (Statement, *Error) {
 	return s, p.expectEndAfterValue()
 }
 
-func (p *parser) drop(pos int) (Statement, *Error) {
+func (p *parser) drop(pos int) (Statement, *sqlerror.Error) {
 	t, err := p.next()
 	if err != nil {
 		return nil, err
@@ -467,9 +468,9 @@ func (p *parser) drop(pos int) (Statement, *Error) {
 	return s, p.expectEnd()
 }
 
-func (p *parser) createConnection(pos int) (Statement, *Error) {
+func (p *parser) createConnection(pos int) (Statement, *sqlerror.Error) {
 	s := &CreateConnection{pos: pos}
-	var err *Error
+	var err *sqlerror.Error
 	if s.IfNotExists, err = p.ifNotExists(); err != nil {
 		return nil, err
 	}
@@ -490,7 +491,7 @@ func (p *parser) createConnection(pos int) (Statement, *Error) {
 	case isWord(t, "s3"):
 		s.Type, allowed = ConnectionS3, connection.OptionsIn(connection.ScopeS3)
 	case t.kind == tokIdent:
-		return nil, newError(sqlstate.FeatureNotSupported, t.pos, "connections to %s are not supported", strings.ToUpper(t.text)).
+		return nil, sqlerror.New(sqlstate.FeatureNotSupported, t.pos, "connections to %s are not supported", strings.ToUpper(t.text)).
 			WithHint("conncat supports connections TO AWS and TO S3.")
 	default:
 		return nil, p.unexpected(t, "AWS or S3")
@@ -509,7 +510,7 @@ func (p *parser) createConnection(pos int) (Statement, *Error) {
 		}
 	case ConnectionS3:
 		if !s.Options.Has(connection.Prefix) {
-			return nil, newError(sqlstate.SyntaxError, open.pos, "an S3 connection requires PREFIX").
+			return nil, sqlerror.New(sqlstate.SyntaxError, open.pos, "an S3 connection requires PREFIX").
 				WithHint("Write TO S3 (PREFIX = 's3://bucket/prefix/') USING AWS CONNECTION name.")
 		}
 		if err := p.expectWords("using", "aws", "connection"); err != nil {
@@ -529,7 +530,7 @@ func (p *parser) createConnection(pos int) (Statement, *Error) {
 
 // alterTarget parses what every ALTER starts with: [IF EXISTS] name, and
 // a whole RENAME TO new_name statement (renameTo set, end checked).
-func (p *parser) alterTarget(what string) (ifExists bool, name Name, renameTo *Name, owner bool, err *Error) {
+func (p *parser) alterTarget(what string) (ifExists bool, name Name, renameTo *Name, owner bool, err *sqlerror.Error) {
 	if ifExists, err = p.ifExists(); err != nil {
 		return
 	}
@@ -553,9 +554,9 @@ func (p *parser) alterTarget(what string) (ifExists bool, name Name, renameTo *N
 	return ifExists, name, &n, false, p.expectEnd()
 }
 
-func (p *parser) alterConnection(pos int) (Statement, *Error) {
+func (p *parser) alterConnection(pos int) (Statement, *sqlerror.Error) {
 	s := &AlterConnection{pos: pos}
-	var err *Error
+	var err *sqlerror.Error
 	var owner bool
 	if s.IfExists, s.Name, s.RenameTo, owner, err = p.alterTarget("the connection's name"); err != nil {
 		return nil, err
@@ -590,7 +591,7 @@ func (p *parser) alterConnection(pos int) (Statement, *Error) {
 }
 
 // alterKind reads SET, DROP or RESET (first: RENAME TO was possible too).
-func (p *parser) alterKind(first bool) (AlterKind, *Error) {
+func (p *parser) alterKind(first bool) (AlterKind, *sqlerror.Error) {
 	t, err := p.next()
 	if err != nil {
 		return "", err
@@ -611,7 +612,7 @@ func (p *parser) alterKind(first bool) (AlterKind, *Error) {
 // alterActionList parses ( option [, ...] ) after SET, or ( name [, ...] )
 // after DROP and RESET. Every option an ALTER may name is allowed: the
 // catalog checks it against the connection's type, which only it knows.
-func (p *parser) alterActionList(kind AlterKind, seen map[connection.Option]bool) ([]AlterAction, *Error) {
+func (p *parser) alterActionList(kind AlterKind, seen map[connection.Option]bool) ([]AlterAction, *sqlerror.Error) {
 	allowed := connection.OptionsIn(connection.ScopeAWS, connection.ScopeS3)
 	if err := p.expectPunct("("); err != nil {
 		return nil, err
@@ -619,7 +620,7 @@ func (p *parser) alterActionList(kind AlterKind, seen map[connection.Option]bool
 	var actions []AlterAction
 	for {
 		var o Option
-		var err *Error
+		var err *sqlerror.Error
 		if kind == AlterSet {
 			o, err = p.option(allowed)
 		} else {
@@ -630,7 +631,7 @@ func (p *parser) alterActionList(kind AlterKind, seen map[connection.Option]bool
 			return nil, err
 		}
 		if seen[o.Name] {
-			return nil, newError(sqlstate.SyntaxError, o.Pos, "option %s is given more than once", o.Name)
+			return nil, sqlerror.New(sqlstate.SyntaxError, o.Pos, "option %s is given more than once", o.Name)
 		}
 		seen[o.Name] = true
 		actions = append(actions, AlterAction{Kind: kind, Option: o})
@@ -643,7 +644,7 @@ func (p *parser) alterActionList(kind AlterKind, seen map[connection.Option]bool
 }
 
 // optionList parses ( option [, ...] ) and rejects repeated options.
-func (p *parser) optionList(allowed []connection.Option) (Options, *Error) {
+func (p *parser) optionList(allowed []connection.Option) (Options, *sqlerror.Error) {
 	if err := p.expectPunct("("); err != nil {
 		return nil, err
 	}
@@ -654,7 +655,7 @@ func (p *parser) optionList(allowed []connection.Option) (Options, *Error) {
 			return nil, err
 		}
 		if opts.Has(o.Name) {
-			return nil, newError(sqlstate.SyntaxError, o.Pos, "option %s is given more than once", o.Name)
+			return nil, sqlerror.New(sqlstate.SyntaxError, o.Pos, "option %s is given more than once", o.Name)
 		}
 		opts = append(opts, o)
 		t, err := p.next()
@@ -685,7 +686,7 @@ const externalID connection.Option = "EXTERNAL ID"
 
 // optionName reads a possibly multi-word option name and checks that it is
 // one of allowed. Unknown names are reported with the nearest known one.
-func (p *parser) optionName(allowed []connection.Option) (connection.Option, int, *Error) {
+func (p *parser) optionName(allowed []connection.Option) (connection.Option, int, *sqlerror.Error) {
 	first, err := p.peek()
 	if err != nil {
 		return "", 0, err
@@ -715,10 +716,10 @@ func (p *parser) optionName(allowed []connection.Option) (connection.Option, int
 	name := matchesOption(words)
 	spelled := strings.ToUpper(strings.Join(words, " "))
 	if name == externalID {
-		return "", 0, newError(sqlstate.InvalidParameterValue, first.pos, "EXTERNAL ID cannot be set").WithHint(connection.ExternalIDHint)
+		return "", 0, sqlerror.New(sqlstate.InvalidParameterValue, first.pos, "EXTERNAL ID cannot be set").WithHint(connection.ExternalIDHint)
 	}
 	if name == "" {
-		e := newError(sqlstate.SyntaxError, first.pos, "unknown option %s", spelled)
+		e := sqlerror.New(sqlstate.SyntaxError, first.pos, "unknown option %s", spelled)
 		if s := nearestOption(spelled, allowed); s != "" {
 			e.Hint = "Did you mean " + string(s) + "?"
 		} else {
@@ -731,7 +732,7 @@ func (p *parser) optionName(allowed []connection.Option) (connection.Option, int
 			return name, first.pos, nil
 		}
 	}
-	e := newError(sqlstate.SyntaxError, first.pos, "option %s is not valid here", name)
+	e := sqlerror.New(sqlstate.SyntaxError, first.pos, "option %s is not valid here", name)
 	if def, _ := connection.LookupOption(name); def.Scope != connection.ScopeAWS || len(allowed) == 1 {
 		e.Hint = "Valid options are " + joinOptions(allowed) + "."
 	} else {
@@ -779,7 +780,7 @@ func equalWords(a, b []string) bool {
 }
 
 // option parses one option with its value and checks the value.
-func (p *parser) option(allowed []connection.Option) (Option, *Error) {
+func (p *parser) option(allowed []connection.Option) (Option, *sqlerror.Error) {
 	name, pos, err := p.optionName(allowed)
 	if err != nil {
 		return Option{}, err
@@ -799,7 +800,7 @@ func (p *parser) option(allowed []connection.Option) (Option, *Error) {
 	}
 	switch {
 	case def.Secret == connection.SecretRequired:
-		return Option{}, newError(sqlstate.InvalidParameterValue, v.pos, "%s must reference a secret", name).
+		return Option{}, sqlerror.New(sqlstate.InvalidParameterValue, v.pos, "%s must reference a secret", name).
 			WithHint("Store the key first with CREATE SECRET name AS '...', then write " + string(name) + " = SECRET name.")
 	case def.Value == connection.DurationValue:
 		return p.durationValue(o, v)
@@ -807,7 +808,7 @@ func (p *parser) option(allowed []connection.Option) (Option, *Error) {
 		return Option{}, p.unexpectedValue(v, "a string literal for "+string(name))
 	case def.Secret == connection.SecretSealed:
 		if v.text == "" {
-			return Option{}, newError(sqlstate.InvalidParameterValue, v.pos, "%s must not be empty", name).
+			return Option{}, sqlerror.New(sqlstate.InvalidParameterValue, v.pos, "%s must not be empty", name).
 				WithHint("To stop using a " + strings.ToLower(string(name)) + ", write ALTER CONNECTION name DROP (" + string(name) + ").")
 		}
 		o.Kind, o.Secret = ValueSecret, NewSecret(v.text)
@@ -822,9 +823,9 @@ func (p *parser) option(allowed []connection.Option) (Option, *Error) {
 
 // secretRef parses the name after SECRET, for the options that may hold a
 // secret.
-func (p *parser) secretRef(o Option, def connection.OptionDef, v token) (Option, *Error) {
+func (p *parser) secretRef(o Option, def connection.OptionDef, v token) (Option, *sqlerror.Error) {
 	if def.Secret == connection.NotSecret {
-		return Option{}, newError(sqlstate.SyntaxError, v.pos, "%s cannot reference a secret", o.Name).
+		return Option{}, sqlerror.New(sqlstate.SyntaxError, v.pos, "%s cannot reference a secret", o.Name).
 			WithHint("Give " + string(o.Name) + " as a string literal.")
 	}
 	n, err := p.name("the secret's name")
@@ -835,13 +836,13 @@ func (p *parser) secretRef(o Option, def connection.OptionDef, v token) (Option,
 	return o, nil
 }
 
-func (p *parser) durationValue(o Option, v token) (Option, *Error) {
+func (p *parser) durationValue(o Option, v token) (Option, *sqlerror.Error) {
 	var rerr error
 	switch v.kind {
 	case tokNumber:
 		n, err := strconv.ParseInt(v.text, 10, 64)
 		if err != nil {
-			return Option{}, newError(sqlstate.InvalidParameterValue, v.pos, "invalid ASSUME ROLE DURATION: %s is not a whole number of seconds", v.text).
+			return Option{}, sqlerror.New(sqlstate.InvalidParameterValue, v.pos, "invalid ASSUME ROLE DURATION: %s is not a whole number of seconds", v.text).
 				WithHint("Give seconds (900 to 43200) or a duration such as '1h' or '90m'.")
 		}
 		o.Duration, rerr = connection.DurationFromSeconds(n)
@@ -860,12 +861,12 @@ func (p *parser) durationValue(o Option, v token) (Option, *Error) {
 // ValueError turns an error from one of connection's value rules into a
 // 22023 error at pos, naming the option (when given) and carrying the
 // rule's hint. The catalog uses it for the rules it re-checks on ALTER.
-func ValueError(pos int, name connection.Option, err error) *Error {
+func ValueError(pos int, name connection.Option, err error) *sqlerror.Error {
 	msg := err.Error()
 	if name != "" {
 		msg = "invalid " + string(name) + ": " + msg
 	}
-	e := newError(sqlstate.InvalidParameterValue, pos, "%s", msg)
+	e := sqlerror.New(sqlstate.InvalidParameterValue, pos, "%s", msg)
 	var re *connection.RuleError
 	if errors.As(err, &re) {
 		e.Hint = re.Hint
@@ -874,7 +875,7 @@ func ValueError(pos int, name connection.Option, err error) *Error {
 }
 
 // withValidate parses an optional WITH (VALIDATE [= bool]).
-func (p *parser) withValidate() (*bool, *Error) {
+func (p *parser) withValidate() (*bool, *sqlerror.Error) {
 	if ok, err := p.acceptWord("with"); err != nil || !ok {
 		return nil, err
 	}
@@ -887,7 +888,7 @@ func (p *parser) withValidate() (*bool, *Error) {
 	}
 	if !isWord(t, "validate") {
 		if t.kind == tokIdent {
-			e := newError(sqlstate.SyntaxError, t.pos, "unknown WITH option %s", strings.ToUpper(t.text))
+			e := sqlerror.New(sqlstate.SyntaxError, t.pos, "unknown WITH option %s", strings.ToUpper(t.text))
 			e.Hint = "The only WITH option here is VALIDATE."
 			return nil, e
 		}
@@ -913,12 +914,12 @@ func (p *parser) withValidate() (*bool, *Error) {
 	return &v, p.expectPunct(")")
 }
 
-func (p *parser) validate(pos int) (Statement, *Error) {
+func (p *parser) validate(pos int) (Statement, *sqlerror.Error) {
 	if err := p.expectWords("connection"); err != nil {
 		return nil, err
 	}
 	s := &ValidateConnection{pos: pos}
-	var err *Error
+	var err *sqlerror.Error
 	if s.Name, err = p.name("the connection's name"); err != nil {
 		return nil, err
 	}
@@ -950,7 +951,7 @@ func (p *parser) validate(pos int) (Statement, *Error) {
 	return s, p.expectEnd()
 }
 
-func (p *parser) show(pos int) (Statement, *Error) {
+func (p *parser) show(pos int) (Statement, *sqlerror.Error) {
 	t, err := p.next()
 	if err != nil {
 		return nil, err

@@ -20,6 +20,7 @@ import (
 	driver "github.com/pingcap/tidb/pkg/parser/test_driver"
 
 	"github.com/conncat/conncat/internal/sqlstate"
+	"github.com/conncat/conncat/sqlerror"
 )
 
 // Query is a read-only SELECT (with UNION, subqueries and WITH) over the
@@ -127,7 +128,7 @@ var tidbErrPos = regexp.MustCompile(`line (\d+) column (\d+) near "`)
 
 // parseQuery hands a piece to the TiDB parser and gates the result; a
 // query parsed before comes from queryCache.
-func parseQuery(piece Piece) (*Query, *Error) {
+func parseQuery(piece Piece) (*Query, *sqlerror.Error) {
 	if q, ok := queryCache.get(piece); ok {
 		return q, nil
 	}
@@ -138,7 +139,7 @@ func parseQuery(piece Piece) (*Query, *Error) {
 	return q, err
 }
 
-func parseQueryText(piece Piece) (*Query, *Error) {
+func parseQueryText(piece Piece) (*Query, *sqlerror.Error) {
 	// TiDB decodes names leniently (an invalid byte becomes '?'), so a
 	// restored query would not name what the user typed. Refuse invalid
 	// UTF-8 anywhere in the query, as PostgreSQL does for any input.
@@ -152,7 +153,7 @@ func parseQueryText(piece Piece) (*Query, *Error) {
 				}
 			}
 		}
-		return nil, newError(sqlstate.CharacterNotInRepert, bad, "invalid UTF-8 in query")
+		return nil, sqlerror.New(sqlstate.CharacterNotInRepert, bad, "invalid UTF-8 in query")
 	}
 	if e := checkQueryTokens(piece); e != nil {
 		return nil, e
@@ -163,7 +164,7 @@ func parseQueryText(piece Piece) (*Query, *Error) {
 	}
 	stmts, err := tidbParse(text)
 	if err != nil {
-		var e *Error
+		var e *sqlerror.Error
 		if errors.As(err, &e) {
 			e.Position = piece.Offset
 			return nil, e
@@ -171,12 +172,12 @@ func parseQueryText(piece Piece) (*Query, *Error) {
 		return nil, tidbError(Piece{Text: text, Offset: piece.Offset}, err)
 	}
 	if len(stmts) != 1 {
-		return nil, newError(sqlstate.SyntaxError, piece.Offset, "expected one query, found %d", len(stmts))
+		return nil, sqlerror.New(sqlstate.SyntaxError, piece.Offset, "expected one query, found %d", len(stmts))
 	}
 	switch stmts[0].(type) {
 	case *ast.SelectStmt, *ast.SetOprStmt:
 	default:
-		return nil, newError(sqlstate.FeatureNotSupported, piece.Offset, "only SELECT queries are supported").
+		return nil, sqlerror.New(sqlstate.FeatureNotSupported, piece.Offset, "only SELECT queries are supported").
 			WithHint("The catalog is changed only through CREATE, ALTER and DROP.")
 	}
 	q := &Query{stmt: stmts[0], pos: firstTokenPos(piece), text: piece.Text, offset: piece.Offset}
@@ -224,7 +225,7 @@ const MaxQueryTokens = 100_000
 // identifiers over 255 bytes (42622), and MaxQueryTokens. It uses this
 // package's lexer, whose view of a query is close to TiDB's; tidbParse's
 // recover is the backstop where they differ.
-func checkQueryTokens(piece Piece) *Error {
+func checkQueryTokens(piece Piece) *sqlerror.Error {
 	l := lexer{src: piece.Text}
 	for n := 0; ; n++ {
 		tok, err := l.next()
@@ -241,10 +242,10 @@ func checkQueryTokens(piece Piece) *Error {
 		case tok.kind == tokEOF:
 			return nil
 		case n >= MaxQueryTokens:
-			return newError(sqlstate.ProgramLimitExceeded, piece.Offset+tok.pos, "query has more than %d tokens", MaxQueryTokens).
+			return sqlerror.New(sqlstate.ProgramLimitExceeded, piece.Offset+tok.pos, "query has more than %d tokens", MaxQueryTokens).
 				WithHint("Catalog queries are small; filter with a condition rather than a list of values.")
 		case tok.kind == tokNumber && len(tok.text) > MaxNumberLen:
-			return newError(sqlstate.ProgramLimitExceeded, piece.Offset+tok.pos, "numeric literal is longer than %d characters", MaxNumberLen)
+			return sqlerror.New(sqlstate.ProgramLimitExceeded, piece.Offset+tok.pos, "numeric literal is longer than %d characters", MaxNumberLen)
 		}
 	}
 }
@@ -252,7 +253,7 @@ func checkQueryTokens(piece Piece) *Error {
 // queryLimitError is the lexer's error as it applies to a query, or nil.
 // In a query "..." is a string to TiDB, not a name: the rules for names
 // (length, control characters, not empty) hold only for bare words.
-func queryLimitError(piece Piece, err *Error) *Error {
+func queryLimitError(piece Piece, err *sqlerror.Error) *sqlerror.Error {
 	isQuoted := err.Position < len(piece.Text) && piece.Text[err.Position] == '"'
 	switch {
 	case err.Code == sqlstate.CharacterNotInRepert, err.Code == sqlstate.ProgramLimitExceeded,
@@ -271,7 +272,7 @@ func tidbParse(text string) (stmts []ast.StmtNode, err error) {
 	p := tidbParsers.Get().(*tidb.Parser)
 	defer func() {
 		if r := recover(); r != nil {
-			stmts, err = nil, newError(sqlstate.SyntaxError, 0, "query could not be parsed").
+			stmts, err = nil, sqlerror.New(sqlstate.SyntaxError, 0, "query could not be parsed").
 				WithHint("The query parser failed on this input; simplify the query (very long numbers or names are a common cause).")
 			return
 		}
@@ -313,10 +314,10 @@ func firstTokenPos(piece Piece) int {
 	return piece.Offset + l.pos
 }
 
-// tidbError turns a TiDB parse error into an *Error at the right offset.
+// tidbError turns a TiDB parse error into an *sqlerror.Error at the right offset.
 // TiDB reports the position just past the token it stopped at; the text it
 // quotes after "near" is the rest of the input from the offending token.
-func tidbError(piece Piece, err error) *Error {
+func tidbError(piece Piece, err error) *sqlerror.Error {
 	msg := err.Error()
 	pos := piece.Offset
 	if m := tidbErrPos.FindStringSubmatchIndex(msg); m != nil {
@@ -332,7 +333,7 @@ func tidbError(piece Piece, err error) *Error {
 			pos = piece.Offset + len(strings.TrimRight(piece.Text, " \t\r\n"))
 		}
 	}
-	e := newError(sqlstate.SyntaxError, pos, "syntax error in query")
+	e := sqlerror.New(sqlstate.SyntaxError, pos, "syntax error in query")
 	// TiDB's own text names MySQL and quotes the input; neither helps here.
 	e.Hint = "Queries use SELECT over the catalog tables (mz_connections, mz_aws_connections, ...)."
 	if hasWord(piece.Text, "into") {
@@ -374,7 +375,7 @@ type gate struct {
 	nodes  *[]*ast.TableName
 	ctes   []string // CTE names in scope, innermost last
 	depth  int
-	err    *Error
+	err    *sqlerror.Error
 	// params is shared by a gate and its children.
 	params *queryParams
 }
@@ -388,7 +389,7 @@ type queryParams struct {
 
 func (g *gate) fail(n ast.Node, code, msg string, args ...any) (ast.Node, bool) {
 	if g.err == nil {
-		g.err = newError(code, g.nodePos(n), msg, args...)
+		g.err = sqlerror.New(code, g.nodePos(n), msg, args...)
 	}
 	return n, true
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/conncat/conncat/internal/sqlstate"
+	"github.com/conncat/conncat/sqlerror"
 )
 
 // RedactSource returns sql with everything that may be a secret replaced
@@ -84,7 +85,7 @@ func (r *redactor) piece(p Piece) {
 func parsePieceSafely(src string, p Piece) (stmt Statement, err error) {
 	defer func() {
 		if recover() != nil {
-			stmt, err = nil, newError(sqlstate.Internal, -1, "parser panicked")
+			stmt, err = nil, sqlerror.New(sqlstate.Internal, -1, "parser panicked")
 		}
 	}()
 	return ParsePiece(src, p)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/conncat/conncat/sqlerror"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -85,13 +86,13 @@ func assertNoMarker(t *testing.T, script string) {
 	for i, p := range sqlparse.Split(script) {
 		surfaces["piece echo"+string(rune('0'+i%10))] = sqlparse.RedactSource(p.Text)
 		_, err := sqlparse.ParsePiece(script, p)
-		var e *sqlparse.Error
+		var e *sqlerror.Error
 		if errors.As(err, &e) {
 			surfaces["error"] = e.Error()
 			surfaces["detail"] = e.Detail
 			surfaces["hint"] = e.Hint
-			surfaces["caret"] = e.Caret(script)
-			surfaces["caret in piece"] = e.CaretIn(script, p)
+			surfaces["caret"] = sqlparse.Caret(e, script)
+			surfaces["caret in piece"] = sqlparse.CaretIn(e, script, p)
 		}
 	}
 	for name, s := range surfaces {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/conncat/conncat/internal/sqlstate"
+	"github.com/conncat/conncat/sqlerror"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -71,15 +72,15 @@ func TestSecretUnredacted(t *testing.T) {
 func TestErrorPositions(t *testing.T) {
 	script := "SHOW SECRETS;\nCREATE CONNECTION c TO AWS (\n\tREGION = 'Bad')"
 	_, err := sqlparse.Parse(script)
-	var e *sqlparse.Error
+	var e *sqlerror.Error
 	if !asError(err, &e) {
-		t.Fatalf("want *sqlparse.Error, got %v", err)
+		t.Fatalf("want *sqlerror.Error, got %v", err)
 	}
 	if e.Code != sqlstate.InvalidParameterValue || e.Line != 3 || e.Column != 11 || script[e.Position:e.Position+5] != "'Bad'" {
 		t.Fatalf("got code %s at line %d column %d offset %d", e.Code, e.Line, e.Column, e.Position)
 	}
-	if want := "\tREGION = 'Bad')\n\t         ^"; e.Caret(script) != want {
-		t.Fatalf("caret:\n%s\nwant:\n%s", e.Caret(script), want)
+	if want := "\tREGION = 'Bad')\n\t         ^"; sqlparse.Caret(e, script) != want {
+		t.Fatalf("caret:\n%s\nwant:\n%s", sqlparse.Caret(e, script), want)
 	}
 }
 
@@ -104,7 +105,7 @@ func TestLimits(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := sqlparse.Parse(tc.sql)
-			var e *sqlparse.Error
+			var e *sqlerror.Error
 			if !asError(err, &e) || e.Code != tc.code {
 				t.Fatalf("want SQLSTATE %s, got %v", tc.code, err)
 			}
@@ -112,8 +113,8 @@ func TestLimits(t *testing.T) {
 	}
 }
 
-func asError(err error, target **sqlparse.Error) bool {
-	e, ok := err.(*sqlparse.Error)
+func asError(err error, target **sqlerror.Error) bool {
+	e, ok := err.(*sqlerror.Error)
 	if ok {
 		*target = e
 	}

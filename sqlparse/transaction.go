@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/conncat/conncat/internal/sqlstate"
+	"github.com/conncat/conncat/sqlerror"
 )
 
 // TransactionKind is what a transaction control statement does.
@@ -72,7 +73,7 @@ func transactionModes(s *Transaction) []string {
 
 // transaction parses a statement that starts with one of the transaction
 // words (its first token, already consumed, is first).
-func (p *parser) transaction(first token) (Statement, *Error) {
+func (p *parser) transaction(first token) (Statement, *sqlerror.Error) {
 	switch {
 	case isWord(first, "begin"):
 		if _, err := p.acceptOneOf("work", "transaction"); err != nil {
@@ -112,7 +113,7 @@ func isTransactionWord(t token) bool {
 }
 
 // acceptOneOf consumes the next token if it is one of words.
-func (p *parser) acceptOneOf(words ...string) (bool, *Error) {
+func (p *parser) acceptOneOf(words ...string) (bool, *sqlerror.Error) {
 	for _, w := range words {
 		if ok, err := p.acceptWord(w); err != nil || ok {
 			return ok, err
@@ -123,7 +124,7 @@ func (p *parser) acceptOneOf(words ...string) (bool, *Error) {
 
 // transactionEnd parses the rest of COMMIT, END, ROLLBACK or ABORT; after
 // ROLLBACK (toAllowed), TO [SAVEPOINT] name makes it ROLLBACK TO.
-func (p *parser) transactionEnd(s *Transaction, toAllowed bool) (Statement, *Error) {
+func (p *parser) transactionEnd(s *Transaction, toAllowed bool) (Statement, *sqlerror.Error) {
 	if _, err := p.acceptOneOf("work", "transaction"); err != nil {
 		return nil, err
 	}
@@ -153,21 +154,21 @@ func (p *parser) transactionEnd(s *Transaction, toAllowed bool) (Statement, *Err
 		return nil, p.unexpected(t, "CHAIN")
 	}
 	if !no {
-		return nil, newError(sqlstate.FeatureNotSupported, t.pos, "%s AND CHAIN is not supported", s.Kind).
+		return nil, sqlerror.New(sqlstate.FeatureNotSupported, t.pos, "%s AND CHAIN is not supported", s.Kind).
 			WithHint("End the block, then BEGIN a new one.")
 	}
 	return s, p.expectEnd()
 }
 
 // orEnd is err, or the check that the statement ends here.
-func orEnd(p *parser, err *Error) *Error {
+func orEnd(p *parser, err *sqlerror.Error) *sqlerror.Error {
 	if err != nil {
 		return err
 	}
 	return p.expectEnd()
 }
 
-func (p *parser) savepointName(s *Transaction) (Statement, *Error) {
+func (p *parser) savepointName(s *Transaction) (Statement, *sqlerror.Error) {
 	n, err := p.name("the savepoint's name")
 	if err != nil {
 		return nil, err
@@ -178,7 +179,7 @@ func (p *parser) savepointName(s *Transaction) (Statement, *Error) {
 
 // transactionModes parses BEGIN's modes, separated by commas or spaces as
 // PostgreSQL accepts them.
-func (p *parser) transactionModes(s *Transaction) (Statement, *Error) {
+func (p *parser) transactionModes(s *Transaction) (Statement, *sqlerror.Error) {
 	for {
 		t, err := p.next()
 		if err != nil {
@@ -211,7 +212,7 @@ func (p *parser) transactionModes(s *Transaction) (Statement, *Error) {
 }
 
 // isolationLevel parses LEVEL and the level's words after ISOLATION.
-func (p *parser) isolationLevel() (string, *Error) {
+func (p *parser) isolationLevel() (string, *sqlerror.Error) {
 	if err := p.expectWords("level"); err != nil {
 		return "", err
 	}
@@ -241,7 +242,7 @@ func (p *parser) isolationLevel() (string, *Error) {
 }
 
 // readMode parses WRITE or ONLY after READ and reports read-only.
-func (p *parser) readMode() (bool, *Error) {
+func (p *parser) readMode() (bool, *sqlerror.Error) {
 	t, err := p.next()
 	if err != nil {
 		return false, err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/internal/sqlstate"
+	"github.com/conncat/conncat/sqlerror"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -83,8 +84,8 @@ func (g *readGuard) deny(action string) int {
 }
 
 // err turns a denial into the error the caller sees.
-func (g *readGuard) err(q *sqlparse.Query) *sqlparse.Error {
-	e := &sqlparse.Error{Code: sqlstate.InsufficientPrivilege, Position: q.Pos(), Message: guardMessage + g.refused}
+func (g *readGuard) err(q *sqlparse.Query) *sqlerror.Error {
+	e := &sqlerror.Error{Code: sqlstate.InsufficientPrivilege, Position: q.Pos(), Message: guardMessage + g.refused}
 	e.Detail = "SQLite's authorizer refused a query that conncat's query gate let through; this is a bug worth reporting with the query."
 	e.Hint = "Catalog queries may only read the catalog tables (" + strings.Join(catalog.Tables(), ", ") + ")."
 	return e

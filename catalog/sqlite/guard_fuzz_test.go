@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/conncat/conncat/catalog"
+	"github.com/conncat/conncat/sqlerror"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -60,7 +61,7 @@ func FuzzQueryGuard(f *testing.F) {
 			ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
 			_, err := c.Exec(ctx, q)
 			cancel()
-			var e *sqlparse.Error
+			var e *sqlerror.Error
 			if err != nil && !errors.As(err, &e) {
 				t.Fatalf("query %q: uncoded error %v", q, err)
 			}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/internal/sqlstate"
+	"github.com/conncat/conncat/sqlerror"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -245,7 +246,7 @@ func runOn(ctx context.Context, conn *sql.Conn, q *sqlparse.Query, args []any, s
 		return queryError(ctx, q, g, err, true)
 	}
 	if err := collect(rows); err != nil {
-		var coded *sqlparse.Error
+		var coded *sqlerror.Error
 		if errors.As(err, &coded) {
 			return err
 		}
@@ -287,7 +288,7 @@ func missingColumn(err error) error {
 }
 
 // ambiguousColumn reads SQLite's "ambiguous column name: x", or is nil.
-func ambiguousColumn(err error, q *sqlparse.Query) *sqlparse.Error {
+func ambiguousColumn(err error, q *sqlparse.Query) *sqlerror.Error {
 	const prefix = "ambiguous column name: "
 	var se sqlite3.Error
 	if !errors.As(err, &se) || !strings.HasPrefix(se.Error(), prefix) {
@@ -298,12 +299,12 @@ func ambiguousColumn(err error, q *sqlparse.Query) *sqlparse.Error {
 
 // tooBig is the error for a query that computed a value over
 // MaxQueryValueLen, or nil.
-func tooBig(err error, q *sqlparse.Query) *sqlparse.Error {
+func tooBig(err error, q *sqlparse.Query) *sqlerror.Error {
 	var se sqlite3.Error
 	if !errors.As(err, &se) || se.Code != sqlite3.ErrTooBig {
 		return nil
 	}
-	return &sqlparse.Error{Code: sqlstate.ProgramLimitExceeded, Position: q.Pos(), Err: err,
+	return &sqlerror.Error{Code: sqlstate.ProgramLimitExceeded, Position: q.Pos(), Err: err,
 		Message: fmt.Sprintf("query computed a value over %d MiB", MaxQueryValueLen>>20),
 		Hint:    "Catalog queries may not build strings or blobs that large."}
 }

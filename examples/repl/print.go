@@ -262,7 +262,7 @@ func writeError(w io.Writer, script string, p conncat.Piece, err error) {
 	if e.Hint != "" {
 		fmt.Fprintf(w, "HINT: %s\n", printable(e.Hint))
 	}
-	if c := e.CaretIn(script, p); c != "" {
+	if c := conncat.CaretIn(e, script, p); c != "" {
 		for _, l := range strings.Split(c, "\n") {
 			fmt.Fprintf(w, "  %s\n", printable(l))
 		}

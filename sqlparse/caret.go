@@ -1,49 +1,17 @@
 package sqlparse
 
 import (
-	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/conncat/conncat/sqlerror"
 )
 
-// Error is the one error type of the dialect: a PostgreSQL SQLSTATE, a
-// message that names the offending thing, optional detail and hint, and the
-// byte offset of the offending token in the script given to Parse.
-//
-// Messages never contain the value of a secret: parse errors refer to string
-// literals by position, not by content.
-type Error struct {
-	Code    string
-	Message string
-	Detail  string
-	Hint    string
-	// Position is the 0-based byte offset in the parsed text, or -1 when the
-	// error has no position.
-	Position int
-	// Line and Column are 1-based, computed from Position; 0 when unknown.
-	Line, Column int
-	// Err is the cause, if any, for errors.Is and errors.As (a sentinel
-	// such as catalog.ErrKeyMismatch). Never shown: Message says it.
-	Err error
-}
-
-// Unwrap returns the cause.
-func (e *Error) Unwrap() error { return e.Err }
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Message)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, " at line %d, column %d", e.Line, e.Column)
-	}
-	return b.String()
-}
-
-// Caret renders the line of sql holding the error with a caret under the
+// Caret renders the line of sql holding error e with a caret under the
 // offending byte. String literals that may hold secrets are redacted first
 // (see RedactSource), so the display is safe to show and log even when the
 // statement did not parse. It returns "" when the error has no position.
-func (e *Error) Caret(sql string) string {
+func Caret(e *sqlerror.Error, sql string) string {
 	if e.Position < 0 || e.Position > len(sql) {
 		return ""
 	}
@@ -102,14 +70,14 @@ func clipLine(before, after string) (string, string) {
 	return before, after
 }
 
-// CaretIn is Caret for an error raised on piece p of script. It reads only
+// CaretIn is Caret for an error e raised on piece p of script. It reads only
 // the piece and the rest of its last line, so reporting an error for every
 // statement of a long script stays linear in the script's length (Caret
 // reads the whole script). Text before the piece on its first line is not
 // shown.
-func (e *Error) CaretIn(script string, p Piece) string {
+func CaretIn(e *sqlerror.Error, script string, p Piece) string {
 	if e.Position < p.Offset || e.Position > p.Offset+len(p.Text) {
-		return e.Caret(script)
+		return Caret(e, script)
 	}
 	// The window starts where the piece does (outside any literal, so it
 	// lexes as the whole script would) and ends with the line, to show
@@ -122,33 +90,5 @@ func (e *Error) CaretIn(script string, p Piece) string {
 	}
 	rebased := *e
 	rebased.Position -= p.Offset
-	return rebased.Caret(script[p.Offset:end])
+	return Caret(&rebased, script[p.Offset:end])
 }
-
-// Locate fills in Line and Column from Position for an error raised on a
-// statement parsed from src (errors from Parse already have them; errors
-// raised later, by the catalog, get them here).
-func (e *Error) Locate(src string) {
-	e.Line, e.Column = lineCol(src, e.Position)
-}
-
-// lineCol converts a byte offset into 1-based line and column (in runes).
-func lineCol(src string, pos int) (line, col int) {
-	if pos < 0 || pos > len(src) {
-		return 0, 0
-	}
-	line = 1 + strings.Count(src[:pos], "\n")
-	lineStart := strings.LastIndexByte(src[:pos], '\n') + 1
-	col = 1 + len([]rune(src[lineStart:pos]))
-	return line, col
-}
-
-func newError(code string, pos int, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Position: pos}
-}
-
-// WithHint sets the hint and returns e, for building errors in one expression.
-func (e *Error) WithHint(h string) *Error { e.Hint = h; return e }
-
-// WithDetail sets the detail and returns e.
-func (e *Error) WithDetail(d string) *Error { e.Detail = d; return e }

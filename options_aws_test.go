@@ -50,8 +50,11 @@ func (w optionWorld) lastAssume(t *testing.T) awstest.AssumeRoleRequest {
 
 // optionProofs show, for each option of an AWS connection, that its value
 // reaches AWS: a request the fake STS received carries it, or a request
-// succeeds only because it was sent. An option added to the table without
-// a proof here fails TestEveryOptionReachesAWS.
+// succeeds only because it was sent. An option the table sends to
+// AssumeRole as it is (ASSUME ROLE DURATION) needs none here: its row's
+// Example is proved to arrive in its input (proveAssumeRoleInput). Any
+// other option added to the table without a proof here fails
+// TestEveryOptionReachesAWS.
 var optionProofs = map[connection.Option]func(t *testing.T, w optionWorld){
 	connection.AccessKeyID:     proveStaticKeys,
 	connection.SecretAccessKey: proveStaticKeys,
@@ -82,12 +85,6 @@ var optionProofs = map[connection.Option]func(t *testing.T, w optionWorld){
 			t.Fatalf("RoleSessionName %s", got)
 		}
 	},
-	connection.AssumeRoleDuration: func(t *testing.T, w optionWorld) {
-		whoAmI(t, w.create(t, "r", `(ASSUME ROLE ARN = '`+customerRole+`', ASSUME ROLE DURATION = '2h')`))
-		if got := w.lastAssume(t).DurationSeconds; got != int((2 * time.Hour).Seconds()) {
-			t.Fatalf("DurationSeconds %d", got)
-		}
-	},
 	connection.Region: func(t *testing.T, w optionWorld) {
 		whoAmI(t, w.create(t, "r", `(ASSUME ROLE ARN = '`+customerRole+`', REGION = 'eu-west-3')`))
 		if got := w.lastAssume(t).Region; got != "eu-west-3" {
@@ -108,6 +105,26 @@ var optionProofs = map[connection.Option]func(t *testing.T, w optionWorld){
 	},
 }
 
+// proveAssumeRoleInput: the row's Example, set on a role connection,
+// arrives in the AssumeRole parameter the row names (a duration in
+// seconds), whatever the fake does with it.
+func proveAssumeRoleInput(d connection.OptionDef) func(t *testing.T, w optionWorld) {
+	return func(t *testing.T, w optionWorld) {
+		want := d.Example
+		if d.Value == connection.DurationValue {
+			dur, err := connection.ParseDurationText(d.Example)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = fmt.Sprint(int64(dur / time.Second))
+		}
+		whoAmI(t, w.create(t, "r", `(ASSUME ROLE ARN = '`+customerRole+`', `+string(d.Name)+` = '`+d.Example+`')`))
+		if got, ok := w.lastAssume(t).Params[d.AssumeRoleInput]; !ok || got != want {
+			t.Fatalf("AssumeRole's %s = %q (sent: %v), want %q", d.AssumeRoleInput, got, ok, want)
+		}
+	}
+}
+
 // proveStaticKeys: the fake checks each request's signature against the
 // user's secret, so a call signed with the connection's keys succeeds only
 // if both were sent as given.
@@ -126,6 +143,9 @@ func proveStaticKeys(t *testing.T, w optionWorld) {
 func TestEveryOptionReachesAWS(t *testing.T) {
 	for _, name := range connection.OptionsIn(connection.ScopeAWS) {
 		prove, ok := optionProofs[name]
+		if def, _ := connection.LookupOption(name); !ok && def.AssumeRoleInput != "" {
+			prove, ok = proveAssumeRoleInput(def), true
+		}
 		if !ok {
 			t.Errorf("option %s has no proof in optionProofs that its value reaches AWS", name)
 			continue

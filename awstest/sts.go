@@ -80,6 +80,11 @@ type AssumeRoleRequest struct {
 	Tags           map[string]string
 	// PackedPolicySize is what the answer reported (see packedSize).
 	PackedPolicySize int
+	// Params is every parameter of the request as sent (the Query
+	// protocol's form, first value of each), the ones read above and any
+	// other: a test proves an input reached STS even where the fake does
+	// nothing with it.
+	Params map[string]string
 }
 
 type role struct {
@@ -425,7 +430,11 @@ const maxSessionPolicy = 2048
 // parseAssumeRole reads and checks AssumeRole's parameters as STS does.
 func parseAssumeRole(caller Caller, form formValues) (AssumeRoleRequest, *apiError) {
 	req := AssumeRoleRequest{Caller: caller.ARN, RoleARN: form.Get("RoleArn"), SessionName: form.Get("RoleSessionName"),
-		ExternalID: form.Get("ExternalId"), Policy: form.Get("Policy"), SourceIdentity: form.Get("SourceIdentity")}
+		ExternalID: form.Get("ExternalId"), Policy: form.Get("Policy"), SourceIdentity: form.Get("SourceIdentity"),
+		Params: map[string]string{}}
+	for k := range form {
+		req.Params[k] = form.Get(k)
+	}
 	if !sessionNameShape.MatchString(req.SessionName) {
 		return req, validation("1 validation error detected: Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*", req.SessionName)
 	}

@@ -61,6 +61,38 @@ var optionColumns = func() []awsColumn {
 	return cols
 }()
 
+// OptionColumn is a column of mz_aws_connections that the option table
+// names: an option's literal value (Integer for a duration), or with
+// Secret the ID of the secret the option references.
+type OptionColumn struct {
+	Name            string
+	Integer, Secret bool
+}
+
+// OptionColumns lists the option table's columns in its order. Each store
+// adds those a catalog lacks when it opens, after its numbered migrations
+// (both the same way, at the end of the table), so that a new option's
+// column needs no migration of its own.
+func OptionColumns() []OptionColumn {
+	out := make([]OptionColumn, len(optionColumns))
+	for i, c := range optionColumns {
+		out[i] = OptionColumn{Name: c.name, Integer: !c.secret && c.def.Value == connection.DurationValue, Secret: c.secret}
+	}
+	return out
+}
+
+// MissingOptionColumns lists the option columns not in have (a table's
+// column names).
+func MissingOptionColumns(have map[string]bool) []OptionColumn {
+	var missing []OptionColumn
+	for _, c := range OptionColumns() {
+		if !have[c.Name] {
+			missing = append(missing, c)
+		}
+	}
+	return missing
+}
+
 // awsColumns lists every column of mz_aws_connections but id, in the order
 // of scan and values.
 var awsColumns = func() string {

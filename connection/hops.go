@@ -1,9 +1,6 @@
 package connection
 
-import (
-	"fmt"
-	"time"
-)
+import "fmt"
 
 // Hop is one AssumeRole call in a connection's chain.
 type Hop struct {
@@ -11,10 +8,28 @@ type Hop struct {
 	SessionName string
 	// ExternalID is sent only on the hop into the customer's role.
 	ExternalID string
-	// Duration is 0 for STS's default (one hour).
-	Duration time.Duration
+	// Inputs are the customer hop's values of the options that go to
+	// AssumeRole as they are (OptionDef.AssumeRoleInput), by input field:
+	// ASSUME ROLE DURATION as DurationSeconds ("7200"); absent for STS's
+	// default.
+	Inputs map[string]string
 	// Scope narrows the session (the customer hop only).
 	Scope SessionScope
+}
+
+// assumeRoleInputs collects spec's values of the options that go to
+// AssumeRole as they are.
+func assumeRoleInputs(spec Spec) map[string]string {
+	var in map[string]string
+	for _, d := range Options {
+		if v, ok := d.InputValue(spec); ok {
+			if in == nil {
+				in = map[string]string{}
+			}
+			in[d.AssumeRoleInput] = v
+		}
+	}
+	return in
 }
 
 // SessionScope is what the customer hop's session carries beyond the role: an
@@ -94,7 +109,7 @@ func Hops(spec Spec, catalogName string, scope SessionScope) ([]Hop, error) {
 			return nil, err
 		}
 	}
-	customer := Hop{RoleARN: spec.RoleARN, SessionName: session, ExternalID: spec.ExternalID, Duration: spec.Duration, Scope: scope}
+	customer := Hop{RoleARN: spec.RoleARN, SessionName: session, ExternalID: spec.ExternalID, Inputs: assumeRoleInputs(spec), Scope: scope}
 	if spec.Principal == "" {
 		return []Hop{customer}, nil
 	}

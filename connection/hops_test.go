@@ -48,7 +48,7 @@ func TestHops(t *testing.T) {
 		}
 		want := []Hop{
 			{RoleARN: principalRole, SessionName: "conncat-prod-u7"},
-			{RoleARN: customerRole, SessionName: "nightly-export", ExternalID: testExternal, Duration: 30 * time.Minute},
+			{RoleARN: customerRole, SessionName: "nightly-export", ExternalID: testExternal, Inputs: map[string]string{"DurationSeconds": "1800"}},
 		}
 		if fmt.Sprint(hops) != fmt.Sprint(want) {
 			t.Fatalf("got %+v, want %+v", hops, want)

@@ -1,6 +1,7 @@
 package connection
 
 import (
+	"strconv"
 	"strings"
 	"time"
 )
@@ -83,9 +84,10 @@ const (
 )
 
 // OptionDef is everything conncat knows about one option: the parser,
-// redaction, the keyword list, the catalog's row mapping and resolution
-// all read it from Options, so that a new option is one row here (plus its
-// rule, its column's migration and its golden cases).
+// redaction, the keyword list, the catalog's row mapping and columns (each
+// store adds a missing option column when it opens), resolution and the
+// AssumeRole input all read it from Options, so that a new option is one
+// row here (plus its rule and its golden cases).
 type OptionDef struct {
 	Name   Option
 	Scope  Scope
@@ -103,8 +105,19 @@ type OptionDef struct {
 	// SecretColumn the one that holds a referenced secret's ID.
 	Column, SecretColumn string
 	// Field is where the value goes in a resolved Spec: a *string, or a
-	// *time.Duration for a DurationValue. Nil for options of no Spec.
+	// *time.Duration for a DurationValue. Nil for an option whose value
+	// only passes through (to AssumeRole): the Spec holds it in Extra.
 	Field func(*Spec) any
+	// AssumeRoleInput names the field of STS's AssumeRoleInput that the
+	// value is sent in, as it is, on the hop into the customer's role
+	// (this package imports no SDK, so by name): awscreds sets a text value
+	// as a string, a duration as whole seconds. "" for an option that does
+	// not go to AssumeRole as it is (ASSUME ROLE ARN and SESSION NAME are
+	// the hop itself; a session name has a default).
+	AssumeRoleInput string
+	// Example is a value the option's rule accepts, for documentation
+	// and for the tests that drive every option end to end.
+	Example string
 }
 
 // Words is the option's name as lower-case words, as the lexer reads them.
@@ -130,7 +143,7 @@ var Options = []OptionDef{
 		Field: func(s *Spec) any { return &s.SessionName }},
 	{Name: AssumeRoleDuration, Scope: ScopeAWS, Value: DurationValue, Echo: EchoAlways,
 		Rule: func(v string) error { _, err := ParseDurationText(v); return err }, Column: "assume_role_duration",
-		Field: func(s *Spec) any { return &s.Duration }},
+		Field: func(s *Spec) any { return &s.Duration }, AssumeRoleInput: "DurationSeconds", Example: "2h"},
 	{Name: Region, Scope: ScopeAWS, Value: TextValue, Echo: EchoAlways,
 		Rule: CheckRegion, Column: "region",
 		Field: func(s *Spec) any { return &s.Region }},
@@ -196,6 +209,15 @@ func (d OptionDef) Echoes(v string) bool {
 // field, seconds for a duration.
 func (d OptionDef) SetField(s *Spec, text string, seconds int64) {
 	if d.Field == nil {
+		if d.AssumeRoleInput != "" {
+			if s.Extra == nil {
+				s.Extra = map[Option]string{}
+			}
+			s.Extra[d.Name] = text
+			if d.Value == DurationValue {
+				s.Extra[d.Name] = strconv.FormatInt(seconds, 10)
+			}
+		}
 		return
 	}
 	switch f := d.Field(s).(type) {
@@ -204,6 +226,26 @@ func (d OptionDef) SetField(s *Spec, text string, seconds int64) {
 	case *time.Duration:
 		*f = time.Duration(seconds) * time.Second
 	}
+}
+
+// InputValue is the option's value in s as its AssumeRole input takes it
+// (a duration in whole seconds); ok is false when the option is not set
+// or is not an AssumeRole input.
+func (d OptionDef) InputValue(s Spec) (value string, ok bool) {
+	if d.AssumeRoleInput == "" {
+		return "", false
+	}
+	if d.Field == nil {
+		value, ok = s.Extra[d.Name]
+		return value, ok
+	}
+	switch f := d.Field(&s).(type) {
+	case *string:
+		return *f, *f != ""
+	case *time.Duration:
+		return strconv.FormatInt(int64(*f/time.Second), 10), *f != 0
+	}
+	return "", false
 }
 
 func checkEndpointShape(v string) error { _, err := ParseEndpoint(v); return err }

@@ -32,6 +32,11 @@ type Spec struct {
 	Region      string
 	Endpoint    string
 	STSEndpoint string
+
+	// Extra holds the values of options that only pass through to
+	// AssumeRole (rows with an AssumeRoleInput and no Field), as text; a
+	// duration in whole seconds. None is a secret.
+	Extra map[Option]string
 }
 
 // AssumesRole reports whether the connection uses a role rather than keys.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/conncat/conncat/catalog"
 )
 
 // migrations are applied in order, each in the same transaction as the
@@ -199,10 +201,70 @@ const keptChanges = 10000
 // SchemaVersion is the version a fully migrated catalog has.
 func SchemaVersion() int { return len(migrations) }
 
-// migrate brings the schema to the current version under a
+// migrate brings the schema to the current version and adds the option
+// columns it lacks (see catalog.OptionColumns).
+func (s *Store) migrate(ctx context.Context) error {
+	if err := s.migrateNumbered(ctx); err != nil {
+		return err
+	}
+	return s.addOptionColumns(ctx)
+}
+
+// addOptionColumns adds the option columns mz_aws_connections lacks, under
+// the catalog's lock, so that nodes opening together add each once; a
+// catalog that has them all is only read.
+func (s *Store) addOptionColumns(ctx context.Context) error {
+	if missing, err := s.missingOptionColumns(ctx, s.db); err != nil || len(missing) == 0 {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, s.lockKey); err != nil {
+		return fmt.Errorf("lock catalog: %w", err)
+	}
+	missing, err := s.missingOptionColumns(ctx, tx)
+	if err != nil {
+		return err
+	}
+	for _, c := range missing {
+		kind := `TEXT COLLATE "C"`
+		if c.Integer {
+			kind = "BIGINT"
+		} else if c.Secret {
+			kind = `TEXT COLLATE "C" REFERENCES {{schema}}.mz_secrets (id)`
+		}
+		if err := s.exec(ctx, tx, `ALTER TABLE {{schema}}.mz_aws_connections ADD COLUMN IF NOT EXISTS `+quoteIdent(c.Name)+` `+kind); err != nil {
+			return fmt.Errorf("add option column %s: %w", c.Name, err)
+		}
+	}
+	return tx.Commit()
+}
+
+// missingOptionColumns lists the option columns mz_aws_connections lacks.
+func (s *Store) missingOptionColumns(ctx context.Context, q catalog.SQLHandle) ([]catalog.OptionColumn, error) {
+	rows, err := q.QueryContext(ctx, `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'mz_aws_connections'`, s.schema)
+	if err != nil {
+		return nil, fmt.Errorf("read option columns: %w", err)
+	}
+	defer rows.Close()
+	have := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		have[name] = true
+	}
+	return catalog.MissingOptionColumns(have), rows.Err()
+}
+
+// migrateNumbered applies the numbered migrations under a
 // transaction-scoped advisory lock on the catalog, so that nodes starting
 // together migrate once; a catalog already current is only read.
-func (s *Store) migrate(ctx context.Context) error {
+func (s *Store) migrateNumbered(ctx context.Context) error {
 	if v, err := s.version(ctx, s.db); err == nil && v == SchemaVersion() {
 		return nil
 	}

@@ -193,3 +193,39 @@ func TestWriteReads(t *testing.T) {
 		t.Fatalf("after a failed read and a panic, the catalog's lock is still held or the connection broken: %v", err)
 	}
 }
+
+// TestOpenAddsMissingOptionColumns: as on SQLite, a catalog without an
+// option's column (dropped by hand here) gets it when a node opens it,
+// once however many open, and the option then round-trips through the
+// node's replica.
+func TestOpenAddsMissingOptionColumns(t *testing.T) {
+	st, _, _ := writeStore(t)
+	ctx := context.Background()
+	db := st.DB()
+	if _, err := db.Exec(`ALTER TABLE ` + st.Schema() + `.mz_aws_connections DROP COLUMN assume_role_duration`); err != nil {
+		t.Fatal(err)
+	}
+	var again *postgres.Store
+	for range 2 {
+		var err error
+		if again, err = postgres.New(db, st.Schema()); err != nil {
+			t.Fatal(err)
+		}
+		if err := again.Open(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { again.Close() })
+	}
+	c, err := catalog.Open(ctx, again, catalog.Options{Keys: catalog.StaticKey([]byte("conncat-test-key-0123456789abcde"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := run(t, c, `CREATE CONNECTION d TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::001234567890:role/R', ASSUME ROLE DURATION = '30m')`); err != nil {
+		t.Fatal(err)
+	}
+	res, err := run(t, c, `SELECT assume_role_duration FROM mz_aws_connections`)
+	if err != nil || len(res.Rows) != 1 || res.Rows[0][0] != int64(1800) {
+		t.Fatalf("assume_role_duration: %v (%v), want 1800", res, err)
+	}
+}

@@ -169,3 +169,39 @@ func TestMigrationSixRebuildsWithoutRowid(t *testing.T) {
 		t.Errorf("ON DELETE CASCADE after the rebuild left %d rows (%v)", rows, err)
 	}
 }
+
+// TestOpenAddsMissingOptionColumns: a catalog that lacks an option's
+// column (written before the option existed; here dropped by hand) gets it
+// when a store opens it, at the end of the table, and the option then
+// round-trips; opening again adds nothing.
+func TestOpenAddsMissingOptionColumns(t *testing.T) {
+	ctx := context.Background()
+	db, st := newStore(t)
+	if err := st.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`ALTER TABLE mz_aws_connections DROP COLUMN assume_role_duration`); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		again, err := sqlite.New(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := again.Open(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var last string
+	if err := db.QueryRow(`SELECT name FROM pragma_table_info('mz_aws_connections') ORDER BY cid DESC LIMIT 1`).Scan(&last); err != nil || last != "assume_role_duration" {
+		t.Fatalf("last column %q (%v), want the added assume_role_duration", last, err)
+	}
+	c, err := catalog.Open(ctx, st, catalog.Options{Keys: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, c, `CREATE CONNECTION d TO AWS (ASSUME ROLE ARN = 'arn:aws:iam::001234567890:role/R', ASSUME ROLE DURATION = '2h')`)
+	if got := mustExec(t, c, `SELECT assume_role_duration FROM mz_aws_connections`)[0].Rows[0][0]; got != int64(7200) {
+		t.Errorf("assume_role_duration = %v, want 7200", got)
+	}
+}

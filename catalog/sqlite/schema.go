@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/conncat/conncat/catalog"
 )
 
 // migrations are applied in order, each in its own transaction together
@@ -257,10 +259,70 @@ func (s *Store) Open(ctx context.Context) error { return s.migrate(ctx, SchemaVe
 // caller's).
 func (s *Store) Close() error { return nil }
 
-// migrate brings the schema to version target. A catalog already there is
+// migrate brings the schema to version target and, at the current
+// version, adds the option columns it lacks. A catalog already there is
 // only read: opening it takes no write lock, so a process opens while
 // another one holds the lock.
 func (s *Store) migrate(ctx context.Context, target int) error {
+	if err := s.migrateNumbered(ctx, target); err != nil {
+		return err
+	}
+	if target != SchemaVersion() {
+		return nil // a test stopping at an older version: no column is due yet
+	}
+	return s.addOptionColumns(ctx)
+}
+
+// addOptionColumns adds the columns of catalog.OptionColumns that
+// mz_aws_connections lacks (an option newer than the catalog), checking
+// again under the write lock so that processes opening together add each
+// once.
+func (s *Store) addOptionColumns(ctx context.Context) error {
+	if missing, err := missingOptionColumns(ctx, catalog.SQLTx{Handle: s.db}); err != nil || len(missing) == 0 {
+		return err
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return withTx(ctx, s.db, func(tx *sql.Tx) error {
+		missing, err := missingOptionColumns(ctx, catalog.SQLTx{Handle: tx})
+		if err != nil {
+			return err
+		}
+		for _, c := range missing {
+			kind := "TEXT"
+			if c.Integer {
+				kind = "INTEGER"
+			} else if c.Secret {
+				kind = "TEXT REFERENCES mz_secrets (id)"
+			}
+			if _, err := tx.ExecContext(ctx, `ALTER TABLE mz_aws_connections ADD COLUMN "`+c.Name+`" `+kind); err != nil {
+				return fmt.Errorf("add option column %s: %w", c.Name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// missingOptionColumns lists the option columns mz_aws_connections lacks.
+func missingOptionColumns(ctx context.Context, q catalog.Tx) ([]catalog.OptionColumn, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name FROM pragma_table_info('mz_aws_connections')`)
+	if err != nil {
+		return nil, fmt.Errorf("read option columns: %w", err)
+	}
+	defer rows.Close()
+	have := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		have[name] = true
+	}
+	return catalog.MissingOptionColumns(have), rows.Err()
+}
+
+// migrateNumbered applies the numbered migrations up to target.
+func (s *Store) migrateNumbered(ctx context.Context, target int) error {
 	var version int
 	if err := s.db.QueryRowContext(ctx, `SELECT version FROM conncat_schema`).Scan(&version); err == nil && version == target {
 		return nil

@@ -23,12 +23,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"go.opentelemetry.io/otel/metric"
 
+	// The stores Open and OpenDB choose from register themselves.
+
 	"github.com/conncat/conncat/awscreds"
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/catalog/postgres"
-	// The stores Open and OpenDB choose from register themselves.
 	_ "github.com/conncat/conncat/catalog/sqlite"
 	"github.com/conncat/conncat/connection"
+	"github.com/conncat/conncat/dataplane"
 	"github.com/conncat/conncat/sqlerror"
 	"github.com/conncat/conncat/sqlparse"
 )
@@ -126,7 +128,7 @@ type Catalog struct {
 	watchDone        chan struct{}
 	db               *sql.DB
 	owns             bool
-	plane            *dataPlane
+	plane            *dataplane.Plane
 	statementTimeout time.Duration
 	closed           atomic.Bool
 }
@@ -411,11 +413,10 @@ func OpenDB(ctx context.Context, db *sql.DB, opts ...Option) (*Catalog, error) {
 
 func open(ctx context.Context, db *sql.DB, store catalog.Store, o options) (*Catalog, error) {
 	ev := newEvents(o.logger)
-	plane := &dataPlane{
-		catalogName: o.name, cacheOpts: o.cacheOpts, publicOnly: o.publicOnly, events: ev,
-		given: o.awsConfig, providers: map[providerKey]builtProvider{}, suspect: map[providerKey]builtProvider{}, idGeneration: map[string]uint64{}, changedAt: map[string]uint64{}, signers: map[signerKey]tokenSigner{}, allowed: map[usageKey]bool{},
-	}
-	o.Options.Statuses = plane.statuses
+	// The status table's rows come from the data plane, made once the
+	// catalog it serves is open (before any query can ask).
+	var plane *dataplane.Plane
+	o.Options.Statuses = func() []catalog.ConnectionStatus { return plane.Statuses() }
 	o.Options.Results = processResults
 	if o.MaxConcurrentQueries == 0 {
 		o.MaxConcurrentQueries = defaultMaxConcurrentQueries()
@@ -424,11 +425,9 @@ func open(ctx context.Context, db *sql.DB, store catalog.Store, o options) (*Cat
 	if err != nil {
 		return nil, err
 	}
-	plane.cat = cat
-	plane.identity = cat.SessionIdentity()
-	if o.useAudit {
-		plane.use = newUseAuditor(cat, o.useRetention)
-	}
+	observer := &planeObserver{events: ev}
+	plane = dataplane.New(dataplane.Config{Catalog: cat, Name: o.name, Cache: o.cacheOpts, PublicOnly: o.publicOnly,
+		AWS: o.awsConfig, Observer: observer, Unreachable: catalogUnreachable, UseAudit: o.useAudit, UseRetention: o.useRetention})
 	timeout := DefaultStatementTimeout
 	if o.timeoutSet {
 		timeout = o.timeout
@@ -438,7 +437,7 @@ func open(ctx context.Context, db *sql.DB, store catalog.Store, o options) (*Cat
 		cat.Close()
 		return nil, fmt.Errorf("conncat: metrics: %w", err)
 	}
-	plane.meters = ms
+	observer.meters = ms // before any provider exists to report
 	c := &Catalog{cat: cat, db: db, plane: plane, statementTimeout: timeout, watchDone: make(chan struct{}), events: ev, meters: ms}
 	c.watch()
 	return c, nil
@@ -466,11 +465,11 @@ func (c *Catalog) watch() {
 			}
 			if all {
 				c.events.setAside()
-				c.plane.suspectAll()
+				c.plane.SuspectAll()
 			}
 			if len(ids) > 0 {
 				c.events.invalidated(ids, "feed")
-				c.plane.recheck(ctx, ids)
+				c.plane.Recheck(ctx, ids)
 			}
 		}
 	}()
@@ -488,7 +487,7 @@ func (c *Catalog) Close() error {
 		return nil
 	}
 	c.stopWatch()
-	c.plane.use.close()
+	c.plane.Close()
 	<-c.watchDone
 	_ = c.meters.registration.Unregister()
 	err := c.cat.Close()
@@ -579,7 +578,7 @@ func (c *Catalog) applied(stmt Statement, res *Result) {
 		c.events.applied(stmt, res)
 	}
 	c.events.invalidated(res.Changed, "statement")
-	c.plane.invalidate(res.Changed)
+	c.plane.Invalidate(res.Changed)
 }
 
 // statementKind is the verb a statement's metrics are recorded under.

@@ -43,7 +43,7 @@ func TestFeedNameDuringOutageKeepsLastGood(t *testing.T) {
 	id := res[0].Rows[0][0].(string)
 
 	cluster.Stop()
-	cat.plane.recheck(ctx, []string{id}) // what the watcher does with a name it heard
+	cat.plane.Recheck(ctx, []string{id}) // what the watcher does with a name it heard
 	c, err := cfg.Credentials.Retrieve(ctx)
 	if err != nil || c.SecretAccessKey != "fake-secret-last-good" {
 		t.Fatalf("during the outage, after the feed named the connection: %v", err)

@@ -59,12 +59,6 @@ func (e events) refreshed(spec connection.Spec, ev awscreds.RefreshEvent, p vali
 	}
 }
 
-// classifyRefresh explains a refresh's error as VALIDATE would (region
-// is the connection's calls').
-func classifyRefresh(spec connection.Spec, region string, err error) validate.Problem {
-	return (&connectionError{target: explainTarget(spec, nil), region: region, err: err}).problem("")
-}
-
 // invalidated reports connections whose cached credentials were dropped
 // by a statement of this handle (source "statement"), or set aside to be
 // checked against the catalog on next use because the change feed named

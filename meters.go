@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/metric/noop"
 
 	"github.com/conncat/conncat/awscreds"
+	"github.com/conncat/conncat/dataplane"
 	"github.com/conncat/conncat/validate"
 )
 
@@ -38,7 +39,7 @@ type meters struct {
 	registration    metric.Registration
 }
 
-func newMeters(mp metric.MeterProvider, plane *dataPlane) (*meters, error) {
+func newMeters(mp metric.MeterProvider, plane *dataplane.Plane) (*meters, error) {
 	if mp == nil {
 		mp = noop.NewMeterProvider()
 	}
@@ -66,7 +67,7 @@ func newMeters(mp metric.MeterProvider, plane *dataPlane) (*meters, error) {
 		return nil, err
 	}
 	ms.registration, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		for id, at := range plane.expiries() {
+		for id, at := range plane.Expiries() {
 			o.ObserveFloat64(expiresIn, time.Until(at).Seconds(), metric.WithAttributes(attribute.String("connection_id", id)))
 		}
 		return nil

@@ -10,11 +10,11 @@ import (
 
 // Every value conncat hands an engine that holds (or reaches) secrets
 // prints only a description, under every fmt verb, JSON, XML and slog:
-// the Catalog (its key, its cached credentials), the credentials provider
-// in each aws.Config, and S3Location (its client's credentials).
+// the Catalog (its key, its cached credentials) here; the credentials
+// provider in each aws.Config, S3Location and AuthToken in dataplane.
 
 // String names the catalog without anything it holds.
-func (c *Catalog) String() string { return "conncat.Catalog(" + c.plane.catalogName + ")" }
+func (c *Catalog) String() string { return "conncat.Catalog(" + c.plane.Name() + ")" }
 
 func (c *Catalog) Format(f fmt.State, _ rune)   { safeprint.Format(f, c.String()) }
 func (c *Catalog) GoString() string             { return c.String() }
@@ -22,30 +22,4 @@ func (c *Catalog) LogValue() slog.Value         { return slog.StringValue(c.Stri
 func (c *Catalog) MarshalJSON() ([]byte, error) { return safeprint.JSON(c.String()) }
 func (c *Catalog) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
 	return safeprint.XML(e, start, c.String())
-}
-
-// String names the connection whose credentials the provider serves.
-func (l *liveCredentials) String() string {
-	return fmt.Sprintf("conncat credentials for connection %q (hidden)", l.name)
-}
-
-func (l *liveCredentials) Format(f fmt.State, _ rune)   { safeprint.Format(f, l.String()) }
-func (l *liveCredentials) GoString() string             { return l.String() }
-func (l *liveCredentials) LogValue() slog.Value         { return slog.StringValue(l.String()) }
-func (l *liveCredentials) MarshalJSON() ([]byte, error) { return safeprint.JSON(l.String()) }
-func (l *liveCredentials) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
-	return safeprint.XML(e, start, l.String())
-}
-
-// String shows where the location points, not its client.
-func (l *S3Location) String() string {
-	return fmt.Sprintf("s3://%s/%s", l.Bucket, l.Prefix)
-}
-
-func (l *S3Location) Format(f fmt.State, _ rune)   { safeprint.Format(f, l.String()) }
-func (l *S3Location) GoString() string             { return l.String() }
-func (l *S3Location) LogValue() slog.Value         { return slog.StringValue(l.String()) }
-func (l *S3Location) MarshalJSON() ([]byte, error) { return safeprint.JSON(l.String()) }
-func (l *S3Location) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
-	return safeprint.XML(e, start, l.String())
 }

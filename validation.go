@@ -25,7 +25,7 @@ var validationColumns = func() []string {
 // runValidation runs the checks of a resolved connection; s3 overrides the
 // S3 connection's own prefix (WITH (S3 PATH = ...)).
 func (c *Catalog) runValidation(ctx context.Context, r *catalog.Resolved, s3 *connection.S3URL) ([]validate.Result, error) {
-	ambient, err := c.plane.ambientConfig(ctx)
+	ambient, err := c.plane.Ambient(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -42,13 +42,10 @@ func (c *Catalog) runValidation(ctx context.Context, r *catalog.Resolved, s3 *co
 	}
 	// The checks assume the role as the data plane will: limited to the
 	// path they check, saying who asked when session identity is on.
-	role, hasRole := RoleFrom(ctx)
-	key := providerKey{aws: r.AWS.ID, s3: r.ID, role: c.plane.identityRole(role, hasRole)}
-	scope, err := c.plane.scopeOf(key, r.Name, r.AWS, s3)
+	target, err := c.plane.ValidationTarget(ctx, r, s3)
 	if err != nil {
 		return nil, err
 	}
-	target := validate.Target{Spec: r.AWS, NameSQL: sqlparse.QuoteIdent(r.AWS.Name), CatalogName: c.plane.catalogName, S3: s3, Scope: scope}
 	return validate.Run(ctx, target, opts), nil
 }
 

@@ -1,4 +1,4 @@
-package conncat
+package dataplane
 
 import (
 	"strings"
@@ -7,28 +7,9 @@ import (
 	"github.com/conncat/conncat/connection"
 )
 
-// WithSessionIdentity turns session identity on for the catalog: the
-// sessions the data plane opens in customers' roles say who asked, so the
-// customer sees in CloudTrail, and can test in IAM conditions, which
-// engine user touched their data. Each session's SourceIdentity is the
-// role in the call's context (WithRole), or fallback for calls with none,
-// and it carries the session tags conncat:catalog, conncat:connection (the
-// connection's ID) and conncat:role. Credentials are then cached per
-// connection and role.
-//
-// AWS refuses such sessions unless the role's trust policy allows
-// sts:SetSourceIdentity and sts:TagSession: turned on, SHOW TRUST POLICY
-// (and every stored example trust policy) includes them, VALIDATE reports a
-// role that does not allow them, and Explain says what to paste. The
-// choice is the catalog's, recorded in it: a node opened without this
-// option follows it, and one given another fallback is refused.
-func WithSessionIdentity(fallback string) Option {
-	return func(o *options) { o.SessionIdentity = fallback }
-}
-
 // identityRole is who a data-plane call's sessions are for: "" when
 // session identity is off (one provider per connection, shared by all).
-func (d *dataPlane) identityRole(role string, hasRole bool) string {
+func (d *Plane) identityRole(role string, hasRole bool) string {
 	switch {
 	case d.identity == "":
 		return ""
@@ -59,7 +40,7 @@ func sessionIdentity(role string) string {
 }
 
 // sessionTags are the tags of key's sessions, sorted by key.
-func (d *dataPlane) sessionTags(key providerKey) []connection.Tag {
+func (d *Plane) sessionTags(key providerKey) []connection.Tag {
 	var tags []connection.Tag
 	if d.catalogName != "" {
 		tags = append(tags, connection.Tag{Key: "conncat:catalog", Value: tagValue(d.catalogName)})

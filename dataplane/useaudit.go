@@ -1,4 +1,4 @@
-package conncat
+package dataplane
 
 import (
 	"context"
@@ -10,21 +10,12 @@ import (
 	"github.com/conncat/conncat/connection"
 )
 
-// WithUseAudit records in mz_audit_events each time the data plane
-// assumes a connection's role (event_type assume_role: the connection,
-// the role ARN, the session name, the node), and removes use events
-// (assume_role, validate) older than retention (0: keep them). The events
-// are written by a goroutine of their own, never on the credentials path:
-// a refresh only queues one, and a queue that is full (the catalog's
-// database is down, or slower than the refreshes) drops events rather than
-// wait, counting them (DroppedUseEvents). VALIDATE is always recorded,
-// with the statement.
-func WithUseAudit(retention time.Duration) Option {
-	return func(o *options) { o.useAudit, o.useRetention = true, retention }
-}
-
 // useQueueLen bounds the use events waiting to be written.
 const useQueueLen = 1024
+
+// useWriteTimeout bounds one batch's write, as the engine API's default
+// statement budget (conncat.DefaultStatementTimeout) bounds a statement.
+const useWriteTimeout = time.Minute
 
 // useBatch is the most events one transaction writes.
 const useBatch = 64
@@ -113,7 +104,7 @@ func (a *useAuditor) batch(first catalog.UseEvent) []catalog.UseEvent {
 // write records a batch; one the catalog refuses is counted dropped: the
 // audit of use must never hold the data plane back.
 func (a *useAuditor) write(ctx context.Context, events []catalog.UseEvent) {
-	ctx, cancel := context.WithTimeout(ctx, DefaultStatementTimeout)
+	ctx, cancel := context.WithTimeout(ctx, useWriteTimeout)
 	defer cancel()
 	if err := a.cat.RecordUse(ctx, events, a.retention); err != nil {
 		a.mu.Lock()
@@ -131,13 +122,13 @@ func (a *useAuditor) close() {
 	<-a.done
 }
 
-// DroppedUseEvents is how many use events WithUseAudit could not record
-// (queue full, or the catalog refused them).
-func (c *Catalog) DroppedUseEvents() int64 {
-	if c.plane.use == nil {
+// DroppedUseEvents is how many use events were dropped: the queue was
+// full, or the catalog did not take them.
+func (d *Plane) DroppedUseEvents() int64 {
+	if d.use == nil {
 		return 0
 	}
-	c.plane.use.mu.Lock()
-	defer c.plane.use.mu.Unlock()
-	return c.plane.use.dropped
+	d.use.mu.Lock()
+	defer d.use.mu.Unlock()
+	return d.use.dropped
 }

@@ -1,4 +1,4 @@
-package conncat
+package dataplane
 
 import (
 	"context"
@@ -17,8 +17,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/rds/auth"
 
+	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/internal/safeprint"
 	"github.com/conncat/conncat/internal/sqlstate"
+	"github.com/conncat/conncat/sqlerror"
 	"github.com/conncat/conncat/sqlparse"
 )
 
@@ -57,12 +59,11 @@ const tokenLifetime = 15 * time.Minute
 // password a client connects with. The credentials are the shared cached
 // ones (no STS call per token), and follow ALTER, DROP and key rotation
 // as AWSConfig's do. Errors explain themselves through Explain.
-func (c *Catalog) RDSAuthToken(ctx context.Context, connection, endpoint, dbUser string) (_ AuthToken, err error) {
-	defer func() { err = coded(ctx, err, -1) }()
+func (d *Plane) RDSAuthToken(ctx context.Context, connection, endpoint, dbUser string) (AuthToken, error) {
 	if err := checkRDSTarget(endpoint, dbUser); err != nil {
 		return AuthToken{}, err
 	}
-	creds, region, err := c.signingCredentials(ctx, connection)
+	creds, region, err := d.signingCredentials(ctx, connection)
 	if err != nil {
 		return AuthToken{}, err
 	}
@@ -82,9 +83,8 @@ func (c *Catalog) RDSAuthToken(ctx context.Context, connection, endpoint, dbUser
 // never after the credentials that signed it, so a Kafka client that
 // re-authenticates before the expiry it is given never holds a token
 // that outlived them. Same credentials as RDSAuthToken.
-func (c *Catalog) MSKAuthToken(ctx context.Context, connection string) (_ AuthToken, err error) {
-	defer func() { err = coded(ctx, err, -1) }()
-	creds, region, err := c.signingCredentials(ctx, connection)
+func (d *Plane) MSKAuthToken(ctx context.Context, connection string) (AuthToken, error) {
+	creds, region, err := d.signingCredentials(ctx, connection)
 	if err != nil {
 		return AuthToken{}, err
 	}
@@ -99,19 +99,16 @@ func (c *Catalog) MSKAuthToken(ctx context.Context, connection string) (_ AuthTo
 // data plane's shared cache, and its region. In steady state they cost no
 // catalog read: the config made for a name (and role) is kept until the
 // connection changes (see signers).
-func (c *Catalog) signingCredentials(ctx context.Context, name string) (aws.Credentials, string, error) {
-	if c.closed.Load() {
-		return aws.Credentials{}, "", errDBClosed
-	}
-	role, hasRole := RoleFrom(ctx)
+func (d *Plane) signingCredentials(ctx context.Context, name string) (aws.Credentials, string, error) {
+	role, hasRole := catalog.RoleFrom(ctx)
 	key := signerKey{name: name, role: role, hasRole: hasRole}
-	s, ok := c.plane.signer(key)
+	s, ok := d.signer(key)
 	if !ok || s.suspect {
-		fresh, err := c.newSigner(ctx, key)
+		fresh, err := d.newSigner(ctx, key)
 		switch {
 		case err == nil:
 			s = fresh
-		case !ok || !catalogUnreachable(err):
+		case !ok || !d.catalogUnreachable(err):
 			return aws.Credentials{}, "", err
 		} // else the set-aside signer serves through the outage
 	}
@@ -124,23 +121,23 @@ func (c *Catalog) signingCredentials(ctx context.Context, name string) (aws.Cred
 
 // newSigner resolves a name for tokens and keeps what it found, unless
 // the catalog changed meanwhile.
-func (c *Catalog) newSigner(ctx context.Context, key signerKey) (tokenSigner, error) {
-	gen := c.plane.signersGeneration()
-	r, err := c.resolve(ctx, key.name)
+func (d *Plane) newSigner(ctx context.Context, key signerKey) (tokenSigner, error) {
+	gen := d.signersGeneration()
+	r, err := d.cat.Resolve(ctx, key.name)
 	if err != nil {
 		return tokenSigner{}, err
 	}
 	if r.Type != sqlparse.ConnectionAWS {
-		return tokenSigner{}, (&Error{Code: sqlstate.WrongObjectType, Position: -1,
+		return tokenSigner{}, (&sqlerror.Error{Code: sqlstate.WrongObjectType, Position: -1,
 			Message: fmt.Sprintf("connection %q is an S3 connection, not an AWS connection", key.name)}).
 			WithHint("Tokens are signed with an AWS connection's credentials: use " + sqlparse.QuoteIdent(r.AWS.Name) + ".")
 	}
-	cfg, err := c.awsConfig(ctx, r)
+	cfg, err := d.awsConfig(ctx, r)
 	if err != nil {
 		return tokenSigner{}, err
 	}
 	s := tokenSigner{creds: cfg.Credentials, region: cfg.Region, id: r.ID}
-	c.plane.keepSigner(key, s, gen)
+	d.keepSigner(key, s, gen)
 	return s, nil
 }
 
@@ -177,12 +174,12 @@ func checkRDSTarget(endpoint, dbUser string) error {
 	host, port, err := net.SplitHostPort(endpoint)
 	n, perr := strconv.Atoi(port)
 	if err != nil || host == "" || len(endpoint) > 255 || perr != nil || n < 1 || n > 65535 || strings.ContainsAny(host, "/?#@ ") {
-		return (&Error{Code: sqlstate.InvalidParameterValue, Position: -1,
+		return (&sqlerror.Error{Code: sqlstate.InvalidParameterValue, Position: -1,
 			Message: fmt.Sprintf("RDS endpoint %q is not host:port", truncate(endpoint, 80))}).
 			WithHint("Give the instance's or cluster's endpoint and port, as the console shows them: mydb.abc123.eu-west-1.rds.amazonaws.com:5432.")
 	}
 	if dbUser == "" || len(dbUser) > maxDBUserLen || strings.IndexFunc(dbUser, unicode.IsControl) >= 0 {
-		return (&Error{Code: sqlstate.InvalidParameterValue, Position: -1,
+		return (&sqlerror.Error{Code: sqlstate.InvalidParameterValue, Position: -1,
 			Message: "RDS database user must be 1 to 128 characters without control characters"}).
 			WithHint("Give the database user that was granted rds_iam (PostgreSQL) or created WITH AWSAuthenticationPlugin (MySQL).")
 	}
@@ -218,7 +215,7 @@ type tokenSigner struct {
 }
 
 // signer returns the kept signer of key.
-func (d *dataPlane) signer(key signerKey) (tokenSigner, bool) {
+func (d *Plane) signer(key signerKey) (tokenSigner, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s, ok := d.signers[key]
@@ -229,7 +226,7 @@ func (d *dataPlane) signer(key signerKey) (tokenSigner, bool) {
 type signerGeneration struct{ any, dropped uint64 }
 
 // signersGeneration is read before a name is resolved for keepSigner.
-func (d *dataPlane) signersGeneration() signerGeneration {
+func (d *Plane) signersGeneration() signerGeneration {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return signerGeneration{d.signersGen, d.signersDropped}
@@ -239,7 +236,7 @@ func (d *dataPlane) signersGeneration() signerGeneration {
 // handle changed a connection meanwhile (what was resolved may be stale),
 // set aside if the feed named one (checked on next use, served through an
 // outage: often the name is the connection's own CREATE, heard back).
-func (d *dataPlane) keepSigner(key signerKey, s tokenSigner, gen signerGeneration) {
+func (d *Plane) keepSigner(key signerKey, s tokenSigner, gen signerGeneration) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.signersDropped != gen.dropped {
@@ -251,7 +248,7 @@ func (d *dataPlane) keepSigner(key signerKey, s tokenSigner, gen signerGeneratio
 
 // dropSigners forgets the signers of connections ids (all for nil), which
 // this handle changed; the caller holds d.mu.
-func (d *dataPlane) dropSigners(ids []string) {
+func (d *Plane) dropSigners(ids []string) {
 	d.signersGen++
 	d.signersDropped++
 	for key, s := range d.signers {
@@ -263,7 +260,7 @@ func (d *dataPlane) dropSigners(ids []string) {
 
 // suspectSigners sets aside the signers of connections ids (all for nil),
 // which may have changed; the caller holds d.mu.
-func (d *dataPlane) suspectSigners(ids []string) {
+func (d *Plane) suspectSigners(ids []string) {
 	d.signersGen++
 	for key, s := range d.signers {
 		if ids == nil || slices.Contains(ids, s.id) {

@@ -1,4 +1,4 @@
-package conncat
+package dataplane
 
 import (
 	"errors"
@@ -124,10 +124,10 @@ func (h *health) row() catalog.ConnectionStatus {
 	return s
 }
 
-// statuses are the rows of mz_aws_connection_statuses: every connection
+// Statuses are the rows of mz_aws_connection_statuses: every connection
 // this process holds a provider for, including those set aside while the
 // change feed was down (they are still served).
-func (d *dataPlane) statuses() []catalog.ConnectionStatus {
+func (d *Plane) Statuses() []catalog.ConnectionStatus {
 	d.mu.Lock()
 	all := make([]*health, 0, len(d.providers)+len(d.suspect))
 	for _, m := range []map[providerKey]builtProvider{d.providers, d.suspect} {

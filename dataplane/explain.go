@@ -1,4 +1,4 @@
-package conncat
+package dataplane
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/conncat/conncat/connection"
 	"github.com/conncat/conncat/internal/sqlstate"
+	"github.com/conncat/conncat/sqlerror"
 	"github.com/conncat/conncat/sqlparse"
 	"github.com/conncat/conncat/validate"
 )
@@ -22,7 +23,7 @@ import (
 type Explanation struct {
 	// Code is AWS's error code ("AccessDenied") or conncat's short name
 	// for a failure AWS did not name ("timeout", "unreachable",
-	// "blocked-address"); for conncat's own errors (*Error), the SQLSTATE.
+	// "blocked-address"); for conncat's own errors (*sqlerror.Error), the SQLSTATE.
 	Code    string
 	Message string
 	Hint    string
@@ -46,7 +47,7 @@ func Explain(err error) Explanation {
 	if ce == nil {
 		// conncat's own (a dropped connection, a closed catalog), or an
 		// error of a client conncat did not hand out.
-		var coded *Error
+		var coded *sqlerror.Error
 		if errors.As(err, &coded) && !fromAWS(err) {
 			return Explanation{Code: coded.Code, Message: coded.Message, Hint: coded.Hint, Retryable: retryableCode(coded.Code)}
 		}

@@ -1,4 +1,4 @@
-package conncat
+package dataplane
 
 import (
 	"context"
@@ -19,7 +19,7 @@ type usageKey struct{ role, connID string }
 
 // allow records that role may use connID, unless the connection changed
 // since gen was read (the verdict would be stale).
-func (d *dataPlane) allow(key usageKey, gen uint64) {
+func (d *Plane) allow(key usageKey, gen uint64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.idGeneration[key.connID] == gen {
@@ -29,7 +29,7 @@ func (d *dataPlane) allow(key usageKey, gen uint64) {
 
 // mayUse checks, cheaply when nothing changed, that the role of a config
 // may still use its connection.
-func (d *dataPlane) mayUse(ctx context.Context, key usageKey) error {
+func (d *Plane) mayUse(ctx context.Context, key usageKey) error {
 	d.mu.Lock()
 	ok, gen := d.allowed[key], d.idGeneration[key.connID]
 	d.mu.Unlock()
@@ -45,7 +45,7 @@ func (d *dataPlane) mayUse(ctx context.Context, key usageKey) error {
 
 // forgetUsage drops the verdicts on the connections ids (all, for nil);
 // the caller holds d.mu.
-func (d *dataPlane) forgetUsage(ids []string) {
+func (d *Plane) forgetUsage(ids []string) {
 	if ids == nil {
 		clear(d.allowed)
 		return

@@ -1,4 +1,4 @@
-package conncat
+package dataplane
 
 import (
 	"net/http"

@@ -1,4 +1,4 @@
-package conncat
+package dataplane
 
 import (
 	"context"
@@ -20,20 +20,21 @@ import (
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/connection"
 	"github.com/conncat/conncat/internal/sqlstate"
+	"github.com/conncat/conncat/sqlerror"
 	"github.com/conncat/conncat/sqlparse"
 	"github.com/conncat/conncat/validate"
 )
 
-// dataPlane hands out AWS configs for connections and keeps their
+// Plane hands out AWS configs for connections and keeps their
 // credential providers (see providerKey), each shared by every config
 // handed out for it.
-type dataPlane struct {
+type Plane struct {
 	cat         *catalog.Executor
 	catalogName string
 	cacheOpts   awscreds.CacheOptions
 	publicOnly  bool
-	events      events
-	meters      *meters
+	observer    Observer
+	unreachable func(error) bool
 
 	ambientOnce sync.Once
 	given       *aws.Config
@@ -100,10 +101,10 @@ func (k providerKey) names(id string) bool { return k.aws == id || k.s3 == id }
 // keyGeneration is where a key's connections' generations stood.
 type keyGeneration struct{ all, aws, s3 uint64 }
 
-// ambientConfig is the engine's own AWS config: the one given with
-// WithAWSConfig, or the SDK's default chain (environment, shared profile,
-// web identity / IRSA, IMDS), loaded once on first use.
-func (d *dataPlane) ambientConfig(ctx context.Context) (aws.Config, error) {
+// Ambient is the engine's own AWS config: the one given (Config.AWS), or
+// the SDK's default chain (environment, shared profile, web identity /
+// IRSA, IMDS), loaded once on first use.
+func (d *Plane) Ambient(ctx context.Context) (aws.Config, error) {
 	d.ambientOnce.Do(func() {
 		if d.given != nil {
 			d.ambient = d.given.Copy()
@@ -138,7 +139,7 @@ type builtProvider struct {
 
 // provider returns the shared credentials provider of key, building it
 // from the catalog on first use or after an invalidation.
-func (d *dataPlane) provider(ctx context.Context, key providerKey) (builtProvider, error) {
+func (d *Plane) provider(ctx context.Context, key providerKey) (builtProvider, error) {
 	d.mu.Lock()
 	built, ok := d.providers[key]
 	if ok { // the hot path: every Retrieve of every config handed out
@@ -150,7 +151,7 @@ func (d *dataPlane) provider(ctx context.Context, key providerKey) (builtProvide
 	d.mu.Unlock()
 	r, err := d.cat.ResolveID(ctx, key.id())
 	if err != nil {
-		if wasSuspect && !suspect.changed && catalogUnreachable(err) {
+		if wasSuspect && !suspect.changed && d.catalogUnreachable(err) {
 			return suspect, nil // keep-last-good through the outage
 		}
 		return builtProvider{}, err
@@ -188,7 +189,7 @@ func (d *dataPlane) provider(ctx context.Context, key providerKey) (builtProvide
 }
 
 // generationOf is where key's generations stand; the caller holds d.mu.
-func (d *dataPlane) generationOf(key providerKey) keyGeneration {
+func (d *Plane) generationOf(key providerKey) keyGeneration {
 	g := keyGeneration{all: d.generation, aws: d.idGeneration[key.aws]}
 	if key.s3 != "" {
 		g.s3 = d.idGeneration[key.s3]
@@ -206,7 +207,7 @@ func (b builtProvider) madeFrom(spec connection.Spec, scope connection.SessionSc
 // to its prefix by a session policy (built from what the catalog says now,
 // so an ALTER of the prefix changes it); with session identity, each says
 // who asked.
-func (d *dataPlane) scopeFor(key providerKey, r *catalog.Resolved) (connection.SessionScope, error) {
+func (d *Plane) scopeFor(key providerKey, r *catalog.Resolved) (connection.SessionScope, error) {
 	var s3 *connection.S3URL
 	if key.s3 != "" {
 		s3 = r.S3
@@ -216,7 +217,7 @@ func (d *dataPlane) scopeFor(key providerKey, r *catalog.Resolved) (connection.S
 
 // scopeOf is the scope of sessions of spec's role for key: limited to s3
 // when set, saying who asked when key names a role.
-func (d *dataPlane) scopeOf(key providerKey, name string, spec connection.Spec, s3 *connection.S3URL) (connection.SessionScope, error) {
+func (d *Plane) scopeOf(key providerKey, name string, spec connection.Spec, s3 *connection.S3URL) (connection.SessionScope, error) {
 	var scope connection.SessionScope
 	if !spec.AssumesRole() {
 		return scope, nil // nothing narrows static keys
@@ -225,7 +226,7 @@ func (d *dataPlane) scopeOf(key providerKey, name string, spec connection.Spec, 
 		scope.Policy = connection.SessionPolicy(connection.PartitionOf(spec.RoleARN), s3.Bucket, s3.Prefix)
 		if n := utf8.RuneCountInString(scope.Policy); n > connection.MaxSessionPolicyChars {
 			// Only a connection made before prefixes were checked for it.
-			return scope, (&Error{Code: sqlstate.ProgramLimitExceeded, Position: -1,
+			return scope, (&sqlerror.Error{Code: sqlstate.ProgramLimitExceeded, Position: -1,
 				Message: fmt.Sprintf("connection %q: the session policy for its prefix would be %d characters, over AssumeRole's limit of %d", name, n, connection.MaxSessionPolicyChars)}).
 				WithHint("ALTER CONNECTION " + sqlparse.QuoteIdent(name) + " SET (PREFIX = ...) to a shorter prefix.")
 		}
@@ -236,8 +237,8 @@ func (d *dataPlane) scopeOf(key providerKey, name string, spec connection.Spec, 
 	return scope, nil
 }
 
-func (d *dataPlane) build(ctx context.Context, key providerKey, r *catalog.Resolved, scope connection.SessionScope) (builtProvider, error) {
-	ambient, err := d.ambientConfig(ctx)
+func (d *Plane) build(ctx context.Context, key providerKey, r *catalog.Resolved, scope connection.SessionScope) (builtProvider, error) {
+	ambient, err := d.Ambient(ctx)
 	if err != nil && r.AWS.AssumesRole() {
 		return builtProvider{}, err
 	}
@@ -255,12 +256,9 @@ func (d *dataPlane) build(ctx context.Context, key providerKey, r *catalog.Resol
 			classified = classifyRefresh(spec, region, ev.Err)
 		}
 		h.refreshed(ev, classified.Message)
-		d.events.refreshed(spec, ev, classified)
+		d.observer.Refreshed(spec, ev, classified)
 		if ev.Err == nil && !ev.Inner && spec.AssumesRole() {
 			d.use.assumed(spec, key, scope, d.catalogName, opts.Now())
-		}
-		if d.meters != nil {
-			d.meters.refreshed(spec.ID, ev)
 		}
 	}
 	p, err := awscreds.NewProvider(r.AWS, d.catalogName, scope, ambient.Credentials, awscreds.NewSTSFactory(ambient), opts)
@@ -272,12 +270,9 @@ func (d *dataPlane) build(ctx context.Context, key providerKey, r *catalog.Resol
 
 // catalogUnreachable reports an error that says the catalog's database
 // could not be reached (08xxx), not that the connection is gone.
-func catalogUnreachable(err error) bool {
-	code, _ := classify(nil, err)
-	return strings.HasPrefix(code, "08")
-}
+func (d *Plane) catalogUnreachable(err error) bool { return d.unreachable(err) }
 
-// recheck handles connections the change feed names (changed on another
+// Recheck handles connections the change feed names (changed on another
 // handle, or on this one, which already rebuilt them — or named by anyone
 // who can NOTIFY the catalog's channel: a name is a hint, never proof).
 // Their providers are set aside at once, so none is served unchecked,
@@ -288,7 +283,7 @@ func catalogUnreachable(err error) bool {
 // so. A catalog that cannot be read confirms nothing: the provider stays
 // set aside like any other during an outage, and keeps serving its last
 // good credentials (a forged name cannot take them away).
-func (d *dataPlane) recheck(ctx context.Context, ids []string) {
+func (d *Plane) Recheck(ctx context.Context, ids []string) {
 	gens := d.setAsideNamed(ids)
 	// A catalog that does not answer leaves them set aside; the feed must
 	// not wait on it for long.
@@ -296,19 +291,19 @@ func (d *dataPlane) recheck(ctx context.Context, ids []string) {
 	defer cancel()
 	held := map[string]bool{}
 	for key, gen := range gens {
-		d.events.rechecked(key.id(), d.settle(ctx, key, gen))
+		d.observer.Rechecked(key.id(), d.settle(ctx, key, gen))
 		held[key.aws], held[key.s3] = true, true
 	}
 	for _, id := range ids {
 		if !held[id] {
-			d.events.rechecked(id, "not held") // nothing cached here: the next use reads the catalog anyway
+			d.observer.Rechecked(id, "not held") // nothing cached here: the next use reads the catalog anyway
 		}
 	}
 }
 
 // settle checks one set-aside provider against the catalog and says what
 // became of it.
-func (d *dataPlane) settle(ctx context.Context, key providerKey, gen keyGeneration) string {
+func (d *Plane) settle(ctx context.Context, key providerKey, gen keyGeneration) string {
 	r, err := d.cat.ResolveID(ctx, key.id())
 	var scope connection.SessionScope
 	if err == nil {
@@ -346,7 +341,7 @@ const recheckTimeout = 10 * time.Second
 // setAsideNamed sets aside the providers of ids until they are checked
 // against the catalog (not yet marked changed: see recheck), and returns
 // the generation each was set aside at.
-func (d *dataPlane) setAsideNamed(ids []string) map[providerKey]keyGeneration {
+func (d *Plane) setAsideNamed(ids []string) map[providerKey]keyGeneration {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.forgetUsage(ids)
@@ -369,14 +364,14 @@ func (d *dataPlane) setAsideNamed(ids []string) map[providerKey]keyGeneration {
 
 // isCode reports whether err is conncat's error with SQLSTATE code.
 func isCode(err error, code string) bool {
-	var e *Error
+	var e *sqlerror.Error
 	return errors.As(err, &e) && e.Code == code
 }
 
-// invalidate forgets the providers of the given connections, which this
+// Invalidate forgets the providers of the given connections, which this
 // handle changed; configs already handed out pick up the new state on
 // their next request.
-func (d *dataPlane) invalidate(ids []string) {
+func (d *Plane) Invalidate(ids []string) {
 	if len(ids) == 0 {
 		return
 	}
@@ -411,11 +406,11 @@ func namesAny(key providerKey, ids []string) bool {
 	return false
 }
 
-// expiries are when the credentials served for each connection expire
+// Expiries are when the credentials served for each connection expire
 // (an S3 connection's own, scoped, under its ID),
 // for the expires_in gauge: those set aside for a check too, as the
 // status table shows them.
-func (d *dataPlane) expiries() map[string]time.Time {
+func (d *Plane) Expiries() map[string]time.Time {
 	d.mu.Lock()
 	caches := make(map[providerKey]*awscreds.Cache, len(d.providers)+len(d.suspect))
 	for _, m := range []map[providerKey]builtProvider{d.suspect, d.providers} {
@@ -439,11 +434,11 @@ func (d *dataPlane) expiries() map[string]time.Time {
 	return out
 }
 
-// suspectAll sets every provider aside: the catalog may have changed in
+// SuspectAll sets every provider aside: the catalog may have changed in
 // ways this process did not hear of. Each is checked on next use (see
 // provider) rather than dropped, so a feed that merely reconnected costs
 // no STS call, and an unreachable catalog does not stop the data plane.
-func (d *dataPlane) suspectAll() {
+func (d *Plane) SuspectAll() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.generation++
@@ -459,7 +454,7 @@ func (d *dataPlane) suspectAll() {
 // the connection's current provider on each call, so ALTER SECRET, ALTER
 // CONNECTION and DROP CONNECTION take effect on configs already in use.
 type liveCredentials struct {
-	plane *dataPlane
+	plane *Plane
 	key   providerKey
 	name  string
 	// usage is the role the config was made for and its connection, when
@@ -493,22 +488,22 @@ func (l *liveCredentials) Retrieve(ctx context.Context) (aws.Credentials, error)
 // and credentials that are cached, refreshed ahead of expiry and shared by
 // every config of the same connection. Region and endpoint are read now;
 // credentials follow later ALTERs (a dropped connection's config fails).
-func (c *Catalog) AWSConfig(ctx context.Context, name string) (_ aws.Config, err error) {
-	defer func() { err = coded(ctx, err, -1) }()
-	r, err := c.resolve(ctx, name)
+// The role in ctx (catalog.WithRole) must be allowed to use it.
+func (d *Plane) AWSConfig(ctx context.Context, name string) (aws.Config, error) {
+	r, err := d.cat.Resolve(ctx, name)
 	if err != nil {
 		return aws.Config{}, err
 	}
-	return c.awsConfig(ctx, r)
+	return d.awsConfig(ctx, r)
 }
 
-func (c *Catalog) awsConfig(ctx context.Context, r *catalog.Resolved) (aws.Config, error) {
-	ambient, err := c.plane.ambientConfig(ctx)
+func (d *Plane) awsConfig(ctx context.Context, r *catalog.Resolved) (aws.Config, error) {
+	ambient, err := d.Ambient(ctx)
 	if err != nil {
 		return aws.Config{}, err
 	}
-	role, hasRole := RoleFrom(ctx)
-	live := &liveCredentials{plane: c.plane, key: c.plane.keyFor(r, role, hasRole), name: r.AWS.Name}
+	role, hasRole := catalog.RoleFrom(ctx)
+	live := &liveCredentials{plane: d, key: d.keyFor(r, role, hasRole), name: r.AWS.Name}
 	if hasRole {
 		// Checked when r was read; checked again at the first Retrieve
 		// (then cached), which knows the connection's generation.
@@ -518,7 +513,7 @@ func (c *Catalog) awsConfig(ctx context.Context, r *catalog.Resolved) (aws.Confi
 	// Clipped: configs share the ambient config's array, and an append
 	// into its spare capacity would be seen by every one of them.
 	target := explainTarget(r.AWS, r.S3)
-	if scope, err := c.plane.scopeFor(live.key, r); err == nil {
+	if scope, err := d.scopeFor(live.key, r); err == nil {
 		target.Scope = scope // a refusal outside a scoped prefix is explained as the scope's
 	}
 	cfg.APIOptions = append(slices.Clip(cfg.APIOptions), explainCalls(target, cfg.Region))
@@ -532,7 +527,7 @@ func (c *Catalog) awsConfig(ctx context.Context, r *catalog.Resolved) (aws.Confi
 // authenticates today: a config made while its AWS connection had static
 // keys (which no session can narrow: DECISIONS) must be scoped once an
 // ALTER gives it a role.
-func (d *dataPlane) keyFor(r *catalog.Resolved, role string, hasRole bool) providerKey {
+func (d *Plane) keyFor(r *catalog.Resolved, role string, hasRole bool) providerKey {
 	key := providerKey{aws: r.AWS.ID, role: d.identityRole(role, hasRole)}
 	if r.S3 != nil {
 		key.s3 = r.ID
@@ -552,18 +547,17 @@ type S3Location struct {
 // S3Location returns the client, bucket and prefix of an S3 connection.
 // With an ENDPOINT (MinIO and other S3-compatible stores) the client uses
 // path-style addressing, which those stores expect.
-func (c *Catalog) S3Location(ctx context.Context, name string) (_ *S3Location, err error) {
-	defer func() { err = coded(ctx, err, -1) }()
-	r, err := c.resolve(ctx, name)
+func (d *Plane) S3Location(ctx context.Context, name string) (*S3Location, error) {
+	r, err := d.cat.Resolve(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	if r.Type != sqlparse.ConnectionS3 {
-		return nil, (&Error{Code: sqlstate.WrongObjectType, Position: -1,
+		return nil, (&sqlerror.Error{Code: sqlstate.WrongObjectType, Position: -1,
 			Message: fmt.Sprintf("connection %q is an AWS connection, not an S3 connection", name)}).
 			WithHint("Create an S3 connection with CREATE CONNECTION ... TO S3 (PREFIX = 's3://bucket/prefix/') USING AWS CONNECTION " + sqlparse.QuoteIdent(name) + ".")
 	}
-	cfg, err := c.awsConfig(ctx, r)
+	cfg, err := d.awsConfig(ctx, r)
 	if err != nil {
 		return nil, err
 	}

@@ -23,7 +23,15 @@ type bufferedRows struct {
 	scanErr error
 }
 
-// buffer reads the next result of a pipeline, a read, into memory.
+// maxBuffered bounds the bytes of a read buffered from a pipeline; a
+// larger result is read again, streamed (see writeTx.QueryContext).
+var maxBuffered = 1 << 20
+
+// errTooBig is a pipelined read whose rows would not fit maxBuffered.
+var errTooBig = errors.New("postgres: the read's rows are too many to buffer")
+
+// buffer reads the next result of a pipeline, a read, into memory; one
+// over maxBuffered is drained and errTooBig.
 func buffer(results pgx.BatchResults, conn *pgx.Conn) (*bufferedRows, error) {
 	rows, err := results.Query()
 	if err != nil {
@@ -31,17 +39,28 @@ func buffer(results pgx.BatchResults, conn *pgx.Conn) (*bufferedRows, error) {
 	}
 	defer rows.Close()
 	b := &bufferedRows{fields: rows.FieldDescriptions(), typeMap: conn.TypeMap()}
+	size := 0
 	for rows.Next() {
+		if size > maxBuffered {
+			continue // drained: the result is read again, streamed
+		}
 		raw := rows.RawValues()
 		row := make([][]byte, len(raw))
 		for i, v := range raw {
 			if v != nil {
 				row[i] = append([]byte{}, v...)
+				size += len(v)
 			}
 		}
 		b.data = append(b.data, row)
 	}
-	return b, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if size > maxBuffered {
+		return nil, errTooBig
+	}
+	return b, nil
 }
 
 // Columns names the result's columns.

@@ -97,17 +97,48 @@ func (t *writeTx) ExecContext(_ context.Context, query string, args ...any) (sql
 	return heldBack{}, nil
 }
 
+// QueryContext reads in the transaction: in one pipeline with what is
+// held back (BEGIN and the lock, for the first read), its rows buffered;
+// with nothing held back, or when the rows would not fit the buffer
+// (maxBuffered), straight from the connection as database/sql streams
+// them (run again: the lock keeps every writer out, so it reads the same).
 func (t *writeTx) QueryContext(ctx context.Context, query string, args ...any) (catalog.Rows, error) {
-	rows, err := t.send(ctx, &queued{t.s.bind(query), args}, false)
-	if err != nil {
+	q := t.s.bind(query)
+	if t.begun && len(t.pending) == 0 {
+		return t.stream(ctx, q, args)
+	}
+	rows, err := t.send(ctx, &queued{q, args}, false)
+	switch {
+	case errors.Is(err, errTooBig):
+		return t.stream(ctx, q, args)
+	case err != nil:
 		return nil, err
 	}
 	return rows, nil
 }
 
 func (t *writeTx) QueryRowContext(ctx context.Context, query string, args ...any) catalog.Row {
-	rows, err := t.send(ctx, &queued{t.s.bind(query), args}, false)
+	q := t.s.bind(query)
+	if t.begun && len(t.pending) == 0 {
+		return t.conn.QueryRowContext(ctx, q, args...)
+	}
+	rows, err := t.send(ctx, &queued{q, args}, false)
+	if errors.Is(err, errTooBig) {
+		return t.conn.QueryRowContext(ctx, q, args...)
+	}
 	return &bufferedRow{rows: rows, err: err}
+}
+
+// stream runs a read on the transaction's connection, rows streamed.
+func (t *writeTx) stream(ctx context.Context, query string, args []any) (catalog.Rows, error) {
+	if t.err != nil {
+		return nil, t.err
+	}
+	rows, err := t.conn.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
 }
 
 // cause is the error Write returns: a held-back write's, if one failed

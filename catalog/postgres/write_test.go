@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -227,5 +228,46 @@ func TestOpenAddsMissingOptionColumns(t *testing.T) {
 	res, err := run(t, c, `SELECT assume_role_duration FROM mz_aws_connections`)
 	if err != nil || len(res.Rows) != 1 || res.Rows[0][0] != int64(1800) {
 		t.Fatalf("assume_role_duration: %v (%v), want 1800", res, err)
+	}
+}
+
+// A read too big to buffer is read again, streamed, in the same
+// transaction: it sees the writes sent before it, and every row.
+func TestBigReadInAWriteStreams(t *testing.T) {
+	st, c, _ := writeStore(t)
+	ctx := context.Background()
+	for i := range 20 {
+		if _, err := run(t, c, fmt.Sprintf("CREATE SECRET s%02d AS 'fake-value'", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer postgres.SetMaxBuffered(64)()
+	var names []string
+	err := st.Write(ctx, func(tx catalog.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE mz_secrets SET updated_at = 'touched' WHERE name = 's07'`); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT name, updated_at FROM mz_secrets ORDER BY name`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var name, updated string
+			if err := rows.Scan(&name, &updated); err != nil {
+				return err
+			}
+			if name == "s07" && updated != "touched" {
+				t.Errorf("the read did not see the write sent before it: %q", updated)
+			}
+			names = append(names, name)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != 20 || names[0] != "s00" || names[19] != "s19" {
+		t.Errorf("read %d rows (%v), want all 20 in order", len(names), names)
 	}
 }

@@ -81,16 +81,30 @@ func OptionColumns() []OptionColumn {
 	return out
 }
 
-// MissingOptionColumns lists the option columns not in have (a table's
-// column names).
-func MissingOptionColumns(have map[string]bool) []OptionColumn {
+// MissingOptionColumns runs query, which lists the names of
+// mz_aws_connections' columns (each store has its own way to ask), and
+// returns the option columns it lacks.
+func MissingOptionColumns(ctx context.Context, q Tx, query string, args ...any) ([]OptionColumn, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read option columns: %w", err)
+	}
+	defer rows.Close()
+	have := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		have[name] = true
+	}
 	var missing []OptionColumn
 	for _, c := range OptionColumns() {
 		if !have[c.Name] {
 			missing = append(missing, c)
 		}
 	}
-	return missing
+	return missing, rows.Err()
 }
 
 // awsColumns lists every column of mz_aws_connections but id, in the order

@@ -245,20 +245,8 @@ func (s *Store) addOptionColumns(ctx context.Context) error {
 
 // missingOptionColumns lists the option columns mz_aws_connections lacks.
 func (s *Store) missingOptionColumns(ctx context.Context, q catalog.SQLHandle) ([]catalog.OptionColumn, error) {
-	rows, err := q.QueryContext(ctx, `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'mz_aws_connections'`, s.schema)
-	if err != nil {
-		return nil, fmt.Errorf("read option columns: %w", err)
-	}
-	defer rows.Close()
-	have := map[string]bool{}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, err
-		}
-		have[name] = true
-	}
-	return catalog.MissingOptionColumns(have), rows.Err()
+	return catalog.MissingOptionColumns(ctx, catalog.SQLTx{Handle: q},
+		`SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'mz_aws_connections'`, s.schema)
 }
 
 // migrateNumbered applies the numbered migrations under a

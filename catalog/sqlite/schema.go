@@ -305,20 +305,7 @@ func (s *Store) addOptionColumns(ctx context.Context) error {
 
 // missingOptionColumns lists the option columns mz_aws_connections lacks.
 func missingOptionColumns(ctx context.Context, q catalog.Tx) ([]catalog.OptionColumn, error) {
-	rows, err := q.QueryContext(ctx, `SELECT name FROM pragma_table_info('mz_aws_connections')`)
-	if err != nil {
-		return nil, fmt.Errorf("read option columns: %w", err)
-	}
-	defer rows.Close()
-	have := map[string]bool{}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, err
-		}
-		have[name] = true
-	}
-	return catalog.MissingOptionColumns(have), rows.Err()
+	return catalog.MissingOptionColumns(ctx, q, `SELECT name FROM pragma_table_info('mz_aws_connections')`)
 }
 
 // migrateNumbered applies the numbered migrations up to target.

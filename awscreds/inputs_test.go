@@ -21,6 +21,10 @@ func TestEveryAssumeRoleInputIsAField(t *testing.T) {
 			continue
 		}
 		n++
+		if d.Secret != connection.NotSecret {
+			// Spec.Extra and Hop.Inputs are plain maps that print.
+			t.Errorf("option %s goes to AssumeRole as it is but may hold a secret", d.Name)
+		}
 		if d.Example == "" {
 			t.Errorf("option %s goes to AssumeRole but has no Example", d.Name)
 			continue

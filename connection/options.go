@@ -113,7 +113,8 @@ type OptionDef struct {
 	// (this package imports no SDK, so by name): awscreds sets a text value
 	// as a string, a duration as whole seconds. "" for an option that does
 	// not go to AssumeRole as it is (ASSUME ROLE ARN and SESSION NAME are
-	// the hop itself; a session name has a default).
+	// the hop itself; a session name has a default). Such an option holds
+	// no secret (Secret is NotSecret): its value travels in plain maps.
 	AssumeRoleInput string
 	// Example is a value the option's rule accepts, for documentation
 	// and for the tests that drive every option end to end.

@@ -118,6 +118,9 @@ func (t *writeTx) QueryContext(ctx context.Context, query string, args ...any) (
 }
 
 func (t *writeTx) QueryRowContext(ctx context.Context, query string, args ...any) catalog.Row {
+	if t.err != nil {
+		return &bufferedRow{err: t.err}
+	}
 	q := t.s.bind(query)
 	if t.begun && len(t.pending) == 0 {
 		return t.conn.QueryRowContext(ctx, q, args...)

@@ -7,13 +7,14 @@ import (
 	"testing"
 
 	"github.com/conncat/conncat"
-	"github.com/conncat/conncat/catalog/sqlite"
-	"github.com/conncat/conncat/internal/testenv"
+	"github.com/conncat/conncat/internal/storetest"
+	_ "github.com/conncat/conncat/internal/storetest/all" // every backend's fixture
 )
 
 // backends are the stores the conformance tests run against, with the
-// same expectations on each.
-var backends = []string{"sqlite", "postgres"}
+// same expectations on each. A backend joins by registering its fixture
+// (internal/storetest).
+var backends = storetest.Names()
 
 // forEachBackend runs fn as a subtest per store.
 func forEachBackend(t *testing.T, fn func(t *testing.T, backend string)) {
@@ -29,21 +30,22 @@ type place struct {
 	target  string // a SQLite file, or a PostgreSQL URL
 	schema  string // PostgreSQL only
 	opts    []conncat.Option
+	at      storetest.Place
 }
 
-// newPlace picks a new SQLite file; or, in the test binary's PostgreSQL
-// cluster, a new schema with a key file (PostgreSQL catalogs must be given
-// their key).
+// newPlace is a fresh place in backend, with a key file when the backend
+// keeps none beside the catalog (PostgreSQL catalogs must be given theirs).
 func newPlace(t testing.TB, backend string) place {
 	t.Helper()
-	dir := t.TempDir()
-	if backend == "sqlite" {
-		return place{backend: backend, target: filepath.Join(dir, "catalog.db")}
+	at := storetest.NewPlace(t, backend)
+	p := place{backend: backend, target: at.Target, schema: at.Config.Schema, at: at}
+	if p.schema != "" {
+		p.opts = append(p.opts, conncat.WithSchema(p.schema))
 	}
-	cluster := testenv.Postgres(t)
-	schema := cluster.Schema()
-	return place{backend: backend, target: cluster.URL, schema: schema,
-		opts: []conncat.Option{conncat.WithSchema(schema), conncat.WithKeyFile(filepath.Join(dir, "catalog.key"))}}
+	if !at.KeyBeside {
+		p.opts = append(p.opts, conncat.WithKeyFile(filepath.Join(t.TempDir(), "catalog.key")))
+	}
+	return p
 }
 
 // open opens the catalog with extra options; the test closes it.
@@ -61,18 +63,7 @@ func (p place) open(t testing.TB, opts ...conncat.Option) *conncat.Catalog {
 // by their unqualified names.
 func (p place) raw(t testing.TB) *sql.DB {
 	t.Helper()
-	var db *sql.DB
-	var err error
-	if p.backend == "sqlite" {
-		db, err = sql.Open("sqlite3", sqlite.DSN(p.target))
-	} else {
-		db, err = sql.Open("pgx", p.target+"&search_path="+p.schema)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return p.at.DB(t)
 }
 
 // openOn opens a fresh catalog in a backend and a raw handle on it.

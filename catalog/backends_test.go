@@ -2,20 +2,17 @@ package catalog_test
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
-	"os"
-	"strings"
 	"testing"
 
 	"github.com/conncat/conncat/catalog"
-	"github.com/conncat/conncat/catalog/postgres"
-	"github.com/conncat/conncat/internal/testenv"
+	"github.com/conncat/conncat/internal/storetest"
+	_ "github.com/conncat/conncat/internal/storetest/all" // every backend's fixture
 )
 
 // backends are the stores the conformance tests run against: every test
-// that takes a backend must give the same result on each.
-var backends = []string{"sqlite", "postgres"}
+// that takes a backend must give the same result on each. A backend joins
+// by registering its fixture (internal/storetest).
+var backends = storetest.Names()
 
 // forEachBackend runs fn as a subtest per store.
 func forEachBackend(t *testing.T, fn func(t *testing.T, backend string)) {
@@ -24,8 +21,7 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, backend string)) {
 	}
 }
 
-// newCatalogOn opens a fresh catalog in a backend: a new SQLite file, or
-// a new schema in the test binary's PostgreSQL cluster.
+// newCatalogOn opens a fresh catalog in a backend.
 func newCatalogOn(t testing.TB, backend string, opts catalog.Options) *catalog.Executor {
 	c, _ := openOn(t, backend, opts)
 	return c
@@ -39,66 +35,26 @@ type rawContents func() string
 // contents, for tests that look for secrets where no API shows them.
 func openOn(t testing.TB, backend string, opts catalog.Options) (*catalog.Executor, rawContents) {
 	t.Helper()
-	if backend == "sqlite" {
-		c, path := newCatalog(t, opts)
-		return c, func() string {
-			var b strings.Builder
-			for _, suffix := range []string{"", "-wal"} {
-				data, _ := os.ReadFile(path + suffix)
-				b.Write(data)
-			}
-			return b.String()
-		}
-	}
+	place := storetest.NewPlace(t, backend)
+	c := openPlace(t, place, opts)
+	return c, func() string { return place.Raw(t) }
+}
+
+// openPlace opens a catalog at place, with the tests' key and clock
+// unless opts gives its own; each call is another handle (a process, a
+// node) on the same catalog.
+func openPlace(t testing.TB, place storetest.Place, opts catalog.Options) *catalog.Executor {
+	t.Helper()
 	if opts.Keys == nil {
 		opts.Keys = testKey
 	}
 	if opts.Now == nil {
 		opts.Now = fixedClock
 	}
-	cluster := testenv.Postgres(t)
-	db, err := sql.Open("pgx", cluster.URL)
+	c, err := catalog.Open(context.Background(), place.Store(t), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	schema := cluster.Schema()
-	st, err := postgres.New(db, schema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := catalog.Open(context.Background(), st, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() }) // the node's replica goes with it
-	return c, func() string { return dumpSchema(t, db, schema) }
-}
-
-// dumpSchema is every row of every table of a schema, bytea included.
-func dumpSchema(t testing.TB, db *sql.DB, schema string) string {
-	t.Helper()
-	rows, err := db.Query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1`, schema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, name)
-	}
-	rows.Close()
-	var b strings.Builder
-	for _, table := range tables {
-		var dump sql.NullString
-		q := fmt.Sprintf(`SELECT string_agg(t::text, E'\n') FROM %q.%q t`, schema, table)
-		if err := db.QueryRow(q).Scan(&dump); err != nil {
-			t.Fatal(err)
-		}
-		b.WriteString(dump.String)
-	}
-	return b.String()
+	t.Cleanup(func() { c.Close() }) // a node's replica goes with it
+	return c
 }

@@ -2,7 +2,6 @@ package catalog_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
@@ -14,7 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/conncat/conncat/catalog"
-	"github.com/conncat/conncat/catalog/postgres"
+	"github.com/conncat/conncat/internal/storetest"
 	"github.com/conncat/conncat/internal/testenv"
 	"github.com/conncat/conncat/sqlparse"
 )
@@ -59,11 +58,9 @@ func twoCatalogs(t testing.TB, staleReads bool) [2]*catalog.Executor {
 	opts := catalog.Options{Principal: "arn:aws:iam::000000000000:role/conncat", Statuses: sameStatuses}
 	for i, backend := range backends {
 		restore := countedUUIDs()
-		if backend == "postgres" {
-			cats[i] = openPostgres(t, opts, staleReads)
-		} else {
-			cats[i] = newCatalogOn(t, backend, opts)
-		}
+		place := storetest.NewPlace(t, backend)
+		place.Config.StaleReads = staleReads // a store with no replica ignores it
+		cats[i] = openPlace(t, place, opts)
 		for _, s := range sameHistory {
 			stmt, err := sqlparse.ParseOne(s)
 			if err == nil {
@@ -89,27 +86,6 @@ func countedUUIDs() (restore func()) {
 		id[6] = 0x70 // version 7, as the real source
 		return id, nil
 	})
-}
-
-// openPostgres opens a catalog in a new schema of the test cluster.
-func openPostgres(t testing.TB, opts catalog.Options, staleReads bool) *catalog.Executor {
-	opts.Keys, opts.Now = testKey, fixedClock
-	cluster := testenv.Postgres(t)
-	db, err := sql.Open("pgx", cluster.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := postgres.New(db, cluster.Schema())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.StaleReads = staleReads
-	c, err := catalog.Open(context.Background(), st, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(); db.Close() })
-	return c
 }
 
 // TestSameAnswerGenerated runs generated queries on both stores; most

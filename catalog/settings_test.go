@@ -10,6 +10,7 @@ import (
 
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/internal/sqlstate"
+	"github.com/conncat/conncat/internal/storetest"
 	"github.com/conncat/conncat/sqlerror"
 )
 
@@ -83,23 +84,10 @@ func testPrincipalIsTheCatalogs(t *testing.T, backend string) {
 // reopenable opens a catalog without a principal and returns a function
 // that opens the same catalog again, as another node would.
 func reopenable(t *testing.T, backend string) func(principal string) (*catalog.Executor, error) {
-	if backend == "sqlite" {
-		_, path := newCatalog(t, catalog.Options{})
-		return func(principal string) (*catalog.Executor, error) {
-			n, err := catalog.Open(context.Background(), storeOf(t, openDB(t, path)), catalog.Options{Keys: testKey, Now: fixedClock, Principal: principal})
-			if err == nil {
-				t.Cleanup(func() { n.Close() })
-			}
-			return n, err
-		}
-	}
-	_, _, raw, schema := twoNodes(t)
+	place := storetest.NewPlace(t, backend)
+	openPlace(t, place, catalog.Options{})
 	return func(principal string) (*catalog.Executor, error) {
-		st, err := postgresStore(raw, schema)
-		if err != nil {
-			return nil, err
-		}
-		n, err := catalog.Open(context.Background(), st, catalog.Options{Keys: testKey, Now: fixedClock, Principal: principal})
+		n, err := catalog.Open(context.Background(), place.Store(t), catalog.Options{Keys: testKey, Now: fixedClock, Principal: principal})
 		if err == nil {
 			t.Cleanup(func() { n.Close() })
 		}

@@ -419,6 +419,12 @@ func TestDescribe(t *testing.T) {
 	if err != nil || !k.StaticKeys || k.ExternalID != "" {
 		t.Fatalf("described %+v, %v", k, err)
 	}
+	if got := fmt.Sprint(k.Options); got != "[{ACCESS KEY ID 'AKIAIOSFODNN7EXAMPLE'} {SECRET ACCESS KEY SECRET sk} {SESSION TOKEN '<redacted>'}]" {
+		t.Errorf("options of k: %s", got)
+	}
+	if got := fmt.Sprint(r.Options); got != "[{ASSUME ROLE ARN '"+customerRole+"'} {REGION 'eu-west-1'}]" {
+		t.Errorf("options of r: %s", got)
+	}
 	if printed := fmt.Sprintf("%+v %#v", k, k); strings.Contains(printed, secret) || strings.Contains(printed, "inline-token-value") {
 		t.Fatalf("a description holds a secret: %s", printed)
 	}

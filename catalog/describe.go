@@ -40,6 +40,17 @@ type Description struct {
 	// least-privilege policy for that prefix, indented JSON. All "" for an
 	// AWS connection.
 	Bucket, Prefix, PermissionPolicy string
+
+	// Options are the AWS connection's options as its create_sql sets
+	// them, in the option table's order, each value as a statement prints
+	// it (a secret as SECRET name, an inline one as '<redacted>'): every
+	// option shows here, one added to the table included.
+	Options []DescribedOption
+}
+
+// DescribedOption is one option of a described connection.
+type DescribedOption struct {
+	Name, Value string
 }
 
 // Describe returns a connection's description, read in one snapshot and
@@ -85,6 +96,13 @@ func (c *Executor) describe(ctx context.Context, q Tx, name string) (*Descriptio
 	d.Region, d.Endpoint, d.STSEndpoint = spec.Region, spec.Endpoint, spec.STSEndpoint
 	if conn.typ == sqlparse.ConnectionS3 {
 		d.PermissionPolicy = indentJSON(connection.PermissionPolicy(connection.PartitionOf(spec.RoleARN), d.Bucket, d.Prefix))
+	}
+	opts, err := awsOptions(ctx, q, row)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range opts {
+		d.Options = append(d.Options, DescribedOption{Name: string(o.Name), Value: o.ValueSQL()})
 	}
 	return d, nil
 }

@@ -3,6 +3,7 @@ package catalog_test
 import (
 	"context"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -88,6 +89,13 @@ func testEveryOptionRoundTrips(t *testing.T, backend string) {
 			}
 			if got != sample.want {
 				t.Errorf("Resolve: %s = %v, want %v", sample.field, got, sample.want)
+			}
+			described, err := c.Describe(ctx, "conn")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.ContainsFunc(described.Options, func(o catalog.DescribedOption) bool { return o.Name == string(def.Name) }) {
+				t.Errorf("Describe's options %v do not show %s", described.Options, def.Name)
 			}
 			created := run(`SHOW CREATE CONNECTION conn`).Rows[0][1].(string)
 			if !strings.Contains(created, string(def.Name)+" = ") {

@@ -167,6 +167,19 @@ func (f *formatter) alterConnection(s *AlterConnection) {
 func (f *formatter) option(o Option) {
 	f.WriteString(string(o.Name))
 	f.WriteString(" = ")
+	f.optionValue(o)
+}
+
+// ValueSQL is the option's value as a statement prints it, with a secret
+// literal redacted: 'text', a number of seconds, SECRET name, or
+// '<redacted>'.
+func (o Option) ValueSQL() string {
+	f := &formatter{redact: true}
+	f.optionValue(o)
+	return f.String()
+}
+
+func (f *formatter) optionValue(o Option) {
 	if f.allLiterals && o.Kind != ValueSecretRef {
 		f.WriteString("'" + Redacted + "'")
 		return

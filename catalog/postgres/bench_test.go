@@ -54,7 +54,7 @@ func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQ
 func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
 
 // counted opens the test cluster with a round-trip counter.
-func counted(b *testing.B) (*sql.DB, *roundTrips) {
+func counted(b testing.TB) (*sql.DB, *roundTrips) {
 	b.Helper()
 	cfg, err := pgx.ParseConfig(testenv.Postgres(b).URL)
 	if err != nil {

@@ -217,14 +217,11 @@ func (s *Store) addOptionColumns(ctx context.Context) error {
 	if missing, err := s.missingOptionColumns(ctx, s.db); err != nil || len(missing) == 0 {
 		return err
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.lockedTx(ctx)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, s.lockKey); err != nil {
-		return fmt.Errorf("lock catalog: %w", err)
-	}
 	missing, err := s.missingOptionColumns(ctx, tx)
 	if err != nil {
 		return err
@@ -249,6 +246,20 @@ func (s *Store) missingOptionColumns(ctx context.Context, q catalog.SQLHandle) (
 		`SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'mz_aws_connections'`, s.schema)
 }
 
+// lockedTx begins a transaction that holds the catalog's advisory lock
+// (the one Write takes), for changes of the schema.
+func (s *Store) lockedTx(ctx context.Context) (*sql.Tx, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, s.lockKey); err != nil {
+		tx.Rollback()
+		return nil, fmt.Errorf("lock catalog: %w", err)
+	}
+	return tx, nil
+}
+
 // migrateNumbered applies the numbered migrations under a
 // transaction-scoped advisory lock on the catalog, so that nodes starting
 // together migrate once; a catalog already current is only read.
@@ -256,14 +267,11 @@ func (s *Store) migrateNumbered(ctx context.Context) error {
 	if v, err := s.version(ctx, s.db); err == nil && v == SchemaVersion() {
 		return nil
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.lockedTx(ctx)
 	if err != nil {
-		return fmt.Errorf("begin migration: %w", err)
+		return fmt.Errorf("migration: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, s.lockKey); err != nil {
-		return fmt.Errorf("lock catalog for migration: %w", err)
-	}
 	if _, err := tx.ExecContext(ctx, s.expand(`CREATE SCHEMA IF NOT EXISTS {{schema}};
 		CREATE TABLE IF NOT EXISTS {{schema}}.conncat_schema (version INTEGER NOT NULL)`)); err != nil {
 		return fmt.Errorf("create schema %s: %w", s.schema, err)

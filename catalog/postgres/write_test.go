@@ -8,9 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/conncat/conncat/catalog"
 	"github.com/conncat/conncat/catalog/postgres"
@@ -22,14 +20,7 @@ import (
 // round trips are counted.
 func writeStore(t *testing.T) (*postgres.Store, *catalog.Executor, *roundTrips) {
 	t.Helper()
-	cfg, err := pgx.ParseConfig(testenv.Postgres(t).URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	trips := &roundTrips{}
-	cfg.Tracer = trips
-	db := stdlib.OpenDB(*cfg)
-	t.Cleanup(func() { db.Close() })
+	db, trips := counted(t)
 	st, err := postgres.New(db, testenv.Postgres(t).Schema())
 	if err != nil {
 		t.Fatal(err)

@@ -416,7 +416,12 @@ func open(ctx context.Context, db *sql.DB, store catalog.Store, o options) (*Cat
 	// The status table's rows come from the data plane, made once the
 	// catalog it serves is open (before any query can ask).
 	var plane *dataplane.Plane
-	o.Options.Statuses = func() []catalog.ConnectionStatus { return plane.Statuses() }
+	o.Options.Statuses = func() []catalog.ConnectionStatus {
+		if plane == nil {
+			return nil // asked before the plane exists: nothing is cached yet
+		}
+		return plane.Statuses()
+	}
 	o.Options.Results = processResults
 	if o.MaxConcurrentQueries == 0 {
 		o.MaxConcurrentQueries = defaultMaxConcurrentQueries()
